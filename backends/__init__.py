@@ -1,0 +1,1 @@
+"""Storage backends for metricscore: each implements :mod:`metricscore.repository`."""

@@ -1,0 +1,43 @@
+"""metricscore: the embeddable domain core behind metric-definition and account APIs.
+
+>>> import metricscore as mc
+>>> store = mc.open_store("memory://")
+>>> accounts = store.posthog.accounts(project_id=1)
+>>> accounts.create({"name": "Acme", "tags": ["Enterprise"]})["tags"]
+['enterprise']
+"""
+
+from .errors import (
+    ConfigurationError,
+    Conflict,
+    ErrorMessage,
+    MetricscoreError,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+    StorageError,
+    Unauthenticated,
+    ValidationError,
+)
+from .registry import register_backend
+from .service import ResourceService
+from .store import Store, open_store
+
+__all__ = [
+    "ConfigurationError",
+    "Conflict",
+    "ErrorMessage",
+    "MetricscoreError",
+    "NotFound",
+    "PermissionDenied",
+    "RateLimited",
+    "ResourceService",
+    "StorageError",
+    "Store",
+    "Unauthenticated",
+    "ValidationError",
+    "open_store",
+    "register_backend",
+]
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""One package per vendor: resources, list parameters, envelopes and error bodies."""

@@ -1,0 +1,228 @@
+"""PostHog accounts: ``/api/environments/{project_id}/accounts/``.
+
+Rules: ../shared/vendor-behaviour.md section 1 (mirrored in docs/dialects/posthog.md).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import marshmallow as ma
+
+from ...errors import Conflict, ErrorMessage, MetricscoreError, ValidationError
+from ...pagination import LimitOffsetPagination, parse_int
+from ...query import Contains, Eq, Filter, HasAny, OrderBy
+from ...repository import Record
+from ...resource import Context, ListRequest, Mode, Resource
+from ...table import Column, ColumnType, Table, UniqueKey
+from ...validation import CodedField, Integer, List, Messages, Schema, String, type_name
+from ...wire import column, json_column, timestamp_column
+
+__all__ = ["ACCOUNTS", "AccountSchema", "Accounts", "normalize_tags"]
+
+ROLES = ("csm", "account_executive", "account_owner")
+STRING_PROPERTIES = ("stripe_customer_id", "hubspot_deal_id", "billing_id", "sfdc_id", "zendesk_id")
+ALLOWED_PROPERTIES = frozenset(ROLES + STRING_PROPERTIES)
+ORDERINGS = {
+    "name": "name",
+    "-name": "name",
+    "created_at": "created_at",
+    "-created_at": "created_at",
+    "updated_at": "updated_at",
+    "-updated_at": "updated_at",
+}
+DEFAULT_ORDERING = "-created_at"
+TAG_MAX_LENGTH = 255
+EXTERNAL_ID_TAKEN = "An account with this external_id already exists for this team."
+BAD_TAGS_FILTER = "Must be a JSON-encoded list of strings."
+
+
+def role_column(role: str) -> str:
+    """The indexed column holding ``properties.<role>.id``."""
+    return f"{role}_id"
+
+
+class _RoleSchema(Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+    id = Integer(required=True, strict=True)
+    email = String(required=True, trim=False, allow_blank=True, coerce_numbers=False)
+
+
+class AccountProperties(CodedField):
+    """The strict ``properties`` object: only the known keys, each of its own shape."""
+
+    default_error_messages: Messages = {
+        "not_an_object": "properties must be a JSON object.",
+        "unknown": "Unknown property. Allowed: " + ", ".join(ROLES + STRING_PROPERTIES) + ".",
+    }
+    _role_schema = _RoleSchema()
+    _role_string = String(trim=False, allow_blank=True, coerce_numbers=False, allow_none=True)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> Any:
+        if type(value) is not dict:
+            raise self.make_error("not_an_object")
+        errors: dict[str, Any] = {}
+        for key, item in value.items():
+            if key not in ALLOWED_PROPERTIES:
+                errors[str(key)] = [self.make_error("unknown").messages[0]]
+            elif item is None:
+                continue
+            elif key in ROLES:
+                if type(item) is not dict:
+                    errors[key] = [
+                        ErrorMessage(f'Expected a dictionary of items but got type "{type_name(item)}".', "not_a_dict")
+                    ]
+                    continue
+                try:
+                    self._role_schema.load(item)
+                except ma.ValidationError as error:
+                    errors[key] = _recoded(error.messages)
+            elif type(item) is not str:
+                errors[key] = [ErrorMessage("Not a valid string.", "invalid_input")]
+        if errors:
+            raise ma.ValidationError(errors)
+        return dict(value)
+
+
+def _recoded(messages: Any) -> Any:
+    """Unknown keys inside a role come from marshmallow as plain strings; give them a code."""
+    if isinstance(messages, dict):
+        return {k: _recoded(v) for k, v in messages.items()}
+    return [m if isinstance(m, ErrorMessage) else ErrorMessage("Unknown field.", "invalid_input") for m in messages]
+
+
+class _Tag(String):
+    def __init__(self) -> None:
+        super().__init__(max_length=TAG_MAX_LENGTH, coerce_numbers=False)
+
+
+class AccountSchema(Schema):
+    """Validation of an account payload. Unknown and read-only fields are ignored."""
+
+    name = String(required=True, max_length=400)
+    external_id = String(max_length=400, allow_none=True, blank_as_none=True)
+    properties = AccountProperties(allow_none=True)
+    tags = List(_Tag())
+
+
+def normalize_tags(tags: list[str]) -> list[str]:
+    """Stripped, lowercased, without duplicates, sorted."""
+    return sorted({tag.strip().lower() for tag in tags})
+
+
+def _role_id(properties: Mapping[str, Any] | None, role: str) -> int | None:
+    value = (properties or {}).get(role)
+    if isinstance(value, dict) and type(value.get("id")) is int:
+        return value["id"]  # type: ignore[no-any-return]
+    return None
+
+
+class Accounts(Resource):
+    name = "posthog.accounts"
+    table = Table(
+        name="posthog_accounts",
+        scope=("project_id",),
+        columns=(
+            Column("project_id", ColumnType.INTEGER, nullable=False),
+            Column("id", ColumnType.STRING, nullable=False, length=36),
+            Column("name", ColumnType.STRING, nullable=False, length=400, searchable=True),
+            Column("external_id", ColumnType.STRING, length=400, searchable=True),
+            Column("properties", ColumnType.JSON, nullable=False),
+            Column("tags", ColumnType.TAGS, nullable=False),
+            Column("created_at", ColumnType.DATETIME, nullable=False),
+            Column("created_by", ColumnType.INTEGER),
+            Column("updated_at", ColumnType.DATETIME, nullable=False),
+            *(Column(role_column(role), ColumnType.INTEGER) for role in ROLES),
+        ),
+        unique_keys=(UniqueKey("posthog_accounts_external_id", ("external_id",)),),
+        orderings=(("name", "id"), ("created_at", "id"), ("updated_at", "id")),
+    )
+    scope_fields = {"project_id": Integer(required=True, strict=True, min_value=0)}
+    pagination = LimitOffsetPagination()
+    create_schema = AccountSchema()
+    initial_values = {"external_id": None, "properties": {}, "tags": []}
+    wire = {
+        "id": column("id"),
+        "name": column("name"),
+        "external_id": column("external_id"),
+        "properties": json_column("properties"),
+        "tags": json_column("tags"),
+        "created_at": timestamp_column("created_at"),
+        "created_by": column("created_by"),
+        "updated_at": timestamp_column("updated_at"),
+    }
+
+    def load(self, data: Any, mode: Mode) -> dict[str, Any]:
+        payload = super().load(data, mode)
+        if "properties" in payload and payload["properties"] is None:
+            payload["properties"] = {}
+        if "tags" in payload:
+            payload["tags"] = normalize_tags(payload["tags"])
+        return payload
+
+    def derive(self, record: Record, ctx: Context, existing: Record | None) -> None:
+        if existing is None:
+            record["created_at"] = ctx.now
+            record["created_by"] = ctx.actor
+        record["updated_at"] = ctx.now
+        for role in ROLES:
+            record[role_column(role)] = _role_id(record["properties"], role)
+
+    def conflict(self, error: Conflict) -> MetricscoreError:
+        if error.fields == ("external_id",):
+            return Conflict(EXTERNAL_ID_TAKEN, fields=error.fields, resource=self.name)
+        return error
+
+    def list_request(self, params: Mapping[str, Any]) -> ListRequest:
+        filters: list[Filter] = []
+        search = params.get("search")
+        if isinstance(search, str) and search.strip():
+            filters.append(Contains(("name", "external_id"), search.strip()))
+        tags = _tags_filter(params.get("tags"))
+        if tags:
+            filters.append(HasAny("tags", tags))
+        for role in ROLES:
+            role_filter = _role_filter(role_column(role), params.get(role))
+            if role_filter is not None:
+                filters.append(role_filter)
+        unassigned = params.get("all_roles_unassigned")
+        if unassigned is True or (isinstance(unassigned, str) and unassigned.lower() == "true"):
+            filters.extend(Eq(role_column(role), None) for role in ROLES)
+        ordering = params.get("ordering")
+        if not isinstance(ordering, str) or ordering not in ORDERINGS:
+            ordering = DEFAULT_ORDERING
+        descending = ordering.startswith("-")
+        order = (OrderBy(ORDERINGS[ordering], descending), OrderBy("id", descending))
+        return ListRequest(tuple(_dedupe(filters)), order)
+
+
+def _role_filter(column_name: str, value: Any) -> Eq | None:
+    """``unassigned`` matches a missing role; an integer matches the role's id; else no filter."""
+    if value == "unassigned":
+        return Eq(column_name, None)
+    number = None if type(value) is bool else parse_int(value)
+    return None if number is None else Eq(column_name, number)
+
+
+def _tags_filter(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except (ValueError, RecursionError):
+            raise ValidationError({"tags": [ErrorMessage(BAD_TAGS_FILTER, "invalid_input")]}) from None
+    if not isinstance(value, list) or not all(isinstance(tag, str) for tag in value):
+        raise ValidationError({"tags": [ErrorMessage(BAD_TAGS_FILTER, "invalid_input")]})
+    return tuple(tag for tag in normalize_tags(value) if tag)
+
+
+def _dedupe(filters: list[Filter]) -> list[Filter]:
+    return list(dict.fromkeys(filters))
+
+
+ACCOUNTS = Accounts()

@@ -1,0 +1,52 @@
+"""Helpers for free-form JSON values: checking them and copying them cheaply."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+__all__ = ["MAX_JSON_DEPTH", "copy_json", "json_problem"]
+
+#: Free-form objects nested deeper than this are refused: they serve no metric definition and
+#: would make every JSON encoder on the way recurse without bound.
+MAX_JSON_DEPTH = 64
+
+
+def json_problem(value: Any, max_depth: int = MAX_JSON_DEPTH) -> str | None:
+    """Why ``value`` is not a storable JSON value, or ``None`` when it is.
+
+    Iterative, so a 100,000-deep input is refused without touching the recursion limit.
+    """
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        kind = type(item)
+        if item is None or kind is bool or kind is int or kind is str:
+            continue
+        if kind is float:
+            if not math.isfinite(item):
+                return "Not a valid JSON value: NaN and infinity are not allowed."
+            continue
+        if kind is dict or kind is list:
+            if depth > max_depth:
+                return f"Nested too deeply: at most {max_depth} levels are allowed."
+            if kind is dict:
+                for key, child in item.items():
+                    if type(key) is not str:
+                        return "Not a valid JSON value: object keys must be strings."
+                    stack.append((child, depth + 1))
+            else:
+                stack.extend((child, depth + 1) for child in item)
+            continue
+        return f"Not a valid JSON value: {kind.__name__} is not JSON."
+    return None
+
+
+def copy_json(value: Any) -> Any:
+    """A deep copy of a (validated) JSON value; several times faster than ``copy.deepcopy``."""
+    kind = type(value)
+    if kind is dict:
+        return {k: copy_json(v) for k, v in value.items()}
+    if kind is list:
+        return [copy_json(v) for v in value]
+    return value

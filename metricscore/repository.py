@@ -1,0 +1,75 @@
+"""The storage interface the core depends on; backends implement it.
+
+A backend hands out units of work. Everything done through one unit of work is one transaction:
+it is committed when the ``with`` block ends normally and rolled back when it raises, so a failed
+operation leaves nothing behind.
+
+::
+
+    with backend.unit_of_work() as uow:
+        accounts = uow.repository(table)
+        accounts.insert(scope, record)       # raises Conflict on a unique key
+
+Records are plain dicts holding every column of the table (see :mod:`metricscore.table`).
+A repository returns records the caller owns: mutating one never changes what is stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
+from typing import Any, Protocol, runtime_checkable
+
+from .query import Filter, Query
+from .table import Table
+
+__all__ = ["Backend", "Record", "Repository", "Scope", "UnitOfWork"]
+
+Record = dict[str, Any]
+Scope = Mapping[str, Any]
+
+
+@runtime_checkable
+class Repository(Protocol):
+    """One table's records, seen through one unit of work."""
+
+    def get(self, scope: Scope, id: str) -> Record | None:
+        """The record with this id in this scope, or ``None``."""
+        ...
+
+    def insert(self, scope: Scope, record: Record) -> None:
+        """Add a new record. Raises :class:`~metricscore.errors.Conflict` naming the unique key's
+        columns (``fields``) when the id or a unique key is already taken in the scope."""
+        ...
+
+    def update(self, scope: Scope, record: Record) -> None:
+        """Replace the stored record that has ``record["id"]``; same Conflict rule as insert."""
+        ...
+
+    def delete(self, scope: Scope, id: str) -> bool:
+        """Remove the record for good; ``False`` if there was none."""
+        ...
+
+    def find(self, scope: Scope, query: Query) -> list[Record]:
+        """The records matching ``query.filters``, in ``query.order``, after ``query.after``,
+        skipping ``query.offset`` and returning at most ``query.limit``."""
+        ...
+
+    def count(self, scope: Scope, filters: tuple[Filter, ...]) -> int:
+        """How many records match ``filters``."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    def repository(self, table: Table) -> Repository: ...
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """A storage engine. Built by :func:`metricscore.open_store` through the backend registry."""
+
+    def unit_of_work(self, *, write: bool = True) -> AbstractContextManager[UnitOfWork]:
+        """A transaction. ``write=False`` promises only reads, which lets a backend skip locks."""
+        ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,134 @@
+"""How a resource is declared: its table, its validation, its defaults, its derived fields and
+its list parameters. The generic :class:`~metricscore.service.ResourceService` runs the same
+steps for every resource and calls these hooks; a resource overrides only what differs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+import marshmallow as ma
+
+from .errors import Conflict, MetricscoreError, ValidationError
+from .jsonvalue import copy_json
+from .pagination import Pagination
+from .query import Filter, OrderBy
+from .repository import Record, UnitOfWork
+from .table import Table
+from .validation import CodedField, load
+
+if TYPE_CHECKING:
+    from .store import Store
+
+__all__ = ["Context", "ListRequest", "Mode", "Resource"]
+
+#: ``create``: a new record; ``update``: a partial change (PATCH); ``replace``: a full one (PUT).
+Mode = Literal["create", "update", "replace"]
+
+
+@dataclass
+class Context:
+    """What hooks may use while one operation runs."""
+
+    store: Store
+    scope: dict[str, Any]
+    now: datetime
+    uow: UnitOfWork
+    actor: Any = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def new_id(self) -> str:
+        return str(self.store.id_factory())
+
+
+@dataclass(frozen=True)
+class ListRequest:
+    filters: tuple[Filter, ...]
+    order: tuple[OrderBy, ...]
+
+
+class Resource:
+    """Base class of every resource. Subclasses set the class attributes and override hooks."""
+
+    #: Dotted public name, e.g. ``"posthog.accounts"``.
+    name: ClassVar[str]
+    table: ClassVar[Table]
+    #: Scope column -> field validating the value the caller passes (e.g. ``project_id=1``).
+    scope_fields: ClassVar[Mapping[str, CodedField]]
+    pagination: ClassVar[Pagination]
+    create_schema: ClassVar[ma.Schema]
+    #: Schema for PATCH and PUT; defaults to ``create_schema``.
+    update_schema: ClassVar[ma.Schema | None] = None
+    #: Values a new record starts from, before the payload is applied.
+    initial_values: ClassVar[Mapping[str, Any]] = {}
+    #: PUT resets omitted optional fields to ``initial_values`` (Sequence) instead of keeping
+    #: them (DRF).
+    replace_resets_omitted: ClassVar[bool] = False
+    #: Column set on delete instead of removing the row (a soft delete).
+    soft_delete_column: ClassVar[str | None] = None
+    #: Wire field -> function rendering the stored value; the order is the wire order.
+    wire: ClassVar[Mapping[str, Callable[[Record], Any]]]
+
+    # -- validation ----------------------------------------------------------------------------
+
+    def validate_scope(self, scope: Mapping[str, Any]) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        errors: dict[str, Any] = {}
+        for name, scope_field in self.scope_fields.items():
+            try:
+                values[name] = scope_field.deserialize(scope.get(name, ma.missing))
+            except ma.ValidationError as error:
+                errors[name] = error.messages
+        if errors:
+            raise ValidationError(errors)
+        return values
+
+    def load(self, data: Any, mode: Mode) -> dict[str, Any]:
+        """The validated payload (only the fields sent, plus declared defaults unless partial)."""
+        schema = self.create_schema if mode == "create" or self.update_schema is None else self.update_schema
+        return load(schema, data, partial=mode == "update")
+
+    # -- record building -----------------------------------------------------------------------
+
+    def new_record(self, payload: dict[str, Any], ctx: Context) -> Record:
+        record = {k: copy_json(v) for k, v in self.initial_values.items()}
+        record.update(payload)
+        record.update(ctx.scope)
+        record[self.table.id_column] = ctx.new_id()
+        if self.soft_delete_column:
+            record[self.soft_delete_column] = None
+        self.derive(record, ctx, None)
+        return record
+
+    def merge(self, existing: Record, payload: dict[str, Any], ctx: Context, mode: Mode) -> Record:
+        record = dict(existing)
+        if mode == "replace" and self.replace_resets_omitted:
+            record.update({k: copy_json(v) for k, v in self.initial_values.items()})
+        record.update(payload)
+        self.derive(record, ctx, existing)
+        return record
+
+    def derive(self, record: Record, ctx: Context, existing: Record | None) -> None:
+        """Fill read-only and index columns (timestamps, creator, normalised copies)."""
+
+    def check(self, record: Record, ctx: Context, existing: Record | None) -> None:
+        """Cross-field rules on the complete record; raise ValidationError or Conflict."""
+
+    def before_delete(self, record: Record, ctx: Context) -> None:
+        """Refuse a delete by raising (e.g. a record others depend on)."""
+
+    def conflict(self, error: Conflict) -> MetricscoreError:
+        """The error a caller sees when the backend reports a taken unique key."""
+        return error
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def render(self, record: Record) -> dict[str, Any]:
+        return {name: get(record) for name, get in self.wire.items()}
+
+    def list_request(self, params: Mapping[str, Any]) -> ListRequest:
+        """Filters and order from the vendor's own query parameters; unknown ones are ignored."""
+        raise NotImplementedError

@@ -1,0 +1,80 @@
+"""The entry point: ``open_store(url)`` returns a :class:`Store` with one namespace per vendor."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from .errors import ConfigurationError, MetricscoreError, StorageError
+from .ids import Clock, IdFactory, utc_now, uuid7
+from .registry import backend_class, scheme_of
+from .repository import Backend
+
+__all__ = ["Store", "open_store"]
+
+
+class Store:
+    """A backend plus the clock and id factory every operation uses.
+
+    ``store.posthog``, ``store.sequence`` and ``store.statsig`` hand out services bound to a scope.
+    """
+
+    def __init__(self, backend: Backend, *, clock: Clock | None = None, id_factory: IdFactory | None = None) -> None:
+        from .dialects.posthog import PostHog
+
+        self.backend = backend
+        self.clock: Clock = clock or utc_now
+        self.id_factory: IdFactory = id_factory or uuid7
+        self.posthog = PostHog(self)
+
+    def now(self) -> datetime:
+        """The clock's time as aware UTC (a naive value is taken to be UTC already)."""
+        value = self.clock()
+        if not isinstance(value, datetime):
+            raise ConfigurationError(f"The clock returned {type(value).__name__}, not a datetime.")
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+    def close(self) -> None:
+        self.backend.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<Store {type(self.backend).__name__}>"
+
+
+def open_store(
+    url: str | Backend,
+    *,
+    clock: Clock | None = None,
+    id_factory: IdFactory | None = None,
+    **options: Any,
+) -> Store:
+    """Open the store at ``url`` (or wrap an already built backend).
+
+    ``memory://``, ``sqlite:///path.db``, ``sqlite://`` (in memory), ``tinydb:///path/db.json``,
+    ``postgresql+psycopg://...``, ``mysql+pymysql://...``; other schemes come from
+    :func:`~metricscore.register_backend` or the ``metricscore.backends`` entry points.
+    ``options`` go to the backend.
+    """
+    if isinstance(url, str):
+        cls = backend_class(scheme_of(url))
+        try:
+            backend = cls.from_url(url, **options)
+        except MetricscoreError:
+            raise
+        except TypeError as error:
+            raise ConfigurationError(f"Bad options for {cls.__name__}: {error}") from error
+        except Exception as error:
+            raise StorageError(f"Could not open {url!r}: {type(error).__name__}: {error}") from error
+    else:
+        if options:
+            raise ConfigurationError("Backend options go with a URL, not with a backend instance.")
+        backend = url
+    return Store(backend, clock=clock, id_factory=id_factory)

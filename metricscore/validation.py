@@ -1,0 +1,349 @@
+"""marshmallow building blocks whose errors carry vendor-style messages and codes.
+
+Every field here raises :class:`~metricscore.errors.ErrorMessage` (a ``str`` with a ``.code``), so
+the dialect renderers can show PostHog's ``code`` or list Sequence's messages without guessing
+from text. :func:`load` is the single point where marshmallow's errors become metricscore's.
+"""
+
+from __future__ import annotations
+
+import reprlib
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import marshmallow as ma
+from marshmallow import fields as ma_fields
+
+from .errors import NON_FIELD_ERRORS, ErrorMessage, ValidationError
+from .jsonvalue import json_problem
+
+__all__ = [
+    "Boolean",
+    "Choice",
+    "Float",
+    "Integer",
+    "JSONObject",
+    "JSONValue",
+    "List",
+    "Nested",
+    "Schema",
+    "String",
+    "display",
+    "fail",
+    "load",
+    "type_name",
+]
+
+#: The type marshmallow gives ``Field.default_error_messages``.
+Messages = dict[str, str | list[Any] | dict[Any, Any]]
+
+_repr = reprlib.Repr()
+_repr.maxlevel = 2
+_repr.maxstring = 60
+_repr.maxother = 60
+
+
+def display(value: Any) -> str:
+    """A short, recursion-safe rendering of an input value for an error message."""
+    if isinstance(value, str):
+        return value if len(value) <= 200 else value[:200] + "..."
+    if value is None or isinstance(value, (bool, int, float)):
+        return str(value)
+    return _repr.repr(value)
+
+
+def type_name(value: Any) -> str:
+    return type(value).__name__
+
+
+def fail(text: str, code: str) -> ma.ValidationError:
+    """A marshmallow error whose message carries ``code``."""
+    return ma.ValidationError(ErrorMessage(text, code))
+
+
+class CodedField(ma_fields.Field[Any]):
+    """A field whose error messages are DRF's texts and carry codes."""
+
+    default_error_messages: Messages = {
+        "required": "This field is required.",
+        "null": "This field may not be null.",
+        "validator_failed": "Invalid value.",
+    }
+    error_codes: ClassVar[dict[str, str]] = {"required": "required", "null": "null"}
+
+    def make_error(self, key: str, **kwargs: Any) -> ma.ValidationError:
+        error = super().make_error(key, **kwargs)
+        text = error.messages[0] if isinstance(error.messages, list) else str(error.messages)
+        return fail(str(text), self.error_codes.get(key, "invalid_input"))
+
+
+class String(CodedField):
+    """DRF's CharField: numbers become strings, whitespace is trimmed, blank refused by default."""
+
+    default_error_messages: Messages = {
+        "invalid": "Not a valid string.",
+        "blank": "This field may not be blank.",
+        "max_length": "Ensure this field has no more than {max_length} characters.",
+        "min_length": "Ensure this field has at least {min_length} characters.",
+    }
+    error_codes = {**CodedField.error_codes, "blank": "blank", "max_length": "max_length", "min_length": "min_length"}
+
+    def __init__(
+        self,
+        *,
+        max_length: int | None = None,
+        min_length: int | None = None,
+        trim: bool = True,
+        allow_blank: bool = False,
+        blank_as_none: bool = False,
+        coerce_numbers: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.max_length = max_length
+        self.min_length = min_length
+        self.trim = trim
+        self.allow_blank = allow_blank
+        self.blank_as_none = blank_as_none
+        self.coerce_numbers = coerce_numbers
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> Any:
+        if type(value) is not str:
+            if self.coerce_numbers and type(value) in (int, float):
+                value = str(value)
+            else:
+                raise self.make_error("invalid")
+        if self.trim:
+            value = value.strip()
+        if not value:
+            if self.blank_as_none:
+                return None
+            if not self.allow_blank:
+                raise self.make_error("blank")
+        if self.max_length is not None and len(value) > self.max_length:
+            raise self.make_error("max_length", max_length=self.max_length)
+        if self.min_length is not None and len(value) < self.min_length:
+            raise self.make_error("min_length", min_length=self.min_length)
+        return value
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        return value
+
+
+class Integer(CodedField):
+    """An integer; ``strict`` refuses strings such as ``"7"`` (booleans are always refused)."""
+
+    default_error_messages: Messages = {
+        "invalid": "A valid integer is required.",
+        "min_value": "Ensure this value is greater than or equal to {min_value}.",
+        "max_value": "Ensure this value is less than or equal to {max_value}.",
+    }
+    error_codes = {**CodedField.error_codes, "min_value": "min_value", "max_value": "max_value"}
+    _BOUND = 2**63 - 1
+
+    def __init__(
+        self, *, strict: bool = False, min_value: int | None = None, max_value: int | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.strict = strict
+        self.min_value = -self._BOUND - 1 if min_value is None else min_value
+        self.max_value = self._BOUND if max_value is None else max_value
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> Any:
+        kind = type(value)
+        if kind is int:
+            number = value
+        elif kind is float and not self.strict and value.is_integer():
+            number = int(value)
+        elif kind is str and not self.strict and len(value) <= 30:
+            try:
+                number = int(value.strip())
+            except ValueError:
+                raise self.make_error("invalid") from None
+        else:
+            raise self.make_error("invalid")
+        if number < self.min_value:
+            raise self.make_error("min_value", min_value=self.min_value)
+        if number > self.max_value:
+            raise self.make_error("max_value", max_value=self.max_value)
+        return number
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        return value
+
+
+class Float(CodedField):
+    """A finite JSON number (integers accepted); booleans and strings refused."""
+
+    default_error_messages: Messages = {
+        "invalid": "A valid number is required.",
+        "min_value": "Ensure this value is greater than or equal to {min_value}.",
+        "max_value": "Ensure this value is less than or equal to {max_value}.",
+    }
+    error_codes = {**CodedField.error_codes, "min_value": "min_value", "max_value": "max_value"}
+
+    def __init__(self, *, min_value: float | None = None, max_value: float | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.min_value = min_value
+        self.max_value = max_value
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> Any:
+        if type(value) not in (int, float) or value != value or value in (float("inf"), float("-inf")):
+            raise self.make_error("invalid")
+        if self.min_value is not None and value < self.min_value:
+            raise self.make_error("min_value", min_value=self.min_value)
+        if self.max_value is not None and value > self.max_value:
+            raise self.make_error("max_value", max_value=self.max_value)
+        return value
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        return value
+
+
+class Boolean(CodedField):
+    """A JSON boolean. DRF also reads ``"true"``/``"false"``; JSON bodies send real booleans."""
+
+    default_error_messages: Messages = {"invalid": "Must be a valid boolean."}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> Any:
+        if type(value) is not bool:
+            raise self.make_error("invalid")
+        return value
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        return value
+
+
+class Choice(CodedField):
+    """One of a fixed set of strings."""
+
+    default_error_messages: Messages = {"invalid_choice": '"{input}" is not a valid choice.'}
+    error_codes = {**CodedField.error_codes, "invalid_choice": "invalid_choice"}
+
+    def __init__(self, choices: tuple[str, ...], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.choices = frozenset(choices)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> Any:
+        if type(value) is not str or value not in self.choices:
+            raise self.make_error("invalid_choice", input=display(value))
+        return value
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        return value
+
+
+class List(CodedField):
+    """A JSON array whose items are loaded by ``inner``; item errors are keyed by index."""
+
+    default_error_messages: Messages = {
+        "not_a_list": 'Expected a list of items but got type "{input_type}".',
+        "empty": "This list may not be empty.",
+    }
+    error_codes = {**CodedField.error_codes, "not_a_list": "not_a_list", "empty": "empty"}
+
+    def __init__(self, inner: ma_fields.Field[Any], *, allow_empty: bool = True, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.inner = inner
+        self.allow_empty = allow_empty
+
+    def _bind_to_schema(self, field_name: str, parent: Any) -> None:
+        super()._bind_to_schema(field_name, parent)
+        self.inner._bind_to_schema(field_name, self)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> Any:
+        if type(value) is not list:
+            raise self.make_error("not_a_list", input_type=type_name(value))
+        if not value and not self.allow_empty:
+            raise self.make_error("empty")
+        result: list[Any] = []
+        errors: dict[str, Any] = {}
+        for index, item in enumerate(value):
+            try:
+                result.append(self.inner.deserialize(item, **kwargs))
+            except ma.ValidationError as error:
+                errors[str(index)] = error.messages
+        if errors:
+            raise ma.ValidationError(errors)
+        return result
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        return value
+
+
+class Nested(CodedField):
+    """A JSON object loaded by a nested :class:`Schema`."""
+
+    default_error_messages: Messages = {"not_a_dict": 'Expected a dictionary of items but got type "{input_type}".'}
+    error_codes = {**CodedField.error_codes, "not_a_dict": "not_a_dict"}
+
+    def __init__(self, schema: type[ma.Schema], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.schema = schema()
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> Any:
+        if type(value) is not dict:
+            raise self.make_error("not_a_dict", input_type=type_name(value))
+        return self.schema.load(value)
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        return value
+
+
+class JSONValue(CodedField):
+    """Any JSON value (free-form vendor data), bounded in depth."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> Any:
+        problem = json_problem(value)
+        if problem:
+            raise fail(problem, "invalid_input")
+        return value
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        return value
+
+
+class JSONObject(JSONValue):
+    """A free-form JSON object."""
+
+    default_error_messages: Messages = {"not_a_dict": 'Expected a dictionary of items but got type "{input_type}".'}
+    error_codes = {**CodedField.error_codes, "not_a_dict": "not_a_dict"}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> Any:
+        if type(value) is not dict:
+            raise self.make_error("not_a_dict", input_type=type_name(value))
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class Schema(ma.Schema):
+    """Base schema: unknown keys are ignored, as the vendors ignore them."""
+
+    class Meta:
+        unknown = ma.EXCLUDE
+
+
+def load(
+    schema: ma.Schema,
+    data: Any,
+    *,
+    partial: bool = False,
+) -> dict[str, Any]:
+    """Validate ``data`` with ``schema``; raise metricscore's ValidationError listing every bad field.
+
+    ``data`` may be any value: anything but a JSON object is a non-field error.
+    """
+    if type(data) is not dict:
+        message = f"Invalid data. Expected a dictionary, but got {type_name(data)}."
+        raise ValidationError({NON_FIELD_ERRORS: [ErrorMessage(message, "invalid_input")]})
+    try:
+        result: dict[str, Any] = schema.load(data, partial=partial)
+    except ma.ValidationError as error:
+        raise ValidationError(_messages(error)) from None
+    return result
+
+
+def _messages(error: ma.ValidationError) -> dict[str, Any]:
+    messages = error.messages
+    if isinstance(messages, dict):
+        return messages
+    return {NON_FIELD_ERRORS: messages}
