@@ -1,6 +1,7 @@
 """The in-memory backend (``memory://``): the reference semantics for every other backend.
 
-State belongs to the backend instance (two stores never share data). One re-entrant lock
+State belongs to the backend instance (two stores never share data). ``insert`` and ``update``
+keep the record they are given (the repository protocol hands it over); reads return copies. One re-entrant lock
 serialises units of work, so concurrent threads see each other's operations as a sequence.
 A unit of work keeps an undo log and replays it backwards when the block raises.
 """
@@ -8,21 +9,17 @@ A unit of work keeps an undo log and replays it backwards when the block raises.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 from metricscore.errors import ConfigurationError, Conflict
-from metricscore.jsonvalue import copy_json
-from metricscore.query import Contains, Eq, Filter, HasAny, In, OrderBy, Query, fold_case, order_key
+from metricscore.query import Contains, Eq, Filter, HasAny, In, OrderBy, Query, fold_case
 from metricscore.repository import Record, Scope
 from metricscore.table import Table
 
+from ._common import copy_record, window
+
 __all__ = ["MemoryBackend", "matches", "sort_records"]
-
-
-def _copy(record: Record) -> Record:
-    return {k: copy_json(v) if type(v) in (dict, list) else v for k, v in record.items()}
 
 
 class _Partition:
@@ -71,15 +68,8 @@ class MemoryBackend:
             found = self._tables[table.name] = _MemoryTable(table)
         return found
 
-    @contextmanager
-    def unit_of_work(self, *, write: bool = True) -> Iterator[_MemoryUnitOfWork]:
-        with self._lock:
-            uow = _MemoryUnitOfWork(self)
-            try:
-                yield uow
-            except BaseException:
-                uow.rollback()
-                raise
+    def unit_of_work(self, *, write: bool = True) -> _MemoryUnitOfWork:
+        return _MemoryUnitOfWork(self)
 
     def close(self) -> None:
         with self._lock:
@@ -87,9 +77,26 @@ class MemoryBackend:
 
 
 class _MemoryUnitOfWork:
+    """Holds the backend's lock from ``__enter__`` to ``__exit__``; undoes everything on an error.
+
+    A plain class rather than a generator-based context manager: it is entered on every call.
+    """
+
     def __init__(self, backend: MemoryBackend) -> None:
         self._backend = backend
         self._undo: list[Callable[[], None]] = []
+
+    def __enter__(self) -> _MemoryUnitOfWork:
+        self._backend._lock.acquire()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: Any) -> None:
+        try:
+            if kind is not None:
+                self.rollback()
+        finally:
+            self._undo.clear()
+            self._backend._lock.release()
 
     def repository(self, table: Table) -> MemoryRepository:
         return MemoryRepository(self._backend._table(table), self._undo)
@@ -112,7 +119,7 @@ class MemoryRepository:
         if part is None or type(id) is not str:
             return None
         record = part.records.get(id)
-        return None if record is None else _copy(record)
+        return None if record is None else copy_record(record)
 
     def find(self, scope: Scope, query: Query) -> list[Record]:
         part = self._store.partition(scope, create=False)
@@ -121,10 +128,7 @@ class MemoryRepository:
         rows = self._sorted(part, query.order)
         if query.filters:
             rows = [r for r in rows if matches(query.filters, r)]
-        if query.after is not None:
-            rows = [r for r in rows if _is_after(order_key(query.order, r), query.after, query.order)]
-        stop = None if query.limit is None else query.offset + query.limit
-        return [_copy(r) for r in rows[query.offset : stop]]
+        return window(rows, query)
 
     def count(self, scope: Scope, filters: tuple[Filter, ...]) -> int:
         part = self._store.partition(scope, create=False)
@@ -152,7 +156,7 @@ class MemoryRepository:
         if record_id in part.records:
             raise Conflict("A record with this id already exists.", fields=(self._table.id_column,))
         self._check_unique(part, record, record_id)
-        self._put(part, _copy(record))
+        self._put(part, record)
         self._undo.append(lambda: self._remove(part, record_id))
 
     def update(self, scope: Scope, record: Record) -> None:
@@ -163,7 +167,7 @@ class MemoryRepository:
             raise Conflict("The record no longer exists.", fields=(self._table.id_column,))
         self._check_unique(part, record, record_id)
         self._remove(part, record_id)
-        self._put(part, _copy(record))
+        self._put(part, record)
 
         def undo() -> None:
             self._remove(part, record_id)
@@ -234,10 +238,3 @@ def sort_records(records: list[Record], order: tuple[OrderBy, ...]) -> list[Reco
     for o in reversed(order):
         records.sort(key=lambda r, c=o.column: r[c], reverse=o.descending)  # type: ignore[misc]
     return records
-
-
-def _is_after(key: tuple[Any, ...], position: tuple[Any, ...], order: tuple[OrderBy, ...]) -> bool:
-    for value, at, o in zip(key, position, order, strict=True):
-        if value != at:
-            return bool(value < at) if o.descending else bool(value > at)
-    return False

@@ -23,6 +23,17 @@ def uuid7() -> uuid.UUID:
     Within one millisecond the 74 random bits are incremented rather than redrawn, so ids made by
     one process sort in creation order; that keeps "ties broken by id" in creation order too.
     """
+    return uuid.UUID(int=_uuid7_int())
+
+
+def uuid7_str() -> str:
+    """:func:`uuid7` in its canonical text form, without building a ``UUID`` object (the default
+    id factory: it runs on every create)."""
+    h = f"{_uuid7_int():032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def _uuid7_int() -> int:
     global _last_ms, _last_rand
     with _lock:
         ms = time.time_ns() // 1_000_000
@@ -37,8 +48,7 @@ def uuid7() -> uuid.UUID:
         _last_ms, _last_rand = ms, rand
     rand_a = rand >> 62  # 12 bits
     rand_b = rand & ((1 << 62) - 1)
-    value = (ms & ((1 << 48) - 1)) << 80 | 0x7 << 76 | rand_a << 64 | 0b10 << 62 | rand_b
-    return uuid.UUID(int=value)
+    return (ms & ((1 << 48) - 1)) << 80 | 0x7 << 76 | rand_a << 64 | 0b10 << 62 | rand_b
 
 
 def utc_now() -> datetime:

@@ -5,11 +5,27 @@ from __future__ import annotations
 import math
 from typing import Any
 
-__all__ = ["MAX_JSON_DEPTH", "copy_json", "json_problem"]
+__all__ = ["MAX_JSON_DEPTH", "copy_json", "json_problem", "string_problem"]
 
 #: Free-form objects nested deeper than this are refused: they serve no metric definition and
 #: would make every JSON encoder on the way recurse without bound.
 MAX_JSON_DEPTH = 64
+
+
+def string_problem(text: str) -> str | None:
+    """Why ``text`` cannot be stored by every backend, or ``None``.
+
+    PostgreSQL refuses NUL characters and no UTF-8 encoder takes a lone surrogate (which
+    ``json.loads`` happily produces from ``"\\ud800"``), so both are refused up front.
+    """
+    if "\x00" in text:
+        return "Null characters are not allowed."
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return "Not a valid string: it contains a lone surrogate."
+    return None
 
 
 def json_problem(value: Any, max_depth: int = MAX_JSON_DEPTH) -> str | None:
@@ -21,7 +37,12 @@ def json_problem(value: Any, max_depth: int = MAX_JSON_DEPTH) -> str | None:
     while stack:
         item, depth = stack.pop()
         kind = type(item)
-        if item is None or kind is bool or kind is int or kind is str:
+        if item is None or kind is bool or kind is int:
+            continue
+        if kind is str:
+            problem = string_problem(item)
+            if problem:
+                return problem
             continue
         if kind is float:
             if not math.isfinite(item):
@@ -34,6 +55,9 @@ def json_problem(value: Any, max_depth: int = MAX_JSON_DEPTH) -> str | None:
                 for key, child in item.items():
                     if type(key) is not str:
                         return "Not a valid JSON value: object keys must be strings."
+                    problem = string_problem(key)
+                    if problem:
+                        return problem
                     stack.append((child, depth + 1))
             else:
                 stack.extend((child, depth + 1) for child in item)

@@ -88,7 +88,7 @@ def _import(path: str, extra: str | None) -> type[Any]:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as error:
         missing = error.name or ""
-        if extra and not missing.startswith("metricscore"):
+        if extra and missing.split(".")[0] != "metricscore":
             raise ConfigurationError(
                 f"This backend needs the package {missing!r}: pip install 'metricscore[{extra}]'"
             ) from error

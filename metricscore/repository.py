@@ -11,7 +11,8 @@ operation leaves nothing behind.
         accounts.insert(scope, record)       # raises Conflict on a unique key
 
 Records are plain dicts holding every column of the table (see :mod:`metricscore.table`).
-A repository returns records the caller owns: mutating one never changes what is stored.
+A repository returns records the caller owns: mutating one never changes what is stored. A record
+passed to ``insert`` or ``update`` is handed over: the caller does not touch it afterwards.
 """
 
 from __future__ import annotations

@@ -71,6 +71,11 @@ class Resource:
     soft_delete_column: ClassVar[str | None] = None
     #: Wire field -> function rendering the stored value; the order is the wire order.
     wire: ClassVar[Mapping[str, Callable[[Record], Any]]]
+    #: ``create``/``replace``/``delete`` accept an ``idempotency_key`` (see :mod:`metricscore.idempotency`).
+    idempotent: ClassVar[bool] = False
+    #: A payload field that asks for a dry run (Statsig's ``dryRun``); the service removes it from
+    #: the validated payload and stores nothing when it is true.
+    dry_run_field: ClassVar[str | None] = None
 
     # -- validation ----------------------------------------------------------------------------
 

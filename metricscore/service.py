@@ -6,11 +6,12 @@ so a failure at any step leaves nothing behind.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from .errors import Conflict, MetricscoreError, NotFound, StorageError
+from .errors import Conflict, ErrorMessage, MetricscoreError, NotFound, StorageError, ValidationError
+from .idempotency import KEY_FIELD, IdempotencyKeys, KeyRace, fingerprint, validate_key
 from .pagination import Page
 from .query import Eq
 from .repository import Record, Repository
@@ -61,15 +62,78 @@ class ResourceService:
 
     # -- operations ----------------------------------------------------------------------------
 
-    def create(self, data: Any, *, actor_id: Any = None, dry_run: bool = False) -> dict[str, Any]:
-        """Validate ``data`` and store a new record; returns it in the vendor's wire shape."""
+    def _dry_run(self, payload: dict[str, Any], dry_run: bool) -> bool:
+        """The ``dry_run`` argument, or the resource's own dry-run payload field when it is set."""
+        field = self.resource.dry_run_field
+        requested = bool(payload.pop(field, False)) if field is not None else False
+        return dry_run or requested
+
+    def _key(self, idempotency_key: str | None) -> str | None:
+        if idempotency_key is None:
+            return None
+        if not self.resource.idempotent:
+            message = ErrorMessage(f"{self.resource.name} does not take idempotency keys.", "invalid_input")
+            raise ValidationError({KEY_FIELD: [message]})
+        return validate_key(idempotency_key)
+
+    def _run(
+        self,
+        operation: str,
+        id: Any,
+        payload: Any,
+        actor: Any,
+        key: str | None,
+        body: Callable[[Repository, Context], dict[str, Any]],
+    ) -> dict[str, Any]:
+        """Run ``body`` in one unit of work, at most once per idempotency ``key``.
+
+        With a key, the stored result of an earlier identical request is returned instead; the
+        result is stored in the same unit of work as the write. When a concurrent request stored
+        the key first, this unit of work rolls back and the winner's result is returned.
+        """
+        if key is None:
+            with self._operation(actor=actor) as (repository, ctx):
+                return body(repository, ctx)
+        # A non-string id names no record (NotFound, and failures store no key): no need to hash it.
+        digest = fingerprint(operation, id if type(id) is str else None, payload)
+        try:
+            with self._operation(actor=actor) as (repository, ctx):
+                keys = IdempotencyKeys(ctx.uow, self.resource.name, self.scope)
+                stored = keys.lookup(key, digest, ctx.now)
+                if stored is not None:
+                    return stored
+                result = body(repository, ctx)
+                keys.remember(key, digest, operation, result, ctx.now)
+                return result
+        except KeyRace:
+            with self._operation(write=False) as (_, ctx):
+                stored = IdempotencyKeys(ctx.uow, self.resource.name, self.scope).lookup(
+                    key, digest, ctx.now, purge=False
+                )
+            if stored is None:  # pragma: no cover - the winner's key expired in between
+                raise Conflict("A concurrent request used this idempotency key.", fields=(KEY_FIELD,)) from None
+            return stored
+
+    def create(
+        self, data: Any, *, actor_id: Any = None, dry_run: bool = False, idempotency_key: str | None = None
+    ) -> dict[str, Any]:
+        """Validate ``data`` and store a new record; returns it in the vendor's wire shape.
+
+        ``dry_run`` validates and returns the would-be record without storing anything.
+        ``idempotency_key`` (resources with ``idempotent = True``): see :meth:`_run`.
+        """
         payload = self.resource.load(data, "create")
-        with self._operation(actor=actor_id) as (repository, ctx):
+        dry_run = self._dry_run(payload, dry_run)
+        key = None if dry_run else self._key(idempotency_key)
+
+        def body(repository: Repository, ctx: Context) -> dict[str, Any]:
             record = self.resource.new_record(payload, ctx)
             self.resource.check(record, ctx, None)
             if not dry_run:
                 self._write(repository.insert, record)
-        return self.resource.render(record)
+            return self.resource.render(record)
+
+        return self._run("create", None, payload, actor_id, key, body)
 
     def get(self, id: Any) -> dict[str, Any]:
         with self._operation(write=False) as (repository, _):
@@ -79,23 +143,40 @@ class ResourceService:
         """Change only the fields sent (PATCH)."""
         return self._change(id, data, "update", actor_id, dry_run)
 
-    def replace(self, id: Any, data: Any, *, actor_id: Any = None, dry_run: bool = False) -> dict[str, Any]:
+    def replace(
+        self,
+        id: Any,
+        data: Any,
+        *,
+        actor_id: Any = None,
+        dry_run: bool = False,
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
         """Replace the record (PUT): required fields must be sent; see each resource's rules."""
-        return self._change(id, data, "replace", actor_id, dry_run)
+        return self._change(id, data, "replace", actor_id, dry_run, idempotency_key)
 
-    def _change(self, id: Any, data: Any, mode: Mode, actor: Any, dry_run: bool) -> dict[str, Any]:
+    def _change(
+        self, id: Any, data: Any, mode: Mode, actor: Any, dry_run: bool, idempotency_key: str | None = None
+    ) -> dict[str, Any]:
         payload = self.resource.load(data, mode)
-        with self._operation(actor=actor) as (repository, ctx):
+        dry_run = self._dry_run(payload, dry_run)
+        key = None if dry_run else self._key(idempotency_key)
+
+        def body(repository: Repository, ctx: Context) -> dict[str, Any]:
             existing = self._existing(repository, id)
             record = self.resource.merge(existing, payload, ctx, mode)
             self.resource.check(record, ctx, existing)
             if not dry_run:
                 self._write(repository.update, record)
-        return self.resource.render(record)
+            return self.resource.render(record)
 
-    def delete(self, id: Any, *, actor_id: Any = None) -> dict[str, Any]:
+        return self._run(mode, id, payload, actor, key, body)
+
+    def delete(self, id: Any, *, actor_id: Any = None, idempotency_key: str | None = None) -> dict[str, Any]:
         """Delete the record; returns its last state (with ``deletedAt`` set for soft deletes)."""
-        with self._operation(actor=actor_id) as (repository, ctx):
+        key = self._key(idempotency_key)
+
+        def body(repository: Repository, ctx: Context) -> dict[str, Any]:
             record = self._existing(repository, id)
             self.resource.before_delete(record, ctx)
             soft = self.resource.soft_delete_column
@@ -104,7 +185,9 @@ class ResourceService:
             else:
                 record = {**record, soft: ctx.now}
                 repository.update(self.scope, record)
-        return self.resource.render(record)
+            return self.resource.render(record)
+
+        return self._run("delete", id, None, actor_id, key, body)
 
     def list(self, **params: Any) -> Page:
         """One page, from the vendor's own query parameters (typed values or raw strings)."""

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from .errors import ConfigurationError, MetricscoreError, StorageError
-from .ids import Clock, IdFactory, utc_now, uuid7
+from .ids import Clock, IdFactory, utc_now, uuid7_str
 from .registry import backend_class, scheme_of
 from .repository import Backend
 
-__all__ = ["Store", "open_store"]
+__all__ = ["Store", "WarehouseTableExists", "open_store"]
+
+#: ``warehouse_table_exists(project_id, table_name) -> bool``: asked by PostHog group usage metrics
+#: whose ``filters.source`` is ``data_warehouse``.
+WarehouseTableExists = Callable[[int, str], bool]
 
 
 class Store:
@@ -19,13 +24,26 @@ class Store:
     ``store.posthog``, ``store.sequence`` and ``store.statsig`` hand out services bound to a scope.
     """
 
-    def __init__(self, backend: Backend, *, clock: Clock | None = None, id_factory: IdFactory | None = None) -> None:
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        clock: Clock | None = None,
+        id_factory: IdFactory | None = None,
+        warehouse_table_exists: WarehouseTableExists | None = None,
+    ) -> None:
         from .dialects.posthog import PostHog
+        from .dialects.sequence import Sequence
+        from .dialects.statsig import Statsig
 
         self.backend = backend
         self.clock: Clock = clock or utc_now
-        self.id_factory: IdFactory = id_factory or uuid7
+        self.id_factory: IdFactory = id_factory or uuid7_str
+        #: The embedding app's answer to "does this data-warehouse table exist?"; ``None`` accepts any.
+        self.warehouse_table_exists = warehouse_table_exists
         self.posthog = PostHog(self)
+        self.sequence = Sequence(self)
+        self.statsig = Statsig(self)
 
     def now(self) -> datetime:
         """The clock's time as aware UTC (a naive value is taken to be UTC already)."""
@@ -54,6 +72,7 @@ def open_store(
     *,
     clock: Clock | None = None,
     id_factory: IdFactory | None = None,
+    warehouse_table_exists: WarehouseTableExists | None = None,
     **options: Any,
 ) -> Store:
     """Open the store at ``url`` (or wrap an already built backend).
@@ -61,7 +80,8 @@ def open_store(
     ``memory://``, ``sqlite:///path.db``, ``sqlite://`` (in memory), ``tinydb:///path/db.json``,
     ``postgresql+psycopg://...``, ``mysql+pymysql://...``; other schemes come from
     :func:`~metricscore.register_backend` or the ``metricscore.backends`` entry points.
-    ``options`` go to the backend.
+    ``options`` go to the backend. ``warehouse_table_exists(project_id, table_name)`` lets PostHog
+    group usage metrics check data-warehouse tables; without it any table name is accepted.
     """
     if isinstance(url, str):
         cls = backend_class(scheme_of(url))
@@ -73,8 +93,10 @@ def open_store(
             raise ConfigurationError(f"Bad options for {cls.__name__}: {error}") from error
         except Exception as error:
             raise StorageError(f"Could not open {url!r}: {type(error).__name__}: {error}") from error
+    elif not isinstance(url, Backend):
+        raise ConfigurationError(f"open_store takes a URL string or a backend instance, not {type(url).__name__}.")
     else:
         if options:
             raise ConfigurationError("Backend options go with a URL, not with a backend instance.")
         backend = url
-    return Store(backend, clock=clock, id_factory=id_factory)
+    return Store(backend, clock=clock, id_factory=id_factory, warehouse_table_exists=warehouse_table_exists)

@@ -15,7 +15,7 @@ import marshmallow as ma
 from marshmallow import fields as ma_fields
 
 from .errors import NON_FIELD_ERRORS, ErrorMessage, ValidationError
-from .jsonvalue import json_problem
+from .jsonvalue import copy_json, json_problem, string_problem
 
 __all__ = [
     "Boolean",
@@ -83,10 +83,19 @@ class String(CodedField):
     default_error_messages: Messages = {
         "invalid": "Not a valid string.",
         "blank": "This field may not be blank.",
+        "null_characters_not_allowed": "Null characters are not allowed.",
+        "surrogates_not_allowed": "Not a valid string: it contains a lone surrogate.",
         "max_length": "Ensure this field has no more than {max_length} characters.",
         "min_length": "Ensure this field has at least {min_length} characters.",
     }
-    error_codes = {**CodedField.error_codes, "blank": "blank", "max_length": "max_length", "min_length": "min_length"}
+    error_codes = {
+        **CodedField.error_codes,
+        "blank": "blank",
+        "max_length": "max_length",
+        "min_length": "min_length",
+        "null_characters_not_allowed": "null_characters_not_allowed",
+        "surrogates_not_allowed": "invalid_input",
+    }
 
     def __init__(
         self,
@@ -113,6 +122,10 @@ class String(CodedField):
                 value = str(value)
             else:
                 raise self.make_error("invalid")
+        if "\x00" in value:
+            raise self.make_error("null_characters_not_allowed")
+        if string_problem(value):
+            raise self.make_error("surrogates_not_allowed")
         if self.trim:
             value = value.strip()
         if not value:
@@ -297,7 +310,7 @@ class JSONValue(CodedField):
         problem = json_problem(value)
         if problem:
             raise fail(problem, "invalid_input")
-        return value
+        return copy_json(value)  # never keep a reference to the caller's object
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
         return value

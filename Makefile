@@ -1,0 +1,35 @@
+# Every target sets up its own virtual environment, so each works on a fresh clone.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+
+.PHONY: setup demo test lint typecheck bench check clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+setup: $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[all,dev]'
+
+## The main job on the embedded default: embed the library and show what it does.
+demo: setup
+	$(BIN)/python examples/quickstart.py
+
+## Every test. Server-backed tests run when METRICSCORE_TEST_POSTGRESQL_URL / _MYSQL_URL are set.
+test: setup
+	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check .
+
+typecheck: setup
+	$(BIN)/mypy
+
+bench: setup
+	$(BIN)/python -m benchmarks
+
+check: lint typecheck test
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,9 @@
+"""The SQL backend (``sqlite://``, ``postgresql+psycopg://``, ``mysql+pymysql://``, ``mariadb+pymysql://``).
+
+See docs/databases.md. Schema migrations: ``python -m metricscore.backends.sql migrate URL``.
+"""
+
+from .backend import SQLBackend, SQLRepository
+from .migrate import upgrade
+
+__all__ = ["SQLBackend", "SQLRepository", "upgrade"]

@@ -1,0 +1,345 @@
+"""The SQL backend: SQLite (embedded default), PostgreSQL and MariaDB/MySQL via SQLAlchemy 2 Core.
+
+One unit of work is one connection and one transaction. SQLite write transactions start with
+``BEGIN IMMEDIATE`` (the write lock is taken up front, so two writers never deadlock on the lock
+upgrade; the busy timeout makes the second one wait). Every database call goes through
+:func:`~metricscore.backends.sql.errors.translate_errors`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import StaticPool
+
+from metricscore.errors import ConfigurationError, Conflict, StorageError
+from metricscore.query import Filter, Query, fold_case
+from metricscore.repository import Record, Scope
+from metricscore.table import Table
+
+from .errors import ConstraintMap, translate_errors
+from .migrate import schema_lock, upgrade
+from .schema import TAG, create_table_objects, sql_table
+from .statements import NO_PREPARE, Statements
+
+__all__ = ["SQLBackend", "SQLRepository"]
+
+_EXTRAS = {"postgresql": "postgresql", "mysql": "mysql", "mariadb": "mysql", "sqlite": "sql"}
+SQLITE_BUSY_TIMEOUT = 30.0
+
+
+class SQLBackend:
+    """A metricscore backend on any SQLAlchemy engine (see :meth:`from_url`)."""
+
+    def __init__(self, engine: Engine, *, create_schema: bool = True) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+        self.create_schema = create_schema
+        self.constraints = ConstraintMap()
+        self._states: dict[str, Statements] = {}
+        self._state_lock = threading.Lock()
+        # One shared connection (in-memory SQLite): units of work take turns.
+        self._serial: threading.RLock | None = threading.RLock() if isinstance(engine.pool, StaticPool) else None
+        self._closed = False
+        if create_schema:
+            with translate_errors(self.constraints):
+                upgrade(engine)
+
+    @classmethod
+    def from_url(
+        cls, url: str, *, create_schema: bool = True, engine_options: dict[str, Any] | None = None
+    ) -> SQLBackend:
+        """Open ``url`` (any SQLAlchemy URL).
+
+        ``create_schema`` (default true) upgrades an empty or older schema to the current one;
+        ``engine_options`` go to :func:`sqlalchemy.create_engine`.
+        """
+        try:
+            parsed = sa.engine.make_url(url)
+        except sa.exc.ArgumentError as error:
+            raise ConfigurationError(f"Not a database URL: {url!r}: {error}") from error
+        backend_name = parsed.get_backend_name()
+        options: dict[str, Any] = dict(engine_options or {})
+        connect_args: dict[str, Any] = dict(options.pop("connect_args", {}))
+        if backend_name == "sqlite":
+            connect_args.setdefault("check_same_thread", False)
+            connect_args.setdefault("timeout", SQLITE_BUSY_TIMEOUT)
+            if parsed.database in (None, "", ":memory:"):
+                options.setdefault("poolclass", StaticPool)
+        elif backend_name in ("mysql", "mariadb"):
+            connect_args.setdefault("charset", "utf8mb4")
+            options.setdefault("isolation_level", "READ COMMITTED")
+        elif backend_name == "postgresql":
+            options.setdefault("isolation_level", "READ COMMITTED")
+        try:
+            engine = sa.create_engine(parsed, connect_args=connect_args, **options)
+        except ImportError as error:
+            extra = _EXTRAS.get(backend_name, "sql")
+            raise ConfigurationError(
+                f"The database driver for {parsed.drivername!r} is not installed: "
+                f"pip install 'metricscore[{extra}]' ({error})"
+            ) from error
+        except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as error:
+            raise ConfigurationError(f"Cannot use {url!r}: {error}") from error
+        _install_hooks(engine)
+        try:
+            return cls(engine, create_schema=create_schema)
+        except BaseException:
+            engine.dispose()
+            raise
+
+    # -- units of work -----------------------------------------------------------------------
+
+    @contextmanager
+    def unit_of_work(self, *, write: bool = True) -> Iterator[SQLUnitOfWork]:
+        if self._closed:
+            raise StorageError("The store is closed.")
+        serial: AbstractContextManager[Any] = self._serial if self._serial is not None else nullcontext()
+        with serial:
+            with translate_errors(self.constraints):
+                connection = self.engine.connect()
+            try:
+                if self.dialect == "sqlite":
+                    with translate_errors(self.constraints):
+                        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+                uow = SQLUnitOfWork(self, connection)
+                try:
+                    yield uow
+                except BaseException:
+                    # If the connection is gone, the original error is still the one to report.
+                    with suppress(sa.exc.SQLAlchemyError):
+                        connection.rollback()
+                    raise
+                with translate_errors(self.constraints):
+                    connection.commit()
+                uow.committed()
+            finally:
+                with suppress(sa.exc.SQLAlchemyError):
+                    connection.close()
+
+    def close(self) -> None:
+        self._closed = True
+        self.engine.dispose()
+
+    # -- tables --------------------------------------------------------------------------------
+
+    def statements(self, spec: Table, connection: Connection) -> tuple[Statements, bool]:
+        """The statements for ``spec``; creates its tables first if missing (tables outside the
+        migration catalogue, with ``create_schema``). The flag says they are new in this
+        transaction (kept only once it commits)."""
+        found = self._states.get(spec.name)
+        if found is not None and found.tables.spec == spec:
+            return found, False
+        tables = sql_table(spec)
+        with translate_errors(self.constraints):
+            if self.dialect in ("mysql", "mariadb"):
+                # DDL would commit the unit of work's transaction: use a connection of its own.
+                with self.engine.connect() as other:
+                    self._ensure_tables(other, spec)
+                    other.commit()
+                new = False
+            else:
+                new = self._ensure_tables(connection, spec)
+            fts = False
+            if self.dialect == "sqlite" and tables.folded:
+                fts = bool(
+                    connection.exec_driver_sql(
+                        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (tables.fts_name,)
+                    ).first()
+                )
+        self.constraints.add(spec.name, tables.constraint_fields, tables.constraint_columns)
+        state = Statements(tables, self.dialect, fts)
+        if not new:
+            with self._state_lock:
+                self._states[spec.name] = state
+        return state, new
+
+    def _ensure_tables(self, connection: Connection, spec: Table) -> bool:
+        if sa.inspect(connection).has_table(spec.name):
+            return False
+        if not self.create_schema:
+            raise StorageError(
+                f"The table {spec.name!r} does not exist; run `python -m metricscore.backends.sql migrate URL`."
+            )
+        with schema_lock(connection):
+            if sa.inspect(connection).has_table(spec.name):
+                return False
+            create_table_objects(connection, spec)
+        return True
+
+    def remember(self, state: Statements) -> None:
+        with self._state_lock:
+            self._states[state.tables.spec.name] = state
+
+
+def _install_hooks(engine: Engine) -> None:
+    if engine.dialect.name == "sqlite":
+        memory = isinstance(engine.pool, StaticPool)
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+            # The driver must not open transactions by itself: units of work issue BEGIN.
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            try:
+                if not memory:
+                    cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT * 1000)}")
+            finally:
+                cursor.close()
+
+    elif engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg":
+
+        @event.listens_for(engine, "do_execute")
+        def _maybe_unprepared(cursor: Any, statement: str, parameters: Any, context: Any) -> bool | None:
+            if context.execution_options.get(NO_PREPARE):
+                cursor.execute(statement, parameters, prepare=False)
+                return True
+            return None
+
+
+class SQLUnitOfWork:
+    """One transaction on one connection."""
+
+    def __init__(self, backend: SQLBackend, connection: Connection) -> None:
+        self.backend = backend
+        self.connection = connection
+        self._repositories: dict[str, SQLRepository] = {}
+        self._new: list[Statements] = []
+
+    def repository(self, table: Table) -> SQLRepository:
+        found = self._repositories.get(table.name)
+        if found is None:
+            state, new = self.backend.statements(table, self.connection)
+            if new:
+                self._new.append(state)
+            found = self._repositories[table.name] = SQLRepository(self, state)
+        return found
+
+    def committed(self) -> None:
+        for state in self._new:
+            self.backend.remember(state)
+
+
+class SQLRepository:
+    """One table through one unit of work. Every statement runs in the unit's transaction."""
+
+    def __init__(self, uow: SQLUnitOfWork, statements: Statements) -> None:
+        self._uow = uow
+        self._conn = uow.connection
+        self._constraints = uow.backend.constraints
+        self._s = statements
+        self._spec = statements.tables.spec
+        self._pg = uow.backend.dialect == "postgresql"
+
+    def _execute(self, statement: Any, params: Any = None) -> sa.CursorResult[Any]:
+        with translate_errors(self._constraints):
+            return self._conn.execute(statement, params)
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def get(self, scope: Scope, id: str) -> Record | None:
+        if type(id) is not str:
+            return None
+        row = self._execute(self._s.get, self._s.key_params(scope, id)).first()
+        return None if row is None else dict(zip(self._s.names, row, strict=True))
+
+    def find(self, scope: Scope, query: Query) -> list[Record]:
+        built = self._s.find(scope, query)
+        if built is None:
+            return []
+        statement, params = built
+        names = self._s.names
+        return [dict(zip(names, row, strict=True)) for row in self._execute(statement, params)]
+
+    def count(self, scope: Scope, filters: tuple[Filter, ...]) -> int:
+        built = self._s.count(scope, filters)
+        if built is None:
+            return 0
+        statement, params = built
+        return int(self._execute(statement, params).scalar_one())
+
+    # -- writes ------------------------------------------------------------------------------
+
+    def _values(self, scope: Scope, record: Record) -> dict[str, Any]:
+        values = {name: record.get(name) for name in self._s.names}
+        for column in self._spec.scope:
+            values[column] = scope[column]
+        for name, folded in self._s.tables.folded.items():
+            value = values[name]
+            values[folded.name] = fold_case(value) if isinstance(value, str) else None
+        return values
+
+    def _write_tags(self, scope: Scope, record: Record, replace: bool) -> None:
+        id_value = record[self._spec.id_column]
+        for name in self._s.tables.tags:
+            if replace:
+                self._execute(self._s.tag_delete[name], self._s.key_params(scope, id_value))
+            tags = list(dict.fromkeys(record.get(name) or ()))
+            if tags:
+                base = {column: scope[column] for column in self._spec.scope}
+                base[self._spec.id_column] = id_value
+                self._execute(self._s.tag_insert[name], [{**base, TAG: tag} for tag in tags])
+
+    def insert(self, scope: Scope, record: Record) -> None:
+        values = self._values(scope, record)
+        for _attempt in range(5):
+            result = self._execute(self._s.insert, values)
+            if not self._pg or result.first() is not None:
+                break
+            # PostgreSQL: ON CONFLICT DO NOTHING refused the row; say which key is taken.
+            fields = self._taken(scope, values)
+            if fields is not None:
+                raise Conflict("A record with these values already exists.", fields=fields)
+            # The holder was deleted meanwhile: try again.
+        else:  # pragma: no cover - needs a writer racing five times in a row
+            raise StorageError("The insert kept conflicting with concurrent writers.")
+        self._write_tags(scope, record, replace=False)
+
+    def _taken(self, scope: Scope, values: dict[str, Any]) -> tuple[str, ...] | None:
+        id_column = self._spec.id_column
+        if self._execute(self._s.exists, self._s.key_params(scope, values[id_column])).first():
+            return (id_column,)
+        for key in self._spec.unique_keys:
+            key_values = {f"_k_{c}": values[c] for c in key.columns}
+            if None in key_values.values():
+                continue
+            params = {**self._s.key_params(scope, None), **key_values}
+            del params["_id"]
+            if self._execute(self._s.key_exists[key.name], params).first():
+                return key.columns
+        return None
+
+    def update(self, scope: Scope, record: Record) -> None:
+        values = self._values(scope, record)
+        id_column = self._spec.id_column
+        params = {k: v for k, v in values.items() if k not in self._spec.scope and k != id_column}
+        params.update(self._s.key_params(scope, record[id_column]))
+        if self._pg and self._spec.unique_keys:
+            # PostgreSQL aborts the whole transaction on an error; a savepoint keeps it usable
+            # after a Conflict, as on the other databases.
+            with translate_errors(self._constraints), self._conn.begin_nested():
+                result = self._conn.execute(self._s.update, params)
+        else:
+            result = self._execute(self._s.update, params)
+        if result.rowcount == 0:
+            raise Conflict("The record no longer exists.", fields=(id_column,))
+        if self._s.tables.tags:
+            self._write_tags(scope, record, replace=True)
+
+    def delete(self, scope: Scope, id: str) -> bool:
+        if type(id) is not str:
+            return False
+        params = self._s.key_params(scope, id)
+        result = self._execute(self._s.delete, params)
+        if result.rowcount == 0:
+            return False
+        for name in self._s.tables.tags:
+            self._execute(self._s.tag_delete[name], params)
+        return True

@@ -1,0 +1,122 @@
+"""Alembic migrations shipped inside the package, and the ``migrate`` command.
+
+::
+
+    python -m metricscore.backends.sql migrate sqlite:///metrics.db
+    metricscore-migrate postgresql+psycopg://user@host/db          # the same, as a console script
+
+The version is kept in the table ``metricscore_alembic_version``, so a database that also holds an
+application's own Alembic history is not disturbed. Concurrent upgrades are serialised by a lock
+(SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: an advisory lock; MariaDB/MySQL: ``GET_LOCK``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection, Engine
+
+__all__ = ["VERSION_TABLE", "current_revision", "head_revision", "main", "schema_lock", "upgrade"]
+
+VERSION_TABLE = "metricscore_alembic_version"
+MIGRATIONS = Path(__file__).with_name("migrations")
+_LOCK_NAME = "metricscore.schema"
+_PG_LOCK_KEY = 0x6D657472  # "metr"
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    config.attributes["version_table"] = VERSION_TABLE
+    return config
+
+
+@functools.lru_cache(maxsize=1)
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(connection: Connection) -> str | None:
+    if not sa.inspect(connection).has_table(VERSION_TABLE):
+        return None
+    return connection.exec_driver_sql(f"SELECT version_num FROM {VERSION_TABLE}").scalar()
+
+
+@contextmanager
+def schema_lock(connection: Connection) -> Iterator[None]:
+    """Hold the schema lock for the rest of the connection's transaction (DDL is serialised)."""
+    dialect = connection.dialect.name
+    if dialect == "sqlite":
+        if not connection.in_transaction():
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        yield
+    elif dialect == "postgresql":
+        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_LOCK_KEY})")
+        yield
+    elif dialect in ("mysql", "mariadb"):
+        connection.exec_driver_sql(f"SELECT GET_LOCK('{_LOCK_NAME}', 300)")
+        try:
+            yield
+        finally:
+            connection.exec_driver_sql(f"SELECT RELEASE_LOCK('{_LOCK_NAME}')")
+    else:
+        yield
+
+
+def upgrade(engine: Engine, revision: str = "head") -> str | None:
+    """Bring the schema to ``revision`` (default: the newest); returns the revision reached."""
+    target = head_revision() if revision == "head" else revision
+    with engine.connect() as connection:
+        if current_revision(connection) == target:
+            connection.rollback()
+            return target
+        connection.rollback()
+        with schema_lock(connection):
+            if current_revision(connection) != target:  # another process may have just done it
+                command.upgrade(alembic_config(connection), revision)
+            reached = current_revision(connection)
+        connection.commit()
+    return reached
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m metricscore.backends.sql", description="Manage a metricscore SQL database's schema."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    up = sub.add_parser("migrate", help="upgrade the schema (default: to the newest revision)")
+    up.add_argument("url", help="SQLAlchemy URL, e.g. sqlite:///metrics.db or postgresql+psycopg://u@h/db")
+    up.add_argument("--revision", default="head")
+    cur = sub.add_parser("current", help="print the database's schema revision")
+    cur.add_argument("url")
+    args = parser.parse_args(argv)
+
+    from .backend import SQLBackend
+
+    backend = SQLBackend.from_url(args.url, create_schema=False)
+    try:
+        if args.command == "migrate":
+            reached = upgrade(backend.engine, args.revision)
+            print(f"{args.url}: at revision {reached}")
+        else:
+            with backend.engine.connect() as connection:
+                print(current_revision(connection) or "(empty)")
+    finally:
+        backend.close()
+    return 0
+
+
+def console_main() -> None:  # pragma: no cover - thin wrapper for the console script
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Alembic environment and revisions of the metricscore SQL schema (see docs/databases.md)."""

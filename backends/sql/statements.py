@@ -1,0 +1,277 @@
+"""Pre-built statements for one table, and the translation of a :class:`~metricscore.query.Query`.
+
+Statements are built once per table (get, insert, update, delete) or once per query *shape*
+(which filters on which columns, which order, keyset or offset), with every value a bound
+parameter, so SQLAlchemy's compiled cache serves repeated calls and Python builds nothing per call.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+from metricscore.query import Contains, Eq, Filter, HasAny, In, OrderBy, Query, fold_case
+from metricscore.table import ColumnType
+
+from .schema import PK, TAG, SQLTable
+
+__all__ = ["NO_PREPARE", "Statements", "like_pattern"]
+
+#: Execution option: run without a server-side prepared statement (psycopg). A prepared
+#: ``LIKE $1`` may get a generic plan that cannot use the trigram index.
+NO_PREPARE = "metricscore_no_prepare"
+_INT64 = (-(2**63), 2**63 - 1)
+_NO_MATCH = object()
+TRIGRAM_MIN = 3
+
+
+def like_pattern(term: str) -> str:
+    """``%term%`` matching ``term`` literally (backslash escapes ``\\``, ``%`` and ``_``)."""
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def fts_query(columns: Sequence[str], term: str) -> str:
+    """An FTS5 query for ``term`` as one phrase (a substring, with the trigram tokenizer)."""
+    phrase = '"' + term.replace('"', '""') + '"'
+    return "{" + " ".join(columns) + "} : " + phrase
+
+
+def coerce(kind: ColumnType, value: Any) -> Any:
+    """``value`` as the column stores it, or ``_NO_MATCH`` when no stored value can equal it.
+
+    Mirrors Python equality as the memory backend applies it (``1 == 1.0 == True``), and keeps
+    values the database could not even compare (a string against an integer column) out of SQL.
+    """
+    if kind in (ColumnType.STRING, ColumnType.TEXT):
+        return value if isinstance(value, str) else _NO_MATCH
+    if kind is ColumnType.INTEGER:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, int):
+            number = int(value)
+            return number if _INT64[0] <= number <= _INT64[1] else _NO_MATCH
+        return _NO_MATCH
+    if kind is ColumnType.FLOAT:
+        if isinstance(value, int | float) and not (isinstance(value, float) and not math.isfinite(value)):
+            return float(value)
+        return _NO_MATCH
+    if kind is ColumnType.BOOLEAN:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, int | float) and value in (0, 1):
+            return bool(value)
+        return _NO_MATCH
+    if kind is ColumnType.DATETIME:
+        return value if isinstance(value, datetime) and value.tzinfo is not None else _NO_MATCH
+    return _NO_MATCH  # JSON and TAGS values are not compared with Eq/In
+
+
+class Statements:
+    """Every statement one table needs, for one database dialect."""
+
+    def __init__(self, tables: SQLTable, dialect: str, fts: bool) -> None:
+        self.tables = tables
+        self.dialect = dialect
+        #: SQLite FTS5 index present
+        self.fts = fts
+        spec = tables.spec
+        main = tables.main
+        self.names = [c.name for c in tables.columns]
+        self.scope_params = {c: f"_s_{c}" for c in spec.scope}
+        self.id_name = spec.id_column
+        self.kinds = {c.name: c.type for c in spec.columns}
+        self._lock = threading.Lock()
+        self._finds: dict[tuple[Any, ...], sa.Select[Any]] = {}
+        self._counts: dict[tuple[Any, ...], sa.Select[Any]] = {}
+
+        key = self._key_where(main)
+        self.get = sa.select(*tables.columns).where(*key)
+        if dialect == "postgresql":
+            # No error, so the transaction stays usable; a refused row returns no row.
+            self.insert: sa.Executable = postgresql.insert(main).on_conflict_do_nothing().returning(main.c[PK])
+        else:
+            self.insert = sa.insert(main)
+        self.update = sa.update(main).where(*key)
+        self.delete = sa.delete(main).where(*key)
+        self.exists = sa.select(sa.literal(1)).select_from(main).where(*key)
+        self.tag_insert = {name: sa.insert(t) for name, t in tables.tags.items()}
+        self.tag_delete = {name: sa.delete(t).where(*self._key_where(t)) for name, t in tables.tags.items()}
+        self.key_exists: dict[str, sa.Select[Any]] = {}
+        for unique in spec.unique_keys:
+            where = [*self._scope_where(main)]
+            where += [main.c[c] == sa.bindparam(f"_k_{c}", type_=main.c[c].type) for c in unique.columns]
+            self.key_exists[unique.name] = sa.select(sa.literal(1)).select_from(main).where(*where).limit(1)
+
+    def _scope_where(self, table: sa.Table) -> list[sa.ColumnElement[bool]]:
+        return [table.c[c] == sa.bindparam(p, type_=table.c[c].type) for c, p in self.scope_params.items()]
+
+    def _key_where(self, table: sa.Table) -> list[sa.ColumnElement[bool]]:
+        id_col = table.c[self.id_name]
+        return [*self._scope_where(table), id_col == sa.bindparam("_id", type_=id_col.type)]
+
+    def key_params(self, scope: Any, id: Any) -> dict[str, Any]:
+        params = {p: scope[c] for c, p in self.scope_params.items()}
+        params["_id"] = id
+        return params
+
+    # -- queries ---------------------------------------------------------------------------------
+
+    def find(self, scope: Any, query: Query) -> tuple[sa.Select[Any], dict[str, Any]] | None:
+        """The SELECT for ``query`` and its parameters; ``None`` when nothing can match."""
+        shape, params = self._filters(scope, query.filters)
+        if shape is None:
+            return None
+        order = tuple((o.column, o.descending) for o in query.order)
+        has_after = query.after is not None
+        if has_after:
+            assert query.after is not None
+            for i, (_o, value) in enumerate(zip(query.order, query.after, strict=True)):
+                params[f"_a{i}"] = value
+        has_offset = query.offset > 0
+        has_limit = query.limit is not None
+        if has_offset:
+            params["_offset"] = query.offset
+        if has_limit:
+            params["_limit"] = query.limit
+        key = (shape, order, has_after, has_offset, has_limit)
+        stmt = self._finds.get(key)
+        if stmt is None:
+            stmt = self._build_find(shape, query.order, has_after, has_offset, has_limit)
+            with self._lock:
+                self._finds[key] = stmt
+        return stmt, params
+
+    def count(self, scope: Any, filters: tuple[Filter, ...]) -> tuple[sa.Select[Any], dict[str, Any]] | None:
+        shape, params = self._filters(scope, filters)
+        if shape is None:
+            return None
+        stmt = self._counts.get(shape)
+        if stmt is None:
+            main = self.tables.main
+            stmt = sa.select(sa.func.count()).select_from(main).where(*self._where(shape))
+            if any(part[0] == "contains" for part in shape):
+                stmt = stmt.execution_options(**{NO_PREPARE: True})
+            with self._lock:
+                self._counts[shape] = stmt
+        return stmt, params
+
+    def _filters(self, scope: Any, filters: tuple[Filter, ...]) -> tuple[tuple[Any, ...] | None, dict[str, Any]]:
+        """The shape of ``filters`` (what the statement depends on) and the bound values."""
+        params: dict[str, Any] = {p: scope[c] for c, p in self.scope_params.items()}
+        shape: list[tuple[Any, ...]] = []
+        for i, f in enumerate(filters):
+            if isinstance(f, Eq):
+                if f.value is None:
+                    shape.append(("null", f.column))
+                    continue
+                value = coerce(self.kinds[f.column], f.value)
+                if value is _NO_MATCH:
+                    return None, params
+                shape.append(("eq", f.column))
+                params[f"_f{i}"] = value
+            elif isinstance(f, In):
+                values = [coerce(self.kinds[f.column], v) for v in f.values if v is not None]
+                values = list(dict.fromkeys(v for v in values if v is not _NO_MATCH))
+                if not values:
+                    return None, params
+                shape.append(("in", f.column))
+                params[f"_f{i}"] = values
+            elif isinstance(f, HasAny):
+                tags = [t for t in dict.fromkeys(f.values) if isinstance(t, str)]
+                if not tags:
+                    return None, params
+                shape.append(("has", f.column))
+                params[f"_f{i}"] = tags
+            elif isinstance(f, Contains):
+                term = fold_case(f.term)
+                columns = tuple(f.columns)
+                use_fts = self.fts and len(term) >= TRIGRAM_MIN and all(c in self.tables.folded for c in columns)
+                shape.append(("contains", columns, use_fts))
+                params[f"_f{i}"] = like_pattern(term)
+                if use_fts:
+                    params[f"_t{i}"] = fts_query([self.tables.folded[c].name for c in columns], term)
+            else:  # pragma: no cover - a new filter kind must be taught to every backend
+                raise TypeError(f"unknown filter {f!r}")
+        return tuple(shape), params
+
+    def _where(self, shape: tuple[Any, ...]) -> list[sa.ColumnElement[bool]]:
+        tables = self.tables
+        main = tables.main
+        where = self._scope_where(main)
+        for i, part in enumerate(shape):
+            kind = part[0]
+            if kind == "null":
+                where.append(main.c[part[1]].is_(None))
+            elif kind == "eq":
+                col = main.c[part[1]]
+                where.append(col == sa.bindparam(f"_f{i}", type_=col.type))
+            elif kind == "in":
+                col = main.c[part[1]]
+                where.append(col.in_(sa.bindparam(f"_f{i}", expanding=True, type_=col.type)))
+            elif kind == "has":
+                tags = tables.tags[part[1]]
+                sub = sa.select(tags.c[self.id_name]).where(
+                    *self._scope_where(tags),
+                    tags.c[TAG].in_(sa.bindparam(f"_f{i}", expanding=True, type_=tags.c[TAG].type)),
+                )
+                where.append(main.c[self.id_name].in_(sub))
+            elif kind == "contains":
+                _, columns, use_fts = part
+                pattern = sa.bindparam(f"_f{i}", type_=sa.String())
+                escape = "\\" if self.dialect == "sqlite" else None
+                matches = []
+                for name in columns:
+                    folded = tables.folded.get(name)
+                    target = folded if folded is not None else sa.func.lower(main.c[name])
+                    matches.append(target.like(pattern, escape=escape))
+                if use_fts:
+                    fts = tables.fts_name
+                    candidates = sa.text(f'SELECT rowid FROM "{fts}" WHERE "{fts}" MATCH :_t{i}').columns(
+                        sa.column("rowid", sa.Integer)
+                    )
+                    where.append(main.c[PK].in_(candidates))
+                where.append(sa.or_(*matches))
+        return where
+
+    def _build_find(
+        self, shape: tuple[Any, ...], order: tuple[OrderBy, ...], has_after: bool, has_offset: bool, has_limit: bool
+    ) -> sa.Select[Any]:
+        main = self.tables.main
+        stmt = sa.select(*self.tables.columns).where(*self._where(shape))
+        if has_after:
+            stmt = stmt.where(self._after(order))
+        if order:
+            stmt = stmt.order_by(*(main.c[o.column].desc() if o.descending else main.c[o.column].asc() for o in order))
+        else:  # no order asked: insertion order, as the memory backend keeps it
+            stmt = stmt.order_by(main.c[PK])
+        if has_limit:
+            stmt = stmt.limit(sa.bindparam("_limit", type_=sa.Integer()))
+        if has_offset:
+            stmt = stmt.offset(sa.bindparam("_offset", type_=sa.Integer()))
+        if any(part[0] == "contains" for part in shape):
+            stmt = stmt.execution_options(**{NO_PREPARE: True})
+        return stmt
+
+    def _after(self, order: tuple[OrderBy, ...]) -> sa.ColumnElement[bool]:
+        """Rows strictly after the keyset position ``_a0, _a1, ...`` in ``order``.
+
+        ``c1 >= a1 AND (c1 > a1 OR (c1 = a1 AND c2 > a2) OR ...)``: the first conjunct is a plain
+        range on the leading column, so the ordering index starts at the position.
+        """
+        main = self.tables.main
+        cols = [main.c[o.column] for o in order]
+        values = [sa.bindparam(f"_a{i}", type_=c.type) for i, c in enumerate(cols)]
+        alternatives = []
+        for k, (col, o) in enumerate(zip(cols, order, strict=True)):
+            equal = [cols[j] == values[j] for j in range(k)]
+            step = col < values[k] if o.descending else col > values[k]
+            alternatives.append(sa.and_(*equal, step))
+        lead = cols[0] <= values[0] if order[0].descending else cols[0] >= values[0]
+        return sa.and_(lead, sa.or_(*alternatives))

@@ -1,0 +1,43 @@
+"""Sequence's error body: ``{"errors": [{"key": "<field path or empty>", "error": "<message>"}]}``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...errors import (
+    NON_FIELD_ERRORS,
+    Conflict,
+    MetricscoreError,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+    Unauthenticated,
+    ValidationError,
+)
+
+__all__ = ["render_error"]
+
+
+def render_error(error: MetricscoreError) -> tuple[int, dict[str, Any]]:
+    """The HTTP status and body Sequence answers with for ``error``: every problem, dotted keys."""
+    if isinstance(error, ValidationError):
+        items = [
+            {"key": ".".join(part for part in path if part != NON_FIELD_ERRORS), "error": str(message)}
+            for path, message in error.flat()
+        ]
+        return 400, {"errors": items or [{"key": "", "error": "Invalid request."}]}
+    if isinstance(error, NotFound):
+        return 404, _body("Not found.")
+    if isinstance(error, Unauthenticated):
+        return 401, _body(error.message or "Invalid credentials.")
+    if isinstance(error, PermissionDenied):
+        return 403, _body(error.message or "Forbidden.")
+    if isinstance(error, Conflict):
+        return 409, _body(error.message or "Conflict.", ",".join(error.fields))
+    if isinstance(error, RateLimited):
+        return 429, _body(error.message or "Too many requests.")
+    return 500, _body("Internal server error.")
+
+
+def _body(message: str, key: str = "") -> dict[str, Any]:
+    return {"errors": [{"key": key, "error": message}]}

@@ -1,0 +1,68 @@
+"""Statsig: metric definitions of the Console API, scoped to one project."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ...errors import NotFound
+from ...query import Eq, Query
+from ...repository import Record, Repository
+from ...resource import Context
+from ...service import ResourceService
+from .errors import error_headers, render_error
+from .metrics import METRICS, ORDER, metric_id
+from .pagination import NumberedPage, PagePagination
+
+if TYPE_CHECKING:
+    from ...store import Store
+
+__all__ = ["MetricService", "NumberedPage", "PagePagination", "Statsig", "error_headers", "render_error"]
+
+
+class MetricService(ResourceService):
+    """The generic service plus Statsig's read by name and type, and its archive operations."""
+
+    def get_by_name(self, name: Any, type: Any) -> dict[str, Any]:
+        """GET /console/v1/metrics/{name}/{type}: the metric now called ``name`` with that type."""
+        if not isinstance(name, str) or not isinstance(type, str):
+            raise NotFound(resource=self.resource.name, id=(name, type))
+        with self._operation(write=False) as (repository, _):
+            found = repository.find(self.scope, Query((Eq("name", name), Eq("type", type)), ORDER, limit=1))
+        if not found:
+            raise NotFound(resource=self.resource.name, id=metric_id(name, type))
+        return self.resource.render(found[0])
+
+    def schedule_archive(self, id: Any, *, actor_id: Any = None) -> dict[str, Any]:
+        """Archive the metric once :data:`~.metrics.ARCHIVE_GRACE` has passed (409 if already)."""
+        return self._archive_step(id, actor_id, METRICS.schedule_archive)
+
+    def cancel_archive(self, id: Any, *, actor_id: Any = None) -> dict[str, Any]:
+        """Cancel a scheduled archive that has not taken effect yet (409 otherwise)."""
+        return self._archive_step(id, actor_id, METRICS.cancel_archive)
+
+    def unarchive(self, id: Any, *, actor_id: Any = None) -> dict[str, Any]:
+        """Restore an archived metric (409 when it is not archived)."""
+        return self._archive_step(id, actor_id, METRICS.unarchive)
+
+    def _archive_step(self, id: Any, actor: Any, step: Callable[[Record, Context], None]) -> dict[str, Any]:
+        def body(repository: Repository, ctx: Context) -> dict[str, Any]:
+            existing = self._existing(repository, id)
+            record = dict(existing)
+            step(record, ctx)
+            self.resource.derive(record, ctx, existing)
+            repository.update(self.scope, record)
+            return self.resource.render(record)
+
+        return self._run("archive", id, None, actor, None, body)
+
+
+class Statsig:
+    """``store.statsig``: services bound to a Statsig project."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def metrics(self, *, project_id: Any) -> MetricService:
+        """The metric definitions of one project."""
+        return MetricService(self._store, METRICS, {"project_id": project_id})

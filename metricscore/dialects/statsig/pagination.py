@@ -1,0 +1,76 @@
+"""Statsig's page/limit pagination and its ``pagination`` object.
+
+``page`` (default 1) and ``limit`` (default 100): a value that is not a positive integer falls back
+to the default. The envelope is ``{message, data, pagination: {itemsPerPage, pageNumber,
+totalItems, nextPage, previousPage, all}}`` with ``nextPage`` / ``previousPage`` as paths such as
+``/console/v1/metrics/list?page=2&limit=5`` (or null).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ...pagination import parse_int
+from ...query import Filter, OrderBy, Query
+from ...repository import Record, Repository, Scope
+
+__all__ = ["NumberedPage", "PagePagination"]
+
+Renderer = Callable[[Record], dict[str, Any]]
+
+
+@dataclass
+class NumberedPage:
+    results: list[dict[str, Any]]
+    count: int
+    page: int
+    limit: int
+
+    def link(self, path: str, page: int) -> str:
+        return f"{path}?page={page}&limit={self.limit}"
+
+    def envelope(
+        self, path: str = "/console/v1/metrics/list", message: str = "Metrics listed successfully."
+    ) -> dict[str, Any]:
+        has_next = self.page * self.limit < self.count
+        return {
+            "message": message,
+            "data": self.results,
+            "pagination": {
+                "itemsPerPage": self.limit,
+                "pageNumber": self.page,
+                "totalItems": self.count,
+                "nextPage": self.link(path, self.page + 1) if has_next else None,
+                "previousPage": self.link(path, self.page - 1) if self.page > 1 else None,
+                "all": path,
+            },
+        }
+
+
+@dataclass(frozen=True)
+class PagePagination:
+    default_limit: int = 100
+
+    def window(self, params: Mapping[str, Any]) -> tuple[int, int]:
+        page = parse_int(params.get("page"))
+        limit = parse_int(params.get("limit"))
+        return (page if page is not None and page >= 1 else 1), (
+            limit if limit is not None and limit >= 1 else self.default_limit
+        )
+
+    def fetch(
+        self,
+        repository: Repository,
+        scope: Scope,
+        filters: tuple[Filter, ...],
+        order: tuple[OrderBy, ...],
+        params: Mapping[str, Any],
+        render: Renderer,
+    ) -> NumberedPage:
+        page, limit = self.window(params)
+        offset = (page - 1) * limit
+        count = repository.count(scope, filters)
+        rows = [] if offset >= count else repository.find(scope, Query(filters, order, offset, limit))
+        return NumberedPage([render(r) for r in rows], count, page, limit)

@@ -1,0 +1,36 @@
+"""metricscore.http: every seed endpoint as a framework-agnostic ``handle(request) -> response``.
+
+::
+
+    import metricscore as mc
+    from metricscore.http import App, Request
+
+    app = App(mc.open_store("sqlite:///metrics.db"))
+    key = app.keys.create_posthog_key(scopes=["account:read"], projects=[1])
+    response = app.handle(
+        Request("GET", "/api/environments/1/accounts/", headers={"Authorization": f"Bearer {key.token}"})
+    )
+
+Adapters: :func:`metricscore.http.wsgi.wsgi_app` (stdlib WSGI) and
+:func:`metricscore.http.asgi.asgi_app`. The core imports no web framework.
+"""
+
+from __future__ import annotations
+
+from .core import App, Request, Response, Route
+from .keys import POSTHOG_SCOPES, ApiKey, Keyring, NewKey
+from .ratelimit import STATSIG_LIMITS, RateLimiter, Window
+
+__all__ = [
+    "POSTHOG_SCOPES",
+    "STATSIG_LIMITS",
+    "ApiKey",
+    "App",
+    "Keyring",
+    "NewKey",
+    "RateLimiter",
+    "Request",
+    "Response",
+    "Route",
+    "Window",
+]

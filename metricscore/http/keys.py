@@ -1,0 +1,286 @@
+"""API keys: created and revoked through the library, stored hashed, checked in constant time.
+
+::
+
+    keyring = Keyring(store)
+    new = keyring.create_posthog_key(scopes=["account:read"], projects=[1], user_id=7)
+    new.token                      # "phx_..." shown once; only its SHA-256 is stored
+    keyring.revoke(new.key_id)
+
+Every key lives in the :data:`API_KEYS` table of the store's backend, so every server process that
+shares a database sees a key (and its revocation) at once. A token is ``<prefix><key id><secret>``:
+the key id finds the stored row, then the SHA-256 of the whole token is compared with
+:func:`hmac.compare_digest`. Sequence credentials are a client id (the key id) and a client secret.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from ..errors import ConfigurationError, ErrorMessage, ValidationError
+from ..query import OrderBy, Query
+from ..repository import Record
+from ..table import Column, ColumnType, Table
+
+__all__ = [
+    "API_KEYS",
+    "KEY_KINDS",
+    "POSTHOG_SCOPES",
+    "ApiKey",
+    "Keyring",
+    "NewKey",
+]
+
+KeyKind = Literal["posthog", "sequence", "statsig"]
+KEY_KINDS: tuple[KeyKind, ...] = ("posthog", "sequence", "statsig")
+#: The PostHog scopes the reference server checks; ``*`` grants all of them.
+POSTHOG_SCOPES = ("account:read", "account:write", "usage_metric:read", "usage_metric:write")
+#: The name Statsig shows as ``creatorName`` for a key created without one.
+DEFAULT_STATSIG_NAME = "CONSOLE API"
+
+KEY_ID_LENGTH = 16  # hex characters
+_PREFIX: dict[str, str] = {"posthog": "phx_", "statsig": "console-"}
+
+API_KEYS = Table(
+    name="http_api_keys",
+    scope=("kind",),
+    columns=(
+        Column("kind", ColumnType.STRING, nullable=False, length=16),
+        Column("id", ColumnType.STRING, nullable=False, length=KEY_ID_LENGTH),
+        Column("secret_hash", ColumnType.STRING, nullable=False, length=64),
+        Column("name", ColumnType.STRING, nullable=False, length=200),
+        #: PostHog: the scopes granted (a list of strings).
+        Column("scopes", ColumnType.JSON, nullable=False),
+        #: PostHog: the project ids the key may use (a list of integers), or null for every project.
+        Column("projects", ColumnType.JSON),
+        #: Sequence: the sequenceAccountId; Statsig: the project id. Null for PostHog.
+        Column("subject", ColumnType.STRING, length=200),
+        #: PostHog: the user id recorded as ``created_by``.
+        Column("user_id", ColumnType.INTEGER),
+        Column("created_at", ColumnType.DATETIME, nullable=False),
+        Column("revoked_at", ColumnType.DATETIME),
+    ),
+    orderings=(("created_at", "id"),),
+)
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """What a stored key allows (never its secret)."""
+
+    key_id: str
+    kind: KeyKind
+    name: str
+    scopes: tuple[str, ...] = ()
+    #: PostHog project ids, or ``None`` for every project.
+    projects: tuple[int, ...] | None = None
+    #: Sequence account id or Statsig project id.
+    subject: str | None = None
+    user_id: int | None = None
+    created_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+    def has_scope(self, scope: str) -> bool:
+        return "*" in self.scopes or scope in self.scopes
+
+    def may_use_project(self, project_id: int) -> bool:
+        return self.projects is None or project_id in self.projects
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-friendly description (for listings; never the secret)."""
+        return {
+            "key_id": self.key_id,
+            "kind": self.kind,
+            "name": self.name,
+            "scopes": list(self.scopes),
+            "projects": None if self.projects is None else list(self.projects),
+            "subject": self.subject,
+            "user_id": self.user_id,
+            "created_at": None if self.created_at is None else self.created_at.isoformat(),
+            "revoked_at": None if self.revoked_at is None else self.revoked_at.isoformat(),
+        }
+
+
+@dataclass(frozen=True)
+class NewKey:
+    """A key just created: ``token`` is shown once and cannot be recovered later."""
+
+    key: ApiKey
+    token: str = field(repr=False)
+
+    @property
+    def key_id(self) -> str:
+        return self.key.key_id
+
+    @property
+    def client_id(self) -> str:
+        """Sequence: the client id of the Basic credentials (the key id)."""
+        return self.key.key_id
+
+    @property
+    def client_secret(self) -> str:
+        """Sequence: the client secret of the Basic credentials."""
+        return self.token
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def _invalid(field_name: str, text: str) -> ValidationError:
+    return ValidationError({field_name: [ErrorMessage(text, "invalid_input")]})
+
+
+class Keyring:
+    """The API keys stored in one store's backend."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+
+    # -- creating and revoking -----------------------------------------------------------------
+
+    def create_posthog_key(
+        self,
+        *,
+        scopes: Iterable[str],
+        projects: Iterable[int] | None = None,
+        name: str = "",
+        user_id: int | None = None,
+    ) -> NewKey:
+        """A personal API key (``Authorization: Bearer phx_...``) with ``scopes`` for ``projects``
+        (``None``: every project). ``user_id`` is recorded as ``created_by`` of what it creates."""
+        scope_list = sorted(set(scopes))
+        unknown = [s for s in scope_list if s != "*" and s not in POSTHOG_SCOPES]
+        if unknown:
+            raise _invalid("scopes", f"Unknown scope(s): {', '.join(unknown)}. Known: {', '.join(POSTHOG_SCOPES)}, *.")
+        project_list: list[int] | None = None
+        if projects is not None:
+            project_list = []
+            for project in projects:
+                if type(project) is not int:
+                    raise _invalid("projects", "Project ids are integers.")
+                project_list.append(project)
+            project_list = sorted(set(project_list))
+        if user_id is not None and type(user_id) is not int:
+            raise _invalid("user_id", "A user id is an integer.")
+        return self._create("posthog", name, scopes=scope_list, projects=project_list, user_id=user_id)
+
+    def create_sequence_credentials(self, *, account_id: str, name: str = "") -> NewKey:
+        """Basic credentials bound to one Sequence account: ``client_id`` and ``client_secret``."""
+        if type(account_id) is not str or not account_id.strip() or len(account_id) > 200:
+            raise _invalid("account_id", "An account id is a non-blank string of at most 200 characters.")
+        return self._create("sequence", name, subject=account_id)
+
+    def create_statsig_key(self, *, project_id: str, name: str = DEFAULT_STATSIG_NAME) -> NewKey:
+        """A console key (``STATSIG-API-KEY: console-...``) bound to one Statsig project. ``name``
+        becomes ``creatorName`` of the metrics it creates."""
+        if type(project_id) is not str or not project_id.strip() or len(project_id) > 100:
+            raise _invalid("project_id", "A project id is a non-blank string of at most 100 characters.")
+        return self._create("statsig", name or DEFAULT_STATSIG_NAME, subject=project_id)
+
+    def _create(
+        self,
+        kind: KeyKind,
+        name: str,
+        *,
+        scopes: list[str] | None = None,
+        projects: list[int] | None = None,
+        subject: str | None = None,
+        user_id: int | None = None,
+    ) -> NewKey:
+        if type(name) is not str or len(name) > 200:
+            raise _invalid("name", "A key name is a string of at most 200 characters.")
+        key_id = secrets.token_hex(KEY_ID_LENGTH // 2)
+        secret = secrets.token_urlsafe(32)
+        token = secret if kind == "sequence" else f"{_PREFIX[kind]}{key_id}{secret}"
+        record: Record = {
+            "kind": kind,
+            "id": key_id,
+            "secret_hash": _digest(token),
+            "name": name,
+            "scopes": scopes or [],
+            "projects": projects,
+            "subject": subject,
+            "user_id": user_id,
+            "created_at": self.store.now(),
+            "revoked_at": None,
+        }
+        with self.store.backend.unit_of_work() as uow:
+            uow.repository(API_KEYS).insert({"kind": kind}, dict(record))
+        return NewKey(_key(record), token)
+
+    def revoke(self, key_id: str) -> bool:
+        """Revoke the key (or Sequence client id) ``key_id``; ``False`` if there is no such live key."""
+        if type(key_id) is not str:
+            return False
+        with self.store.backend.unit_of_work() as uow:
+            repository = uow.repository(API_KEYS)
+            for kind in KEY_KINDS:
+                record = repository.get({"kind": kind}, key_id)
+                if record is not None and record["revoked_at"] is None:
+                    record["revoked_at"] = self.store.now()
+                    repository.update({"kind": kind}, record)
+                    return True
+        return False
+
+    def list(self, *, include_revoked: bool = False) -> list[ApiKey]:
+        """Every key, oldest first (never their secrets)."""
+        keys: list[ApiKey] = []
+        with self.store.backend.unit_of_work(write=False) as uow:
+            repository = uow.repository(API_KEYS)
+            for kind in KEY_KINDS:
+                order = (OrderBy("created_at"), OrderBy("id"))
+                keys.extend(_key(r) for r in repository.find({"kind": kind}, Query((), order)))
+        keys = [k for k in keys if include_revoked or k.revoked_at is None]
+        return sorted(keys, key=lambda k: (k.created_at or datetime.min, k.key_id))
+
+    # -- checking ------------------------------------------------------------------------------
+
+    def check_token(self, kind: KeyKind, token: str) -> ApiKey | None:
+        """The live PostHog or Statsig key whose token is ``token``, else ``None``."""
+        prefix = _PREFIX.get(kind)
+        if prefix is None or type(token) is not str or not token.startswith(prefix) or len(token) > 200:
+            return None
+        key_id = token[len(prefix) : len(prefix) + KEY_ID_LENGTH]
+        return self._check(kind, key_id, token)
+
+    def check_credentials(self, client_id: str, client_secret: str) -> ApiKey | None:
+        """The live Sequence credentials ``client_id`` / ``client_secret``, else ``None``."""
+        if type(client_id) is not str or len(client_id) != KEY_ID_LENGTH or len(client_secret) > 200:
+            return None
+        return self._check("sequence", client_id, client_secret)
+
+    def _check(self, kind: KeyKind, key_id: str, secret: str) -> ApiKey | None:
+        digest = _digest(secret)
+        with self.store.backend.unit_of_work(write=False) as uow:
+            record = uow.repository(API_KEYS).get({"kind": kind}, key_id)
+        if record is None:
+            hmac.compare_digest(digest, digest)  # same work whether the id exists or not
+            return None
+        if not hmac.compare_digest(digest, str(record["secret_hash"])) or record["revoked_at"] is not None:
+            return None
+        return _key(record)
+
+
+def _key(record: Mapping[str, Any]) -> ApiKey:
+    projects = record.get("projects")
+    kind = record["kind"]
+    if kind not in KEY_KINDS:  # pragma: no cover - only this module writes the table
+        raise ConfigurationError(f"Unknown key kind {kind!r} in {API_KEYS.name}.")
+    return ApiKey(
+        key_id=record["id"],
+        kind=kind,
+        name=record.get("name") or "",
+        scopes=tuple(record.get("scopes") or ()),
+        projects=None if projects is None else tuple(projects),
+        subject=record.get("subject"),
+        user_id=record.get("user_id"),
+        created_at=record.get("created_at"),
+        revoked_at=record.get("revoked_at"),
+    )

@@ -1,0 +1,91 @@
+"""The WSGI adapter (stdlib only): ``wsgi_app(app)`` is a WSGI application for any WSGI server.
+
+::
+
+    from metricscore.http import App
+    from metricscore.http.wsgi import wsgi_app
+    application = wsgi_app(App(mc.open_store("sqlite:///metrics.db")))   # gunicorn module:application
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from .core import App, Request, Response
+
+__all__ = ["WSGIApp", "request_from_environ", "wsgi_app"]
+
+StartResponse = Callable[..., Any]
+#: Characters left as they are when a decoded PATH_INFO is quoted again.
+_PATH_SAFE = "/:@!$&'()*+,;=-._~"
+
+
+def _status_line(status: int) -> str:
+    try:
+        return f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return f"{status} Unknown"
+
+
+def _raw_path(environ: dict[str, Any]) -> str:
+    """The path as the client sent it (still percent-encoded), without the mount point."""
+    script_name: str = environ.get("SCRIPT_NAME", "")
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    if isinstance(raw, str) and raw:
+        path = urlsplit(raw).path if "://" in raw.split("?", 1)[0] else raw.split("?", 1)[0]
+        if script_name and path.startswith(quote(script_name.encode("latin-1"), safe=_PATH_SAFE)):
+            path = path[len(quote(script_name.encode("latin-1"), safe=_PATH_SAFE)) :]
+        return path or "/"
+    # PEP 3333: PATH_INFO is the decoded path, its bytes carried as latin-1.
+    path_info: str = environ.get("PATH_INFO", "") or "/"
+    return quote(path_info.encode("latin-1"), safe=_PATH_SAFE + "%")
+
+
+def request_from_environ(environ: dict[str, Any], max_body: int) -> Request:
+    """A :class:`Request` from a WSGI environ, reading at most ``max_body + 1`` body bytes."""
+    headers: list[tuple[str, str]] = []
+    for name, value in environ.items():
+        if name.startswith("HTTP_"):
+            headers.append((name[5:].replace("_", "-"), value))
+        elif name in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
+            headers.append((name.replace("_", "-"), value))
+    body = b""
+    stream = environ.get("wsgi.input")
+    if stream is not None:
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > 0:
+            body = stream.read(min(length, max_body + 1))
+        elif environ.get("wsgi.input_terminated"):
+            body = stream.read(max_body + 1)
+    return Request(
+        method=environ.get("REQUEST_METHOD", "GET"),
+        path=_raw_path(environ),
+        query=environ.get("QUERY_STRING", ""),
+        headers=headers,
+        body=body,
+        scheme=environ.get("wsgi.url_scheme", "http"),
+    )
+
+
+class WSGIApp:
+    """A WSGI application serving :class:`~metricscore.http.App`."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        request = request_from_environ(environ, self.app.max_body)
+        response: Response = self.app.handle(request)
+        headers = [*response.headers, ("Content-Length", str(len(response.body)))]
+        start_response(_status_line(response.status), headers)
+        return [response.body] if request.method != "HEAD" else []
+
+
+def wsgi_app(app: App) -> WSGIApp:
+    return WSGIApp(app)

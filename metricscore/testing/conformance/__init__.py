@@ -1,0 +1,54 @@
+"""The backend contract suite, as pytest classes.
+
+A backend joins by subclassing :class:`BackendContracts` and overriding one fixture::
+
+    from metricscore.testing.conformance import BackendContracts
+
+    class TestMyBackend(BackendContracts):
+        @pytest.fixture
+        def backend(self, tmp_path):
+            backend = MyBackend.from_url(f"my://{tmp_path}/db")
+            yield backend
+            backend.close()
+
+Every class here is named ``*Contract`` so pytest collects it only through such a subclass. The
+memory backend is the reference: a backend that answers differently has a bug.
+"""
+
+from .crud import CrudContract, ScopeContract, UniquenessContract
+from .fixtures import BackendFixtures
+from .listing import KeysetContract, ListingContract
+from .metrics import GroupUsageMetricContract, SequenceUsageMetricContract, StatsigMetricContract
+from .stateful import StatefulContract, compare_with_memory
+from .transactions import TransactionContract
+
+__all__ = [
+    "BackendContracts",
+    "BackendFixtures",
+    "CrudContract",
+    "GroupUsageMetricContract",
+    "KeysetContract",
+    "ListingContract",
+    "ScopeContract",
+    "SequenceUsageMetricContract",
+    "StatefulContract",
+    "StatsigMetricContract",
+    "TransactionContract",
+    "UniquenessContract",
+    "compare_with_memory",
+]
+
+
+class BackendContracts(
+    CrudContract,
+    ScopeContract,
+    UniquenessContract,
+    ListingContract,
+    KeysetContract,
+    TransactionContract,
+    StatefulContract,
+    GroupUsageMetricContract,
+    SequenceUsageMetricContract,
+    StatsigMetricContract,
+):
+    """Every contract at once: what a backend must pass."""

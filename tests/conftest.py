@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+
+import metricscore as mc
+from metricscore.testing.clock import FakeClock
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def store(clock: FakeClock) -> mc.Store:
+    return mc.open_store("memory://", clock=clock)
+
+
+@pytest.fixture
+def accounts(store: mc.Store) -> Any:
+    return store.posthog.accounts(project_id=1)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """With METRICSCORE_REQUIRE_SERVERS=1 (CI), a test skipped for want of a server fails instead."""
+    report = yield
+    if report.skipped and os.environ.get("METRICSCORE_REQUIRE_SERVERS") == "1":
+        reason = str(report.longrepr)
+        if "METRICSCORE_TEST_" in reason:
+            report.outcome = "failed"
+            report.longrepr = f"server test skipped in CI, where servers are required: {reason}"
+    return report

@@ -1,0 +1,46 @@
+"""Fixtures for the SQL backend's own tests: one URL per database kind.
+
+``sqlite`` always runs; ``postgresql`` and ``mysql`` run when METRICSCORE_TEST_POSTGRESQL_URL /
+METRICSCORE_TEST_MYSQL_URL are set (in a dedicated ``metricscore_test`` database) and skip otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("sqlalchemy")
+
+from metricscore.backends.sql import SQLBackend
+from metricscore.backends.sql.testing import clear, dedicated_database, server_url, skip_reason
+
+KINDS = ["sqlite", "postgresql", "mysql"]
+
+
+def database_url(kind: str, tmp_path: Path) -> str:
+    if kind == "sqlite":
+        return f"sqlite:///{tmp_path}/metrics.db"
+    url = server_url(kind)
+    if url is None:
+        pytest.skip(skip_reason(kind))
+    return dedicated_database(url)
+
+
+@pytest.fixture(params=KINDS)
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A URL of an empty-of-rows, migrated database of each kind."""
+    found = database_url(request.param, tmp_path)
+    if request.param != "sqlite":
+        backend = SQLBackend.from_url(found)
+        clear(backend.engine)
+        backend.close()
+    yield found
+
+
+@pytest.fixture
+def backend(url: str) -> Iterator[SQLBackend]:
+    opened = SQLBackend.from_url(url)
+    yield opened
+    opened.close()
