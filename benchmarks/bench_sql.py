@@ -99,7 +99,7 @@ def _load(engine: sa.Engine, records: list[dict[str, Any]]) -> None:
             connection.execute(sa.insert(tag_table), tag_rows)
     with engine.connect() as connection:
         if engine.dialect.name == "postgresql":
-            connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
+            connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM ANALYZE")
         else:
             connection.exec_driver_sql("ANALYZE")
             connection.commit()

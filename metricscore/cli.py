@@ -55,6 +55,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
     serve.add_argument("--access-log", action="store_true", help="log every request to stderr")
     serve.add_argument(
+        "--key-cache-seconds",
+        type=float,
+        default=1.0,
+        help="trust a verified API key this long per worker (a revocation applies within it; 0: never cache)",
+    )
+    serve.add_argument(
         "--statsig-limits",
         default=None,
         help="Statsig mutation limits as LIMIT/SECONDS pairs, e.g. '100/10,900/900'; 'off' disables",
@@ -168,7 +174,7 @@ def _revoke_key(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     try:
-        from gunicorn.app.base import BaseApplication
+        from gunicorn.app.base import BaseApplication  # type: ignore[import-untyped]
     except ModuleNotFoundError:
         print("error: the server needs gunicorn: pip install 'metricscore[server]'", file=sys.stderr)
         return 2
@@ -183,6 +189,8 @@ def _serve(args: argparse.Namespace) -> int:
             self.cfg.set("workers", max(1, args.workers))
             self.cfg.set("worker_class", "sync")
             self.cfg.set("proc_name", "metricscore")
+            if "control_socket_disable" in self.cfg.settings:  # gunicorn >= 25.1: no shared socket
+                self.cfg.set("control_socket_disable", True)
             if args.access_log:
                 self.cfg.set("accesslog", "-")
 
@@ -190,7 +198,7 @@ def _serve(args: argparse.Namespace) -> int:
             from .http.core import App
             from .http.wsgi import wsgi_app
 
-            return wsgi_app(App(_open(url), statsig_limits=limits))
+            return wsgi_app(App(_open(url), statsig_limits=limits, key_cache_seconds=args.key_cache_seconds))
 
     print(f"metricscore serving {url} on http://{args.host}:{args.port}", file=sys.stderr, flush=True)
     Server().run()

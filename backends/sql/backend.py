@@ -134,7 +134,7 @@ class SQLBackend:
         migration catalogue, with ``create_schema``). The flag says they are new in this
         transaction (kept only once it commits)."""
         found = self._states.get(spec.name)
-        if found is not None and found.tables.spec == spec:
+        if found is not None and (found.tables.spec is spec or found.tables.spec == spec):
             return found, False
         tables = sql_table(spec)
         with translate_errors(self.constraints):

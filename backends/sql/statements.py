@@ -29,6 +29,7 @@ NO_PREPARE = "metricscore_no_prepare"
 _INT64 = (-(2**63), 2**63 - 1)
 _NO_MATCH = object()
 TRIGRAM_MIN = 3
+MAX_SHAPES = 512
 
 
 def like_pattern(term: str) -> str:
@@ -145,6 +146,8 @@ class Statements:
         if stmt is None:
             stmt = self._build_find(shape, query.order, has_after, has_offset, has_limit)
             with self._lock:
+                if len(self._finds) >= MAX_SHAPES:  # bounded: shapes come from callers' queries
+                    self._finds.clear()
                 self._finds[key] = stmt
         return stmt, params
 
@@ -159,6 +162,8 @@ class Statements:
             if any(part[0] == "contains" for part in shape):
                 stmt = stmt.execution_options(**{NO_PREPARE: True})
             with self._lock:
+                if len(self._counts) >= MAX_SHAPES:
+                    self._counts.clear()
                 self._counts[shape] = stmt
         return stmt, params
 

@@ -48,6 +48,8 @@ JSON_TYPE = "application/json"
 FORM_TYPE = "application/x-www-form-urlencoded"
 #: The largest request body accepted (bytes).
 DEFAULT_MAX_BODY = 1024 * 1024
+#: How long a verified key is trusted by one process (a revocation elsewhere applies within it).
+DEFAULT_KEY_CACHE_SECONDS = 1.0
 _NO_BODY = object()
 
 
@@ -222,6 +224,8 @@ class App:
     :param statsig_limits: Statsig's mutation rate limit per project (``()`` turns it off).
     :param max_body: the largest request body accepted, in bytes.
     :param openapi: serve the OpenAPI 3 document at ``/openapi.json``.
+    :param key_cache_seconds: how long a verified API key is trusted without reading it again
+        (see :class:`~metricscore.http.keys.Keyring`); ``0`` reads it on every request.
     """
 
     def __init__(
@@ -231,11 +235,12 @@ class App:
         statsig_limits: Sequence[Window] = STATSIG_LIMITS,
         max_body: int = DEFAULT_MAX_BODY,
         openapi: bool = True,
+        key_cache_seconds: float = DEFAULT_KEY_CACHE_SECONDS,
     ) -> None:
         from .routes import ROUTES
 
         self.store = store
-        self.keys = Keyring(store)
+        self.keys = Keyring(store, cache_seconds=key_cache_seconds)
         self.rate_limiter = RateLimiter(store, statsig_limits)
         self.max_body = max_body
         self.routes: tuple[Route, ...] = ROUTES
@@ -268,9 +273,7 @@ class App:
         operation = route.operations.get(request.method)
         if operation is None:
             allowed = ", ".join(route.operations)
-            response = self._plain(
-                dialect, 405, "method_not_allowed", f'Method "{request.method}" not allowed.'
-            )
+            response = self._plain(dialect, 405, "method_not_allowed", f'Method "{request.method}" not allowed.')
             response.headers.append(("Allow", allowed))
             return response
         try:

@@ -18,6 +18,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -138,10 +140,22 @@ def _invalid(field_name: str, text: str) -> ValidationError:
 
 
 class Keyring:
-    """The API keys stored in one store's backend."""
+    """The API keys stored in one store's backend.
 
-    def __init__(self, store: Any) -> None:
+    :param cache_seconds: how long a key that checked out is trusted without asking the backend
+        again (``0``: ask every time). A key revoked through another process (another server
+        worker, the CLI) is refused by this one at most this long after; one revoked through this
+        keyring is refused at once. Unknown or wrong keys are never cached.
+    """
+
+    #: Most keys kept in the cache; the oldest entry goes first.
+    CACHE_SIZE = 1024
+
+    def __init__(self, store: Any, *, cache_seconds: float = 0.0) -> None:
         self.store = store
+        self.cache_seconds = cache_seconds
+        self._cache: dict[str, tuple[float, ApiKey]] = {}
+        self._lock = threading.Lock()
 
     # -- creating and revoking -----------------------------------------------------------------
 
@@ -219,6 +233,10 @@ class Keyring:
         """Revoke the key (or Sequence client id) ``key_id``; ``False`` if there is no such live key."""
         if type(key_id) is not str:
             return False
+        with self._lock:
+            for digest, (_, cached) in list(self._cache.items()):
+                if cached.key_id == key_id:
+                    del self._cache[digest]
         with self.store.backend.unit_of_work() as uow:
             repository = uow.repository(API_KEYS)
             for kind in KEY_KINDS:
@@ -258,6 +276,12 @@ class Keyring:
 
     def _check(self, kind: KeyKind, key_id: str, secret: str) -> ApiKey | None:
         digest = _digest(secret)
+        cache_key = f"{kind}:{key_id}:{digest}"
+        if self.cache_seconds > 0:
+            with self._lock:
+                cached = self._cache.get(cache_key)
+            if cached is not None and time.monotonic() < cached[0]:
+                return cached[1]
         with self.store.backend.unit_of_work(write=False) as uow:
             record = uow.repository(API_KEYS).get({"kind": kind}, key_id)
         if record is None:
@@ -265,7 +289,14 @@ class Keyring:
             return None
         if not hmac.compare_digest(digest, str(record["secret_hash"])) or record["revoked_at"] is not None:
             return None
-        return _key(record)
+        key = _key(record)
+        if self.cache_seconds > 0:
+            with self._lock:
+                self._cache.pop(cache_key, None)
+                while len(self._cache) >= self.CACHE_SIZE:
+                    del self._cache[next(iter(self._cache))]
+                self._cache[cache_key] = (time.monotonic() + self.cache_seconds, key)
+        return key
 
 
 def _key(record: Mapping[str, Any]) -> ApiKey:

@@ -101,7 +101,9 @@ def openapi_document(routes: Sequence[Route]) -> dict[str, Any]:
 
     def component(resource_name: str, mode: str) -> str:
         resource = resources[resource_name]
-        schema = resource.create_schema if mode == "create" or resource.update_schema is None else resource.update_schema
+        schema = (
+            resource.create_schema if mode == "create" or resource.update_schema is None else resource.update_schema
+        )
         base = _COMPONENT[resource_name]
         component_name = base + ("Update" if schema is not resource.create_schema else "")
         if component_name not in registered:

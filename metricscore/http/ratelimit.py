@@ -82,14 +82,10 @@ class RateLimiter:
                     retry_after = max(retry_after, math.ceil((number + 1) * window.seconds - elapsed))
                 plan.append((scope, number, used))
             if retry_after:
-                raise RateLimited(
-                    "Too many requests. Please try again later.", retry_after=max(1, retry_after)
-                )
+                raise RateLimited("Too many requests. Please try again later.", retry_after=max(1, retry_after))
             for scope, number, used in plan:
                 if used == 0:
-                    stale = repository.find(
-                        scope, Query((), (OrderBy("window"), OrderBy("id")), limit=CLEANUP_BATCH)
-                    )
+                    stale = repository.find(scope, Query((), (OrderBy("window"), OrderBy("id")), limit=CLEANUP_BATCH))
                     for row in stale:
                         if row["window"] < number:
                             repository.delete(scope, row["id"])

@@ -65,9 +65,7 @@ def _posthog_operations(service: Any, label: str, scope: str, item: bool) -> dic
 
     return {
         "GET": Operation(retrieve, f"{label}_retrieve", f"Retrieve {label}", 200, read),
-        "PATCH": Operation(
-            update, f"{label}_partial_update", f"Update {label}", 200, write, (resource, "update")
-        ),
+        "PATCH": Operation(update, f"{label}_partial_update", f"Update {label}", 200, write, (resource, "update")),
         "PUT": Operation(replace, f"{label}_update", f"Replace {label}", 200, write, (resource, "replace")),
         "DELETE": Operation(destroy, f"{label}_destroy", f"Delete {label}", 204, write),
     }
@@ -107,7 +105,11 @@ def _sequence_delete(call: Call) -> tuple[int, Any]:
 SEQUENCE_COLLECTION = {
     "GET": Operation(_sequence_list, "usage_metrics_list", "List usage metrics", 200),
     "POST": Operation(
-        _sequence_create, "usage_metrics_create", "Create a usage metric", 201, body=("sequence.usage_metrics", "create")
+        _sequence_create,
+        "usage_metrics_create",
+        "Create a usage metric",
+        201,
+        body=("sequence.usage_metrics", "create"),
     ),
 }
 SEQUENCE_ITEM = {
@@ -188,14 +190,24 @@ STATSIG = "/console/v1/metrics"
 def _routes() -> tuple[Route, ...]:
     routes: list[Route] = []
     for root in ("/api/environments/{project_id}", "/api/projects/{project_id}"):
-        routes.append(Route("posthog", f"{root}/accounts/", _posthog_operations(_accounts, "accounts", "account", False)))
+        routes.append(
+            Route("posthog", f"{root}/accounts/", _posthog_operations(_accounts, "accounts", "account", False))
+        )
         routes.append(
             Route("posthog", f"{root}/accounts/{{id}}/", _posthog_operations(_accounts, "accounts", "account", True))
         )
     metrics_root = "/api/projects/{project_id}/groups_types/{group_type_index}/metrics/"
-    routes.append(Route("posthog", metrics_root, _posthog_operations(_group_metrics, "group_usage_metrics", "usage_metric", False)))
     routes.append(
-        Route("posthog", metrics_root + "{id}/", _posthog_operations(_group_metrics, "group_usage_metrics", "usage_metric", True))
+        Route(
+            "posthog", metrics_root, _posthog_operations(_group_metrics, "group_usage_metrics", "usage_metric", False)
+        )
+    )
+    routes.append(
+        Route(
+            "posthog",
+            metrics_root + "{id}/",
+            _posthog_operations(_group_metrics, "group_usage_metrics", "usage_metric", True),
+        )
     )
     for root in ("/api/usage-metrics", "/usage-metrics"):
         routes.append(Route("sequence", root, SEQUENCE_COLLECTION))

@@ -121,8 +121,18 @@ def test_any_json_raises_only_metricscore_errors(value: Any, operation: str) -> 
                 service.create(value)
                 service.create({"name": value, "filters": value, "metricType": value, "type": value})
             elif operation == "list":
-                service.list(limit=value, offset=value, after=value, before=value, page=value, tags=value,
-                             name=value, id=value, eventType=value, aggregationType=value)
+                service.list(
+                    limit=value,
+                    offset=value,
+                    after=value,
+                    before=value,
+                    page=value,
+                    tags=value,
+                    name=value,
+                    id=value,
+                    eventType=value,
+                    aggregationType=value,
+                )
             elif operation == "get":
                 service.get(value)
             elif operation == "delete":
@@ -141,16 +151,26 @@ def test_five_thousand_levels_deep_is_a_validation_error() -> None:
     gm, usage, statsig = services(store)
     for service, payload in (
         (gm, {"name": "x", "filters": deep}),
-        (usage, {"name": "x", "metricType": "SIMPLE", "eventType": "e", "aggregationType": "COUNT",
-                 "propertyFilters": deep}),
+        (
+            usage,
+            {
+                "name": "x",
+                "metricType": "SIMPLE",
+                "eventType": "e",
+                "aggregationType": "COUNT",
+                "propertyFilters": deep,
+            },
+        ),
         (statsig, {"name": "abcd", "type": "undefined", "warehouseNative": deep, "metricEvents": deep}),
         (statsig, deep),
     ):
         with pytest.raises(mc.ValidationError):
             service.create(payload)
     # Unknown fields are ignored, however deep; the idempotency fingerprint still works.
-    created = usage.create({"name": "x", "metricType": "SIMPLE", "eventType": "e", "aggregationType": "COUNT",
-                            "extra": deep}, idempotency_key="deep")
+    created = usage.create(
+        {"name": "x", "metricType": "SIMPLE", "eventType": "e", "aggregationType": "COUNT", "extra": deep},
+        idempotency_key="deep",
+    )
     assert created["name"] == "x"
 
 

@@ -34,9 +34,7 @@ def test_create_applies_defaults_and_renders_wire_order(metrics: Any) -> None:
 
 
 def test_enums_are_checked(metrics: Any) -> None:
-    errors = errors_of(
-        metrics.create, {"name": "x", "filters": {}, "format": "bogus", "display": "pie", "math": "avg"}
-    )
+    errors = errors_of(metrics.create, {"name": "x", "filters": {}, "format": "bogus", "display": "pie", "math": "avg"})
     assert errors == {
         "format": ['"bogus" is not a valid choice.'],
         "display": ['"pie" is not a valid choice.'],
@@ -202,8 +200,15 @@ def test_group_type_index_comes_from_the_path_only(metrics: Any) -> None:
     assert metrics.get(created["id"])["name"] == "x"
 
 
-@pytest.mark.parametrize("scope", [{"project_id": "1", "group_type_index": 0}, {"project_id": 1, "group_type_index": 5},
-                                   {"project_id": 1, "group_type_index": -1}, {"project_id": 1, "group_type_index": True}])
+@pytest.mark.parametrize(
+    "scope",
+    [
+        {"project_id": "1", "group_type_index": 0},
+        {"project_id": 1, "group_type_index": 5},
+        {"project_id": 1, "group_type_index": -1},
+        {"project_id": 1, "group_type_index": True},
+    ],
+)
 def test_scope_values_are_validated(store: mc.Store, scope: dict[str, Any]) -> None:
     with pytest.raises(mc.ValidationError):
         store.posthog.group_usage_metrics(**scope)
@@ -228,3 +233,15 @@ def test_list_is_creation_order_with_limit_offset(metrics: Any) -> None:
     assert envelope["previous"] == "https://h/api/projects/1/groups_types/0/metrics/?limit=2"
     assert [r["id"] for r in metrics.list().results] == ids
     assert [r["id"] for r in metrics.list(limit="x", offset="-4").results] == ids
+
+
+def test_a_failing_warehouse_hook_is_a_storage_error(clock: Any) -> None:
+    def broken(project_id: int, table_name: str) -> bool:
+        raise OSError("warehouse unreachable")
+
+    store = mc.open_store("memory://", clock=clock, warehouse_table_exists=broken)
+    metrics = store.posthog.group_usage_metrics(project_id=1, group_type_index=0)
+    filters = {"source": "data_warehouse", "table_name": "t", "timestamp_field": "ts", "key_field": "k"}
+    with pytest.raises(mc.StorageError):
+        metrics.create({"name": "x", "filters": filters})
+    assert metrics.list().count == 0

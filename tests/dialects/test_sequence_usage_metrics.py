@@ -69,8 +69,18 @@ def test_seed_example_round_trips(usage: Any) -> None:
         "id": "f092246c-6b90-4106-bcca-304ccf06bf45",  # read-only: ignored
     }
     created = usage.create(payload)
-    for key in ("aggregationProperty", "aggregationType", "caseSensitive", "description", "eventType",
-                "groupingProperty", "metricType", "name", "propertyFilters", "unit"):
+    for key in (
+        "aggregationProperty",
+        "aggregationType",
+        "caseSensitive",
+        "description",
+        "eventType",
+        "groupingProperty",
+        "metricType",
+        "name",
+        "propertyFilters",
+        "unit",
+    ):
         assert created[key] == payload[key]
     assert created["deletedAt"] is None
     assert created["id"] != payload["id"]
@@ -88,7 +98,9 @@ def test_enums(usage: Any) -> None:
 @pytest.mark.parametrize("aggregation", ["SUM", "UNIQUE"])
 def test_sum_and_unique_need_aggregation_property(usage: Any, aggregation: str) -> None:
     errors = errors_of(usage.create, {**VALID, "aggregationType": aggregation})
-    assert errors == {"aggregationProperty": [f"aggregationProperty is required when aggregationType is {aggregation}."]}
+    assert errors == {
+        "aggregationProperty": [f"aggregationProperty is required when aggregationType is {aggregation}."]
+    }
     errors = errors_of(usage.create, {**VALID, "aggregationType": aggregation, "aggregationProperty": None})
     assert set(errors) == {"aggregationProperty"}
     created = usage.create({**VALID, "aggregationType": aggregation, "aggregationProperty": "len"})
@@ -103,7 +115,9 @@ def test_count_needs_no_aggregation_property_but_keeps_one(usage: Any) -> None:
 def test_grouped_needs_grouping_property(usage: Any) -> None:
     errors = errors_of(usage.create, {**VALID, "metricType": "GROUPED"})
     assert errors == {"groupingProperty": ["groupingProperty is required when metricType is GROUPED."]}
-    assert usage.create({**VALID, "metricType": "GROUPED", "groupingProperty": "channel"})["groupingProperty"] == "channel"
+    assert (
+        usage.create({**VALID, "metricType": "GROUPED", "groupingProperty": "channel"})["groupingProperty"] == "channel"
+    )
 
 
 def test_every_error_is_reported_at_once(usage: Any) -> None:
@@ -157,10 +171,20 @@ def test_optional_strings_are_nullable(usage: Any) -> None:
 
 def test_put_is_a_full_replacement(usage: Any) -> None:
     created = usage.create(
-        {**VALID, "description": "d", "unit": "bytes", "caseSensitive": False, "propertyFilters": {"a": ["b"]},
-         "aggregationProperty": "len"}
+        {
+            **VALID,
+            "description": "d",
+            "unit": "bytes",
+            "caseSensitive": False,
+            "propertyFilters": {"a": ["b"]},
+            "aggregationProperty": "len",
+        }
     )
-    assert set(errors_of(usage.replace, created["id"], {"name": "only"})) == {"metricType", "eventType", "aggregationType"}
+    assert set(errors_of(usage.replace, created["id"], {"name": "only"})) == {
+        "metricType",
+        "eventType",
+        "aggregationType",
+    }
     replaced = usage.replace(created["id"], {**VALID, "name": "renamed"})
     assert replaced["name"] == "renamed"
     assert replaced["description"] is None
@@ -285,10 +309,18 @@ def test_after_and_before_together_is_400(usage: Any) -> None:
 
 def test_list_filters(usage: Any) -> None:
     a = usage.create({**VALID, "name": "Sent Messages", "eventType": "message_sent"})["id"]
-    b = usage.create({**VALID, "name": "Calls", "eventType": "call", "aggregationType": "SUM",
-                      "aggregationProperty": "seconds"})["id"]
-    c = usage.create({**VALID, "name": "messages read", "eventType": "message_read", "aggregationType": "UNIQUE",
-                      "aggregationProperty": "user"})["id"]
+    b = usage.create(
+        {**VALID, "name": "Calls", "eventType": "call", "aggregationType": "SUM", "aggregationProperty": "seconds"}
+    )["id"]
+    c = usage.create(
+        {
+            **VALID,
+            "name": "messages read",
+            "eventType": "message_read",
+            "aggregationType": "UNIQUE",
+            "aggregationProperty": "user",
+        }
+    )["id"]
     assert set(ids(usage.list(name="MESSAGES"))) == {a, c}
     assert ids(usage.list(id=b[-6:].upper())) == [b]
     assert set(ids(usage.list(eventType="message_sent,call"))) == {a, b}
@@ -382,8 +414,14 @@ def test_resources_without_keys_refuse_them(store: mc.Store) -> None:
 
 def test_error_body_lists_every_error_with_dotted_keys(usage: Any) -> None:
     with pytest.raises(mc.ValidationError) as info:
-        usage.create({"metricType": "X", "eventType": "e", "aggregationType": "COUNT",
-                      "propertyFilters": {"channels": ["ok", 5]}})
+        usage.create(
+            {
+                "metricType": "X",
+                "eventType": "e",
+                "aggregationType": "COUNT",
+                "propertyFilters": {"channels": ["ok", 5]},
+            }
+        )
     status, body = render_error(info.value)
     assert status == 400
     assert sorted(body["errors"], key=lambda e: e["key"]) == [
@@ -399,3 +437,24 @@ def test_error_statuses() -> None:
     assert render_error(mc.Conflict("Key reused."))[0] == 409
     assert render_error(mc.ValidationError("bad"))[1] == {"errors": [{"key": "", "error": "bad"}]}
     assert render_error(mc.StorageError("db down"))[0] == 500
+
+
+def test_concurrent_requests_with_one_key_run_once(usage: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The loser of a race misses the key, runs, fails to store the key, rolls back, returns the winner's result."""
+    from metricscore.idempotency import IdempotencyKeys
+
+    winner = usage.create(VALID, idempotency_key="race")
+    real_lookup = IdempotencyKeys.lookup
+    calls: list[bool] = []
+
+    def late_lookup(self: IdempotencyKeys, key: str, digest: str, now: Any, *, purge: bool = True) -> Any:
+        calls.append(purge)
+        if len(calls) == 1:
+            return None  # the winner had not committed yet when the loser looked
+        return real_lookup(self, key, digest, now, purge=purge)
+
+    monkeypatch.setattr(IdempotencyKeys, "lookup", late_lookup)
+    loser = usage.create(VALID, idempotency_key="race")
+    assert loser == winner
+    assert calls == [True, False]
+    assert usage.list().count == 1  # the loser's insert was rolled back with its key

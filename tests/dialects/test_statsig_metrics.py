@@ -98,9 +98,20 @@ def test_read_records_validate_against_the_vendor_schema(metrics: Any, read_sche
             "isReadOnly": True,
             "unitTypes": ["stableID"],
             "metricEvents": [
-                {"name": "e", "type": None, "metadataKey": "k",
-                 "criteria": [{"type": "metadata", "condition": ">=", "column": "c", "values": ["1"],
-                               "nullVacuousOverride": True}]}
+                {
+                    "name": "e",
+                    "type": None,
+                    "metadataKey": "k",
+                    "criteria": [
+                        {
+                            "type": "metadata",
+                            "condition": ">=",
+                            "column": "c",
+                            "values": ["1"],
+                            "nullVacuousOverride": True,
+                        }
+                    ],
+                }
             ],
             "funnelEventList": [{"name": "a", "type": "event_dau"}, {"name": "b", "type": "event_count_custom"}],
             "funnelCountDistinct": "users",
@@ -123,15 +134,24 @@ def test_read_records_validate_against_the_vendor_schema(metrics: Any, read_sche
         }
     )
     composite = metrics.create(
-        {"name": "combo", "type": "composite_sum", "unitTypes": ["userID"],
-         "metricComponentMetrics": [{"name": "TestMetricCapi", "type": "sum"},
-                                    {"name": "Everything (v2) / 100% : ok", "type": "funnel"}]}
+        {
+            "name": "combo",
+            "type": "composite_sum",
+            "unitTypes": ["userID"],
+            "metricComponentMetrics": [
+                {"name": "TestMetricCapi", "type": "sum"},
+                {"name": "Everything (v2) / 100% : ok", "type": "funnel"},
+            ],
+        }
     )
     updated = metrics.update(base["id"], {"owner": {"name": "Grace"}, "tags": ["a", "b"]}, actor_id="editor")
     archived = metrics.schedule_archive(full["id"])
     for record in (base, full, composite, updated, archived, metrics.get(full["id"]), *metrics.list().results):
         assert_valid_read(read_schema, record)
-    assert composite["lineage"] == {"events": [], "metrics": ["TestMetricCapi::sum", "Everything (v2) / 100% : ok::funnel"]}
+    assert composite["lineage"] == {
+        "events": [],
+        "metrics": ["TestMetricCapi::sum", "Everything (v2) / 100% : ok::funnel"],
+    }
 
 
 def test_schema_validator_catches_a_bad_record(read_schema: dict[str, Any]) -> None:
@@ -163,13 +183,26 @@ def test_every_create_type_is_accepted(metrics: Any) -> None:
     metrics.create({**SUM, "name": "part two"})
     extras: dict[str, dict[str, Any]] = {
         "event_user": {"metricEvents": [{"name": "e", "criteria": [{"type": "user", "condition": "in"}]}]},
-        "funnel": {"funnelCountDistinct": "events",
-                   "funnelEventList": [{"name": "a", "type": "event_dau"}, {"name": "b", "type": "event_user"}]},
-        "composite_sum": {"metricComponentMetrics": [{"name": "part one", "type": "sum"},
-                                                     {"name": "part two", "type": "sum"}]},
+        "funnel": {
+            "funnelCountDistinct": "events",
+            "funnelEventList": [{"name": "a", "type": "event_dau"}, {"name": "b", "type": "event_user"}],
+        },
+        "composite_sum": {
+            "metricComponentMetrics": [{"name": "part one", "type": "sum"}, {"name": "part two", "type": "sum"}]
+        },
     }
-    for kind in ("ratio", "mean", "event_count_custom", "event_user", "funnel", "composite", "composite_sum", "sum",
-                 "undefined", "user_warehouse"):
+    for kind in (
+        "ratio",
+        "mean",
+        "event_count_custom",
+        "event_user",
+        "funnel",
+        "composite",
+        "composite_sum",
+        "sum",
+        "undefined",
+        "user_warehouse",
+    ):
         created = metrics.create({**SUM, "name": f"metric {kind}", "type": kind, **extras.get(kind, {})})
         assert created["id"] == f"metric {kind}::{kind}"
 
@@ -220,8 +253,15 @@ def test_defaults_and_simple_fields(metrics: Any) -> None:
     assert metrics.create({**SUM, "name": "list tags", "tags": ["b", "a", "b"]})["tags"] == ["b", "a"]
     errors = errors_of(
         metrics.create,
-        {**SUM, "description": "d" * 1001, "directionality": "up", "tags": [1], "isVerified": "no",
-         "unitTypes": "userID", "team": 5},
+        {
+            **SUM,
+            "description": "d" * 1001,
+            "directionality": "up",
+            "tags": [1],
+            "isVerified": "no",
+            "unitTypes": "userID",
+            "team": 5,
+        },
     )
     assert set(errors) == {"description", "directionality", "tags", "isVerified", "unitTypes", "team"}
 
@@ -233,10 +273,14 @@ def test_defaults_and_simple_fields(metrics: Any) -> None:
         ([{"name": "e", "type": "sum"}], ("metricEvents", "0", "type")),
         ([{"name": "e", "criteria": [{"condition": "in"}]}], ("metricEvents", "0", "criteria", "0", "type")),
         ([{"name": "e", "criteria": [{"type": "value"}]}], ("metricEvents", "0", "criteria", "0", "condition")),
-        ([{"name": "e", "criteria": [{"type": "value", "condition": "like"}]}],
-         ("metricEvents", "0", "criteria", "0", "condition")),
-        ([{"name": "e", "criteria": [{"type": "value", "condition": "in", "values": [1]}]}],
-         ("metricEvents", "0", "criteria", "0", "values", "0")),
+        (
+            [{"name": "e", "criteria": [{"type": "value", "condition": "like"}]}],
+            ("metricEvents", "0", "criteria", "0", "condition"),
+        ),
+        (
+            [{"name": "e", "criteria": [{"type": "value", "condition": "in", "values": [1]}]}],
+            ("metricEvents", "0", "criteria", "0", "values", "0"),
+        ),
         ("e", ("metricEvents",)),
     ],
 )
@@ -247,19 +291,44 @@ def test_metric_event_shapes(metrics: Any, events: Any, path: tuple[str, ...]) -
 
 
 def test_every_criteria_condition_is_accepted(metrics: Any) -> None:
-    conditions = ["in", "not_in", "=", ">", "<", ">=", "<=", "is_null", "non_null", "contains", "not_contains",
-                  "sql_filter", "starts_with", "ends_with", "after_exposure"]
-    events = [{"name": "e", "type": t, "criteria": [{"type": ct, "condition": c} for c in conditions]}
-              for t, ct in (("count", "value"), ("count_distinct", "metadata"), ("value", "user"),
-                            ("metadata", "user_custom"), (None, "value"))]
+    conditions = [
+        "in",
+        "not_in",
+        "=",
+        ">",
+        "<",
+        ">=",
+        "<=",
+        "is_null",
+        "non_null",
+        "contains",
+        "not_contains",
+        "sql_filter",
+        "starts_with",
+        "ends_with",
+        "after_exposure",
+    ]
+    events = [
+        {"name": "e", "type": t, "criteria": [{"type": ct, "condition": c} for c in conditions]}
+        for t, ct in (
+            ("count", "value"),
+            ("count_distinct", "metadata"),
+            ("value", "user"),
+            ("metadata", "user_custom"),
+            (None, "value"),
+        )
+    ]
     assert len(metrics.create({**SUM, "metricEvents": events})["metricEvents"]) == 5
 
 
 def test_funnel_shapes(metrics: Any) -> None:
     errors = errors_of(
         metrics.create,
-        {**SUM, "funnelEventList": [{"name": "a", "type": "event_sum"}, {"type": "event_dau"}],
-         "funnelCountDistinct": "sessions"},
+        {
+            **SUM,
+            "funnelEventList": [{"name": "a", "type": "event_sum"}, {"type": "event_dau"}],
+            "funnelCountDistinct": "sessions",
+        },
     )
     assert set(errors) == {"funnelEventList", "funnelCountDistinct"}
 
@@ -301,14 +370,20 @@ def test_aggregate_types_need_unit_types_and_events(metrics: Any, kind: str) -> 
 
 def test_event_user_needs_criteria_on_every_event(metrics: Any) -> None:
     with pytest.raises(mc.ValidationError) as info:
-        metrics.create({"name": "abcd", "type": "event_user", "metricEvents": [
-            {"name": "a", "criteria": [{"type": "value", "condition": "in"}]}, {"name": "b"}]})
+        metrics.create(
+            {
+                "name": "abcd",
+                "type": "event_user",
+                "metricEvents": [{"name": "a", "criteria": [{"type": "value", "condition": "in"}]}, {"name": "b"}],
+            }
+        )
     assert [p for p, _ in info.value.flat()] == [("metricEvents", "1", "criteria")]
 
 
 def test_funnel_needs_count_distinct_and_two_events(metrics: Any) -> None:
-    errors = errors_of(metrics.create, {"name": "abcd", "type": "funnel",
-                                        "funnelEventList": [{"name": "a", "type": "event_dau"}]})
+    errors = errors_of(
+        metrics.create, {"name": "abcd", "type": "funnel", "funnelEventList": [{"name": "a", "type": "event_dau"}]}
+    )
     assert set(errors) == {"funnelCountDistinct", "funnelEventList"}
 
 
@@ -319,8 +394,9 @@ def test_composite_needs_unit_types(metrics: Any) -> None:
 def test_composite_sum_needs_more_than_one_existing_component(metrics: Any) -> None:
     metrics.create(SUM)
     one = [{"name": "TestMetricCapi", "type": "sum"}]
-    errors = errors_of(metrics.create, {"name": "abcd", "type": "composite_sum", "unitTypes": ["u"],
-                                        "metricComponentMetrics": one})
+    errors = errors_of(
+        metrics.create, {"name": "abcd", "type": "composite_sum", "unitTypes": ["u"], "metricComponentMetrics": one}
+    )
     assert set(errors) == {"metricComponentMetrics"}
     two = [*one, {"name": "missing", "type": "sum"}]
     with pytest.raises(mc.ValidationError) as info:
@@ -330,8 +406,15 @@ def test_composite_sum_needs_more_than_one_existing_component(metrics: Any) -> N
 
 
 def test_components_must_exist_for_any_type(metrics: Any) -> None:
-    errors = errors_of(metrics.create, {"name": "abcd", "type": "composite", "unitTypes": ["u"],
-                                        "metricComponentMetrics": [{"name": "ghost", "type": "mean"}]})
+    errors = errors_of(
+        metrics.create,
+        {
+            "name": "abcd",
+            "type": "composite",
+            "unitTypes": ["u"],
+            "metricComponentMetrics": [{"name": "ghost", "type": "mean"}],
+        },
+    )
     assert set(errors) == {"metricComponentMetrics"}
 
 
@@ -364,9 +447,21 @@ def test_update_whitelist(metrics: Any) -> None:
     errors = errors_of(metrics.update, created["id"], {"type": "mean", "metricEvents": [], "description": 5})
     assert set(errors) == {"type", "metricEvents", "description"}
     assert errors["type"] == ["This field cannot be updated."]
-    allowed = {"name": "abcde", "description": "", "tags": [], "isVerified": True, "isReadOnly": True,
-               "isPermanent": True, "unitTypes": ["u"], "team": "t", "teamID": "1", "directionality": "decrease",
-               "owner": {"name": "o"}, "warehouseNative": {"cap": 3}, "dryRun": False}
+    allowed = {
+        "name": "abcde",
+        "description": "",
+        "tags": [],
+        "isVerified": True,
+        "isReadOnly": True,
+        "isPermanent": True,
+        "unitTypes": ["u"],
+        "team": "t",
+        "teamID": "1",
+        "directionality": "decrease",
+        "owner": {"name": "o"},
+        "warehouseNative": {"cap": 3},
+        "dryRun": False,
+    }
     updated = metrics.update(created["id"], allowed)
     assert updated["owner"] == {"name": "o"} and updated["warehouseNative"] == {"cap": 3}
 
@@ -408,8 +503,9 @@ def test_dry_run_false_in_payload_stores(metrics: Any) -> None:
 def test_dry_run_update_stores_nothing(metrics: Any, how: str) -> None:
     created = metrics.create(SUM)
     change = {"description": "would be"}
-    result = metrics.update(created["id"], {**change, "dryRun": True} if how == "payload" else change,
-                            dry_run=how == "argument")
+    result = metrics.update(
+        created["id"], {**change, "dryRun": True} if how == "payload" else change, dry_run=how == "argument"
+    )
     assert result["description"] == "would be"
     assert metrics.get(created["id"]) == created
 
@@ -428,8 +524,14 @@ def test_delete(metrics: Any) -> None:
 def test_delete_refused_for_a_component_in_use(metrics: Any) -> None:
     metrics.create(SUM)
     metrics.create({**SUM, "name": "second"})
-    combo = metrics.create({"name": "combo", "type": "composite_sum", "unitTypes": ["u"], "metricComponentMetrics": [
-        {"name": "TestMetricCapi", "type": "sum"}, {"name": "second", "type": "sum"}]})
+    combo = metrics.create(
+        {
+            "name": "combo",
+            "type": "composite_sum",
+            "unitTypes": ["u"],
+            "metricComponentMetrics": [{"name": "TestMetricCapi", "type": "sum"}, {"name": "second", "type": "sum"}],
+        }
+    )
     with pytest.raises(mc.Conflict) as info:
         metrics.delete("TestMetricCapi::sum")
     assert "combo::composite_sum" in info.value.message
@@ -503,7 +605,12 @@ def test_list_pages_and_pagination_object(metrics: Any) -> None:
     last = metrics.list(page=3, limit=3).envelope()["pagination"]
     assert last["nextPage"] is None
     first = metrics.list().envelope()["pagination"]
-    assert (first["pageNumber"], first["itemsPerPage"], first["previousPage"], first["nextPage"]) == (1, 100, None, None)
+    assert (first["pageNumber"], first["itemsPerPage"], first["previousPage"], first["nextPage"]) == (
+        1,
+        100,
+        None,
+        None,
+    )
     assert metrics.list(page="x", limit="0").envelope()["pagination"]["itemsPerPage"] == 100
     assert metrics.list(page=99, limit=3).results == []
     assert metrics.list(page=10**19, limit=10**19).results == []
@@ -531,10 +638,12 @@ def test_error_bodies(metrics: Any) -> None:
     assert body["message"] == "Invalid request. Please check the request input and try again."
     assert set(body["errors"]) == {"name", "metricEvents.0.name"}
     assert render_error(mc.NotFound()) == (
-        404, {"status": 404, "message": "Not Found. The requested resource could not be found."})
+        404,
+        {"status": 404, "message": "Not Found. The requested resource could not be found."},
+    )
     status, body = render_error(mc.Unauthenticated())
     assert status == 401 and body["message"].startswith("This endpoint only accepts an active CONSOLE key")
-    assert render_error(mc.Conflict("taken"))== (409, {"status": 409, "message": "taken"})
+    assert render_error(mc.Conflict("taken")) == (409, {"status": 409, "message": "taken"})
     limited = mc.RateLimited("slow down", retry_after=7)
     assert render_error(limited) == (429, {"status": 429, "message": "slow down"})
     assert error_headers(limited) == {"Retry-After": "7"}

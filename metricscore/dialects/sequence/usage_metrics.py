@@ -54,7 +54,7 @@ class PropertyFilters(CodedField):
         for key, values in value.items():
             if type(key) is not str or not key.strip() or len(key) > TEXT_LENGTH or string_problem(key):
                 shown = key if type(key) is str and not string_problem(key) else repr(key)
-                errors[shown[:TEXT_LENGTH + 10]] = [self._message("bad_key")]
+                errors[shown[: TEXT_LENGTH + 10]] = [self._message("bad_key")]
             elif type(values) is not list:
                 errors[key] = [self._message("not_a_list", input_type=type_name(values))]
             elif not values:

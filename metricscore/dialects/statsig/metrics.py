@@ -229,9 +229,7 @@ class Metrics(Resource):
             record["last_modifier_email"] = email
             record["last_modifier_id"] = actor_id
         record["tag_index"] = sorted(set(record["tags"]))
-        record["component_ids"] = sorted(
-            {metric_id(c["name"], c["type"]) for c in record["metric_component_metrics"]}
-        )
+        record["component_ids"] = sorted({metric_id(c["name"], c["type"]) for c in record["metric_component_metrics"]})
 
     def check(self, record: Record, ctx: Context, existing: Record | None) -> None:
         errors = rule_errors(record)

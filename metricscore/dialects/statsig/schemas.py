@@ -260,9 +260,7 @@ class MetricCreateSchema(_Common):
     is_permanent = Boolean(load_default=False, data_key="isPermanent")
     unit_types = List(_word(), load_default=list, data_key="unitTypes")
     metric_events = List(Nested(MetricEventSchema), load_default=list, data_key="metricEvents")
-    metric_component_metrics = List(
-        Nested(ComponentMetricSchema), load_default=list, data_key="metricComponentMetrics"
-    )
+    metric_component_metrics = List(Nested(ComponentMetricSchema), load_default=list, data_key="metricComponentMetrics")
     funnel_event_list = List(Nested(FunnelEventSchema), allow_none=True, data_key="funnelEventList")
     funnel_count_distinct = Choice(FUNNEL_COUNT_DISTINCT, allow_none=True, data_key="funnelCountDistinct")
     rollup_time_window = _text(max_length=100, allow_none=True, data_key="rollupTimeWindow")

@@ -75,8 +75,10 @@ def invalid_group_usage_metric_payloads(draw: st.DrawFn) -> tuple[dict[str, Any]
     fields = set(draw(st.sets(st.sampled_from(sorted(_BAD_VALUES)), min_size=1)))
     for field in fields:
         payload[field] = draw(st.sampled_from(_BAD_VALUES[field]))
-    if fields & {"name", "filters"} and draw(st.booleans()):
-        del payload[draw(st.sampled_from(sorted(fields & {"name", "filters"})))]  # missing is as bad
+    required = sorted(fields & {"name", "filters"})
+    drop: bool = draw(st.booleans())
+    if required and drop:
+        del payload[draw(st.sampled_from(required))]  # missing is as bad as invalid
     # The math rule, when neither side of it is already broken and the source is a known one.
     source = payload["filters"].get("source", "events") if isinstance(payload.get("filters"), dict) else None
     if not fields & {"math", "math_property"} and "filters" not in fields and draw(st.booleans()):

@@ -28,18 +28,28 @@ def _word() -> st.SearchStrategy[str]:
 def _criterion() -> st.SearchStrategy[dict[str, Any]]:
     return st.fixed_dictionaries(
         {"type": st.sampled_from(CRITERIA_TYPES), "condition": st.sampled_from(CONDITIONS)},
-        optional={"column": safe_text(0, 10), "values": st.lists(safe_text(0, 10), max_size=3),
-                  "nullVacuousOverride": st.booleans()},
+        optional={
+            "column": safe_text(0, 10),
+            "values": st.lists(safe_text(0, 10), max_size=3),
+            "nullVacuousOverride": st.booleans(),
+        },
     )
 
 
 def _event(with_criteria: bool = False) -> st.SearchStrategy[dict[str, Any]]:
     criteria = st.lists(_criterion(), min_size=1 if with_criteria else 0, max_size=2)
-    return st.fixed_dictionaries(
-        {"name": _word()},
-        optional={"type": st.sampled_from(["count", "count_distinct", "value", "metadata", None]),
-                  "metadataKey": safe_text(0, 10), "criteria": criteria},
-    ) if not with_criteria else st.fixed_dictionaries({"name": _word(), "criteria": criteria})
+    return (
+        st.fixed_dictionaries(
+            {"name": _word()},
+            optional={
+                "type": st.sampled_from(["count", "count_distinct", "value", "metadata", None]),
+                "metadataKey": safe_text(0, 10),
+                "criteria": criteria,
+            },
+        )
+        if not with_criteria
+        else st.fixed_dictionaries({"name": _word(), "criteria": criteria})
+    )
 
 
 def _warehouse() -> st.SearchStrategy[dict[str, Any]]:
@@ -61,8 +71,21 @@ def _warehouse() -> st.SearchStrategy[dict[str, Any]]:
 @st.composite
 def statsig_metric_payloads(draw: st.DrawFn) -> dict[str, Any]:
     """Valid create payloads of every type that needs no other metric (all but ``composite_sum``)."""
-    kind = draw(st.sampled_from(["sum", "mean", "event_count_custom", "ratio", "event_user", "funnel", "composite",
-                                 "undefined", "user_warehouse"]))
+    kind = draw(
+        st.sampled_from(
+            [
+                "sum",
+                "mean",
+                "event_count_custom",
+                "ratio",
+                "event_user",
+                "funnel",
+                "composite",
+                "undefined",
+                "user_warehouse",
+            ]
+        )
+    )
     payload: dict[str, Any] = {"name": draw(statsig_metric_names()), "type": kind}
     units = st.lists(_word(), min_size=1, max_size=3)
     if kind in ("sum", "mean", "event_count_custom", "ratio"):
@@ -99,7 +122,9 @@ def statsig_metric_payloads(draw: st.DrawFn) -> dict[str, Any]:
     payload.update(optional)
     if draw(st.booleans()):
         start = draw(st.integers(0, 30))
-        payload.update(rollupTimeWindow="custom", customRollUpStart=start, customRollUpEnd=start + draw(st.integers(0, 30)))
+        payload.update(
+            rollupTimeWindow="custom", customRollUpStart=start, customRollUpEnd=start + draw(st.integers(0, 30))
+        )
     return payload
 
 

@@ -1,0 +1,243 @@
+"""The real server: ``metricscore serve`` under gunicorn on a free loopback port, driven with
+``http.client``. Replays the seed pages' example requests (host and keys aside)."""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("gunicorn")
+pytest.importorskip("sqlalchemy")
+
+STARTUP_TIMEOUT = 60.0
+REQUEST_TIMEOUT = 30.0
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def cli(*args: str, url: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "metricscore.cli", *args, "--url", url],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def create_key(url: str, *args: str) -> dict[str, str]:
+    done = cli("keys", "create", *args, "--json", url=url)
+    assert done.returncode == 0, done.stderr
+    created: dict[str, str] = json.loads(done.stdout)
+    return created
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class Server:
+    port: int
+    url: str
+
+    def request(self, method: str, path: str, headers: dict[str, str] | None = None, body: bytes = b"") -> Reply:
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=REQUEST_TIMEOUT)
+        try:
+            connection.request(method, path, body=body or None, headers=headers or {})
+            response = connection.getresponse()
+            return Reply(response.status, {k.lower(): v for k, v in response.getheaders()}, response.read())
+        finally:
+            connection.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    directory: Path = tmp_path_factory.mktemp("server")
+    url = f"sqlite:///{directory / 'server.db'}"
+    port = free_port()
+    log = (directory / "server.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "metricscore.cli", "serve", "--url", url, "--port", str(port), "--workers", "2"],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=directory,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        running = Server(port, url)
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"server exited: {(directory / 'server.log').read_text()}")
+            try:
+                if running.request("GET", "/openapi.json").status == 200:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"server did not start: {(directory / 'server.log').read_text()}")
+            time.sleep(0.2)
+        yield running
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=15)
+        log.close()
+
+
+JSON = {"Content-Type": "application/json"}
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}  # what curl -d sends without -H
+
+
+def test_posthog_accounts_seed_requests(server: Server) -> None:
+    key = create_key(
+        server.url, "posthog", "--scopes", "account:read,account:write", "--projects", "1", "--user-id", "7"
+    )
+    auth = {"Authorization": f"Bearer {key['token']}"}
+    listed = server.request("GET", "/api/environments/1/accounts/", auth)
+    assert listed.status == 200 and list(listed.json()) == ["count", "next", "previous", "results"]
+    # curl -H 'Content-Type: application/json' ... -d name="string": the body is not JSON, so DRF's 400.
+    verbatim = server.request("POST", "/api/environments/1/accounts/", {**auth, **JSON}, b"name=string")
+    assert verbatim.status == 400 and verbatim.json()["code"] == "parse_error"
+    created = server.request("POST", "/api/environments/1/accounts/", {**auth, **JSON}, b'{"name": "string"}')
+    assert created.status == 201
+    account = created.json()
+    assert list(account) == [
+        "id",
+        "name",
+        "external_id",
+        "properties",
+        "tags",
+        "created_at",
+        "created_by",
+        "updated_at",
+    ]
+    assert account["created_by"] == 7 and account["created_at"].endswith("Z")
+    item = f"/api/environments/1/accounts/{account['id']}/"
+    assert server.request("GET", item, auth).json() == account
+    patched = server.request("PATCH", item, {**auth, **FORM}, b"name=string")  # curl -X PATCH ... -d name="string"
+    assert patched.status == 200 and patched.json()["name"] == "string"
+    deleted = server.request("DELETE", item, auth)
+    assert (deleted.status, deleted.body) == (204, b"")
+    assert server.request("GET", item, auth).status == 404
+    assert server.request("GET", "/api/environments/2/accounts/", auth).status == 403
+    assert server.request("GET", "/api/environments/1/accounts/").status == 401
+
+
+def test_posthog_group_usage_metrics_seed_requests(server: Server) -> None:
+    key = create_key(server.url, "posthog", "--scopes", "usage_metric:read,usage_metric:write", "--projects", "1")
+    auth = {"Authorization": f"Bearer {key['token']}"}
+    base = "/api/projects/1/groups_types/0/metrics/"
+    assert server.request("GET", base, auth).json()["results"] == []
+    created = server.request("POST", base, {**auth, **JSON}, b'{"name": "string", "filters": {}}')
+    assert created.status == 201
+    metric = created.json()
+    assert metric == {**metric, "format": "numeric", "interval": 7, "display": "number", "math": "count"}
+    item = f"{base}{metric['id']}/"
+    assert server.request("GET", item, auth).json() == metric
+    assert server.request("PATCH", item, {**auth, **FORM}, b"name=string2").json()["name"] == "string2"
+    assert server.request("DELETE", item, auth).status == 204
+    assert server.request("GET", base, {"Authorization": "Bearer phx_unknown"}).status == 401
+
+
+def test_sequence_seed_requests(server: Server) -> None:
+    key = create_key(server.url, "sequence", "--account", "ec1479a2-6ba1-421f-a7de-0853a20d17a1")
+    auth = {"Authorization": key["header"].split(": ", 1)[1]}
+    seed = {
+        "aggregationType": "SUM",
+        "eventType": "message_sent",
+        "metricType": "GROUPED",
+        "name": "Total length of sent messages.",
+    }
+    # The seed's request omits what SUM and GROUPED need: every problem is listed.
+    verbatim = server.request("POST", "/api/usage-metrics", {**auth, **JSON}, json.dumps(seed).encode())
+    assert verbatim.status == 400
+    assert {e["key"] for e in verbatim.json()["errors"]} == {"aggregationProperty", "groupingProperty"}
+    complete = {**seed, "aggregationProperty": "message_length", "groupingProperty": "channel", "unit": "bytes"}
+    headers = {**auth, **JSON, "Idempotency-Key": "seed-1"}
+    created = server.request("POST", "/api/usage-metrics", headers, json.dumps(complete).encode())
+    assert created.status == 201
+    metric = created.json()
+    assert metric["sequenceAccountId"] == "ec1479a2-6ba1-421f-a7de-0853a20d17a1"
+    assert (metric["propertyFilters"], metric["caseSensitive"]) == ({}, True)
+    retried = server.request("POST", "/api/usage-metrics", headers, json.dumps(complete).encode())
+    assert (retried.status, retried.json()) == (201, metric)
+    assert server.request("GET", "/api/usage-metrics", auth).json()["pagination"]["totalResultSize"] == 1
+    assert server.request("GET", f"/api/usage-metrics/{metric['id']}", auth).json() == metric
+    deleted = server.request("DELETE", f"/api/usage-metrics/{metric['id']}", auth)
+    assert deleted.status == 200 and deleted.json()["deletedAt"] is not None
+    bad = base64.b64encode(b"someone:wrong").decode()
+    assert server.request("GET", "/api/usage-metrics", {"Authorization": f"Basic {bad}"}).status == 401
+
+
+STATSIG_SEED = Path(__file__).with_name("statsig_create_metric.json")
+
+
+def test_statsig_seed_requests(server: Server) -> None:
+    key = create_key(server.url, "statsig", "--project", "seed-project")
+    auth = {"STATSIG-API-KEY": key["token"]}
+    seed = json.loads(STATSIG_SEED.read_text())
+    assert seed["dryRun"] is True
+    dry = server.request("POST", "/console/v1/metrics", {**auth, **JSON}, json.dumps(seed).encode())
+    assert dry.status == 201, dry.body
+    assert dry.json()["message"] == "Metric created successfully."
+    assert dry.json()["data"]["id"] == "metricName::sum"
+    missing = server.request("GET", "/console/v1/metrics/metricName::sum", auth)
+    assert (missing.status, missing.json()) == (
+        404,
+        {"status": 404, "message": "Not Found. The requested resource could not be found."},
+    )
+    stored = {**seed, "dryRun": False}
+    created = server.request("POST", "/console/v1/metrics", {**auth, **JSON}, json.dumps(stored).encode())
+    assert created.status == 201
+    read = server.request("GET", "/console/v1/metrics/metricName::sum", auth)
+    assert read.status == 200 and read.json() == {
+        "message": "Metric read successfully.",
+        "data": created.json()["data"],
+    }
+    unauthorised = server.request("GET", "/console/v1/metrics/metricName::sum", {"STATSIG-API-KEY": "console-x"})
+    assert unauthorised.status == 401
+    assert unauthorised.json() == {
+        "status": 401,
+        "message": "This endpoint only accepts an active CONSOLE key, but an invalid key was sent. Key: console-x",
+    }
+
+
+def test_revoked_key_is_refused_by_every_worker(server: Server) -> None:
+    key = create_key(server.url, "statsig", "--project", "revoked-project")
+    auth = {"STATSIG-API-KEY": key["token"]}
+    assert server.request("GET", "/console/v1/metrics/list", auth).status == 200
+    assert cli("keys", "revoke", key["key_id"], url=server.url).returncode == 0
+    # Each worker trusts a verified key for --key-cache-seconds (1 s by default); wait that out.
+    deadline = time.monotonic() + 30
+    while server.request("GET", "/console/v1/metrics/list", auth).status != 401 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(1.5)
+    for _ in range(4):  # whichever worker answers
+        assert server.request("GET", "/console/v1/metrics/list", auth).status == 401
