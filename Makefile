@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: setup demo test lint typecheck bench check clean
+.PHONY: setup demo embed test lint typecheck bench check clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -12,8 +12,13 @@ $(BIN)/python:
 setup: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[all,dev]'
 
-## The main job on the embedded default: embed the library and show what it does.
+## The main job on the embedded default: the reference server on a fresh SQLite file, a demo key,
+## and requests as the PostHog docs make them.
 demo: setup
+	$(BIN)/python examples/server_demo.py
+
+## The library embedded in a program, without a server.
+embed: setup
 	$(BIN)/python examples/quickstart.py
 
 ## Every test. Server-backed tests run when METRICSCORE_TEST_POSTGRESQL_URL / _MYSQL_URL are set.

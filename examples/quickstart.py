@@ -1,12 +1,15 @@
-"""Embed metricscore in a program: the embedded default store, one resource end to end.
+"""Embed metricscore in a program: the embedded default store (SQLite), one resource end to end.
 
-Run: python examples/quickstart.py [STORE_URL]   (default: memory://)
+Run: python examples/quickstart.py [STORE_URL]
+(default: a fresh SQLite file in a temporary folder; try memory:// or tinydb:///tmp/demo.json)
 """
 
 from __future__ import annotations
 
 import json
 import sys
+import tempfile
+from pathlib import Path
 
 import metricscore as mc
 from metricscore.dialects.posthog import render_error
@@ -50,4 +53,10 @@ def main(url: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "memory://")
+    if len(sys.argv) > 1:
+        main(sys.argv[1])
+    else:
+        with tempfile.TemporaryDirectory() as folder:
+            url = f"sqlite:///{Path(folder) / 'metricscore-demo.db'}"
+            print(f"store: {url}")
+            main(url)

@@ -8,7 +8,9 @@ upgrade; the busy timeout makes the second one wait). Every database call goes t
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from typing import Any
@@ -178,6 +180,21 @@ class SQLBackend:
             self._states[state.tables.spec.name] = state
 
 
+def _enable_wal(cursor: Any) -> None:
+    """Switch a SQLite file to WAL mode (it stays so). Connections opening a fresh file at once
+    can see SQLITE_BUSY from the switch without the busy handler being consulted: retry."""
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT
+    while True:
+        try:
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
 def _install_hooks(engine: Engine) -> None:
     if engine.dialect.name == "sqlite":
         memory = isinstance(engine.pool, StaticPool)
@@ -188,9 +205,9 @@ def _install_hooks(engine: Engine) -> None:
             dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
             try:
-                if not memory:
-                    cursor.execute("PRAGMA journal_mode=WAL")
                 cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT * 1000)}")
+                if not memory:
+                    _enable_wal(cursor)
             finally:
                 cursor.close()
 
