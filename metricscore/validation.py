@@ -71,6 +71,11 @@ class CodedField(ma_fields.Field[Any]):
     }
     error_codes: ClassVar[dict[str, str]] = {"required": "required", "null": "null"}
 
+    def _validate(self, value: Any) -> None:
+        # marshmallow builds a validator chain on every call, even an empty one; skip it.
+        if self.validators:
+            super()._validate(value)
+
     def make_error(self, key: str, **kwargs: Any) -> ma.ValidationError:
         error = super().make_error(key, **kwargs)
         text = error.messages[0] if isinstance(error.messages, list) else str(error.messages)
