@@ -21,6 +21,7 @@ __all__ = [
     "OffsetPage",
     "Page",
     "Pagination",
+    "offset_window",
     "parse_int",
     "remove_query_param",
     "replace_query_param",
@@ -73,6 +74,20 @@ def remove_query_param(url: str, key: str) -> str:
     params = parse_qs(query, keep_blank_values=True)
     params.pop(key, None)
     return urlunsplit((scheme, netloc, path, urlencode(sorted(params.items()), doseq=True), fragment))
+
+
+def offset_window(
+    repository: Repository,
+    scope: Scope,
+    filters: tuple[Filter, ...],
+    order: tuple[OrderBy, ...],
+    offset: int,
+    limit: int,
+) -> tuple[list[Record], int]:
+    """The rows of one offset page and the total count (no row query past the end)."""
+    count = repository.count(scope, filters)
+    rows = [] if offset >= count else repository.find(scope, Query(filters, order, offset, limit))
+    return rows, count
 
 
 @dataclass
@@ -139,6 +154,5 @@ class LimitOffsetPagination:
         render: Renderer,
     ) -> OffsetPage:
         limit, offset = self.window(params)
-        count = repository.count(scope, filters)
-        rows = [] if offset >= count else repository.find(scope, Query(filters, order, offset, limit))
+        rows, count = offset_window(repository, scope, filters, order, offset, limit)
         return OffsetPage([render(r) for r in rows], count, limit, offset)

@@ -12,8 +12,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ...pagination import parse_int
-from ...query import Filter, OrderBy, Query
+from ...pagination import offset_window, parse_int
+from ...query import Filter, OrderBy
 from ...repository import Record, Repository, Scope
 
 __all__ = ["NumberedPage", "PagePagination"]
@@ -70,7 +70,5 @@ class PagePagination:
         render: Renderer,
     ) -> NumberedPage:
         page, limit = self.window(params)
-        offset = (page - 1) * limit
-        count = repository.count(scope, filters)
-        rows = [] if offset >= count else repository.find(scope, Query(filters, order, offset, limit))
+        rows, count = offset_window(repository, scope, filters, order, (page - 1) * limit, limit)
         return NumberedPage([render(r) for r in rows], count, page, limit)
