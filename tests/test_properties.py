@@ -77,3 +77,29 @@ def test_any_json_object_as_properties_is_accepted_or_refused_cleanly(properties
         fresh_accounts().create({"name": "a", "properties": properties})
     except mc.ValidationError as error:
         assert set(error.errors) == {"properties"}
+
+
+RESOURCES = {
+    "posthog.accounts": lambda store: store.posthog.accounts(project_id=1),
+    "posthog.group_usage_metrics": lambda store: store.posthog.group_usage_metrics(project_id=1, group_type_index=0),
+    "sequence.usage_metrics": lambda store: store.sequence.usage_metrics(account_id="acct-1"),
+    "statsig.metrics": lambda store: store.statsig.metrics(project_id="p1"),
+}
+
+
+@settings(max_examples=30)
+@given(st.data())
+def test_generic_strategies_serve_every_resource(data: st.DataObject) -> None:
+    from metricscore.testing.strategies import invalid_payloads, payloads
+
+    name = data.draw(st.sampled_from(sorted(RESOURCES)))
+    service = RESOURCES[name](mc.open_store("memory://"))
+    created = service.create(data.draw(payloads(name)))
+    assert service.get(created["id"]) == created
+    payload, fields = data.draw(invalid_payloads(name))
+    try:
+        service.create(payload)
+    except mc.ValidationError as error:
+        assert set(error.errors) == fields
+    else:
+        raise AssertionError(f"{name}: {payload!r} was accepted")
