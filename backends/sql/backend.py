@@ -4,20 +4,33 @@ One unit of work is one connection and one transaction. SQLite write transaction
 ``BEGIN IMMEDIATE`` (the write lock is taken up front, so two writers never deadlock on the lock
 upgrade; the busy timeout makes the second one wait). Every database call goes through
 :func:`~metricscore.backends.sql.errors.translate_errors`.
+
+Each thread keeps one connection (checked out of the engine's pool on its first unit of work and
+returned when the thread ends or the backend closes), so a unit of work costs no pool checkout
+and no reset-on-return round trip. On PostgreSQL at ``READ COMMITTED``, read-only units run their
+statements in autocommit mode: each statement sees what was committed before it began, exactly as
+inside a ``READ COMMITTED`` transaction, without the ``BEGIN`` and ``COMMIT`` round trips; the
+first write (or DDL) in such a unit starts a real transaction. A connection that broke is
+discarded (and, on a lost server connection, every thread's connection is replaced at its next
+unit of work); a forked child never touches its parent's connections.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
-from typing import Any
+from contextlib import contextmanager, suppress
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine.interfaces import IsolationLevel
 from sqlalchemy.pool import StaticPool
 
 from metricscore.errors import ConfigurationError, Conflict, StorageError
@@ -34,6 +47,46 @@ __all__ = ["SQLBackend", "SQLRepository"]
 
 _EXTRAS = {"postgresql": "postgresql", "mysql": "mysql", "mariadb": "mysql", "sqlite": "sql"}
 SQLITE_BUSY_TIMEOUT = 30.0
+#: Isolation levels at which a read-only unit may run each statement in autocommit mode without
+#: changing what it sees (every statement takes its own snapshot at these levels anyway).
+_STATEMENT_SNAPSHOT_LEVELS = frozenset({"READ COMMITTED", "READ UNCOMMITTED"})
+#: Connections inherited from a parent process: kept referenced and never used or closed here
+#: (closing them would end the parent's sessions on the server).
+_INHERITED: list[Connection] = []
+
+
+def _release(connection: Connection, pid: int) -> None:
+    """Return a thread's connection to the pool (or keep it untouched in a forked child)."""
+    if os.getpid() != pid:
+        _INHERITED.append(connection)
+        return
+    with suppress(Exception):
+        connection.close()
+
+
+class _Pinned:
+    """One thread's connection, reused by that thread's units of work."""
+
+    __slots__ = ("__weakref__", "autocommit", "busy", "connection", "created", "finalizer", "generation", "pid")
+
+    def __init__(self, connection: Connection, generation: int) -> None:
+        self.connection = connection
+        self.pid = os.getpid()
+        self.generation = generation
+        self.created = time.monotonic()
+        self.busy = False
+        #: the connection is in autocommit mode (PostgreSQL read-only units)
+        self.autocommit = False
+        self.finalizer = weakref.finalize(self, _release, connection, self.pid)
+        self.finalizer.atexit = False
+
+
+def _isolation_level(engine: Engine) -> str | None:
+    """The isolation level every connection of ``engine`` starts with, when it was set."""
+    level = engine.get_execution_options().get("isolation_level")
+    if level is None:
+        level = getattr(engine.dialect, "_on_connect_isolation_level", None)
+    return str(level).upper() if level is not None else None
 
 
 class SQLBackend:
@@ -49,6 +102,18 @@ class SQLBackend:
         # One shared connection (in-memory SQLite): units of work take turns.
         self._serial: threading.RLock | None = threading.RLock() if isinstance(engine.pool, StaticPool) else None
         self._closed = False
+        # Per-thread connections (not with the one shared in-memory connection).
+        self._local = threading.local()
+        self._pinned: weakref.WeakSet[_Pinned] = weakref.WeakSet()
+        self._pin_lock = threading.Lock()
+        self._pid = os.getpid()
+        #: bumped when a connection is found lost: every thread's connection is replaced
+        self._generation = 0
+        self._isolation = _isolation_level(engine)
+        self._autocommit_reads = self.dialect == "postgresql" and self._isolation in _STATEMENT_SNAPSHOT_LEVELS
+        self._pre_ping = bool(getattr(engine.pool, "_pre_ping", False))
+        recycle = getattr(engine.pool, "_recycle", -1)
+        self._recycle = float(recycle) if isinstance(recycle, int | float) and recycle >= 0 else None
         if create_schema:
             with translate_errors(self.constraints):
                 upgrade(engine)
@@ -69,16 +134,20 @@ class SQLBackend:
         backend_name = parsed.get_backend_name()
         options: dict[str, Any] = dict(engine_options or {})
         connect_args: dict[str, Any] = dict(options.pop("connect_args", {}))
+        memory = backend_name == "sqlite" and parsed.database in (None, "", ":memory:")
         if backend_name == "sqlite":
             connect_args.setdefault("check_same_thread", False)
             connect_args.setdefault("timeout", SQLITE_BUSY_TIMEOUT)
-            if parsed.database in (None, "", ":memory:"):
+            if memory:
                 options.setdefault("poolclass", StaticPool)
         elif backend_name in ("mysql", "mariadb"):
             connect_args.setdefault("charset", "utf8mb4")
             options.setdefault("isolation_level", "READ COMMITTED")
         elif backend_name == "postgresql":
             options.setdefault("isolation_level", "READ COMMITTED")
+        if not memory and "poolclass" not in options and "pool" not in options:
+            # Each thread holds one connection for its lifetime: threads must never queue for one.
+            options.setdefault("max_overflow", -1)
         try:
             engine = sa.create_engine(parsed, connect_args=connect_args, **options)
         except ImportError as error:
@@ -102,34 +171,158 @@ class SQLBackend:
     def unit_of_work(self, *, write: bool = True) -> Iterator[SQLUnitOfWork]:
         if self._closed:
             raise StorageError("The store is closed.")
-        serial: AbstractContextManager[Any] = self._serial if self._serial is not None else nullcontext()
-        with serial:
+        if self._serial is not None:
+            with self._serial:
+                with translate_errors(self.constraints):
+                    connection = self.engine.connect()
+                try:
+                    yield from self._run(connection, None, write)
+                finally:
+                    with suppress(sa.exc.SQLAlchemyError):
+                        connection.close()
+            return
+        pinned = self._thread_connection()
+        if pinned is None:  # a unit of work inside another one on this thread: a connection of its own
             with translate_errors(self.constraints):
                 connection = self.engine.connect()
             try:
-                if self.dialect == "sqlite":
-                    with translate_errors(self.constraints):
-                        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
-                uow = SQLUnitOfWork(self, connection)
-                try:
-                    yield uow
-                except BaseException:
-                    # If the connection is gone, the original error is still the one to report.
-                    with suppress(sa.exc.SQLAlchemyError):
-                        connection.rollback()
-                    raise
-                with translate_errors(self.constraints):
-                    connection.commit()
-                uow.committed()
+                yield from self._run(connection, None, write)
             finally:
                 with suppress(sa.exc.SQLAlchemyError):
                     connection.close()
+            return
+        pinned.busy = True
+        try:
+            yield from self._run(pinned.connection, pinned, write)
+        finally:
+            pinned.busy = False
+            connection = pinned.connection
+            if self._closed or connection.closed or connection.invalidated or pinned.generation != self._generation:
+                self._drop(pinned)
+
+    def _run(self, connection: Connection, pinned: _Pinned | None, write: bool) -> Iterator[SQLUnitOfWork]:
+        """One transaction on ``connection`` around the unit's body (the generator's one yield)."""
+        autocommit = False
+        try:
+            if self.dialect == "sqlite":
+                with translate_errors(self.constraints):
+                    connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+            elif pinned is not None:
+                autocommit = self._autocommit_reads and not write
+                if pinned.autocommit != autocommit:
+                    self._set_autocommit(pinned, autocommit)
+            uow = SQLUnitOfWork(self, connection, pinned if autocommit else None)
+            try:
+                yield uow
+            except BaseException as error:
+                # If the connection is gone, the original error is still the one to report.
+                try:
+                    connection.rollback()
+                except sa.exc.SQLAlchemyError:
+                    self._lost(pinned, connection)
+                if not isinstance(error, Exception) and pinned is not None:
+                    pinned.generation = -1  # interrupted mid-call: the protocol state is unknown
+                raise
+            try:
+                with translate_errors(self.constraints):
+                    connection.commit()
+            except BaseException:
+                with suppress(sa.exc.SQLAlchemyError):
+                    connection.rollback()
+                raise
+            uow.committed()
+        finally:
+            if connection.invalidated:
+                self._lost(pinned, connection)
+
+    # -- per-thread connections ------------------------------------------------------------------
+
+    def _thread_connection(self) -> _Pinned | None:
+        """This thread's connection (connecting first if it has none); ``None`` while in use."""
+        if os.getpid() != self._pid:
+            self._after_fork()
+        pinned: _Pinned | None = getattr(self._local, "pinned", None)
+        if pinned is not None:
+            if pinned.busy:
+                return None
+            if self._usable(pinned):
+                return pinned
+            self._drop(pinned)
+        with translate_errors(self.constraints):
+            connection = self.engine.connect()
+        pinned = _Pinned(connection, self._generation)
+        with self._pin_lock:
+            self._pinned.add(pinned)
+        self._local.pinned = pinned
+        return pinned
+
+    def _usable(self, pinned: _Pinned) -> bool:
+        connection = pinned.connection
+        if pinned.pid != os.getpid() or pinned.generation != self._generation:
+            return False
+        if connection.closed or connection.invalidated:
+            return False
+        if self._recycle is not None and time.monotonic() - pinned.created > self._recycle:
+            return False
+        if self._pre_ping:  # as the pool would on checkout
+            dbapi_connection = connection.connection.dbapi_connection
+            try:
+                return dbapi_connection is not None and bool(self.engine.dialect.do_ping(dbapi_connection))
+            except Exception:
+                return False
+        return True
+
+    def _set_autocommit(self, pinned: _Pinned, on: bool) -> None:
+        connection = pinned.connection
+        with translate_errors(self.constraints):
+            if connection.in_transaction():  # SQLAlchemy's own bookkeeping; nothing open in the database
+                connection.commit()
+            connection.execution_options(isolation_level=cast(IsolationLevel, "AUTOCOMMIT" if on else self._isolation))
+        pinned.autocommit = on
+
+    def _lost(self, pinned: _Pinned | None, connection: Connection) -> None:
+        """``connection`` must not be used again; if it was invalidated (the server connection was
+        lost), no other thread's connection is trusted either: each is replaced at its next unit."""
+        if pinned is not None:
+            pinned.generation = -1
+        if connection.invalidated:
+            with self._pin_lock:
+                self._generation += 1
+
+    def _drop(self, pinned: _Pinned) -> None:
+        if getattr(self._local, "pinned", None) is pinned:
+            del self._local.pinned
+        with self._pin_lock:
+            self._pinned.discard(pinned)
+        pinned.finalizer()
+
+    def _after_fork(self) -> None:
+        """In a forked child: forget the parent's connections without closing them (the lock may
+        have been held by a parent thread that does not exist here: it is replaced, not taken)."""
+        self._pin_lock = threading.Lock()
+        inherited = list(self._pinned)
+        self._pinned = weakref.WeakSet()
+        for pinned in inherited:
+            if pinned.finalizer.detach() is not None:
+                _INHERITED.append(pinned.connection)
+        self._local = threading.local()
+        self._pid = os.getpid()
+        self.engine.dispose(close=False)
 
     def close(self) -> None:
         self._closed = True
+        with self._pin_lock:
+            pinned = list(self._pinned)
+        for each in pinned:
+            if not each.busy and each.pid == os.getpid():  # a busy one is closed when its unit ends
+                self._drop(each)
         self.engine.dispose()
 
     # -- tables --------------------------------------------------------------------------------
+
+    def has_statements(self, spec: Table) -> bool:
+        found = self._states.get(spec.name)
+        return found is not None and (found.tables.spec is spec or found.tables.spec == spec)
 
     def statements(self, spec: Table, connection: Connection) -> tuple[Statements, bool]:
         """The statements for ``spec``; creates its tables first if missing (tables outside the
@@ -195,6 +388,13 @@ def _enable_wal(cursor: Any) -> None:
             time.sleep(0.02)
 
 
+_decode_json = json.JSONDecoder().decode
+
+
+def _json_from_utf8(data: str | bytes) -> Any:
+    return _decode_json(data.decode("utf-8") if isinstance(data, bytes) else data)
+
+
 def _install_hooks(engine: Engine) -> None:
     if engine.dialect.name == "sqlite":
         memory = isinstance(engine.pool, StaticPool)
@@ -212,6 +412,15 @@ def _install_hooks(engine: Engine) -> None:
                 cursor.close()
 
     elif engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg":
+        if getattr(engine.dialect, "_json_deserializer", None) is None:
+
+            @event.listens_for(engine, "connect")
+            def _psycopg_connect(dbapi_connection: Any, _record: Any) -> None:
+                # psycopg hands json values to json.loads as bytes (an encoding sniff and a decode
+                # per value); the server always sends UTF-8 here, so decode it directly.
+                from psycopg.types.json import set_json_loads
+
+                set_json_loads(_json_from_utf8, dbapi_connection)
 
         @event.listens_for(engine, "do_execute")
         def _maybe_unprepared(cursor: Any, statement: str, parameters: Any, context: Any) -> bool | None:
@@ -224,15 +433,27 @@ def _install_hooks(engine: Engine) -> None:
 class SQLUnitOfWork:
     """One transaction on one connection."""
 
-    def __init__(self, backend: SQLBackend, connection: Connection) -> None:
+    def __init__(self, backend: SQLBackend, connection: Connection, autocommit: _Pinned | None = None) -> None:
         self.backend = backend
         self.connection = connection
         self._repositories: dict[str, SQLRepository] = {}
         self._new: list[Statements] = []
+        #: the thread connection while this (read-only) unit runs in autocommit mode
+        self._autocommit = autocommit
+
+    def writing(self) -> None:
+        """Called before any write or DDL: a unit reading in autocommit mode starts a transaction
+        (its earlier reads saw, statement by statement, what a READ COMMITTED one would have)."""
+        pinned = self._autocommit
+        if pinned is not None:
+            self._autocommit = None
+            self.backend._set_autocommit(pinned, False)
 
     def repository(self, table: Table) -> SQLRepository:
         found = self._repositories.get(table.name)
         if found is None:
+            if not self.backend.has_statements(table):
+                self.writing()  # the tables may have to be created
             state, new = self.backend.statements(table, self.connection)
             if new:
                 self._new.append(state)
@@ -273,7 +494,8 @@ class SQLRepository:
             return []
         statement, params = built
         names = self._s.names
-        return [dict(zip(names, row, strict=True)) for row in self._execute(statement, params)]
+        # fetchall: one driver call for the page instead of one per row
+        return [dict(zip(names, row, strict=True)) for row in self._execute(statement, params).all()]
 
     def count(self, scope: Scope, filters: tuple[Filter, ...]) -> int:
         built = self._s.count(scope, filters)
@@ -305,6 +527,7 @@ class SQLRepository:
                 self._execute(self._s.tag_insert[name], [{**base, TAG: tag} for tag in tags])
 
     def insert(self, scope: Scope, record: Record) -> None:
+        self._uow.writing()
         values = self._values(scope, record)
         for _attempt in range(5):
             result = self._execute(self._s.insert, values)
@@ -334,6 +557,7 @@ class SQLRepository:
         return None
 
     def update(self, scope: Scope, record: Record) -> None:
+        self._uow.writing()
         values = self._values(scope, record)
         id_column = self._spec.id_column
         params = {k: v for k, v in values.items() if k not in self._spec.scope and k != id_column}
@@ -353,6 +577,7 @@ class SQLRepository:
     def delete(self, scope: Scope, id: str) -> bool:
         if type(id) is not str:
             return False
+        self._uow.writing()
         params = self._s.key_params(scope, id)
         result = self._execute(self._s.delete, params)
         if result.rowcount == 0:
