@@ -84,7 +84,15 @@ def offset_window(
     offset: int,
     limit: int,
 ) -> tuple[list[Record], int]:
-    """The rows of one offset page and the total count (no row query past the end)."""
+    """The rows of one offset page and the total count (no row query past the end).
+
+    A repository may offer ``find_with_count(scope, query) -> (rows, count)`` to answer both in
+    one round trip (the SQL backend does); otherwise this is a count and a find.
+    """
+    combined = getattr(repository, "find_with_count", None)
+    if combined is not None:
+        rows, count = combined(scope, Query(filters, order, offset, limit))
+        return rows, int(count)
     count = repository.count(scope, filters)
     rows = [] if offset >= count else repository.find(scope, Query(filters, order, offset, limit))
     return rows, count

@@ -60,6 +60,10 @@ class Repository(Protocol):
         """How many records match ``filters``."""
         ...
 
+    # Optional: ``find_with_count(scope, query) -> (records, count)`` returns ``find(scope, query)``
+    # and ``count(scope, query.filters)`` together; pagination uses it when a backend offers it
+    # (to save a round trip).
+
 
 class UnitOfWork(Protocol):
     def repository(self, table: Table) -> Repository: ...

@@ -497,6 +497,19 @@ class SQLRepository:
         # fetchall: one driver call for the page instead of one per row
         return [dict(zip(names, row, strict=True)) for row in self._execute(statement, params).all()]
 
+    def find_with_count(self, scope: Scope, query: Query) -> tuple[list[Record], int]:
+        """``(find(scope, query), count(scope, query.filters))`` in one statement."""
+        built = self._s.find(scope, query, counted=True)
+        if built is None:
+            return [], 0
+        statement, params = built
+        rows = self._execute(statement, params).all()
+        if not rows:  # the total rides on the rows: past the end of the results, ask for it
+            positioned = query.offset > 0 or query.after is not None
+            return [], self.count(scope, query.filters) if positioned else 0
+        names = self._s.names
+        return [dict(zip(names, row[:-1], strict=True)) for row in rows], int(rows[0][-1])
+
     def count(self, scope: Scope, filters: tuple[Filter, ...]) -> int:
         built = self._s.count(scope, filters)
         if built is None:

@@ -30,6 +30,7 @@ _INT64 = (-(2**63), 2**63 - 1)
 _NO_MATCH = object()
 TRIGRAM_MIN = 3
 MAX_SHAPES = 512
+MAX_ROWS = 2**63 - 1
 
 
 def like_pattern(term: str) -> str:
@@ -124,8 +125,12 @@ class Statements:
 
     # -- queries ---------------------------------------------------------------------------------
 
-    def find(self, scope: Any, query: Query) -> tuple[sa.Select[Any], dict[str, Any]] | None:
-        """The SELECT for ``query`` and its parameters; ``None`` when nothing can match."""
+    def find(self, scope: Any, query: Query, *, counted: bool = False) -> tuple[sa.Select[Any], dict[str, Any]] | None:
+        """The SELECT for ``query`` and its parameters; ``None`` when nothing can match.
+
+        ``counted`` adds a last column holding the number of rows matching the filters (before
+        keyset, offset and limit), so a page and its total cost one round trip.
+        """
         shape, params = self._filters(scope, query.filters)
         if shape is None:
             return None
@@ -137,14 +142,16 @@ class Statements:
                 params[f"_a{i}"] = value
         has_offset = query.offset > 0
         has_limit = query.limit is not None
+        # Clamped to 64 bits (no table has more rows), so any Python int a caller sends is valid SQL.
         if has_offset:
-            params["_offset"] = query.offset
+            params["_offset"] = min(query.offset, MAX_ROWS)
         if has_limit:
-            params["_limit"] = query.limit
-        key = (shape, order, has_after, has_offset, has_limit)
+            assert query.limit is not None
+            params["_limit"] = min(query.limit, MAX_ROWS)
+        key = (shape, order, has_after, has_offset, has_limit, counted)
         stmt = self._finds.get(key)
         if stmt is None:
-            stmt = self._build_find(shape, query.order, has_after, has_offset, has_limit)
+            stmt = self._build_find(shape, query.order, has_after, has_offset, has_limit, counted)
             with self._lock:
                 if len(self._finds) >= MAX_SHAPES:  # bounded: shapes come from callers' queries
                     self._finds.clear()
@@ -246,10 +253,21 @@ class Statements:
         return where
 
     def _build_find(
-        self, shape: tuple[Any, ...], order: tuple[OrderBy, ...], has_after: bool, has_offset: bool, has_limit: bool
+        self,
+        shape: tuple[Any, ...],
+        order: tuple[OrderBy, ...],
+        has_after: bool,
+        has_offset: bool,
+        has_limit: bool,
+        counted: bool = False,
     ) -> sa.Select[Any]:
         main = self.tables.main
-        stmt = sa.select(*self.tables.columns).where(*self._where(shape))
+        columns: list[Any] = list(self.tables.columns)
+        if counted:
+            # Not correlated: the subquery counts its own FROM, with the same filters.
+            total = sa.select(sa.func.count()).select_from(main).where(*self._where(shape)).correlate(None)
+            columns.append(total.scalar_subquery().label("_total"))
+        stmt = sa.select(*columns).where(*self._where(shape))
         if has_after:
             stmt = stmt.where(self._after(order))
         if order:
@@ -257,9 +275,9 @@ class Statements:
         else:  # no order asked: insertion order, as the memory backend keeps it
             stmt = stmt.order_by(main.c[PK])
         if has_limit:
-            stmt = stmt.limit(sa.bindparam("_limit", type_=sa.Integer()))
+            stmt = stmt.limit(sa.bindparam("_limit", type_=sa.BigInteger()))
         if has_offset:
-            stmt = stmt.offset(sa.bindparam("_offset", type_=sa.Integer()))
+            stmt = stmt.offset(sa.bindparam("_offset", type_=sa.BigInteger()))
         if any(part[0] == "contains" for part in shape):
             stmt = stmt.execution_options(**{NO_PREPARE: True})
         return stmt

@@ -9,7 +9,7 @@ import pytest
 
 from ...dialects.posthog.accounts import ACCOUNTS
 from ...errors import ValidationError
-from ...query import Contains, Eq, HasAny, In, OrderBy, Query
+from ...query import Contains, Eq, Filter, HasAny, In, OrderBy, Query
 from ...repository import Backend
 from ..clock import FakeClock
 from .fixtures import BackendFixtures, fresh_project_id
@@ -132,6 +132,8 @@ class ListingContract(BackendFixtures):
             assert accounts.list(offset=bad, limit=2).offset == 0
         page = accounts.list(offset=10)
         assert (page.results, page.count) == ([], 5)
+        for huge in (2**63, 10**30, str(10**19)):
+            assert [len(accounts.list(limit=huge).results), accounts.list(offset=huge).results] == [5, []]
 
     def test_pages_cover_everything_once(self, accounts: Any, clock: FakeClock) -> None:
         clock.freeze()  # equal timestamps: only the id tie-break keeps pages apart
@@ -209,6 +211,29 @@ class KeysetContract(BackendFixtures):
                     assert [r["id"] for r in walked] == [r["id"] for r in everything]
                     backwards = repo.find(scope, Query(filters, order).reversed())
                     assert [r["id"] for r in backwards] == [r["id"] for r in reversed(everything)]
+
+    def test_find_with_count_equals_find_and_count(self, backend: Backend) -> None:
+        """The optional one-round-trip form must answer exactly as the two calls do."""
+        scope = {"project_id": fresh_project_id()}
+        clock = FakeClock()
+        with backend.unit_of_work() as uow:
+            repo = uow.repository(ACCOUNTS.table)
+            for index in range(7):
+                repo.insert(scope, _row(scope, f"r{index}", "ab"[index % 2], clock(), tags=["t"] if index % 3 else []))
+        order = (OrderBy("name"), OrderBy("id"))
+        with backend.unit_of_work(write=False) as uow:
+            repo = uow.repository(ACCOUNTS.table)
+            combined = getattr(repo, "find_with_count", None)
+            if combined is None:
+                return  # optional capability
+            filter_sets: list[tuple[Filter, ...]] = [(), (In("name", ("a",)),), (HasAny("tags", ("t",)),)]
+            for filters in [*filter_sets, (In("name", ("zz",)),)]:
+                for offset, limit, after in [(0, 3, None), (3, 3, None), (6, 3, None), (20, 3, None),
+                                             (0, 2, ("a", "r2")), (0, 5, ("b", "r5")), (0, None, None)]:  # fmt: skip
+                    query = Query(filters, order, offset, limit, after)
+                    rows, count = combined(scope, query)
+                    assert rows == repo.find(scope, query), query
+                    assert count == repo.count(scope, filters), query
 
     def test_filter_kinds_at_repository_level(self, backend: Backend) -> None:
         scope = {"project_id": fresh_project_id()}
