@@ -1,9 +1,9 @@
-"""Pieces of the reference semantics that the in-process backends (memory, TinyDB) share.
+"""The reference semantics, shared by the backends that keep records in Python (memory, TinyDB).
 
-The meaning of each filter lives in :func:`metricscore.backends.memory.matches` and of ordering
-in :func:`metricscore.backends.memory.sort_records`; this module holds the rest of
-``Repository.find``'s semantics (keyset ``after``, offset and limit) and record copying, so a
-backend that keeps records in Python applies them exactly as the memory backend does.
+:func:`matches` is what each filter kind means, :func:`sort_records` what an order means, and
+:class:`Partition` holds one scope's records with their id and unique-key indexes and answers
+``get``/``find``/``count`` from them. Every other backend is held to these answers by the
+contract suite.
 """
 
 from __future__ import annotations
@@ -11,11 +11,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from metricscore.errors import Conflict
 from metricscore.jsonvalue import copy_json
-from metricscore.query import OrderBy, Query, order_key
+from metricscore.query import Contains, Eq, Filter, HasAny, In, OrderBy, Query, fold_case, order_key
 from metricscore.repository import Record
+from metricscore.table import Table
 
-__all__ = ["copy_record", "is_after", "window"]
+__all__ = ["Partition", "copy_record", "is_after", "matches", "sort_records", "window"]
 
 
 def copy_record(record: Record) -> Record:
@@ -38,3 +40,119 @@ def window(rows: list[Record], query: Query) -> list[Record]:
         rows = [r for r in rows if is_after(order_key(query.order, r), query.after, query.order)]
     stop = None if query.limit is None else query.offset + query.limit
     return [copy_record(r) for r in rows[query.offset : stop]]
+
+
+def matches(filters: tuple[Filter, ...], record: Record) -> bool:
+    """Whether ``record`` passes every filter: the reference meaning of each filter kind."""
+    for f in filters:
+        if isinstance(f, Eq):
+            if record.get(f.column) != f.value:
+                return False
+        elif isinstance(f, In):
+            if record.get(f.column) not in f.values:
+                return False
+        elif isinstance(f, HasAny):
+            tags = record.get(f.column) or ()
+            if not any(tag in tags for tag in f.values):
+                return False
+        elif isinstance(f, Contains):
+            term = fold_case(f.term)
+            if not any(isinstance(v := record.get(column), str) and term in fold_case(v) for column in f.columns):
+                return False
+        else:  # pragma: no cover - a new filter kind must be taught to every backend
+            raise TypeError(f"unknown filter {f!r}")
+    return True
+
+
+def sort_records(records: list[Record], order: Sequence[OrderBy]) -> list[Record]:
+    """Stable multi-key sort honouring each key's direction."""
+    for o in reversed(order):
+        records.sort(key=lambda r, c=o.column: r[c], reverse=o.descending)  # type: ignore[misc]
+    return records
+
+
+class Partition:
+    """The records of one table in one scope, indexed by id and by each unique key.
+
+    Writes take the record as given (the repository protocol hands it over); reads return
+    copies. Sorted orders are cached until the next write: sorting 100k records costs ~75 ms.
+    """
+
+    __slots__ = ("records", "sorted_cache", "table", "unique", "version")
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+        self.records: dict[str, Record] = {}
+        self.unique: dict[str, dict[tuple[Any, ...], str]] = {key.name: {} for key in table.unique_keys}
+        self.version = 0
+        self.sorted_cache: dict[tuple[OrderBy, ...], tuple[int, list[Record]]] = {}
+
+    # -- reads -----------------------------------------------------------------------------------
+
+    def get(self, id: Any) -> Record | None:
+        record = self.records.get(id) if type(id) is str else None
+        return None if record is None else copy_record(record)
+
+    def find(self, query: Query) -> list[Record]:
+        rows = self.sorted(query.order)
+        if query.filters:
+            rows = [r for r in rows if matches(query.filters, r)]
+        return window(rows, query)
+
+    def count(self, filters: tuple[Filter, ...]) -> int:
+        if not filters:
+            return len(self.records)
+        return sum(1 for r in self.records.values() if matches(filters, r))
+
+    def sorted(self, order: tuple[OrderBy, ...]) -> list[Record]:
+        cached = self.sorted_cache.get(order)
+        if cached is not None and cached[0] == self.version:
+            return cached[1]
+        rows = sort_records(list(self.records.values()), order)
+        self.sorted_cache[order] = (self.version, rows)
+        return rows
+
+    # -- writes ----------------------------------------------------------------------------------
+
+    def check_insert(self, record: Record) -> str:
+        """The new record's id, after checking that neither it nor a unique key is taken."""
+        record_id: str = record[self.table.id_column]
+        if record_id in self.records:
+            raise Conflict("A record with this id already exists.", fields=(self.table.id_column,))
+        self.check_unique(record, record_id)
+        return record_id
+
+    def check_update(self, record: Record) -> str:
+        """The id of the stored record ``record`` replaces, after checking the unique keys."""
+        record_id: str = record[self.table.id_column]
+        if record_id not in self.records:
+            raise Conflict("The record no longer exists.", fields=(self.table.id_column,))
+        self.check_unique(record, record_id)
+        return record_id
+
+    def check_unique(self, record: Record, record_id: str) -> None:
+        for key in self.table.unique_keys:
+            values = tuple(record.get(c) for c in key.columns)
+            if None in values:
+                continue
+            holder = self.unique[key.name].get(values)
+            if holder is not None and holder != record_id:
+                raise Conflict(f"The unique key {key.name} is already taken.", fields=key.columns)
+
+    def put(self, record: Record) -> None:
+        record_id = record[self.table.id_column]
+        self.records[record_id] = record
+        for key in self.table.unique_keys:
+            values = tuple(record.get(c) for c in key.columns)
+            if None not in values:
+                self.unique[key.name][values] = record_id
+        self.version += 1
+
+    def remove(self, record_id: str) -> Record:
+        record = self.records.pop(record_id)
+        for key in self.table.unique_keys:
+            values = tuple(record.get(c) for c in key.columns)
+            if self.unique[key.name].get(values) == record_id:
+                del self.unique[key.name][values]
+        self.version += 1
+        return record

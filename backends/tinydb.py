@@ -28,8 +28,8 @@ How it stays correct and fast (each point is tested in ``tests/backends/test_tin
   re-encodes only what changed.
 - **Thread-safe.** One re-entrant lock per backend serialises units of work, as in the memory
   backend, whose semantics this backend follows exactly (filters via
-  :func:`~metricscore.backends.memory.matches`, ordering via
-  :func:`~metricscore.backends.memory.sort_records`).
+  :func:`~metricscore.backends._common.matches`, ordering via
+  :func:`~metricscore.backends._common.sort_records`).
 
 TinyDB's own ``Table`` is not used on the hot path: each of its writes re-reads the whole
 database and rebuilds the table's id map, and each read re-reads the storage, which for
@@ -55,12 +55,11 @@ from urllib.parse import unquote
 from tinydb.storages import Storage
 
 from metricscore.errors import ConfigurationError, Conflict, StorageError
-from metricscore.query import Filter, OrderBy, Query
+from metricscore.query import Filter, Query
 from metricscore.repository import Record, Scope
 from metricscore.table import ColumnType, Table
 
-from ._common import copy_record, window
-from .memory import matches, sort_records
+from ._common import Partition, copy_record
 
 __all__ = ["AtomicJSONStorage", "TinyDBBackend", "TinyDBRepository"]
 
@@ -377,17 +376,14 @@ class _Codec:
 # -- in-memory state ---------------------------------------------------------------------------------
 
 
-class _Partition:
-    """The records of one table in one scope, with their document keys and unique-key indexes."""
+class _Partition(Partition):
+    """A scope's records (see :class:`Partition`) plus the TinyDB document key of each."""
 
-    __slots__ = ("doc_keys", "records", "sorted_cache", "unique", "version")
+    __slots__ = ("doc_keys",)
 
     def __init__(self, table: Table) -> None:
-        self.records: dict[str, Record] = {}
+        super().__init__(table)
         self.doc_keys: dict[str, str] = {}
-        self.unique: dict[str, dict[tuple[Any, ...], str]] = {key.name: {} for key in table.unique_keys}
-        self.version = 0
-        self.sorted_cache: dict[tuple[OrderBy, ...], tuple[int, list[Record]]] = {}
 
 
 class _TableState:
@@ -430,8 +426,8 @@ class _TableState:
                     part = partitions[scope_key] = _Partition(table)
                 if record_id in part.records:
                     raise ValueError(f"its id {record_id!r} is used twice in the same scope")
-                _check_unique(table, part, record, record_id)
-                _put(table, part, record, key)
+                part.check_unique(record, record_id)
+                _put(part, record, key)
             except (ValueError, KeyError, TypeError, Conflict) as error:
                 reason = f"missing column {error}" if isinstance(error, KeyError) else str(error)
                 raise StorageError(
@@ -449,36 +445,13 @@ class _TableState:
         return part
 
 
-def _check_unique(table: Table, part: _Partition, record: Record, record_id: str) -> None:
-    for key in table.unique_keys:
-        values = tuple(record.get(c) for c in key.columns)
-        if None in values:
-            continue
-        holder = part.unique[key.name].get(values)
-        if holder is not None and holder != record_id:
-            raise Conflict(f"The unique key {key.name} is already taken.", fields=key.columns)
+def _put(part: _Partition, record: Record, doc_key: str) -> None:
+    part.put(record)
+    part.doc_keys[record[part.table.id_column]] = doc_key
 
 
-def _put(table: Table, part: _Partition, record: Record, doc_key: str) -> None:
-    record_id = record[table.id_column]
-    part.records[record_id] = record
-    part.doc_keys[record_id] = doc_key
-    for key in table.unique_keys:
-        values = tuple(record.get(c) for c in key.columns)
-        if None not in values:
-            part.unique[key.name][values] = record_id
-    part.version += 1
-
-
-def _remove(table: Table, part: _Partition, record_id: str) -> tuple[Record, str]:
-    record = part.records.pop(record_id)
-    doc_key = part.doc_keys.pop(record_id)
-    for key in table.unique_keys:
-        values = tuple(record.get(c) for c in key.columns)
-        if part.unique[key.name].get(values) == record_id:
-            del part.unique[key.name][values]
-    part.version += 1
-    return record, doc_key
+def _remove(part: _Partition, record_id: str) -> tuple[Record, str]:
+    return part.remove(record_id), part.doc_keys.pop(record_id)
 
 
 @contextmanager
@@ -679,35 +652,15 @@ class TinyDBRepository:
 
     def get(self, scope: Scope, id: str) -> Record | None:
         _, part = self._partition(scope, create=False)
-        if part is None or type(id) is not str:
-            return None
-        record = part.records.get(id)
-        return None if record is None else copy_record(record)
+        return None if part is None else part.get(id)
 
     def find(self, scope: Scope, query: Query) -> list[Record]:
         _, part = self._partition(scope, create=False)
-        if part is None:
-            return []
-        rows = self._sorted(part, query.order)
-        if query.filters:
-            rows = [r for r in rows if matches(query.filters, r)]
-        return window(rows, query)
+        return [] if part is None else part.find(query)
 
     def count(self, scope: Scope, filters: tuple[Filter, ...]) -> int:
         _, part = self._partition(scope, create=False)
-        if part is None:
-            return 0
-        if not filters:
-            return len(part.records)
-        return sum(1 for r in part.records.values() if matches(filters, r))
-
-    def _sorted(self, part: _Partition, order: tuple[OrderBy, ...]) -> list[Record]:
-        cached = part.sorted_cache.get(order)
-        if cached is not None and cached[0] == part.version:
-            return cached[1]
-        rows = sort_records(list(part.records.values()), order)
-        part.sorted_cache[order] = (part.version, rows)
-        return rows
+        return 0 if part is None else part.count(filters)
 
     # -- writes ----------------------------------------------------------------------------------
 
@@ -715,20 +668,16 @@ class TinyDBRepository:
         self._backend._writable()
         state, part = self._partition(scope, create=True)
         assert part is not None
-        table = self._table
-        record_id = record[table.id_column]
-        if record_id in part.records:
-            raise Conflict("A record with this id already exists.", fields=(table.id_column,))
-        _check_unique(table, part, record, record_id)
+        record_id = part.check_insert(record)
         stored = copy_record(record)
         doc_key = str(state.next_key)
         line = self._render(state, doc_key, stored)
         state.next_key += 1
         state.docs[doc_key] = line
-        _put(table, part, stored, doc_key)
+        _put(part, stored, doc_key)
 
         def undo() -> None:
-            _remove(table, part, record_id)
+            _remove(part, record_id)
             del state.docs[doc_key]
 
         self._undo.append(undo)
@@ -736,22 +685,20 @@ class TinyDBRepository:
     def update(self, scope: Scope, record: Record) -> None:
         self._backend._writable()
         state, part = self._partition(scope, create=False)
-        table = self._table
-        record_id = record[table.id_column]
-        if part is None or record_id not in part.records:
-            raise Conflict("The record no longer exists.", fields=(table.id_column,))
-        _check_unique(table, part, record, record_id)
+        if part is None:
+            raise Conflict("The record no longer exists.", fields=(self._table.id_column,))
+        record_id = part.check_update(record)
         stored = copy_record(record)
         doc_key = part.doc_keys[record_id]
         line = self._render(state, doc_key, stored)
         old_line = state.docs[doc_key]
-        old, _ = _remove(table, part, record_id)
-        _put(table, part, stored, doc_key)
+        old, _ = _remove(part, record_id)
+        _put(part, stored, doc_key)
         state.docs[doc_key] = line
 
         def undo() -> None:
-            _remove(table, part, record_id)
-            _put(table, part, old, doc_key)
+            _remove(part, record_id)
+            _put(part, old, doc_key)
             state.docs[doc_key] = old_line
 
         self._undo.append(undo)
@@ -761,12 +708,11 @@ class TinyDBRepository:
         state, part = self._partition(scope, create=False)
         if part is None or type(id) is not str or id not in part.records:
             return False
-        table = self._table
-        old, doc_key = _remove(table, part, id)
+        old, doc_key = _remove(part, id)
         old_line = state.docs.pop(doc_key)
 
         def undo() -> None:
-            _put(table, part, old, doc_key)
+            _put(part, old, doc_key)
             state.docs[doc_key] = old_line
 
         self._undo.append(undo)
