@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import gc
+import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-__all__ = ["Result", "best_of", "print_table"]
+__all__ = ["Result", "best_of", "paired", "print_table"]
 
 
 @dataclass
@@ -18,9 +19,13 @@ class Result:
     baseline_s: float
     target: float | None = None
     unit: str = "s"
+    #: The median of per-round ratios, when the benchmark measured in paired rounds.
+    paired_ratio: float | None = None
 
     @property
     def ratio(self) -> float:
+        if self.paired_ratio is not None:
+            return self.paired_ratio
         return self.subject_s / self.baseline_s if self.baseline_s else float("inf")
 
     @property
@@ -40,6 +45,21 @@ def best_of(repeats: int, *runs: Callable[[], object]) -> list[float]:
             run()
             best[index] = min(best[index], time.perf_counter() - start)
     return best
+
+
+def paired(rounds: int, subject: Callable[[], object], baseline: Callable[[], object]) -> tuple[float, float, float]:
+    """Run ``subject`` then ``baseline`` in each of ``rounds`` rounds.
+
+    Returns the best subject time, the best baseline time and the median of the per-round ratios:
+    a slow spell on a shared machine hits both runs of a round, so the ratio stays honest.
+    """
+    ratios: list[float] = []
+    best_subject = best_baseline = float("inf")
+    for _ in range(rounds):
+        subject_s, baseline_s = best_of(1, subject, baseline)
+        best_subject, best_baseline = min(best_subject, subject_s), min(best_baseline, baseline_s)
+        ratios.append(subject_s / baseline_s)
+    return best_subject, best_baseline, statistics.median(ratios)
 
 
 def print_table(results: Sequence[Result]) -> None:
