@@ -18,6 +18,7 @@ import argparse
 import os
 import random
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -32,6 +33,8 @@ from metricscore.backends.sql.schema import TAG, sql_table
 from metricscore.backends.sql.testing import dedicated_database
 from metricscore.dialects.posthog.accounts import ACCOUNTS
 from metricscore.query import Contains, OrderBy, Query, fold_case
+
+from .common import Result, print_table
 
 __all__ = ["main"]
 
@@ -127,19 +130,11 @@ def _bench_database(label: str, url: str, rows: int, repeat: int) -> list[dict[s
         tables = sql_table(TABLE)
         main = tables.main
         cols = tables.columns
-        results: list[dict[str, Any]] = []
+        results: list[Result] = []
 
         def report(work: str, ours: float, baseline: float, baseline_name: str = "raw Core") -> None:
-            results.append(
-                {
-                    "database": label,
-                    "work": work,
-                    "metricscore_ms": ours * 1000,
-                    "baseline": baseline_name,
-                    "baseline_ms": baseline * 1000,
-                    "ratio": ours / baseline if baseline else float("nan"),
-                }
-            )
+            case = f"{label} {work} (vs {baseline_name})"
+            results.append(Result("sql", case, ours, baseline, _target(work)))
 
         # -- get by id --
         ids = [r["id"] for r in rnd.sample(records, 50)]
@@ -294,13 +289,35 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
         results += _bench_database("postgresql", pg, rows, repeat)
     else:
         print("PostgreSQL skipped: pass --postgresql URL or set METRICSCORE_BENCH_POSTGRESQL_URL.")
+    results += _flatness(results)
     print(f"\n{rows:,} accounts, pages of {PAGE}; medians")
-    print(f"{'database':<11} {'work':<30} {'metricscore':>12} {'baseline':>22} {'ratio':>7}")
-    for r in results:
-        baseline = f"{r['baseline']} {r['baseline_ms']:.3f} ms"
-        print(f"{r['database']:<11} {r['work']:<30} {r['metricscore_ms']:>9.3f} ms {baseline:>22} {r['ratio']:>7.2f}")
+    print_table(results)
     return results
 
 
+def _target(work: str) -> float | None:
+    """Issue 4's targets: get/create within 2x of raw Core, pages within 1.5x, search >= 10x faster
+    than the scan."""
+    if work.startswith(("get", "create")):
+        return 2.0
+    if work.startswith(("page", "keyset")):
+        return 1.5
+    if work.startswith("search"):
+        return 0.1
+    return None
+
+
+def _flatness(results: list[Result]) -> list[Result]:
+    """Keyset page time from the first page to a deep one: flat means a ratio near 1."""
+    out = []
+    for label in sorted({r.case.split()[0] for r in results}):
+        first = [r for r in results if r.case.startswith(f"{label} keyset page first")]
+        deep = [r for r in results if r.case.startswith(f"{label} keyset page at 0.9N")]
+        if first and deep:
+            case = f"{label} keyset page at 0.9N vs first page"
+            out.append(Result("sql", case, deep[0].subject_s, first[0].subject_s, 1.5))
+    return out
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(0 if all(r.verdict != "MISSED" for r in main()) else 1)
