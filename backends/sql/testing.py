@@ -1,7 +1,8 @@
 """Helpers for testing against database servers (used by metricscore's tests; usable by yours).
 
 Server tests read the URL of a server from an environment variable and skip, naming the
-variable, when it is not set. They run in a dedicated database (``metricscore_test`` by default)
+variable, when it is not set. They run in a dedicated database (``metricscore_test`` by default;
+``METRICSCORE_TEST_DATABASE`` names another, so two checkouts can test on one server at once)
 created on first use, so nothing else on the server is touched; :func:`clear` empties every
 table between tests (much faster than migrating again).
 """
@@ -23,7 +24,7 @@ SERVER_ENV = {
     "postgresql": "METRICSCORE_TEST_POSTGRESQL_URL",
     "mysql": "METRICSCORE_TEST_MYSQL_URL",
 }
-TEST_DATABASE = "metricscore_test"
+TEST_DATABASE = os.environ.get("METRICSCORE_TEST_DATABASE") or "metricscore_test"
 
 
 def server_url(kind: str) -> str | None:

@@ -16,7 +16,7 @@ import metricscore as mc
 from metricscore.backends.sql import SQLBackend
 from metricscore.backends.sql.migrate import VERSION_TABLE, current_revision, head_revision, upgrade
 from metricscore.backends.sql.schema import sql_table
-from metricscore.backends.sql.testing import dedicated_database, server_url, skip_reason
+from metricscore.backends.sql.testing import TEST_DATABASE, dedicated_database, server_url, skip_reason
 from metricscore.catalog import all_tables
 from metricscore.errors import StorageError
 from metricscore.query import Contains, OrderBy, Query
@@ -31,7 +31,7 @@ def _fresh_url(kind: str, tmp_path: Path, name: str) -> str:
     url = server_url(kind)
     if url is None:
         pytest.skip(skip_reason(kind))
-    dedicated = dedicated_database(url, f"metricscore_test_{name}")
+    dedicated = dedicated_database(url, f"{TEST_DATABASE}_{name}")
     engine = sa.create_engine(dedicated)
     with engine.connect() as connection:
         names = sa.inspect(connection).get_table_names()
