@@ -126,6 +126,16 @@ class ResourceService:
 
         return self._run("create", None, payload, actor_id, key, body)
 
+    def validate(self, data: object, mode: str = "create") -> dict[str, Any]:
+        """The validated payload of ``data`` for ``mode`` (``create``, ``update`` or ``replace``).
+
+        Side-effect free: nothing is read or stored. Raises ValidationError listing every bad field.
+        Rules that need stored records (uniqueness, Statsig component metrics) are not checked.
+        """
+        if mode not in ("create", "update", "replace"):
+            raise ValidationError({"mode": [ErrorMessage(f"Unknown mode {mode!r}.", "invalid_choice")]})
+        return self.resource.load(data, mode)  # type: ignore[arg-type]
+
     def get(self, id: Any) -> dict[str, Any]:
         with self._operation(write=False) as (repository, _):
             return self.resource.render(self._existing(repository, id))

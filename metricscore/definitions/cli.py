@@ -1,0 +1,392 @@
+"""The definitions commands: ``validate``, ``plan``, ``apply``, ``export``, ``import``, ``schema``.
+
+Click commands over :mod:`metricscore.definitions`; registered on the ``metricscore`` command
+(``cli.add_command(...)`` for each of :data:`COMMANDS`), and runnable on their own as
+``python -m metricscore.definitions``. Every failure is one line on stderr, never a traceback.
+
+Exit statuses: ``validate`` 0 valid, 1 invalid, 2 usage error; ``plan`` 0 no changes, 2 changes,
+1 any error including usage errors (Terraform's detailed exit codes); the others 0 on success,
+1 on failure, 2 on usage errors.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from typing import Any, NoReturn
+
+import click
+
+from ..errors import MetricscoreError, ValidationError
+from . import importing
+from .kinds import KINDS
+from .loading import load, validate
+from .planning import Change, DefinitionsInvalid, apply, export, plan
+from .problems import render_problems
+from .schema import dumps as schema_text
+from .targets import Target, open_target
+
+__all__ = ["COMMANDS", "definitions_cli", "main"]
+
+FORMATS = click.Choice(["text", "json", "github"])
+
+
+class Failed(click.ClickException):
+    """A one-line error with a chosen exit status."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code  # type: ignore[misc]
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"error: {self.message}", err=True)
+
+
+class Command(click.Command):
+    """A usage error is one line (``error: ...``) with exit status 2."""
+
+    usage_exit_code = 2
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as error:
+            raise Failed(f"{info_name or self.name}: {error.format_message()}", self.usage_exit_code) from None
+
+
+class PlanCommand(Command):
+    """Usage errors exit 1, not 2: for ``plan``, 2 means "there are changes"."""
+
+    usage_exit_code = 1
+
+
+def _usage(message: str, exit_code: int = 2) -> NoReturn:
+    raise Failed(message, exit_code)
+
+
+def _fail(error: BaseException) -> NoReturn:
+    if isinstance(error, MetricscoreError):
+        raise Failed(" ".join((error.message or type(error).__name__).split()))
+    raise Failed(" ".join(str(error).split()) or type(error).__name__)
+
+
+@contextmanager
+def _target(url: str) -> Iterator[Target]:
+    try:
+        target = open_target(url)
+    except MetricscoreError as error:
+        _fail(error)
+    try:
+        yield target
+    finally:
+        with suppress(MetricscoreError):
+            target.close()
+
+
+def _scope(values: Sequence[str]) -> dict[str, Any]:
+    scope: dict[str, Any] = {}
+    for item in values:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            _usage(f"--scope: expected NAME=VALUE, got {item!r}")
+        text = value.strip()
+        scope[name.strip()] = int(text) if text.lstrip("-").isdigit() else text
+    return scope
+
+
+def _problems_exit(problems: Sequence[Any], style: str) -> NoReturn:
+    output = render_problems(problems, "text" if style == "json_plan" else style)
+    if output:
+        click.echo(output)
+    raise Failed(f"{len(problems)} problem(s) in the definition files")
+
+
+def _progress(total: int, label: str) -> Any:
+    """A rich progress bar on a terminal (stderr), else nothing."""
+    if total < 2 or not sys.stderr.isatty():
+        return None
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    return Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=False,
+    )
+
+
+# -- validate -------------------------------------------------------------------------------------
+
+
+@click.command("validate", cls=Command)
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--target", "target_url", help="also look up Statsig component metrics in this target")
+@click.option("--format", "style", type=FORMATS, default="text", show_default=True, help="how problems are shown")
+def validate_command(paths: tuple[str, ...], target_url: str | None, style: str) -> None:
+    """Check definition files: every problem of every file, as file:line:column: field: message [code]."""
+    try:
+        loaded = load(paths)
+        if target_url is None:
+            problems = validate(loaded)
+        else:
+            with _target(target_url) as target:
+                problems = validate(loaded, target=target)
+    except MetricscoreError as error:
+        _fail(error)
+    output = render_problems(problems, style)
+    if output:
+        click.echo(output)
+    if style == "text":
+        state = "valid" if not problems else f"{len(problems)} problem(s)"
+        click.echo(f"{len(loaded.definitions)} definition(s) in {len(loaded.files)} file(s): {state}", err=True)
+    if problems:
+        sys.exit(1)
+
+
+# -- plan / apply ---------------------------------------------------------------------------------
+
+
+def _planned(paths: Sequence[str], target: Target, prune: bool) -> Any:
+    loaded = load(paths)
+    try:
+        return plan(loaded, target, prune=prune)
+    except DefinitionsInvalid as error:
+        click.echo(render_problems(error.problems, "text"))
+        raise Failed(str(error.message)) from None
+    except MetricscoreError as error:
+        _fail(error)
+
+
+@click.command("plan", cls=PlanCommand)
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--target", "target_url", required=True, help="store URL or http(s) base URL")
+@click.option("--prune", is_flag=True, help="also remove managed records that are no longer in the files")
+@click.option("--format", "style", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def plan_command(paths: tuple[str, ...], target_url: str, prune: bool, style: str) -> None:
+    """Show what apply would change. Exit 0: no changes, 2: changes, 1: error."""
+    with _target(target_url) as target:
+        planned = _planned(paths, target, prune)
+    click.echo(json.dumps(planned.as_dict(), indent=2, default=str) if style == "json" else planned.render())
+    sys.exit(0 if planned.empty else 2)
+
+
+@click.command("apply", cls=Command)
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--target", "target_url", required=True, help="store URL or http(s) base URL")
+@click.option("--prune", is_flag=True, help="also remove managed records that are no longer in the files")
+@click.option("--yes", "-y", is_flag=True, help="do not ask for confirmation")
+def apply_command(paths: tuple[str, ...], target_url: str, prune: bool, yes: bool) -> None:
+    """Make the target match the files; stops at the first failure with a report."""
+    with _target(target_url) as target:
+        planned = _planned(paths, target, prune)
+        click.echo(planned.render())
+        if planned.empty:
+            return
+        if not yes:
+            if not sys.stdin.isatty():
+                raise Failed("not applied: pass --yes to apply without a terminal to confirm on")
+            if not click.confirm("Apply these changes?", default=False):
+                raise Failed("not applied")
+        bar = _progress(len(planned.changes), "applying")
+        if bar is None:
+            report = apply(planned, target)
+        else:
+            with bar:
+                task = bar.add_task("apply", total=len(planned.changes))
+
+                def advance(change: Change) -> None:
+                    bar.advance(task)
+
+                report = apply(planned, target, progress=advance)
+    click.echo(report.render())
+    if not report.ok:
+        raise Failed(f"{report.failed.label if report.failed else ''}: {report.error}")
+
+
+# -- export / import ------------------------------------------------------------------------------
+
+
+@click.command("export", cls=Command)
+@click.option("--target", "target_url", required=True, help="store URL or http(s) base URL")
+@click.option("--resource", required=True, type=click.Choice(sorted(KINDS)), help="the resource to export")
+@click.option("--scope", "scope_items", multiple=True, metavar="NAME=VALUE", help="e.g. --scope project_id=1")
+@click.option(
+    "--format",
+    "style",
+    type=click.Choice(["yaml", "json", "csv"]),
+    default="yaml",
+    show_default=True,
+    help="csv: PostHog accounts only",
+)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), help="file to write (default: stdout)")
+@click.option("--managed-only", is_flag=True, help="only records that carry the ownership marker")
+def export_command(
+    target_url: str, resource: str, scope_items: tuple[str, ...], style: str, output: str | None, managed_only: bool
+) -> None:
+    """Write the records of one resource and scope as a definition file (or an accounts CSV)."""
+    import io
+
+    scope = _scope(scope_items)
+    if style == "csv" and resource != importing.ACCOUNTS:
+        _usage("--format csv is for posthog.accounts only")
+    buffer = io.StringIO()
+    with _target(target_url) as target:
+        try:
+            if style == "csv":
+                from .loading import _service
+
+                kind = KINDS[resource]
+                collection = target.collection(kind, dict(_service(kind, scope).scope))
+                records = (kind.marker.strip(dict(r)) for r in collection.records())
+                count = importing.write_csv(records, buffer)
+            else:
+                document = export(target, resource, scope, managed_only=managed_only)
+                count = len(document["definitions"])
+                if style == "json":
+                    buffer.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+                else:
+                    _dump_yaml(document, buffer)
+        except ValidationError as error:
+            raise Failed(f"bad --scope: {error.message}") from None
+        except MetricscoreError as error:
+            _fail(error)
+    _write(buffer.getvalue(), output)
+    click.echo(f"exported {count} record(s) of {resource}", err=True)
+
+
+def _dump_yaml(document: dict[str, Any], handle: Any) -> None:
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="safe", pure=True)
+    yaml.default_flow_style = False
+    yaml.sort_base_mapping_type_on_output = False  # type: ignore[assignment]
+    yaml.dump(document, handle)
+
+
+def _write(text: str, output: str | None) -> None:
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as error:
+        raise Failed(f"cannot write {output}: {error.strerror or error}") from None
+
+
+@click.command("import", cls=Command)
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--target", "target_url", required=True, help="store URL or http(s) base URL")
+@click.option("--scope", "scope_items", multiple=True, metavar="NAME=VALUE", help="CSV: the accounts' project_id")
+@click.option("--dry-run", is_flag=True, help="report what would change; write nothing")
+@click.option("--format", "style", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def import_command(
+    paths: tuple[str, ...], target_url: str, scope_items: tuple[str, ...], dry_run: bool, style: str
+) -> None:
+    """Bulk upsert from definition files, or PostHog accounts from CSV (--scope project_id=N)."""
+    csv_paths = [p for p in paths if p.lower().endswith(".csv")]
+    other = [p for p in paths if not p.lower().endswith(".csv")]
+    scope = _scope(scope_items)
+    if csv_paths and not scope:
+        _usage("a CSV import needs --scope project_id=N")
+    report = importing.ImportReport(dry_run=dry_run)
+    problems: list[Any] = []
+    with _target(target_url) as target:
+        try:
+            with _counter("importing") as advance:
+                if other:
+                    part, problems = importing.import_files(other, target, dry_run=dry_run, progress=advance)
+                    _merge(report, part)
+                for path in csv_paths:
+                    _merge(report, importing.import_csv(path, scope, target, dry_run=dry_run, progress=advance))
+        except ValueError as error:
+            _fail(error)
+        except OSError as error:
+            raise Failed(f"cannot read {error.filename}: {error.strerror or error}") from None
+        except ValidationError as error:
+            raise Failed(f"bad --scope: {error.message}") from None
+        except MetricscoreError as error:
+            _fail(error)
+    if style == "json":
+        click.echo(json.dumps({**report.as_dict(), "problems": [p.as_dict() for p in problems]}, indent=2))
+    else:
+        for problem in problems:
+            click.echo(str(problem))
+        for line in report.errors:
+            click.echo(line)
+        click.echo(report.summary())
+    if problems or not report.ok:
+        sys.exit(1)
+
+
+def _merge(report: importing.ImportReport, part: importing.ImportReport) -> None:
+    report.created += part.created
+    report.updated += part.updated
+    report.unchanged += part.unchanged
+    report.failed += part.failed
+    report.errors.extend(part.errors[: max(0, importing.MAX_KEPT_ERRORS - len(report.errors))])
+
+
+@contextmanager
+def _counter(label: str) -> Iterator[Callable[[int], None] | None]:
+    """A rich progress counter (rows done; the total of a stream is unknown) on a terminal."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        SpinnerColumn(),
+        TextColumn(label),
+        TextColumn("{task.completed} rows"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+    ) as bar:
+        task = bar.add_task(label, total=None)
+        yield lambda count: bar.advance(task, count)
+
+
+# -- schema ---------------------------------------------------------------------------------------
+
+
+@click.command("schema", cls=Command)
+def schema_command() -> None:
+    """Print the JSON Schema of definition files (for editors)."""
+    click.echo(schema_text(), nl=False)
+
+
+COMMANDS: tuple[click.Command, ...] = (
+    validate_command,
+    plan_command,
+    apply_command,
+    export_command,
+    import_command,
+    schema_command,
+)
+
+
+@click.group("metricscore", help="Definitions as code: validate, plan, apply, export, import.")
+def definitions_cli() -> None:
+    pass
+
+
+for _command in COMMANDS:
+    definitions_cli.add_command(_command)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the definitions commands; returns the exit status."""
+    try:
+        definitions_cli.main(args=list(argv) if argv is not None else None, standalone_mode=True)
+    except SystemExit as exit:
+        code = exit.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
+    return 0  # pragma: no cover - click always exits in standalone mode

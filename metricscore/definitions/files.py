@@ -1,0 +1,232 @@
+"""Reading definition files: YAML or JSON, one or more documents each, with source positions.
+
+A document is ``{resource: "<dialect>.<resource>", scope: {...}, definitions: [<payload>, ...]}``.
+A YAML file holds one or more documents (``---`` separated) or a list of them; a JSON file holds
+one document or a list of them. Every value is turned into plain ``dict``/``list``/``str``/
+``int``/``float``/``bool``/``None`` (the resources' validation insists on exact types), and each
+node's line and column are kept so that a problem can be reported as ``file:line:column``.
+
+YAML is read with ruamel.yaml's round-trip loader, which knows where every key and item is. JSON is
+read with the standard library (fast); its positions are computed only when a problem needs one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .problems import Problem
+
+__all__ = ["SUFFIXES", "Document", "Source", "expand_paths", "read_file", "read_text"]
+
+#: File suffixes read when a directory is given.
+SUFFIXES = (".yaml", ".yml", ".json")
+
+PathKey = tuple[str | int, ...]
+
+
+@dataclass
+class Source:
+    """One file: its display name and a map from a node's path to its 1-based (line, column)."""
+
+    name: str
+    text: str
+    is_json: bool
+    _positions: dict[PathKey, tuple[int, int]] | None = None
+
+    def positions(self) -> dict[PathKey, tuple[int, int]]:
+        if self._positions is None:
+            self._positions = {}
+            if self.is_json:
+                # JSON is YAML: the round-trip loader gives the positions json.loads does not.
+                try:
+                    _load_yaml(self.text, self._positions)
+                except Exception:  # pragma: no cover - a JSON text ruamel reads differently
+                    self._positions = {}
+        return self._positions
+
+    def locate(self, path: PathKey) -> tuple[int, int]:
+        """The position of ``path``, or of its nearest ancestor that exists in the file."""
+        positions = self.positions()
+        for end in range(len(path), -1, -1):
+            found = positions.get(path[:end])
+            if found is not None:
+                return found
+        return (1, 1)
+
+    def problem(self, path: PathKey, field_name: str, message: str, code: str) -> Problem:
+        line, column = self.locate(path)
+        return Problem(self.name, line, column, field_name, message, code)
+
+
+@dataclass
+class Document:
+    """One ``{resource, scope, definitions}`` document as written (not validated yet)."""
+
+    source: Source
+    #: Path of the document inside its file, e.g. ``(0,)`` for the first YAML document.
+    path: PathKey
+    body: Any
+    problems: list[Problem] = field(default_factory=list)
+
+
+def expand_paths(paths: Iterable[str | Path]) -> Iterator[Path]:
+    """Files as given, and the definition files under any directory (sorted, recursively)."""
+    for item in paths:
+        path = Path(item)
+        if path.is_dir():
+            yield from sorted(p for p in path.rglob("*") if p.suffix.lower() in SUFFIXES and p.is_file())
+        else:
+            yield path
+
+
+def read_file(path: Path) -> tuple[list[Document], list[Problem]]:
+    """The documents of one file, or the problem that kept it from being read."""
+    name = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        return [], [Problem(name, 1, 1, "file", f"not UTF-8 text: {error.reason}", "unreadable")]
+    except OSError as error:
+        return [], [Problem(name, 1, 1, "file", f"cannot read: {error.strerror or error}", "unreadable")]
+    return read_text(name, text, is_json=path.suffix.lower() == ".json")
+
+
+def read_text(name: str, text: str, *, is_json: bool = False) -> tuple[list[Document], list[Problem]]:
+    """The documents of ``text`` (named ``name`` in problems)."""
+    source = Source(name, text, is_json)
+    if is_json:
+        try:
+            data = json.loads(text, object_pairs_hook=_no_duplicates)
+        except json.JSONDecodeError as error:
+            return [], [Problem(name, error.lineno, error.colno, "syntax", error.msg, "json_syntax")]
+        except _DuplicateKey as error:
+            source_problem = _json_duplicate(source, error.key)
+            return [], [source_problem]
+        except RecursionError:
+            return [], [Problem(name, 1, 1, "syntax", "nested too deeply", "json_syntax")]
+        bodies: list[Any] = [data]
+    else:
+        positions: dict[PathKey, tuple[int, int]] = {}
+        try:
+            bodies = _load_yaml(text, positions)
+        except _YAMLProblem as error:
+            return [], [Problem(name, error.line, error.column, "syntax", error.message, "yaml_syntax")]
+        source._positions = positions
+    documents: list[Document] = []
+    for index, body in enumerate(bodies):
+        if isinstance(body, list):
+            documents.extend(Document(source, (index, inner), item) for inner, item in enumerate(body))
+        elif body is not None:
+            documents.append(Document(source, (index,), body))
+    if not documents:
+        return [], [Problem(name, 1, 1, "file", "no documents in this file", "empty")]
+    return documents, []
+
+
+# -- JSON -----------------------------------------------------------------------------------------
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _DuplicateKey(key)
+        result[key] = value
+    return result
+
+
+def _json_duplicate(source: Source, key: str) -> Problem:
+    try:
+        _load_yaml(source.text, {})
+    except _YAMLProblem as error:
+        return Problem(source.name, error.line, error.column, key, f"duplicate key {key!r}", "duplicate_key")
+    return Problem(source.name, 1, 1, key, f"duplicate key {key!r}", "duplicate_key")  # pragma: no cover
+
+
+# -- YAML -----------------------------------------------------------------------------------------
+
+
+class _YAMLProblem(Exception):
+    def __init__(self, line: int, column: int, message: str) -> None:
+        super().__init__(message)
+        self.line, self.column, self.message = line, column, message
+
+
+def _load_yaml(text: str, positions: dict[PathKey, tuple[int, int]]) -> list[Any]:
+    """Every document of ``text`` as plain values; fills ``positions`` (keyed from the document index)."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    yaml = YAML(typ="rt")
+    try:
+        loaded = list(yaml.load_all(text))
+    except MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+        message = " ".join(str(error.problem or error.context or "invalid YAML").split())
+        message = message.split(' in "<unicode string>"')[0]
+        raise _YAMLProblem(line, column, message) from None
+    except YAMLError as error:
+        raise _YAMLProblem(1, 1, " ".join(str(error).split())) from None
+    except RecursionError:
+        raise _YAMLProblem(1, 1, "nested too deeply") from None
+    return [_plain(document, (index,), positions, (1, 1)) for index, document in enumerate(loaded)]
+
+
+def _plain(node: Any, path: PathKey, positions: dict[PathKey, tuple[int, int]], here: tuple[int, int]) -> Any:
+    """``node`` as plain Python values, recording where each mapping key and list item is."""
+    positions[path] = here
+    if isinstance(node, dict):
+        lc = getattr(node, "lc", None)
+        out: dict[str, Any] = {}
+        for key, value in node.items():
+            where = _at(lc.key(key) if lc is not None else None, here)
+            name = key if isinstance(key, str) else _scalar_key(key)
+            out[name] = _plain(value, (*path, name), positions, where)
+        return out
+    if isinstance(node, list):
+        lc = getattr(node, "lc", None)
+        return [
+            _plain(item, (*path, index), positions, _at(lc.item(index) if lc is not None else None, here))
+            for index, item in enumerate(node)
+        ]
+    return _scalar(node)
+
+
+def _at(mark: Any, default: tuple[int, int]) -> tuple[int, int]:
+    if mark is None:
+        return default
+    return (int(mark[0]) + 1, int(mark[1]) + 1)
+
+
+def _scalar_key(key: Any) -> str:
+    value = _scalar(key)
+    return json.dumps(value) if not isinstance(value, str) else value
+
+
+def _scalar(value: Any) -> Any:
+    """A YAML scalar as the exact builtin type JSON would give (ruamel returns subclasses)."""
+    if value is None or type(value) in (str, int, float, bool):
+        return value
+    if isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    return str(value)

@@ -1,0 +1,322 @@
+"""Bulk upsert: definition files, or a CSV of PostHog accounts, streamed in batches.
+
+Unlike ``apply``, an import never removes anything and does not stop at a bad row: each row is
+created, updated (matched by natural key) or left alone, and every row that fails is reported
+with its position. Rows are read and written one batch at a time, so a file of any size runs in
+bounded memory; what is kept per target record is its id and a digest of its managed fields.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import MetricscoreError, ValidationError
+from .kinds import KINDS, Kind
+from .loading import _service, load
+from .problems import Problem
+from .targets import Collection, Target
+
+__all__ = ["CSV_COLUMNS", "ImportReport", "Row", "csv_rows", "import_csv", "import_files", "import_rows"]
+
+ACCOUNTS = "posthog.accounts"
+BATCH_SIZE = 500
+MAX_KEPT_ERRORS = 1000
+
+
+def _csv_columns() -> tuple[str, ...]:
+    from ..dialects.posthog.accounts import ROLES, STRING_PROPERTIES
+
+    roles = tuple(f"{role}.{part}" for role in ROLES for part in ("id", "email"))
+    return ("name", "external_id", "tags", *roles, *STRING_PROPERTIES)
+
+
+#: The columns of an accounts CSV (``tags``: comma-separated, or a JSON array; roles as
+#: ``<role>.id`` and ``<role>.email``). ``name`` is required; every other column is optional.
+CSV_COLUMNS = _csv_columns()
+
+
+@dataclass
+class Row:
+    """One payload to import and where it came from (``file:line`` or ``file:line:column``)."""
+
+    where: str
+    payload: Any
+    #: A problem found while reading the row (the payload is then not sent).
+    problem: str | None = None
+
+
+@dataclass
+class ImportReport:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    dry_run: bool = False
+    #: The first :data:`MAX_KEPT_ERRORS` failures as ``where: message`` lines.
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.failed == 0
+
+    @property
+    def total(self) -> int:
+        return self.created + self.updated + self.unchanged + self.failed
+
+    def fail(self, where: str, message: str) -> None:
+        self.failed += 1
+        if len(self.errors) < MAX_KEPT_ERRORS:
+            self.errors.append(f"{where}: {message}")
+
+    def summary(self) -> str:
+        verb = "would be" if self.dry_run else "were"
+        text = (
+            f"{self.total} row(s): {self.created} {verb} created, {self.updated} {verb} updated, "
+            f"{self.unchanged} unchanged, {self.failed} failed."
+        )
+        hidden = self.failed - len(self.errors)
+        return text + (f" ({hidden} more error(s) not shown)" if hidden > 0 else "")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "failed": self.failed,
+            "dry_run": self.dry_run,
+            "errors": self.errors,
+        }
+
+
+def _digest(value: Any) -> bytes:
+    return hashlib.blake2b(json.dumps(value, sort_keys=True, default=str).encode(), digest_size=12).digest()
+
+
+class _Index:
+    """Natural key -> (id, digest of the managed fields) of every record of one scope."""
+
+    def __init__(self, kind: Kind, collection: Collection) -> None:
+        self.entries: dict[str, tuple[str, bytes]] = {}
+        for record in collection.records():
+            if kind.archived(record):
+                continue
+            projected = kind.marker.strip(kind.project(record))
+            self.entries[kind.natural_key(projected)] = (str(record["id"]), _digest(projected))
+
+
+def import_rows(
+    rows: Iterable[Row],
+    resource: str,
+    scope: Mapping[str, Any],
+    target: Target,
+    *,
+    dry_run: bool = False,
+    batch_size: int = BATCH_SIZE,
+    progress: Callable[[int], None] | None = None,
+) -> ImportReport:
+    """Upsert every row's payload into ``resource`` within ``scope``; never stops at a bad row."""
+    kind = KINDS[resource]
+    service = _service(kind, scope)
+    collection = target.collection(kind, dict(service.scope))
+    index = _Index(kind, collection)
+    report = ImportReport(dry_run=dry_run)
+    batch: list[Row] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= batch_size:
+            _batch(batch, kind, service, collection, index, report, dry_run)
+            if progress is not None:
+                progress(len(batch))
+            batch = []
+    if batch:
+        _batch(batch, kind, service, collection, index, report, dry_run)
+        if progress is not None:
+            progress(len(batch))
+    return report
+
+
+def _batch(
+    rows: list[Row],
+    kind: Kind,
+    service: Any,
+    collection: Collection,
+    index: _Index,
+    report: ImportReport,
+    dry_run: bool,
+) -> None:
+    marker = kind.marker
+    for row in rows:
+        if row.problem is not None:
+            report.fail(row.where, row.problem)
+            continue
+        try:
+            desired = kind.normalize(service.validate(row.payload, "create"))
+        except ValidationError as error:
+            report.fail(row.where, "; ".join(f"{'.'.join(p) or 'row'}: {m} [{m.code}]" for p, m in error.flat()))
+            continue
+        want = marker.strip(desired)
+        key = kind.natural_key(want)
+        found = index.entries.get(key)
+        digest = _digest(want)
+        try:
+            if found is None:
+                if not dry_run:
+                    record = collection.create(marker.add(dict(row.payload)))
+                    index.entries[key] = (str(record["id"]), digest)
+                report.created += 1
+            elif found[1] == digest:
+                report.unchanged += 1
+            else:
+                if not dry_run:
+                    _update(kind, collection, found[0], want)
+                    index.entries[key] = (found[0], digest)
+                report.updated += 1
+        except MetricscoreError as error:
+            report.fail(row.where, f"{error.message or type(error).__name__} [{error.code}]")
+
+
+def _update(kind: Kind, collection: Collection, id: str, want: dict[str, Any]) -> None:
+    payload = kind.marker.add(dict(want))
+    if kind.update_style == "put":
+        collection.replace(id, payload)
+    else:
+        if kind.updatable is not None:
+            payload = {name: value for name, value in payload.items() if name in kind.updatable}
+        collection.update(id, payload)
+
+
+def import_files(
+    paths: Iterable[str | Path],
+    target: Target,
+    *,
+    dry_run: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[ImportReport, list[Problem]]:
+    """Upsert the definitions of YAML/JSON files; a file that cannot be read is reported as a problem."""
+    loaded = load(paths)
+    report = ImportReport(dry_run=dry_run)
+    # Payload problems are per-row failures; problems of a whole file or document are returned.
+    file_problems = [p for p in loaded.problems if p.field in ("file", "syntax", "document", "resource", "definitions")]
+    file_problems += [p for p in loaded.problems if p.field.startswith("scope")]
+    for problem in loaded.problems:
+        if problem not in file_problems:
+            report.fail(f"{problem.file}:{problem.line}:{problem.column}", f"{problem.field}: {problem.message}")
+    for group in loaded.scopes().values():
+        kind, scope = group[0].kind, group[0].scope
+        rows = (Row(d.where, d.payload) for d in group)
+        part = import_rows(rows, kind.name, scope, target, dry_run=dry_run, progress=progress)
+        report.created += part.created
+        report.updated += part.updated
+        report.unchanged += part.unchanged
+        report.failed += part.failed
+        report.errors.extend(part.errors[: max(0, MAX_KEPT_ERRORS - len(report.errors))])
+    return report, file_problems
+
+
+def csv_rows(path: str | Path) -> Iterator[Row]:
+    """The rows of an accounts CSV as payloads, one at a time. The header must name known columns."""
+    name = str(path)
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        reader = csv.reader(handle)
+        try:
+            header = next(reader)
+        except StopIteration:
+            return
+        header = [column.strip() for column in header]
+        unknown = [column for column in header if column not in CSV_COLUMNS]
+        if unknown or "name" not in header:
+            problem = (
+                f"unknown column(s) {', '.join(map(repr, unknown))}; known: {', '.join(CSV_COLUMNS)}"
+                if unknown
+                else "the header has no 'name' column"
+            )
+            raise ValueError(f"{name}:1: {problem}")
+        for cells in reader:
+            where = f"{name}:{reader.line_num}"
+            if not any(cell.strip() for cell in cells):
+                continue
+            if len(cells) != len(header):
+                yield Row(where, None, f"expected {len(header)} cells, found {len(cells)}")
+                continue
+            yield _csv_row(where, dict(zip(header, cells, strict=True)))
+
+
+def _csv_row(where: str, cells: dict[str, str]) -> Row:
+    payload: dict[str, Any] = {}
+    properties: dict[str, Any] = {}
+    for column, raw in cells.items():
+        value = raw.strip()
+        if not value:
+            continue
+        if column in ("name", "external_id"):
+            payload[column] = value
+        elif column == "tags":
+            if value.startswith("["):
+                try:
+                    payload["tags"] = json.loads(value)
+                except ValueError:
+                    return Row(where, None, "tags: not a JSON array")
+            else:
+                payload["tags"] = [tag.strip() for tag in value.split(",") if tag.strip()]
+        elif "." in column:
+            role, part = column.split(".", 1)
+            entry = properties.setdefault(role, {})
+            if part == "id":
+                try:
+                    entry["id"] = int(value)
+                except ValueError:
+                    return Row(where, None, f"{column}: A valid integer is required.")
+            else:
+                entry["email"] = value
+        else:
+            properties[column] = value
+    if properties:
+        payload["properties"] = properties
+    return Row(where, payload)
+
+
+def import_csv(
+    path: str | Path,
+    scope: Mapping[str, Any],
+    target: Target,
+    *,
+    dry_run: bool = False,
+    batch_size: int = BATCH_SIZE,
+    progress: Callable[[int], None] | None = None,
+) -> ImportReport:
+    """Upsert the PostHog accounts of a CSV file (see :data:`CSV_COLUMNS`), streamed in batches."""
+    return import_rows(
+        csv_rows(path), ACCOUNTS, scope, target, dry_run=dry_run, batch_size=batch_size, progress=progress
+    )
+
+
+def write_csv(records: Iterable[Mapping[str, Any]], handle: Any) -> int:
+    """Accounts (wire shape) as CSV rows with :data:`CSV_COLUMNS`; returns how many were written."""
+    writer = csv.writer(handle)
+    writer.writerow(CSV_COLUMNS)
+    count = 0
+    for record in records:
+        properties = record.get("properties") or {}
+        row: list[str] = []
+        for column in CSV_COLUMNS:
+            if column in ("name", "external_id"):
+                row.append(record.get(column) or "")
+            elif column == "tags":
+                tags = [str(tag) for tag in record.get("tags") or []]
+                row.append(json.dumps(tags) if any("," in tag for tag in tags) else ",".join(tags))
+            elif "." in column:
+                role, part = column.split(".", 1)
+                entry = properties.get(role) or {}
+                value = entry.get(part)
+                row.append("" if value is None else str(value))
+            else:
+                row.append(properties.get(column) or "")
+        writer.writerow(row)
+        count += 1
+    return count

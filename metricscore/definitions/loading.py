@@ -1,0 +1,255 @@
+"""Loading and validating definition files: every problem of every file at once.
+
+:func:`load` reads the files and checks each document and each payload with the resource's own
+validation (``ResourceService.validate``). :func:`validate` adds the rules across documents:
+duplicate natural keys, and Statsig component metrics that exist neither in the files nor in the
+target.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import NON_FIELD_ERRORS, MetricscoreError, ValidationError
+from .files import Document, PathKey, Source, expand_paths, read_file
+from .kinds import KINDS, Kind, kind_named
+from .problems import Problem
+
+if TYPE_CHECKING:
+    from ..service import ResourceService
+    from .targets import Target
+
+__all__ = ["Definition", "DefinitionSet", "load", "validate"]
+
+DOCUMENT_KEYS = ("resource", "scope", "definitions")
+
+
+@dataclass
+class Definition:
+    """One valid payload of one document."""
+
+    kind: Kind
+    scope: dict[str, Any]
+    #: The payload exactly as written.
+    payload: dict[str, Any]
+    #: The managed fields after the server's defaults (wire names), for comparison.
+    desired: dict[str, Any]
+    key: str
+    source: Source
+    path: PathKey
+
+    @property
+    def where(self) -> str:
+        line, column = self.source.locate(self.path)
+        return f"{self.source.name}:{line}:{column}"
+
+    def problem(self, sub: PathKey, field_name: str, message: str, code: str) -> Problem:
+        return self.source.problem((*self.path, *sub), field_name, message, code)
+
+
+@dataclass
+class DefinitionSet:
+    """What :func:`load` read: the valid definitions and every problem found."""
+
+    definitions: list[Definition] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+
+    @property
+    def valid(self) -> bool:
+        return not self.problems
+
+    def scopes(self) -> dict[tuple[str, tuple[tuple[str, Any], ...]], list[Definition]]:
+        """Definitions grouped by (resource, scope), in file order."""
+        groups: dict[tuple[str, tuple[tuple[str, Any], ...]], list[Definition]] = {}
+        for definition in self.definitions:
+            groups.setdefault(scope_key(definition.kind, definition.scope), []).append(definition)
+        return groups
+
+
+def scope_key(kind: Kind, scope: Mapping[str, Any]) -> tuple[str, tuple[tuple[str, Any], ...]]:
+    return kind.name, tuple(sorted(scope.items()))
+
+
+_local = threading.local()
+
+
+def _service(kind: Kind, scope: Any) -> ResourceService:
+    """A service for validation only: bound to an empty in-memory store, never written to."""
+    from ..service import ResourceService
+    from ..store import open_store
+
+    store = getattr(_local, "store", None)
+    if store is None:
+        store = _local.store = open_store("memory://")
+    if not isinstance(scope, Mapping):
+        raise ValidationError({NON_FIELD_ERRORS: ["Expected a mapping."]})
+    return ResourceService(store, kind.resource, scope)
+
+
+def load(paths: Iterable[str | Path] | str | Path) -> DefinitionSet:
+    """Read every file (directories: their ``.yaml``, ``.yml`` and ``.json`` files) and validate each payload."""
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    result = DefinitionSet()
+    for path in expand_paths(paths):
+        result.files.append(str(path))
+        documents, problems = read_file(path)
+        result.problems.extend(problems)
+        for document in documents:
+            _load_document(document, result)
+    return result
+
+
+def load_documents(documents: Iterable[Document]) -> DefinitionSet:
+    """Like :func:`load`, for documents already read (see :func:`~.files.read_text`)."""
+    result = DefinitionSet()
+    for document in documents:
+        _load_document(document, result)
+    return result
+
+
+def _load_document(document: Document, out: DefinitionSet) -> None:
+    source, path, body = document.source, document.path, document.body
+    if not isinstance(body, dict):
+        out.problems.append(
+            source.problem(path, "document", "expected a mapping with resource, scope and definitions", "invalid")
+        )
+        return
+    problems = out.problems
+    for key in body:
+        if key not in DOCUMENT_KEYS:
+            problems.append(source.problem((*path, key), key, "unknown key of a document", "unknown_field"))
+    resource = body.get("resource")
+    kind = kind_named(resource)
+    if kind is None:
+        message = (
+            "This field is required."
+            if resource is None
+            else f"unknown resource {resource!r}; expected one of {', '.join(sorted(KINDS))}"
+        )
+        problems.append(source.problem((*path, "resource"), "resource", message, "unknown_resource"))
+    scope_data = body.get("scope", {})
+    definitions = body.get("definitions")
+    if not isinstance(definitions, list):
+        message = "This field is required." if definitions is None else "expected a list of payloads"
+        problems.append(source.problem((*path, "definitions"), "definitions", message, "invalid"))
+        definitions = []
+    if kind is None:
+        return
+    try:
+        service = _service(kind, scope_data)
+    except ValidationError as error:
+        for sub, message in error.flat():
+            sub = tuple(part for part in sub if part != NON_FIELD_ERRORS)
+            name = ".".join(("scope", *sub))
+            problems.append(source.problem((*path, "scope", *sub), name, str(message), message.code))
+        return
+    scope = dict(service.scope)
+    for index, payload in enumerate(definitions):
+        where = (*path, "definitions", index)
+        try:
+            loaded = service.validate(payload, "create")
+        except ValidationError as error:
+            for sub, message in error.flat():
+                problems.append(_payload_problem(source, where, payload, sub, message))
+            continue
+        except MetricscoreError as error:  # pragma: no cover - validate raises only ValidationError
+            problems.append(source.problem(where, "definition", str(error), error.code))
+            continue
+        desired = kind.normalize(loaded)
+        out.definitions.append(Definition(kind, scope, payload, desired, kind.natural_key(desired), source, where))
+
+
+def _payload_problem(source: Source, where: PathKey, payload: Any, sub: tuple[str, ...], message: Any) -> Problem:
+    """A payload error at the position of the deepest part of its path that the file has."""
+    located: list[str | int] = []
+    node = payload
+    for part in sub:
+        if part == NON_FIELD_ERRORS:
+            continue
+        if isinstance(node, list) and part.isdigit():
+            located.append(int(part))
+            node = node[int(part)] if int(part) < len(node) else None
+        else:
+            located.append(part)
+            node = node.get(part) if isinstance(node, dict) else None
+    name = ".".join(str(part) for part in located) or "definition"
+    return source.problem((*where, *located), name, str(message), getattr(message, "code", "invalid_input"))
+
+
+def validate(
+    paths: Iterable[str | Path] | str | Path | DefinitionSet, *, target: Target | None = None
+) -> list[Problem]:
+    """Every problem of the files: their own and the rules across documents, sorted by position.
+
+    With ``target``, Statsig component metrics may also exist there instead of in the files.
+    """
+    loaded = paths if isinstance(paths, DefinitionSet) else load(paths)
+    problems = list(loaded.problems)
+    problems.extend(cross_document_problems(loaded.definitions, target))
+    return sorted(set(problems), key=_order)
+
+
+def _order(problem: Problem) -> tuple[Any, ...]:
+    return (problem.file, problem.line, problem.column, problem.field, problem.message)
+
+
+def cross_document_problems(definitions: Sequence[Definition], target: Target | None) -> list[Problem]:
+    problems: list[Problem] = []
+    first: dict[tuple[Any, ...], Definition] = {}
+    for definition in definitions:
+        identity = (*scope_key(definition.kind, definition.scope), definition.key)
+        earlier = first.setdefault(identity, definition)
+        if earlier is not definition:
+            key_field = definition.key.split("=", 1)[0] if "=" in definition.key else "name"
+            problems.append(
+                definition.problem(
+                    (key_field,),
+                    key_field,
+                    f"duplicate natural key {definition.key!r} of {definition.kind.name}"
+                    f" (first defined at {earlier.where})",
+                    "duplicate",
+                )
+            )
+    problems.extend(_component_problems(definitions, target))
+    return problems
+
+
+def _component_problems(definitions: Sequence[Definition], target: Target | None) -> list[Problem]:
+    statsig = [d for d in definitions if d.kind.removal == "archive"]
+    defined: dict[tuple[Any, ...], set[str]] = {}
+    for definition in statsig:
+        defined.setdefault(scope_key(definition.kind, definition.scope), set()).add(definition.key)
+    in_target: dict[tuple[Any, ...], set[str]] = {}
+    problems: list[Problem] = []
+    for definition in statsig:
+        group = scope_key(definition.kind, definition.scope)
+        for index, component in enumerate(definition.desired.get("metricComponentMetrics") or ()):
+            component_id = f"{component.get('name')}::{component.get('type')}"
+            if component_id in defined[group]:
+                continue
+            if target is not None:
+                if group not in in_target:
+                    collection = target.collection(definition.kind, definition.scope)
+                    in_target[group] = {
+                        definition.kind.natural_key(definition.kind.project(record)) for record in collection.records()
+                    }
+                if component_id in in_target[group]:
+                    continue
+                message = f"component metric {component_id!r} exists neither in the files nor in the target"
+            else:
+                message = f"component metric {component_id!r} is not defined in the files (use --target to look it up)"
+            problems.append(
+                definition.problem(
+                    ("metricComponentMetrics", index),
+                    f"metricComponentMetrics.{index}",
+                    message,
+                    "unknown_component",
+                )
+            )
+    return problems

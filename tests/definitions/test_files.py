@@ -1,0 +1,179 @@
+"""Loading and validating definition files: positions, every problem at once, cross-document rules."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import metricscore as mc
+from metricscore import definitions as defs
+
+STATSIG = """\
+resource: statsig.metrics
+scope: {project_id: p1}
+definitions:
+  - name: signups
+    type: event_count_custom
+    unitTypes: [userID]
+    metricEvents: [{name: signup}]
+  - name: signup rate
+    type: composite
+    unitTypes: [userID]
+    metricComponentMetrics:
+      - {name: signups, type: event_count_custom}
+"""
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def lines(problems: list[defs.Problem]) -> list[str]:
+    return [str(p) for p in problems]
+
+
+def test_valid_files_have_no_problems_and_load_every_definition(tmp_path: Path) -> None:
+    write(tmp_path, "a.yaml", STATSIG)
+    loaded = defs.load([tmp_path])
+    assert defs.validate(loaded) == []
+    assert [d.key for d in loaded.definitions] == ["signups::event_count_custom", "signup rate::composite"]
+    # defaults the server applies are part of the desired state
+    assert loaded.definitions[0].desired["directionality"] == "increase"
+
+
+def test_every_problem_of_every_file_with_its_position(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "a.yaml",
+        "resource: posthog.accounts\nscope: {project_id: 1}\ndefinitions:\n"
+        "  - {name: '', tags: [ok]}\n"
+        "  - name: Acme\n    properties: {csm: {id: x, email: a@b.c}}\n",
+    )
+    write(
+        tmp_path,
+        "b.json",
+        json.dumps(
+            {
+                "resource": "sequence.usage_metrics",
+                "scope": {"account_id": "a1"},
+                "definitions": [{"name": "n", "metricType": "GROUPED", "eventType": "e", "aggregationType": "SUM"}],
+            },
+            indent=2,
+        ),
+    )
+    found = lines(defs.validate([tmp_path]))
+    a, b = str(tmp_path / "a.yaml"), str(tmp_path / "b.json")
+    assert f"{a}:4:6: name: This field may not be blank. [blank]" in found
+    assert f"{a}:6:24: properties.csm.id: A valid integer is required. [invalid_input]" in found
+    assert (
+        f"{b}:7:5: aggregationProperty: aggregationProperty is required when aggregationType is SUM. [required]"
+        in found
+    )
+    assert f"{b}:7:5: groupingProperty: groupingProperty is required when metricType is GROUPED. [required]" in found
+    assert len(found) == 4
+
+
+def test_document_level_problems(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "a.yaml",
+        "resource: posthog.nope\nscope: {}\ndefinitions: []\n---\n"
+        "resource: posthog.accounts\nscope: {project_id: -1}\ndefinitions: {}\nextra: 1\n",
+    )
+    found = lines(defs.validate([path]))
+    assert any(
+        ":1:1: resource: unknown resource 'posthog.nope'" in line and "[unknown_resource]" in line for line in found
+    )
+    assert any(":6:9: scope.project_id:" in line for line in found)
+    assert any(":7:1: definitions: expected a list of payloads [invalid]" in line for line in found)
+    assert any(":8:1: extra: unknown key of a document [unknown_field]" in line for line in found)
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "expected"),
+    [
+        ("bad.yaml", "resource: x\n  scope: [\n", "bad.yaml:2:8: syntax:"),
+        ("bad.json", '{"resource": "x",\n "scope": }', "bad.json:2:11: syntax: Expecting value [json_syntax]"),
+        ("dup.yaml", "resource: x\nresource: y\n", "dup.yaml:2:1: syntax: found duplicate key"),
+        ("dup.json", '{"resource": "x",\n "resource": "y"}', "dup.json:2:2: resource: duplicate key 'resource'"),
+        ("empty.yaml", "", "empty.yaml:1:1: file: no documents in this file [empty]"),
+    ],
+)
+def test_syntax_errors_are_one_problem_with_a_position(tmp_path: Path, name: str, text: str, expected: str) -> None:
+    found = lines(defs.validate([write(tmp_path, name, text)]))
+    assert len(found) == 1 and expected in found[0], found
+
+
+def test_unreadable_files(tmp_path: Path) -> None:
+    (tmp_path / "latin1.yaml").write_bytes(b"name: \xff\n")
+    found = lines(defs.validate([tmp_path / "missing.yaml", tmp_path / "latin1.yaml"]))
+    assert any("missing.yaml:1:1: file: cannot read" in line and "[unreadable]" in line for line in found)
+    assert any("latin1.yaml:1:1: file: not UTF-8 text" in line for line in found)
+
+
+def test_duplicate_natural_keys_across_files(tmp_path: Path) -> None:
+    write(tmp_path, "a.yaml", STATSIG)
+    write(
+        tmp_path,
+        "b.yaml",
+        "resource: statsig.metrics\nscope: {project_id: p1}\ndefinitions:\n"
+        "  - {name: signups, type: event_count_custom, unitTypes: [u], metricEvents: [{name: x}]}\n"
+        "  - {name: signups, type: sum, unitTypes: [u], metricEvents: [{name: x}]}\n",  # another type: fine
+    )
+    write(tmp_path, "c.yaml", STATSIG.replace("p1", "p2"))  # another project: fine
+    found = lines(defs.validate([tmp_path]))
+    assert len(found) == 1
+    assert found[0].startswith(f"{tmp_path / 'b.yaml'}:4:")
+    assert "duplicate natural key 'signups::event_count_custom'" in found[0]
+    assert f"first defined at {tmp_path / 'a.yaml'}:4:5" in found[0]
+
+
+def test_accounts_natural_key_is_external_id_else_name(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "a.yaml",
+        "resource: posthog.accounts\nscope: {project_id: 1}\ndefinitions:\n"
+        "  - {name: Acme, external_id: a1}\n  - {name: Acme, external_id: a2}\n"
+        "  - {name: Solo}\n  - {name: Solo}\n",
+    )
+    found = lines(defs.validate([path]))
+    assert len(found) == 1 and ":7:" in found[0] and "'name=Solo'" in found[0]
+
+
+def test_statsig_components_must_exist_in_the_files_or_the_target(tmp_path: Path) -> None:
+    path = write(
+        tmp_path, "a.yaml", STATSIG.replace("name: signups, type: event_count_custom}", "name: other, type: sum}")
+    )
+    found = lines(defs.validate([path]))
+    assert len(found) == 1 and ":12:9: metricComponentMetrics.0: component metric 'other::sum'" in found[0]
+    store = mc.open_store("memory://")
+    target = defs.open_target(store)
+    assert "neither in the files nor in the target" in lines(defs.validate([path], target=target))[0]
+    store.statsig.metrics(project_id="p1").create(
+        {"name": "other", "type": "sum", "unitTypes": ["u"], "metricEvents": [{"name": "e"}]}
+    )
+    assert defs.validate([path], target=target) == []
+
+
+def test_problem_formats(tmp_path: Path) -> None:
+    path = write(
+        tmp_path, "a.yaml", "resource: statsig.metrics\nscope: {project_id: p1}\ndefinitions:\n  - {type: sum}\n"
+    )
+    problems = defs.validate([path])
+    github = defs.render_problems(problems, "github").splitlines()
+    assert github and all(line.startswith(f"::error file={path},line=4,col=5,") for line in github)
+    data = json.loads(defs.render_problems(problems, "json"))
+    assert data["valid"] is False and {p["field"] for p in data["problems"]} >= {"name", "unitTypes"}
+
+
+def test_json_files_may_hold_a_list_of_documents(tmp_path: Path) -> None:
+    document = {"resource": "posthog.accounts", "scope": {"project_id": 1}, "definitions": [{"name": "A"}]}
+    other = {**document, "scope": {"project_id": 2}, "definitions": [{"name": 5.5, "tags": "x"}]}
+    path = write(tmp_path, "a.json", json.dumps([document, other], indent=1))
+    found = lines(defs.validate([path]))
+    assert [line.split(": ", 1)[0] for line in found] == [f"{path}:21:5"]  # tags is not a list
+    assert "tags: Expected a list of items" in found[0]
