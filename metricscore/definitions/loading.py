@@ -58,6 +58,9 @@ class DefinitionSet:
     definitions: list[Definition] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+    #: Every (resource, scope) a valid document names, even with no definitions: with ``prune``,
+    #: a document listing nothing removes every managed record of its scope.
+    declared: dict[tuple[str, tuple[tuple[str, Any], ...]], tuple[Kind, dict[str, Any]]] = field(default_factory=dict)
 
     @property
     def valid(self) -> bool:
@@ -150,6 +153,7 @@ def _load_document(document: Document, out: DefinitionSet) -> None:
             problems.append(source.problem((*path, "scope", *sub), name, str(message), message.code))
         return
     scope = dict(service.scope)
+    out.declared.setdefault(scope_key(kind, scope), (kind, scope))
     for index, payload in enumerate(definitions):
         where = (*path, "definitions", index)
         try:

@@ -170,8 +170,9 @@ def plan(definitions: DefinitionSet | Iterable[Any], target: Target, *, prune: b
     """
     loaded = _definitions(definitions, target)
     result = Plan(target=target.description)
-    for group in loaded.scopes().values():
-        kind, scope = group[0].kind, group[0].scope
+    groups = loaded.scopes()
+    for identity, (kind, scope) in loaded.declared.items():
+        group = groups.get(identity, [])
         collection = target.collection(kind, scope)
         existing = _index(kind, collection)
         wanted: set[str] = set()
@@ -361,7 +362,7 @@ def export(target: Target, resource: str, scope: Mapping[str, Any], *, managed_o
     if kind is None:
         raise PlanError(f"unknown resource {resource!r}; expected one of {', '.join(sorted(KINDS))}")
     checked = dict(_service(kind, scope).scope)
-    definitions = []
+    definitions: list[tuple[str, dict[str, Any]]] = []
     fields = kind.fields()
     for record in target.collection(kind, checked).records():
         if kind.archived(record) or (managed_only and not kind.marker.present(record)):
@@ -372,5 +373,7 @@ def export(target: Target, resource: str, scope: Mapping[str, Any], *, managed_o
             value = projected.get(wire)
             if f.required or value != kind.default(attribute, f):
                 payload[wire] = value
-        definitions.append(payload)
-    return {"resource": kind.name, "scope": checked, "definitions": definitions}
+        definitions.append((kind.natural_key(projected), payload))
+    # Sorted by natural key: the same target always exports the same file, whatever its page order.
+    definitions.sort(key=lambda item: item[0])
+    return {"resource": kind.name, "scope": checked, "definitions": [payload for _, payload in definitions]}

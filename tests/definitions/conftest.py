@@ -23,6 +23,11 @@ class _ThreadingServer(ThreadingMixIn, WSGIServer):
 
 
 class _Quiet(WSGIRequestHandler):
+    def get_environ(self) -> dict[str, Any]:
+        environ = dict(super().get_environ())
+        environ["REQUEST_URI"] = self.path  # the raw path, as gunicorn's RAW_URI: keeps %2F apart from /
+        return environ
+
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
@@ -65,5 +70,21 @@ def live() -> Iterator[LiveServer]:
             app.keys.create_statsig_key(project_id="p1"),
         )
     finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def serve_app() -> Iterator[Any]:
+    """``serve_app(app) -> base URL``: more servers for one test, all stopped after it."""
+    servers: list[Any] = []
+
+    def start(app: App) -> str:
+        url, server = serve(app)
+        servers.append(server)
+        return url
+
+    yield start
+    for server in servers:
         server.shutdown()
         server.server_close()
