@@ -47,9 +47,10 @@ class ServerError(MetricscoreError):
 class BaseClient:
     """An ``httpx.Client`` with the dialect's auth headers, retries and error mapping.
 
-    ``max_retries``: how often a 429 (or, for safe requests, a transport failure or 502/503/504)
-    is retried; ``backoff``: the first wait in seconds when the server gives no ``Retry-After``,
-    doubled on each retry and capped at ``max_wait``. ``sleep`` is injectable for tests.
+    ``max_retries``: how often a 429 (or, for safe requests, a 502/503/504) is retried.
+    ``transport_retries``: how often a safe request that could not reach the server is retried.
+    ``backoff``: the first wait in seconds when the server gives no ``Retry-After``, doubled on
+    each retry and capped at ``max_wait``. ``sleep`` is injectable for tests.
     """
 
     def __init__(
@@ -59,6 +60,7 @@ class BaseClient:
         *,
         timeout: float = 30.0,
         max_retries: int = 5,
+        transport_retries: int = 2,
         backoff: float = 0.5,
         max_wait: float = 60.0,
         transport: httpx.BaseTransport | None = None,
@@ -66,6 +68,7 @@ class BaseClient:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.max_retries = max_retries
+        self.transport_retries = transport_retries
         self.backoff = backoff
         self.max_wait = max_wait
         self._sleep = sleep
@@ -98,7 +101,7 @@ class BaseClient:
             try:
                 response = self._http.request(method, path, json=json, params=params, headers=headers)
             except httpx.TransportError as error:
-                if safe and attempt < self.max_retries:
+                if safe and attempt < min(self.max_retries, self.transport_retries):
                     self._wait(attempt, None)
                     attempt += 1
                     continue

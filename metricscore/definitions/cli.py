@@ -79,7 +79,9 @@ def _target(url: str) -> Iterator[Target]:
     try:
         target = open_target(url)
     except MetricscoreError as error:
-        _fail(error)
+        from .targets import _redact
+
+        raise Failed(f"target {_redact(url)}: {' '.join((error.message or type(error).__name__).split())}") from None
     try:
         yield target
     finally:

@@ -103,6 +103,8 @@ class _Index:
 
     def __init__(self, kind: Kind, collection: Collection) -> None:
         self.entries: dict[str, tuple[str, bytes]] = {}
+        #: The natural keys imported so far: a second row with one of them is an error.
+        self.seen: set[str] = set()
         for record in collection.records():
             if kind.archived(record):
                 continue
@@ -162,13 +164,18 @@ def _batch(
             continue
         want = marker.strip(desired)
         key = kind.natural_key(want)
+        if key in index.seen:
+            report.fail(row.where, f"duplicate natural key {key!r} in this import [duplicate]")
+            continue
+        index.seen.add(key)
         found = index.entries.get(key)
         digest = _digest(want)
         try:
             if found is None:
+                new_id = ""  # a dry run remembers the row too, so a later row with its key is an update
                 if not dry_run:
-                    record = collection.create(marker.add(dict(row.payload)))
-                    index.entries[key] = (str(record["id"]), digest)
+                    new_id = str(collection.create(marker.add(dict(row.payload)))["id"])
+                index.entries[key] = (new_id, digest)
                 report.created += 1
             elif found[1] == digest:
                 report.unchanged += 1

@@ -1,0 +1,156 @@
+"""import (files and accounts CSV, streamed) and the shipped JSON Schema."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+import metricscore as mc
+from metricscore import definitions as defs
+from metricscore.definitions import importing
+from metricscore.definitions.cli import definitions_cli
+from metricscore.definitions.schema import SHIPPED, dumps, json_schema
+
+CSV = """\
+name,external_id,tags,csm.id,csm.email,sfdc_id
+Acme,acme,"Enterprise,VIP",7,csm@example.com,s-1
+Globex,,,,,
+,nameless,,,,
+Initech,init,,x,,
+Acme Inc,acme,Enterprise,7,csm@example.com,s-1
+"""
+
+
+@pytest.fixture
+def store() -> Iterator[mc.Store]:
+    opened = mc.open_store("memory://")
+    yield opened
+    opened.close()
+
+
+def test_csv_import_upserts_by_natural_key_and_reports_each_bad_row(store: mc.Store, tmp_path: Path) -> None:
+    path = tmp_path / "accounts.csv"
+    path.write_text(CSV)
+    target = defs.open_target(store)
+    dry = importing.import_csv(path, {"project_id": 1}, target, dry_run=True)
+    assert (dry.created, dry.updated, dry.failed) == (2, 0, 3)
+    assert store.posthog.accounts(project_id=1).list().count == 0  # a dry run writes nothing
+    report = importing.import_csv(path, {"project_id": 1}, target, batch_size=2)
+    assert (report.created, report.updated, report.unchanged, report.failed) == (2, 0, 0, 3)
+    assert report.errors == [
+        f"{path}:4: name: This field is required. [required]",
+        f"{path}:5: csm.id: A valid integer is required.",
+        f"{path}:6: duplicate natural key 'external_id=acme' in this import [duplicate]",
+    ]
+    accounts = {a["external_id"]: a for a in store.posthog.accounts(project_id=1).list().results}
+    assert accounts["acme"]["name"] == "Acme"
+    assert accounts["acme"]["properties"] == {"csm": {"id": 7, "email": "csm@example.com"}, "sfdc_id": "s-1"}
+    assert accounts["acme"]["tags"] == ["enterprise", "metricscore-managed", "vip"]
+    again = importing.import_csv(path, {"project_id": 1}, target)
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 2)
+    path.write_text(CSV.replace("Globex,,,,,", "Globex,,,,,s-2"))
+    changed = importing.import_csv(path, {"project_id": 1}, target)
+    assert (changed.created, changed.updated, changed.unchanged) == (0, 1, 1)
+    globex = store.posthog.accounts(project_id=1).list(search="globex").results[0]
+    assert globex["properties"] == {"sfdc_id": "s-2"}
+
+
+def test_csv_export_then_import_changes_nothing(store: mc.Store, tmp_path: Path) -> None:
+    accounts = store.posthog.accounts(project_id=1)
+    accounts.create({"name": "A, Inc", "external_id": "a", "tags": ["x,y", "z"], "properties": {"zendesk_id": "7"}})
+    accounts.create({"name": "B", "properties": {"account_owner": {"id": 3, "email": "o@x.io"}}})
+    url_result = CliRunner().invoke(
+        definitions_cli,
+        [
+            "export",
+            "--target",
+            "memory://",
+            "--resource",
+            "posthog.accounts",
+            "--scope",
+            "project_id=1",
+            "--format",
+            "csv",
+        ],
+    )
+    assert url_result.exit_code == 0
+    path = tmp_path / "accounts.csv"
+    with path.open("w", newline="") as handle:
+        importing.write_csv(accounts.list().results, handle)
+    report = importing.import_csv(path, {"project_id": 1}, defs.open_target(store))
+    assert (report.created, report.updated, report.unchanged, report.failed) == (0, 0, 2, 0)
+
+
+def test_csv_with_unknown_columns_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    path.write_text("name,colour\nA,red\n")
+    with pytest.raises(ValueError, match="unknown column"):
+        list(importing.csv_rows(path))
+    result = CliRunner().invoke(
+        definitions_cli, ["import", str(path), "--target", "memory://", "--scope", "project_id=1"]
+    )
+    assert result.exit_code == 1 and result.output.startswith("error: ") and "'colour'" in result.output
+
+
+def test_csv_rows_are_streamed(tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    path.write_text("name\n" + "".join(f"A{i}\n" for i in range(10)))
+    rows = importing.csv_rows(path)
+    assert isinstance(rows, Iterator) and next(rows).payload == {"name": "A0"}
+
+
+def test_file_import_through_the_cli(store: mc.Store, tmp_path: Path) -> None:
+    path = tmp_path / "m.yaml"
+    path.write_text(
+        "resource: sequence.usage_metrics\nscope: {account_id: a1}\ndefinitions:\n"
+        "  - {name: calls, metricType: SIMPLE, eventType: call, aggregationType: COUNT}\n"
+        "  - {name: bytes, metricType: SIMPLE, eventType: call, aggregationType: SUM}\n"
+    )
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    dry = CliRunner().invoke(definitions_cli, ["import", str(path), "--target", url, "--dry-run"])
+    assert dry.exit_code == 1
+    assert f"{path}:5:5: aggregationProperty: aggregationProperty is required" in dry.stdout
+    assert "2 row(s): 1 would be created, 0 would be updated, 0 unchanged, 1 failed." in dry.stdout
+    done = CliRunner().invoke(definitions_cli, ["import", str(path), "--target", url, "--format", "json"])
+    assert json.loads(done.stdout)["created"] == 1
+    opened = mc.open_store(url)
+    assert [m["name"] for m in opened.sequence.usage_metrics(account_id="a1").list().results] == ["calls"]
+    opened.close()
+
+
+# -- JSON Schema ----------------------------------------------------------------------------------
+
+
+def test_the_shipped_schema_is_the_generated_one() -> None:
+    assert SHIPPED.read_text() == dumps(), "regenerate: python -m metricscore.definitions.schema > " + str(SHIPPED)
+
+
+def test_the_schema_accepts_valid_files_and_names_bad_fields() -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    validator = jsonschema.Draft202012Validator(json_schema())
+    jsonschema.Draft202012Validator.check_schema(json_schema())
+    good: Any = [
+        {"resource": "posthog.accounts", "scope": {"project_id": 1}, "definitions": [{"name": "A", "tags": ["x"]}]},
+        {
+            "resource": "statsig.metrics",
+            "scope": {"project_id": "p"},
+            "definitions": [{"name": "abcd", "type": "sum", "tags": "one", "metricEvents": [{"name": "e"}]}],
+        },
+        {
+            "resource": "sequence.usage_metrics",
+            "scope": {"account_id": "a"},
+            "definitions": [
+                {"name": "n", "metricType": "SIMPLE", "eventType": "e", "aggregationType": "COUNT", "unit": None}
+            ],
+        },
+    ]
+    assert list(validator.iter_errors(good)) == []
+    bad = {"resource": "statsig.metrics", "scope": {"project_id": "p"}, "definitions": [{"name": "abcd", "type": "x"}]}
+    assert list(validator.iter_errors(bad))
+    unknown = {"resource": "posthog.nope", "scope": {}, "definitions": []}
+    assert list(validator.iter_errors(unknown))
