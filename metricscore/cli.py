@@ -3,7 +3,7 @@
 ::
 
     metricscore --version
-    metricscore serve [--url URL] [--host 127.0.0.1] [--port 8000] [--workers 2] [--threads 8]
+    metricscore serve [--url URL] [--host 127.0.0.1] [--port 8000] [--workers 2] [--threads 16]
     metricscore keys create posthog --scopes account:read,account:write --projects 1 [--user-id 7]
     metricscore keys create sequence --account ACCOUNT_ID
     metricscore keys create statsig --project PROJECT_ID [--name NAME]
@@ -153,7 +153,7 @@ def cli() -> None:
 @click.option(
     "--threads",
     type=click.IntRange(1, 256),
-    default=8,
+    default=16,
     show_default=True,
     help="request threads per worker (a slow client holds one thread at most --read-timeout seconds)",
 )

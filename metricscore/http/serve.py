@@ -35,9 +35,9 @@ class DeadlineSocket:
         self._deadline = time.monotonic() + read_timeout
         self._blocking = sock.getblocking()
 
-    def start_request(self) -> None:
-        """A new request may begin on this connection: its deadline starts now."""
-        self._deadline = time.monotonic() + self._read_timeout
+    def start_request(self, since: float) -> None:
+        """A new request may begin on this connection: its deadline runs from ``since`` (monotonic)."""
+        self._deadline = since + self._read_timeout
 
     def setblocking(self, flag: bool) -> None:
         self._blocking = flag
@@ -82,10 +82,16 @@ class SlowClientSafeWorker(ThreadWorker):  # type: ignore[misc]
 
     read_timeout = DEFAULT_READ_TIMEOUT
 
+    def enqueue_req(self, conn: Any) -> None:
+        # The deadline runs from when the connection is queued, not from when a thread is free: a
+        # request waiting behind slow clients is not given a fresh allowance of its own.
+        conn.metricscore_queued_at = time.monotonic()
+        super().enqueue_req(conn)
+
     def handle(self, conn: Any) -> Any:
         if not isinstance(conn.sock, DeadlineSocket):
             conn.sock = DeadlineSocket(conn.sock, self.read_timeout)
-        conn.sock.start_request()
+        conn.sock.start_request(getattr(conn, "metricscore_queued_at", time.monotonic()))
         return super().handle(conn)
 
 
@@ -95,7 +101,7 @@ def run_server(
     host: str = "127.0.0.1",
     port: int = 8000,
     workers: int = 2,
-    threads: int = 8,
+    threads: int = 16,
     read_timeout: float = DEFAULT_READ_TIMEOUT,
     access_log: bool = False,
     app_options: dict[str, Any] | None = None,
