@@ -390,6 +390,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 # Commands from other modules: one `cli.add_command(command)` line each, below.
+if not CLICK_MISSING:
+    from .definitions import cli as _definitions  # validate, plan, apply, export, import, schema
+
+    for _command in _definitions.COMMANDS:
+        cli.add_command(_command)
 
 
 if __name__ == "__main__":

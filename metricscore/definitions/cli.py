@@ -149,7 +149,7 @@ def validate_command(paths: tuple[str, ...], target_url: str | None, style: str)
         state = "valid" if not problems else f"{len(problems)} problem(s)"
         click.echo(f"{len(loaded.definitions)} definition(s) in {len(loaded.files)} file(s): {state}", err=True)
     if problems:
-        sys.exit(1)
+        raise click.exceptions.Exit(1)
 
 
 # -- plan / apply ---------------------------------------------------------------------------------
@@ -176,7 +176,7 @@ def plan_command(paths: tuple[str, ...], target_url: str, prune: bool, style: st
     with _target(target_url) as target:
         planned = _planned(paths, target, prune)
     click.echo(json.dumps(planned.as_dict(), indent=2, default=str) if style == "json" else planned.render())
-    sys.exit(0 if planned.empty else 2)
+    raise click.exceptions.Exit(0 if planned.empty else 2)
 
 
 @click.command("apply", cls=Command)
@@ -325,7 +325,7 @@ def import_command(
             click.echo(line)
         click.echo(report.summary())
     if problems or not report.ok:
-        sys.exit(1)
+        raise click.exceptions.Exit(1)
 
 
 def _merge(report: importing.ImportReport, part: importing.ImportReport) -> None:

@@ -38,7 +38,7 @@ def process(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subproc
     import os
 
     return subprocess.run(
-        [sys.executable, "-m", "metricscore.definitions", *args],
+        [sys.executable, "-m", "metricscore.cli", *args],
         capture_output=True,
         text=True,
         cwd=cwd,
