@@ -6,6 +6,7 @@ so a failure at any step leaves nothing behind.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -36,9 +37,23 @@ class ResourceService:
 
     # -- plumbing ------------------------------------------------------------------------------
 
-    def _operation(self, *, write: bool = True, actor: Any = None) -> _Operation:
+    #: The unit of work of the :meth:`batch` this service belongs to, if any.
+    _shared: Any = None
+
+    def _operation(self, *, write: bool = True, actor: Any = None) -> _Operation | _Joined:
         """One unit of work; anything that is not a metricscore error becomes a StorageError."""
+        if self._shared is not None:
+            return _Joined(self, actor)
         return _Operation(self, write, actor)
+
+    def batch(self) -> _Batch:
+        """``with service.batch() as batched:``: every call on ``batched`` runs in one unit of work.
+
+        One transaction for many writes (a bulk import commits once per batch, not once per
+        record). All or nothing: when a call fails, the error leaves the ``with`` block and
+        everything done in the batch is rolled back.
+        """
+        return _Batch(self)
 
     def _existing(self, repository: Repository, id: Any) -> Record:
         record = repository.get(self.scope, id) if type(id) is str else None
@@ -242,5 +257,42 @@ class _Operation:
             raise
         except Exception as exit_error:  # commit failed
             raise StorageError(f"{type(exit_error).__name__}: {exit_error}") from exit_error
+        if error is not None and isinstance(error, Exception) and not isinstance(error, MetricscoreError):
+            raise StorageError(f"{type(error).__name__}: {error}") from error
+
+
+class _Batch:
+    """The context manager behind :meth:`ResourceService.batch`."""
+
+    def __init__(self, service: ResourceService) -> None:
+        self._service = service
+        self._operation = _Operation(service, True, None)
+
+    def __enter__(self) -> ResourceService:
+        _, ctx = self._operation.__enter__()
+        batched = copy.copy(self._service)
+        batched._shared = ctx.uow
+        return batched
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: Any) -> None:
+        self._operation.__exit__(kind, error, tb)
+
+
+class _Joined:
+    """A call inside a batch: the batch's unit of work, nothing committed or rolled back here."""
+
+    __slots__ = ("_actor", "_service")
+
+    def __init__(self, service: ResourceService, actor: Any) -> None:
+        self._service = service
+        self._actor = actor
+
+    def __enter__(self) -> tuple[Repository, Context]:
+        service = self._service
+        uow = service._shared
+        ctx = Context(service.store, dict(service.scope), service.store.now(), uow, self._actor)
+        return uow.repository(service.resource.table), ctx
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: Any) -> None:
         if error is not None and isinstance(error, Exception) and not isinstance(error, MetricscoreError):
             raise StorageError(f"{type(error).__name__}: {error}") from error

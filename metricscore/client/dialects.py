@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
@@ -58,6 +59,10 @@ class _PostHogCollection:
     def __init__(self, client: BaseClient, path: str) -> None:
         self.client = client
         self.path = path
+
+    def batch(self) -> AbstractContextManager[Any]:
+        """Each request stands alone over HTTP: the collection itself."""
+        return nullcontext(self)
 
     def records(self) -> Iterator[Record]:
         params: dict[str, Any] | None = {"limit": self.page_size}
@@ -160,6 +165,10 @@ class UsageMetricsClient:
     def _key(idempotency_key: str | None) -> dict[str, str] | None:
         return {"Idempotency-Key": idempotency_key} if idempotency_key else None
 
+    def batch(self) -> AbstractContextManager[Any]:
+        """Each request stands alone over HTTP: the collection itself."""
+        return nullcontext(self)
+
     def records(self) -> Iterator[Record]:
         params: dict[str, Any] = {"limit": self.page_size}
         while True:
@@ -226,6 +235,10 @@ class StatsigMetricsClient:
 
     def __init__(self, client: BaseClient) -> None:
         self.client = client
+
+    def batch(self) -> AbstractContextManager[Any]:
+        """Each request stands alone over HTTP: the collection itself."""
+        return nullcontext(self)
 
     def records(self) -> Iterator[Record]:
         page_number = 1

@@ -39,14 +39,14 @@ class Source:
     _positions: dict[PathKey, tuple[int, int]] | None = None
 
     def positions(self) -> dict[PathKey, tuple[int, int]]:
+        """Computed on first use (only a file with a problem needs them) by ruamel.yaml's
+        round-trip loader, which knows where every key and item is; JSON is YAML to it."""
         if self._positions is None:
             self._positions = {}
-            if self.is_json:
-                # JSON is YAML: the round-trip loader gives the positions json.loads does not.
-                try:
-                    _load_yaml(self.text, self._positions)
-                except Exception:  # pragma: no cover - a JSON text ruamel reads differently
-                    self._positions = {}
+            try:
+                _load_yaml(self.text, self._positions)
+            except Exception:  # pragma: no cover - a text ruamel reads differently from the fast path
+                self._positions = {}
         return self._positions
 
     def locate(self, path: PathKey) -> tuple[int, int]:
@@ -111,12 +111,16 @@ def read_text(name: str, text: str, *, is_json: bool = False) -> tuple[list[Docu
             return [], [Problem(name, 1, 1, "syntax", "nested too deeply", "json_syntax")]
         bodies: list[Any] = [data]
     else:
-        positions: dict[PathKey, tuple[int, int]] = {}
-        try:
-            bodies = _load_yaml(text, positions)
-        except _YAMLProblem as error:
-            return [], [Problem(name, error.line, error.column, "syntax", error.message, "yaml_syntax")]
-        source._positions = positions
+        fast = _fast_yaml(text)
+        if fast is not None:
+            bodies = fast
+        else:  # no libyaml, or a text it refuses: ruamel.yaml reads it and says where it is wrong
+            positions: dict[PathKey, tuple[int, int]] = {}
+            try:
+                bodies = _load_yaml(text, positions)
+            except _YAMLProblem as error:
+                return [], [Problem(name, error.line, error.column, "syntax", error.message, "yaml_syntax")]
+            source._positions = positions
     documents: list[Document] = []
     for index, body in enumerate(bodies):
         if isinstance(body, list):
@@ -155,6 +159,92 @@ def _json_duplicate(source: Source, key: str) -> Problem:
 
 
 # -- YAML -----------------------------------------------------------------------------------------
+
+
+def _fast_yaml(text: str) -> list[Any] | None:
+    """Every document read by libyaml (PyYAML's C parser), or ``None`` when it is not installed
+    or the text has a problem (duplicate keys included), for ruamel.yaml to read and report.
+
+    The values follow YAML 1.2's core schema, as ruamel.yaml's do (``yes`` is a string).
+    """
+    loader_class = _fast_loader()
+    if loader_class is None:
+        return None
+    loader = loader_class(text)
+    try:
+        documents = []
+        while loader.check_data():
+            documents.append(_plain_fast(loader.get_data()))
+        return documents
+    except Exception:
+        return None
+    finally:
+        loader.dispose()
+
+
+_FAST: list[Any] = []
+
+
+def _fast_loader() -> Any:
+    if _FAST:
+        return _FAST[0]
+    try:
+        import yaml
+        from yaml import CSafeLoader
+    except ImportError:
+        _FAST.append(None)
+        return None
+    import re
+
+    class Loader(CSafeLoader):  # type: ignore[misc]
+        yaml_implicit_resolvers: dict[Any, Any] = {}
+
+        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+            keys = [key.value for key, _ in node.value if isinstance(key, yaml.ScalarNode)]
+            if len(keys) != len(set(keys)):
+                raise ValueError("duplicate key")
+            return super().construct_mapping(node, deep)
+
+        def construct_yaml_int(self, node: Any) -> int:
+            value = str(self.construct_scalar(node)).replace("_", "")
+            sign = -1 if value.startswith("-") else 1
+            digits = value.lstrip("+-")
+            if digits.startswith(("0o", "0x")):
+                return sign * int(digits[2:], 8 if digits[1] == "o" else 16)
+            return sign * int(digits)
+
+    core = [
+        ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+        ("tag:yaml.org,2002:int", r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", "-+0123456789"),
+        (
+            "tag:yaml.org,2002:float",
+            r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+            "-+0123456789.",
+        ),
+        ("tag:yaml.org,2002:null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
+        (
+            "tag:yaml.org,2002:timestamp",
+            r"^(?:[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]"
+            r"|[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?(?:[Tt]|[ \t]+)[0-9][0-9]?"
+            r":[0-9][0-9]:[0-9][0-9](?:\.[0-9]*)?(?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)$",
+            "0123456789",
+        ),
+        ("tag:yaml.org,2002:merge", r"^(?:<<)$", "<"),
+    ]
+    for tag, pattern, first in core:
+        Loader.add_implicit_resolver(tag, re.compile(pattern), list(first))
+    Loader.add_constructor("tag:yaml.org,2002:int", Loader.construct_yaml_int)
+    _FAST.append(Loader)
+    return Loader
+
+
+def _plain_fast(node: Any) -> Any:
+    """Values from PyYAML as the exact builtin types (dates as ISO strings, keys as strings)."""
+    if isinstance(node, dict):
+        return {key if isinstance(key, str) else _scalar_key(key): _plain_fast(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_plain_fast(item) for item in node]
+    return _scalar(node)
 
 
 class _YAMLProblem(Exception):

@@ -143,6 +143,16 @@ def import_rows(
     return report
 
 
+@dataclass
+class _Write:
+    row: Row
+    key: str
+    digest: bytes
+    #: The matched record's id (an update), or ``None`` (a create).
+    id: str | None
+    payload: dict[str, Any]
+
+
 def _batch(
     rows: list[Row],
     kind: Kind,
@@ -152,40 +162,73 @@ def _batch(
     report: ImportReport,
     dry_run: bool,
 ) -> None:
-    marker = kind.marker
+    """Validate and match every row, then write the batch in one unit of work.
+
+    When the batch's unit of work fails, nothing of it stays, and its rows are written again one
+    at a time, so that only the rows at fault are reported.
+    """
+    writes: list[_Write] = []
     for row in rows:
-        if row.problem is not None:
-            report.fail(row.where, row.problem)
-            continue
-        try:
-            desired = kind.normalize(service.validate(row.payload, "create"))
-        except ValidationError as error:
-            report.fail(row.where, "; ".join(f"{'.'.join(p) or 'row'}: {m} [{m.code}]" for p, m in error.flat()))
-            continue
-        want = marker.strip(desired)
-        key = kind.natural_key(want)
-        if key in index.seen:
-            report.fail(row.where, f"duplicate natural key {key!r} in this import [duplicate]")
-            continue
-        index.seen.add(key)
-        found = index.entries.get(key)
-        digest = _digest(want)
-        try:
-            if found is None:
-                new_id = ""  # a dry run remembers the row too, so a later row with its key is an update
-                if not dry_run:
-                    new_id = str(collection.create(marker.add(dict(row.payload)))["id"])
-                index.entries[key] = (new_id, digest)
-                report.created += 1
-            elif found[1] == digest:
-                report.unchanged += 1
-            else:
-                if not dry_run:
-                    _update(kind, collection, found[0], want)
-                    index.entries[key] = (found[0], digest)
-                report.updated += 1
-        except MetricscoreError as error:
-            report.fail(row.where, f"{error.message or type(error).__name__} [{error.code}]")
+        write = _classify(row, kind, service, index, report)
+        if write is not None:
+            writes.append(write)
+    if dry_run:
+        for write in writes:
+            _done(write, write.id or "", index, report)
+        return
+    try:
+        with collection.batch() as batched:
+            ids = [_send(kind, batched, write) for write in writes]
+    except MetricscoreError:
+        for write in writes:
+            try:
+                _done(write, _send(kind, collection, write), index, report)
+            except MetricscoreError as error:
+                report.fail(write.row.where, f"{error.message or type(error).__name__} [{error.code}]")
+        return
+    for write, new_id in zip(writes, ids, strict=True):
+        _done(write, new_id, index, report)
+
+
+def _classify(row: Row, kind: Kind, service: Any, index: _Index, report: ImportReport) -> _Write | None:
+    """The write a row needs, or ``None`` (a bad row, reported; or nothing to change)."""
+    if row.problem is not None:
+        report.fail(row.where, row.problem)
+        return None
+    try:
+        desired = kind.normalize(service.validate(row.payload, "create"))
+    except ValidationError as error:
+        report.fail(row.where, "; ".join(f"{'.'.join(p) or 'row'}: {m} [{m.code}]" for p, m in error.flat()))
+        return None
+    want = kind.marker.strip(desired)
+    key = kind.natural_key(want)
+    if key in index.seen:
+        report.fail(row.where, f"duplicate natural key {key!r} in this import [duplicate]")
+        return None
+    index.seen.add(key)
+    found = index.entries.get(key)
+    digest = _digest(want)
+    if found is None:
+        return _Write(row, key, digest, None, kind.marker.add(dict(row.payload)))
+    if found[1] == digest:
+        report.unchanged += 1
+        return None
+    return _Write(row, key, digest, found[0], want)
+
+
+def _send(kind: Kind, collection: Collection, write: _Write) -> str:
+    if write.id is None:
+        return str(collection.create(write.payload)["id"])
+    _update(kind, collection, write.id, write.payload)
+    return write.id
+
+
+def _done(write: _Write, id: str, index: _Index, report: ImportReport) -> None:
+    index.entries[write.key] = (id, write.digest)
+    if write.id is None:
+        report.created += 1
+    else:
+        report.updated += 1
 
 
 def _update(kind: Kind, collection: Collection, id: str, want: dict[str, Any]) -> None:

@@ -128,6 +128,7 @@ class ObjectKeyMarker(Marker):
 
 
 UpdateStyle = Literal["patch", "put", "restricted"]
+_FIELDS: dict[str, dict[str, tuple[str, ma.fields.Field[Any]]]] = {}
 
 
 @dataclass(frozen=True)
@@ -144,8 +145,6 @@ class Kind:
     update_style: UpdateStyle
     removal: Literal["delete", "archive"] = "delete"
     updatable: frozenset[str] | None = None
-    #: Wire fields the vendor refuses to change in place (a change recreates the record).
-    excluded: frozenset[str] = frozenset()
 
     @property
     def name(self) -> str:
@@ -165,12 +164,15 @@ class Kind:
 
     def fields(self) -> dict[str, tuple[str, ma.fields.Field[Any]]]:
         """Wire name -> (attribute, field) of every field a create payload may carry."""
-        schema = self.resource.create_schema
-        return {
-            (f.data_key or attribute): (attribute, f)
-            for attribute, f in schema.load_fields.items()
-            if attribute != self.resource.dry_run_field
-        }
+        found = _FIELDS.get(self.name)
+        if found is None:
+            schema = self.resource.create_schema
+            found = _FIELDS[self.name] = {
+                (f.data_key or attribute): (attribute, f)
+                for attribute, f in schema.load_fields.items()
+                if attribute != self.resource.dry_run_field
+            }
+        return found
 
     def default(self, attribute: str, f: ma.fields.Field[Any]) -> Any:
         """The value a record has for a field its create payload left out."""
@@ -181,8 +183,9 @@ class Kind:
 
     def normalize(self, loaded: Mapping[str, Any]) -> dict[str, Any]:
         """A validated create payload (attribute names) as the record's managed wire fields."""
+        # ``loaded`` is fresh from validation (nothing else holds its values): no copy needed.
         return {
-            wire: copy_json(loaded[attribute]) if attribute in loaded else self.default(attribute, f)
+            wire: loaded[attribute] if attribute in loaded else self.default(attribute, f)
             for wire, (attribute, f) in self.fields().items()
         }
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import ConfigurationError
@@ -45,6 +46,11 @@ class Collection(Protocol):
     def archive(self, id: str) -> None: ...
 
     def restore(self, record: Mapping[str, Any]) -> None: ...
+
+    def batch(self) -> AbstractContextManager[Collection]:
+        """Writes through the collection it gives are one unit of work where the target has them
+        (a store: one transaction, all or nothing); over HTTP each request stands alone."""
+        ...
 
 
 class Target(Protocol):
@@ -118,6 +124,11 @@ class StoreCollection:
             self.service.cancel_archive(record["id"])
         except Conflict:  # already archived: unarchive instead
             self.service.unarchive(record["id"])
+
+    @contextmanager
+    def batch(self) -> Iterator[Collection]:
+        with self.service.batch() as batched:
+            yield StoreCollection(self.kind, batched)
 
 
 class StoreTarget:

@@ -177,3 +177,32 @@ def test_json_files_may_hold_a_list_of_documents(tmp_path: Path) -> None:
     found = lines(defs.validate([path]))
     assert [line.split(": ", 1)[0] for line in found] == [f"{path}:21:5"]  # tags is not a list
     assert "tags: Expected a list of items" in found[0]
+
+
+SCALARS = (
+    "a: yes\nb: 017\nc: 0o17\nd: 1.5e3\ne: ~\nf: 2024-01-01\ng: True\nh: -.inf\ni: -5\n"
+    "j: [1, x, null]\nk: 0x1F\nl: on\nm: '12'\nn: 2024-01-02T03:04:05Z\n7: seven\n---\n- x\n"
+)
+
+
+def test_libyaml_and_ruamel_read_the_same_values() -> None:
+    from metricscore.definitions import files
+
+    fast = files._fast_yaml(SCALARS)
+    assert fast is not None, "libyaml (PyYAML) is installed by the cli extra"
+    assert fast == files._load_yaml(SCALARS, {})
+    assert fast[0]["a"] == "yes" and fast[0]["b"] == 17 and fast[0]["7"] == "seven"  # YAML 1.2 core schema
+
+
+def test_without_libyaml_ruamel_reads_everything(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from metricscore.definitions import files
+
+    monkeypatch.setattr(files, "_FAST", [None])
+    path = write(tmp_path, "a.yaml", STATSIG.replace("unitTypes: [userID]\n    metricEvents", "metricEvents", 1))
+    found = lines(defs.validate([path]))
+    assert (
+        found[0]
+        == f"{path}:4:5: unitTypes: unitTypes may not be empty for metrics of type 'event_count_custom'. [required]"
+    )
+    assert found[1].startswith(f"{path}:11:9: metricComponentMetrics.0: component metric 'signups::event_count_custom'")
+    assert [d.key for d in defs.load([path]).definitions] == ["signup rate::composite"]

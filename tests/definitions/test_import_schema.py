@@ -154,3 +154,39 @@ def test_the_schema_accepts_valid_files_and_names_bad_fields() -> None:
     assert list(validator.iter_errors(bad))
     unknown = {"resource": "posthog.nope", "scope": {}, "definitions": []}
     assert list(validator.iter_errors(unknown))
+
+
+@pytest.mark.parametrize("backend", ["memory", "sqlite", "tinydb"])
+def test_service_batch_is_one_unit_of_work(backend: str, tmp_path: Path) -> None:
+    url = {
+        "memory": "memory://",
+        "sqlite": f"sqlite:///{tmp_path / 'x.db'}",
+        "tinydb": f"tinydb:///{tmp_path / 'x.json'}",
+    }
+    store = mc.open_store(url[backend])
+    accounts = store.posthog.accounts(project_id=1)
+    with accounts.batch() as batched:
+        first = batched.create({"name": "A", "external_id": "a"})
+        batched.update(first["id"], {"name": "A2"})
+        assert [a["name"] for a in batched.list().results] == ["A2"]  # reads see the batch's writes
+    assert accounts.get(first["id"])["name"] == "A2"
+    with pytest.raises(mc.Conflict), accounts.batch() as batched:
+        batched.create({"name": "B", "external_id": "b"})
+        batched.create({"name": "C", "external_id": "a"})  # taken: the whole batch is undone
+    assert [a["external_id"] for a in accounts.list().results] == ["a"]
+    store.close()
+
+
+def test_a_failed_batch_is_written_again_row_by_row(store: mc.Store, tmp_path: Path) -> None:
+    path = tmp_path / "m.yaml"
+    path.write_text(
+        "resource: statsig.metrics\nscope: {project_id: p1}\ndefinitions:\n"
+        "  - {name: signups, type: event_count_custom, unitTypes: [u], metricEvents: [{name: s}]}\n"
+        "  - {name: ratio x, type: composite, unitTypes: [u], metricComponentMetrics: [{name: gone, type: sum}]}\n"
+    )
+    report, problems = importing.import_files([path], defs.open_target(store))
+    assert problems == [] and (report.created, report.failed) == (1, 1)
+    assert report.errors == [
+        f"{path}:5:5: metricComponentMetrics.0: Metric 'gone::sum' does not exist in this project. [invalid_input]"
+    ]
+    assert [m["id"] for m in store.statsig.metrics(project_id="p1").list().results] == ["signups::event_count_custom"]
