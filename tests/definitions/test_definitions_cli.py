@@ -208,3 +208,35 @@ def test_unreachable_and_unauthorised_http_targets(tmp_path: Path, live: Any) ->
     assert "Traceback" not in done.stderr
     done = process("plan", "good.yaml", "--target", live.url, cwd=tmp_path, env=live.env())
     assert done.returncode == 2 and "Plan: 3 to create" in done.stdout
+
+
+def test_import_metricscore_loads_none_of_the_cli_libraries() -> None:
+    code = (
+        "import sys, metricscore, metricscore.definitions; "
+        "print(sorted(m for m in ('click', 'rich', 'httpx', 'ruamel', 'yaml') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    assert done.stdout.strip() == "[]"
+
+
+def test_progress_bar_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch, good: Path) -> None:
+    import io
+
+    from metricscore import definitions as defs
+    from metricscore.definitions import cli as module
+
+    assert module._progress(10, "applying") is None  # stderr is not a terminal under pytest
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr(sys, "stderr", Terminal())
+    bar = module._progress(10, "applying")
+    assert bar is not None and type(bar).__name__ == "Progress"
+    monkeypatch.undo()
+    store = mc.open_store("memory://")
+    target = defs.open_target(store)
+    seen: list[str] = []
+    report = defs.apply(defs.plan([good], target), target, progress=lambda change: seen.append(change.key))
+    assert report.ok and len(seen) == 3
