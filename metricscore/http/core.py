@@ -115,7 +115,10 @@ class Response:
 def json_response(status: int, body: Any, headers: Sequence[tuple[str, str]] = ()) -> Response:
     if body is None:
         return Response(status, list(headers), b"")
-    data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    try:
+        data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate (echoed from the request): escape it, as \udXXX
+        data = json.dumps(body, ensure_ascii=True, separators=(",", ":")).encode("ascii")
     return Response(status, [("Content-Type", JSON_TYPE), *headers], data)
 
 
@@ -255,9 +258,26 @@ class App:
         """The response to ``request``; never raises."""
         try:
             return self._handle(request)
-        except Exception:  # pragma: no cover - a bug; still answer like a server would
+        except Exception:  # a bug: still answer as the vendor whose route was asked would
             logger.exception("Unhandled error in %s %s", request.method, request.path)
-            return json_response(500, {"status": 500, "message": "Internal server error."})
+            return self._server_error(self._dialect_of(request.path))
+
+    def _dialect_of(self, path: Any) -> Dialect:
+        try:
+            for route in self.routes:
+                if route.regex.match(path):
+                    return self._dialects[route.dialect]
+            return self._dialects[_guess_dialect(path)]
+        except Exception:
+            return self._dialects["posthog"]
+
+    def _server_error(self, dialect: Dialect) -> Response:
+        """A 500 in ``dialect``'s own error format (its body never echoes the request)."""
+        try:
+            status, body = dialect.render_error(_ServerError())
+        except Exception:  # the renderer itself failed: its dialect's plain shape
+            status, body = 500, dialect.plain_error(500, "error", "A server error occurred.")
+        return json_response(status, body)
 
     def _handle(self, request: Request) -> Response:
         path = request.path
@@ -286,9 +306,9 @@ class App:
             status, body = operation.handler(call)
         except MetricscoreError as error:
             return self._error(dialect, error)
-        except Exception as error:
+        except Exception:
             logger.exception("Error in %s %s", request.method, request.path)
-            return self._plain(dialect, 500, "error", f"Internal server error ({type(error).__name__}).")
+            return self._server_error(dialect)
         return json_response(status, body)
 
     # -- authentication and authorisation -------------------------------------------------------
@@ -301,7 +321,7 @@ class App:
                 raise Unauthenticated("Authentication credentials were not provided.")
             key = self.keys.check_token("posthog", token.strip())
             if key is None:
-                raise Unauthenticated("Personal API key found in request Authorization header is invalid.")
+                raise AuthenticationFailed("Personal API key found in request Authorization header is invalid.")
             return key
         if dialect == "sequence":
             header = request.header("authorization") or ""
@@ -388,6 +408,18 @@ class App:
 
             self._openapi = json.dumps(openapi_document(self.routes), separators=(",", ":")).encode("utf-8")
         return Response(200, [("Content-Type", JSON_TYPE)], self._openapi)
+
+
+class AuthenticationFailed(Unauthenticated):
+    """Credentials were sent but are not valid (DRF's AuthenticationFailed; PostHog's code)."""
+
+    code = "authentication_failed"
+
+
+class _ServerError(MetricscoreError):
+    """An unexpected failure, rendered as each dialect's 500."""
+
+    status = 500
 
 
 def _parse_error(message: str) -> ValidationError:
