@@ -126,9 +126,10 @@ SEQUENCE_ITEM = {
 
 # -- Statsig -------------------------------------------------------------------------------------
 
+#: The messages of Statsig's published Console API spec.
 STATSIG_ARCHIVE_MESSAGES = {
-    "schedule_archive": "Metric scheduled for archive successfully.",
-    "cancel_archive": "Metric archive cancelled successfully.",
+    "schedule_archive": "Metric archive scheduled successfully for next day.",
+    "cancel_archive": "Metric archival cancelled successfully.",
     "unarchive": "Metric unarchived successfully.",
 }
 

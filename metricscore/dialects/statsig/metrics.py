@@ -31,7 +31,8 @@ __all__ = [
 
 DEFAULT_ACTOR = "CONSOLE API"
 #: How long a scheduled archive can still be cancelled; after it the metric is archived.
-ARCHIVE_GRACE = timedelta(days=7)
+#: "Metric archive scheduled successfully for next day." (Statsig): archived one day later.
+ARCHIVE_GRACE = timedelta(days=1)
 NEEDS_EVENTS = ("sum", "mean", "event_count_custom", "ratio")
 NEEDS_UNIT_TYPES = (*NEEDS_EVENTS, "composite", "composite_sum")
 NAME_TYPE_TAKEN = "A metric with this name and type already exists."
