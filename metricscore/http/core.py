@@ -35,6 +35,7 @@ from ..errors import (
     ValidationError,
 )
 from .keys import ApiKey, Keyring
+from .links import LinkBase
 from .ratelimit import STATSIG_LIMITS, RateLimiter, Window
 
 if TYPE_CHECKING:
@@ -69,6 +70,9 @@ class Request:
     body: bytes = b""
     #: ``http`` or ``https``: used with the ``Host`` header to build PostHog's pagination links.
     scheme: str = "http"
+    #: The prefix the app is mounted under (WSGI ``SCRIPT_NAME``, ASGI ``root_path``), percent-encoded;
+    #: ``path`` is the rest. Links in responses keep it.
+    root_path: str = ""
 
     def __post_init__(self) -> None:
         self.method = self.method.upper()
@@ -88,10 +92,14 @@ class Request:
 
     @property
     def url(self) -> str:
-        """The absolute URL the client asked for (scheme, ``Host`` header, path and query)."""
+        """The absolute URL the client asked for (scheme, ``Host`` header, mount prefix, path and query).
+
+        The ``Host`` header is taken as sent: links in responses use :meth:`App.link_url` instead,
+        which only trusts allowed hosts.
+        """
         host = self.header("host") or "localhost"
         query = f"?{self.query}" if self.query else ""
-        return f"{self.scheme}://{host}{self.path}{query}"
+        return f"{self.scheme}://{host}{self.root_path.rstrip('/')}{self.path}{query}"
 
 
 @dataclass
@@ -229,6 +237,11 @@ class App:
     :param openapi: serve the OpenAPI 3 document at ``/openapi.json``.
     :param key_cache_seconds: how long a verified API key is trusted without reading it again
         (see :class:`~metricscore.http.keys.Keyring`); ``0`` reads it on every request.
+    :param public_url: the base URL clients reach the app at (``https://api.example.com/metrics``);
+        pagination links start with it. Without it they use the request's scheme, an allowed
+        ``Host`` and the mount prefix (see :mod:`metricscore.http.links`).
+    :param allowed_hosts: ``Host`` header values trusted in links (``*``, ``.example.com`` or exact
+        names; default :data:`~metricscore.http.links.DEFAULT_ALLOWED_HOSTS`, the loopback names).
     """
 
     def __init__(
@@ -239,6 +252,8 @@ class App:
         max_body: int = DEFAULT_MAX_BODY,
         openapi: bool = True,
         key_cache_seconds: float = DEFAULT_KEY_CACHE_SECONDS,
+        public_url: str | None = None,
+        allowed_hosts: Sequence[str] | None = None,
     ) -> None:
         from .routes import ROUTES
 
@@ -246,6 +261,7 @@ class App:
         self.keys = Keyring(store, cache_seconds=key_cache_seconds)
         self.rate_limiter = RateLimiter(store, statsig_limits)
         self.max_body = max_body
+        self.links = LinkBase(public_url, allowed_hosts)
         self.routes: tuple[Route, ...] = ROUTES
         self.serve_openapi = openapi
         self._dialects = _dialects()
@@ -261,6 +277,16 @@ class App:
         except Exception:  # a bug: still answer as the vendor whose route was asked would
             logger.exception("Unhandled error in %s %s", request.method, request.path)
             return self._server_error(self._dialect_of(request.path))
+
+    def link_url(self, request: Request) -> str:
+        """The URL of ``request`` as links in its response show it (see :mod:`metricscore.http.links`)."""
+        assert isinstance(request.query, str)
+        base = self.links.absolute(request.scheme, request.header("host"), request.root_path)
+        return f"{base}{request.path}{'?' + request.query if request.query else ''}"
+
+    def link_path(self, request: Request, path: str) -> str:
+        """``path`` (of this app) as a link in a response: under the public URL's path or mount prefix."""
+        return f"{self.links.prefix(request.root_path)}{path}"
 
     def _dialect_of(self, path: Any) -> Dialect:
         try:

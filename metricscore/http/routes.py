@@ -40,7 +40,7 @@ def _posthog_operations(service: Any, label: str, scope: str, item: bool) -> dic
 
         def list_(call: Call) -> tuple[int, Any]:
             page = service(call).list(**call.query)
-            return 200, page.envelope(call.request.url)
+            return 200, page.envelope(call.app.link_url(call.request))
 
         def create(call: Call) -> tuple[int, Any]:
             return 201, service(call).create(call.data, actor_id=call.key.user_id)
@@ -147,7 +147,7 @@ def _dry_run(call: Call) -> bool:
 
 
 def _statsig_list(call: Call) -> tuple[int, Any]:
-    return 200, _metrics(call).list(**call.query).envelope()
+    return 200, _metrics(call).list(**call.query).envelope(call.app.link_path(call.request, f"{STATSIG}/list"))
 
 
 def _statsig_create(call: Call) -> tuple[int, Any]:
