@@ -10,6 +10,12 @@ from .core import Call, Operation, Route
 
 __all__ = ["ROUTES", "STATSIG_ARCHIVE_MESSAGES"]
 
+
+def _idempotency_key(call: Call) -> str | None:
+    """The ``Idempotency-Key`` header: Sequence's own, an extension on PostHog's and Statsig's creates."""
+    return call.request.header("idempotency-key")
+
+
 # -- PostHog -------------------------------------------------------------------------------------
 
 
@@ -43,7 +49,8 @@ def _posthog_operations(service: Any, label: str, scope: str, item: bool) -> dic
             return 200, page.envelope(call.app.link_url(call.request))
 
         def create(call: Call) -> tuple[int, Any]:
-            return 201, service(call).create(call.data, actor_id=call.key.user_id)
+            created = service(call).create(call.data, actor_id=call.key.user_id, idempotency_key=_idempotency_key(call))
+            return 201, created
 
         return {
             "GET": Operation(list_, f"{label}_list", f"List {label}", 200, read),
@@ -76,10 +83,6 @@ def _posthog_operations(service: Any, label: str, scope: str, item: bool) -> dic
 
 def _usage_metrics(call: Call) -> ResourceService:
     return call.app.store.sequence.usage_metrics(account_id=call.key.subject)
-
-
-def _idempotency_key(call: Call) -> str | None:
-    return call.request.header("idempotency-key")
 
 
 def _sequence_list(call: Call) -> tuple[int, Any]:
@@ -151,7 +154,10 @@ def _statsig_list(call: Call) -> tuple[int, Any]:
 
 
 def _statsig_create(call: Call) -> tuple[int, Any]:
-    data = _metrics(call).create(call.data, actor_id=_actor(call), dry_run=_dry_run(call))
+    metrics = _metrics(call)
+    data = metrics.create(
+        call.data, actor_id=_actor(call), dry_run=_dry_run(call), idempotency_key=_idempotency_key(call)
+    )
     return 201, {"message": "Metric created successfully.", "data": data}
 
 

@@ -136,6 +136,8 @@ def _role_id(properties: Mapping[str, Any] | None, role: str) -> int | None:
 
 class Accounts(Resource):
     name = "posthog.accounts"
+    #: An extension of the vendor's API: an ``Idempotency-Key`` on create (see metricscore.idempotency).
+    idempotent = True
     table = Table(
         name="posthog_accounts",
         scope=("project_id",),

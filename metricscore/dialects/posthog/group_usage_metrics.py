@@ -117,6 +117,8 @@ def rule_errors(record: Mapping[str, Any], *, math_known: bool = True, property_
 
 class GroupUsageMetrics(Resource):
     name = "posthog.group_usage_metrics"
+    #: An extension of the vendor's API: an ``Idempotency-Key`` on create (see metricscore.idempotency).
+    idempotent = True
     table = Table(
         name="posthog_group_usage_metrics",
         scope=("project_id", "group_type_index"),

@@ -136,6 +136,8 @@ _OPTIONAL_WIRE = (
 
 class Metrics(Resource):
     name = "statsig.metrics"
+    #: An extension of the vendor's API: an ``Idempotency-Key`` on create (see metricscore.idempotency).
+    idempotent = True
     table = Table(
         name="statsig_metrics",
         scope=("project_id",),
