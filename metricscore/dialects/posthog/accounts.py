@@ -156,6 +156,7 @@ class Accounts(Resource):
     )
     scope_fields = {"project_id": Integer(required=True, strict=True, min_value=0)}
     pagination = LimitOffsetPagination()
+    actor_field = Integer(strict=True, allow_none=True)  # the PostHog user id
     create_schema = AccountSchema()
     initial_values = {"external_id": None, "properties": {}, "tags": []}
     wire = {

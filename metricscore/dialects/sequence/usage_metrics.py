@@ -159,7 +159,7 @@ class UsageMetrics(Resource):
         orderings=(("created_at", "id"),),
     )
     scope_fields = {"account_id": String(required=True, max_length=ACCOUNT_ID_LENGTH, coerce_numbers=False)}
-    pagination = CursorPagination()
+    pagination = CursorPagination.over(table)
     create_schema = UsageMetricSchema()
     replace_resets_omitted = True
     soft_delete_column = "deleted_at"

@@ -17,6 +17,7 @@ memory backend is the reference: a backend that answers differently has a bug.
 
 from .crud import CrudContract, ScopeContract, UniquenessContract
 from .fixtures import BackendFixtures
+from .inputs import ReadInputContract
 from .listing import KeysetContract, ListingContract
 from .metrics import GroupUsageMetricContract, SequenceUsageMetricContract, StatsigMetricContract
 from .stateful import StatefulContract, compare_with_memory
@@ -29,6 +30,7 @@ __all__ = [
     "GroupUsageMetricContract",
     "KeysetContract",
     "ListingContract",
+    "ReadInputContract",
     "ScopeContract",
     "SequenceUsageMetricContract",
     "StatefulContract",
@@ -50,5 +52,6 @@ class BackendContracts(
     GroupUsageMetricContract,
     SequenceUsageMetricContract,
     StatsigMetricContract,
+    ReadInputContract,
 ):
     """Every contract at once: what a backend must pass."""
