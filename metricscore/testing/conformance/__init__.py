@@ -15,7 +15,7 @@ Every class here is named ``*Contract`` so pytest collects it only through such 
 memory backend is the reference: a backend that answers differently has a bug.
 """
 
-from .crud import CrudContract, ScopeContract, UniquenessContract
+from .crud import CopyContract, CrudContract, ScopeContract, UniquenessContract
 from .fixtures import BackendFixtures
 from .inputs import ReadInputContract
 from .listing import KeysetContract, ListingContract
@@ -26,6 +26,7 @@ from .transactions import TransactionContract
 __all__ = [
     "BackendContracts",
     "BackendFixtures",
+    "CopyContract",
     "CrudContract",
     "GroupUsageMetricContract",
     "KeysetContract",
@@ -43,6 +44,7 @@ __all__ = [
 
 class BackendContracts(
     CrudContract,
+    CopyContract,
     ScopeContract,
     UniquenessContract,
     ListingContract,
