@@ -11,6 +11,7 @@ from typing import Any
 
 from ...errors import Conflict, ErrorMessage, MetricscoreError, ValidationError
 from ...jsonvalue import copy_json, string_problem
+from ...limits import check_filter_values
 from ...query import Eq, Filter, HasAny, OrderBy, Query
 from ...repository import Record
 from ...resource import ACTOR_FIELD, Context, ListRequest, Mode, Resource
@@ -371,6 +372,7 @@ class Metrics(Resource):
         filters: list[Filter] = []
         tags = _tags_filter(params.get("tags"))
         if tags:
+            check_filter_values("tags", tags)
             filters.append(HasAny("tag_index", tags))
         return ListRequest(tuple(filters), ORDER)
 
