@@ -143,6 +143,7 @@ class GroupUsageMetrics(Resource):
         "group_type_index": Integer(required=True, strict=True, min_value=0, max_value=MAX_GROUP_TYPE_INDEX),
     }
     pagination = LimitOffsetPagination()
+    actor_field = Integer(strict=True, allow_none=True)  # the PostHog user id
     create_schema = GroupUsageMetricCreateSchema()
     update_schema = GroupUsageMetricSchema()
     initial_values = {"math_property": None}
