@@ -112,7 +112,8 @@ def test_an_unexpected_failure_is_a_500_in_the_routes_dialect(
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(live.app.store.backend, "unit_of_work", broken)
+    # After authentication (a failing key lookup is the storage's 503, not a bug's 500).
+    monkeypatch.setattr(mc.ResourceService, "list", broken)
     status, body = live.request("GET", LISTS[dialect], dialect)
     assert (status, body) == (500, _expected_500(dialect))
 
