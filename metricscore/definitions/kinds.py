@@ -162,6 +162,15 @@ class Kind:
     def scope_names(self) -> tuple[str, ...]:
         return tuple(self.resource.scope_fields)
 
+    @property
+    def dry_run_key(self) -> str | None:
+        """The payload field asking the vendor for a dry run (Statsig's ``dryRun``), if any."""
+        attribute = self.resource.dry_run_field
+        if attribute is None:
+            return None
+        f = self.resource.create_schema.load_fields.get(attribute)
+        return (f.data_key or attribute) if f is not None else attribute
+
     def fields(self) -> dict[str, tuple[str, ma.fields.Field[Any]]]:
         """Wire name -> (attribute, field) of every field a create payload may carry."""
         found = _FIELDS.get(self.name)

@@ -61,6 +61,9 @@ class DefinitionSet:
     #: Every (resource, scope) a valid document names, even with no definitions: with ``prune``,
     #: a document listing nothing removes every managed record of its scope.
     declared: dict[tuple[str, tuple[tuple[str, Any], ...]], tuple[Kind, dict[str, Any]]] = field(default_factory=dict)
+    #: The natural keys the files mention per (resource, scope), invalid definitions included, so
+    #: that a problem in one definition does not also make the metrics using it look undefined.
+    mentioned: dict[tuple[str, tuple[tuple[str, Any], ...]], set[str]] = field(default_factory=dict)
 
     @property
     def valid(self) -> bool:
@@ -154,8 +157,11 @@ def _load_document(document: Document, out: DefinitionSet) -> None:
         return
     scope = dict(service.scope)
     out.declared.setdefault(scope_key(kind, scope), (kind, scope))
+    mentioned = out.mentioned.setdefault(scope_key(kind, scope), set())
     for index, payload in enumerate(definitions):
         where = (*path, "definitions", index)
+        if isinstance(payload, dict):
+            mentioned.add(kind.natural_key(payload))
         try:
             loaded = service.validate(payload, "create")
         except ValidationError as error:
@@ -164,6 +170,10 @@ def _load_document(document: Document, out: DefinitionSet) -> None:
             continue
         except MetricscoreError as error:  # pragma: no cover - validate raises only ValidationError
             problems.append(source.problem(where, "definition", str(error), error.code))
+            continue
+        if kind.dry_run_key is not None and kind.dry_run_key in payload:
+            message = "a definition is applied for real; remove it (plan is the dry run)"
+            problems.append(source.problem((*where, kind.dry_run_key), kind.dry_run_key, message, "not_allowed"))
             continue
         desired = kind.normalize(loaded)
         out.definitions.append(Definition(kind, scope, payload, desired, kind.natural_key(desired), source, where))
@@ -195,7 +205,7 @@ def validate(
     """
     loaded = paths if isinstance(paths, DefinitionSet) else load(paths)
     problems = list(loaded.problems)
-    problems.extend(cross_document_problems(loaded.definitions, target))
+    problems.extend(cross_document_problems(loaded.definitions, target, loaded.mentioned))
     return sorted(set(problems), key=_order)
 
 
@@ -203,7 +213,11 @@ def _order(problem: Problem) -> tuple[Any, ...]:
     return (problem.file, problem.line, problem.column, problem.field, problem.message)
 
 
-def cross_document_problems(definitions: Sequence[Definition], target: Target | None) -> list[Problem]:
+def cross_document_problems(
+    definitions: Sequence[Definition],
+    target: Target | None,
+    mentioned: Mapping[tuple[str, tuple[tuple[str, Any], ...]], set[str]] | None = None,
+) -> list[Problem]:
     problems: list[Problem] = []
     first: dict[tuple[Any, ...], Definition] = {}
     for definition in definitions:
@@ -220,13 +234,17 @@ def cross_document_problems(definitions: Sequence[Definition], target: Target | 
                     "duplicate",
                 )
             )
-    problems.extend(_component_problems(definitions, target))
+    problems.extend(_component_problems(definitions, target, mentioned or {}))
     return problems
 
 
-def _component_problems(definitions: Sequence[Definition], target: Target | None) -> list[Problem]:
+def _component_problems(
+    definitions: Sequence[Definition],
+    target: Target | None,
+    mentioned: Mapping[tuple[str, tuple[tuple[str, Any], ...]], set[str]],
+) -> list[Problem]:
     statsig = [d for d in definitions if d.kind.removal == "archive"]
-    defined: dict[tuple[Any, ...], set[str]] = {}
+    defined: dict[tuple[Any, ...], set[str]] = {key: set(keys) for key, keys in mentioned.items()}
     for definition in statsig:
         defined.setdefault(scope_key(definition.kind, definition.scope), set()).add(definition.key)
     in_target: dict[tuple[Any, ...], set[str]] = {}

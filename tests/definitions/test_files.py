@@ -200,9 +200,20 @@ def test_without_libyaml_ruamel_reads_everything(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(files, "_FAST", [None])
     path = write(tmp_path, "a.yaml", STATSIG.replace("unitTypes: [userID]\n    metricEvents", "metricEvents", 1))
     found = lines(defs.validate([path]))
-    assert (
-        found[0]
-        == f"{path}:4:5: unitTypes: unitTypes may not be empty for metrics of type 'event_count_custom'. [required]"
-    )
-    assert found[1].startswith(f"{path}:11:9: metricComponentMetrics.0: component metric 'signups::event_count_custom'")
+    # only the definition's own problem: the composite using it does not also fail
+    assert found == [
+        f"{path}:4:5: unitTypes: unitTypes may not be empty for metrics of type 'event_count_custom'. [required]"
+    ]
     assert [d.key for d in defs.load([path]).definitions] == ["signup rate::composite"]
+
+
+def test_a_dry_run_flag_has_no_place_in_a_definition(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "a.yaml",
+        STATSIG.replace("    metricEvents: [{name: signup}]", "    metricEvents: [{name: signup}]\n    dryRun: true"),
+    )
+    found = lines(defs.validate([path]))
+    assert found == [
+        f"{path}:8:5: dryRun: a definition is applied for real; remove it (plan is the dry run) [not_allowed]"
+    ]
