@@ -93,9 +93,15 @@ class BaseClient:
         json: Any = None,
         params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
+        safe: bool | None = None,
     ) -> Any:
-        """Send one request (retrying where safe); the decoded JSON body, or ``None`` when empty."""
-        safe = method in SAFE_METHODS or any(k.lower() == "idempotency-key" for k in (headers or {}))
+        """Send one request (retrying where safe); the decoded JSON body, or ``None`` when empty.
+
+        ``safe``: whether the request may be repeated; by default ``GET``, ``PUT``, ``DELETE`` and
+        any request with an ``Idempotency-Key`` are.
+        """
+        if safe is None:
+            safe = method in SAFE_METHODS or any(k.lower() == "idempotency-key" for k in (headers or {}))
         attempt = 0
         while True:
             try:

@@ -269,14 +269,15 @@ class StatsigMetricsClient:
         self.client.request("DELETE", f"{self.path}/{_segment(id)}")
 
     def archive(self, id: str) -> None:
-        """Schedule the archive (Statsig's way to retire a metric)."""
-        self.client.request("PUT", f"{self.path}/{_segment(id)}/schedule_archive")
+        """Schedule the archive (Statsig's way to retire a metric). The archive steps are PUTs that
+        are not idempotent (a second one is a 409), so they are never retried."""
+        self.client.request("PUT", f"{self.path}/{_segment(id)}/schedule_archive", safe=False)
 
     def cancel_archive(self, id: str) -> None:
-        self.client.request("PUT", f"{self.path}/{_segment(id)}/cancel_archive")
+        self.client.request("PUT", f"{self.path}/{_segment(id)}/cancel_archive", safe=False)
 
     def unarchive(self, id: str) -> None:
-        self.client.request("PUT", f"{self.path}/{_segment(id)}/unarchive")
+        self.client.request("PUT", f"{self.path}/{_segment(id)}/unarchive", safe=False)
 
     def restore(self, record: Mapping[str, Any]) -> None:
         from ..errors import Conflict

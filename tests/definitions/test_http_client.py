@@ -189,3 +189,38 @@ def test_http_target_needs_credentials(live: Any, tmp_path: Path) -> None:
     target = defs.HttpTarget(live.url, env={})
     with pytest.raises(mc.ConfigurationError, match="METRICSCORE_STATSIG_KEY"):
         defs.plan([path], target)
+
+
+@pytest.mark.parametrize(
+    ("method", "headers", "safe", "retried"),
+    [
+        ("GET", None, None, True),
+        ("PUT", None, None, True),
+        ("DELETE", None, None, True),
+        ("POST", None, None, False),
+        ("POST", {"Idempotency-Key": "k"}, None, True),
+        ("PUT", None, False, False),  # e.g. Statsig's schedule_archive: a second one is a 409
+    ],
+)
+def test_503_is_retried_only_when_the_request_is_safe(
+    method: str, headers: dict[str, str] | None, safe: bool | None, retried: bool
+) -> None:
+    import httpx
+
+    from metricscore.client import ServerError
+
+    calls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.method)
+        return httpx.Response(503 if len(calls) == 1 else 200, json={"ok": True})
+
+    waits: list[float] = []
+    client = StatsigClient("http://x", "k", transport=httpx.MockTransport(handler), sleep=waits.append)
+    if retried:
+        assert client.request(method, "/p", headers=headers, safe=safe) == {"ok": True}
+        assert len(calls) == 2 and waits == [0.5]
+    else:
+        with pytest.raises(ServerError, match="503"):
+            client.request(method, "/p", headers=headers, safe=safe)
+        assert len(calls) == 1 and waits == []
