@@ -145,3 +145,66 @@ def test_the_code_blocks_of_the_page_run(page: Path, tmp_path: Path) -> None:
         check=False,
     )
     assert done.returncode == 0, f"{done.stdout[-3000:]}\n{done.stderr[-6000:]}"
+
+
+def _run_with_snippet(snippet: object, script: str, cwd: Path) -> None:
+    """Run ``script`` in a fresh interpreter with ``SNIPPET`` bound to a block's code; it prints ``ok``."""
+    done = subprocess.run(
+        [sys.executable, "-c", f"SNIPPET = {snippet!r}\n{script}"],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-4000:]
+
+
+def test_the_django_snippet_serves_requests(tmp_path: Path) -> None:
+    """The Django view of docs/http.md, inside a configured Django, answers like the App."""
+    pytest.importorskip("django")
+    snippet = next(b for b in blocks_of(ROOT / "docs" / "http.md") if "from django.http" in str(b["code"]))
+    script = textwrap.dedent(
+        """
+        import django
+        from django.conf import settings
+
+        settings.configure(ALLOWED_HOSTS=["testserver"], ROOT_URLCONF=__name__, DEBUG=False)
+        django.setup()
+        exec(compile(SNIPPET, "docs/http.md (django)", "exec"))
+        from django.test import Client
+
+        client = Client()
+        anonymous = client.get("/api/environments/1/accounts/")
+        assert anonymous.status_code == 401, anonymous.content
+        assert anonymous.json()["code"] == "not_authenticated"
+        token = core.keys.create_posthog_key(scopes=["*"], projects=[1]).token
+        made = client.post(
+            "/api/environments/1/accounts/", b'{"name": "Acme"}', content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {token}",
+        )
+        assert made.status_code == 201 and made.json()["name"] == "Acme", made.content
+        listed = client.get("/api/environments/1/accounts/", HTTP_AUTHORIZATION=f"Bearer {token}")
+        assert listed.json()["count"] == 1
+        print("ok")
+        """
+    )
+    _run_with_snippet(snippet["code"], script, tmp_path)
+
+
+def test_the_flask_snippet_serves_requests(tmp_path: Path) -> None:
+    """The Flask view of docs/http.md answers like the App (its test client sends real WSGI environs)."""
+    pytest.importorskip("flask")
+    snippet = next(b for b in blocks_of(ROOT / "docs" / "http.md") if "from flask import" in str(b["code"]))
+    script = textwrap.dedent(
+        """
+        exec(compile(SNIPPET, "docs/http.md (flask)", "exec"))
+        client = flask_app.test_client()
+        assert client.get("/api/environments/1/accounts/").status_code == 401
+        token = core.keys.create_statsig_key(project_id="p").token
+        listed = client.get("/console/v1/metrics/list?limit=5", headers={"STATSIG-API-KEY": token})
+        assert listed.status_code == 200 and listed.json["message"] == "Metrics listed successfully.", listed.data
+        print("ok")
+        """
+    )
+    _run_with_snippet(snippet["code"], script, tmp_path)
