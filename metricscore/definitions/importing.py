@@ -98,6 +98,12 @@ def _digest(value: Any) -> bytes:
     return hashlib.blake2b(json.dumps(value, sort_keys=True, default=str).encode(), digest_size=12).digest()
 
 
+def _fingerprint(kind: Kind, fields: Mapping[str, Any]) -> bytes:
+    """12 bytes for every managed field, then 12 for those the vendor cannot update in place."""
+    fixed = {} if kind.updatable is None else {k: v for k, v in fields.items() if k not in kind.updatable}
+    return _digest(fields) + _digest(fixed)
+
+
 class _Index:
     """Natural key -> (id, digest of the managed fields) of every record of one scope."""
 
@@ -109,7 +115,7 @@ class _Index:
             if kind.archived(record):
                 continue
             projected = kind.marker.strip(kind.project(record))
-            self.entries[kind.natural_key(projected)] = (str(record["id"]), _digest(projected))
+            self.entries[kind.natural_key(projected)] = (str(record["id"]), _fingerprint(kind, projected))
 
 
 def import_rows(
@@ -207,11 +213,16 @@ def _classify(row: Row, kind: Kind, service: Any, index: _Index, report: ImportR
         return None
     index.seen.add(key)
     found = index.entries.get(key)
-    digest = _digest(want)
+    digest = _fingerprint(kind, want)
     if found is None:
         return _Write(row, key, digest, None, kind.marker.add(dict(row.payload)))
     if found[1] == digest:
         report.unchanged += 1
+        return None
+    if found[1][12:] != digest[12:]:
+        fixed = ", ".join(sorted(set(want) - (kind.updatable or set())))
+        message = f"{kind.name} cannot change {fixed} in place; 'apply' replaces the record [not_updatable]"
+        report.fail(row.where, message)
         return None
     return _Write(row, key, digest, found[0], want)
 

@@ -190,3 +190,18 @@ def test_a_failed_batch_is_written_again_row_by_row(store: mc.Store, tmp_path: P
         f"{path}:5:5: metricComponentMetrics.0: Metric 'gone::sum' does not exist in this project. [invalid_input]"
     ]
     assert [m["id"] for m in store.statsig.metrics(project_id="p1").list().results] == ["signups::event_count_custom"]
+
+
+def test_an_import_never_replaces_what_the_vendor_cannot_update(store: mc.Store, tmp_path: Path) -> None:
+    path = tmp_path / "m.yaml"
+    metric = "{name: signups, type: event_count_custom, unitTypes: [u], metricEvents: [{name: %s}]%s}"
+    document = "resource: statsig.metrics\nscope: {project_id: p1}\ndefinitions:\n  - %s\n"
+    path.write_text(document % (metric % ("s", "")))
+    target = defs.open_target(store)
+    assert importing.import_files([path], target)[0].created == 1
+    path.write_text(document % (metric % ("s", ", description: new")))
+    assert importing.import_files([path], target)[0].updated == 1  # description: updatable in place
+    path.write_text(document % (metric % ("t", ", description: new")))
+    report = importing.import_files([path], target)[0]
+    assert report.failed == 1 and "cannot change" in report.errors[0] and "metricEvents" in report.errors[0]
+    assert store.statsig.metrics(project_id="p1").get("signups::event_count_custom")["metricEvents"][0]["name"] == "s"
