@@ -100,13 +100,6 @@ def _scope(values: Sequence[str]) -> dict[str, Any]:
     return scope
 
 
-def _problems_exit(problems: Sequence[Any], style: str) -> NoReturn:
-    output = render_problems(problems, "text" if style == "json_plan" else style)
-    if output:
-        click.echo(output)
-    raise Failed(f"{len(problems)} problem(s) in the definition files")
-
-
 def _progress(total: int, label: str) -> Any:
     """A rich progress bar on a terminal (stderr), else nothing."""
     if total < 2 or not sys.stderr.isatty():
