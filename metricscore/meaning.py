@@ -78,13 +78,17 @@ __all__ = [
     "Window",
     "WindowKind",
     "Writing",
+    "WritingBuilder",
     "as_dict",
     "aspects",
     "codec",
+    "condition_key",
     "data_keys_of",
+    "describe",
     "format_path",
     "get_path",
     "meaning_of",
+    "merged_conditions",
     "numeric_value",
     "read",
     "register_codec",
@@ -428,8 +432,10 @@ def _looks_decimal(text: str) -> bool:
 def aspects(meaning: Meaning) -> dict[str, Any]:
     """The meaning as ``{aspect: value}``: what a translation compares, aspect by aspect.
 
-    Condition lists become frozensets (their order never matters); each source is its own group
-    of aspects (``events.sources[0].name``...), so a change to one source names that source.
+    Condition lists become frozensets (their order never matters) and ``events.where`` is folded
+    into every source's conditions (an event must pass both, so where a condition is written does
+    not change the meaning); each source is its own group of aspects (``events.sources[0].name``...),
+    so a change to one source names that source.
     """
     out: dict[str, Any] = {}
     events = meaning.events
@@ -437,9 +443,8 @@ def aspects(meaning: Meaning) -> dict[str, Any]:
     for index, source in enumerate(events.sources):
         prefix = f"events.sources[{index}]"
         out[f"{prefix}.name"] = source.name
-        out[f"{prefix}.conditions"] = frozenset(source.conditions)
+        out[f"{prefix}.conditions"] = frozenset((*source.conditions, *events.where))
         out[f"{prefix}.measure"] = source.measure
-    out["events.where"] = frozenset(events.where)
     out["events.supersede"] = events.supersede
     out["events.table"] = events.table
     out["aggregation.kind"] = meaning.aggregation.kind
@@ -529,17 +534,100 @@ class ReadingBuilder:
         return Reading(meaning, self.payload, dict(self.fields), dict(self.dropped))
 
 
+def describe(value: Any) -> str:
+    """A short human text for a part of a meaning (used in translation reports)."""
+    if isinstance(value, Condition):
+        text = f"{value.field} {value.op.value}"
+        if value.values:
+            text += " " + ", ".join(json.dumps(v, ensure_ascii=False) for v in value.values)
+        if not value.case_sensitive:
+            text += " (case-insensitive)"
+        if value.missing_passes and value.op is not Op.IS_NOT_SET:
+            text += " (missing passes)"
+        return text
+    if isinstance(value, (frozenset, set)):
+        return "{" + "; ".join(sorted(describe(item) for item in value)) + "}" if value else "none"
+    if isinstance(value, (tuple, list)):
+        return "[" + ", ".join(describe(item) for item in value) + "]"
+    if isinstance(value, StrEnum):
+        return value.value
+    if isinstance(value, EventField):
+        return str(value)
+    if isinstance(value, Window):
+        return f"trailing {value.days} days" if value.kind is WindowKind.TRAILING_DAYS else value.kind.value
+    if isinstance(value, Unit):
+        return (
+            f"per {', '.join(value.id_types) or 'unit'}"
+            if value.kind is UnitKind.ID_TYPE
+            else f"per {value.kind.value}"
+        )
+    if is_dataclass(value) and not isinstance(value, type):
+        return json.dumps(as_dict(value), ensure_ascii=False)
+    if value is None:
+        return "none"
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, str) else str(value)
+
+
+def condition_key(condition: Condition) -> tuple[Any, ...]:
+    """A total order on conditions, so writers list them the same way whatever the input order."""
+    field_ = condition.field
+    return (field_.kind.value, field_.name, condition.op.value, condition.values,
+            condition.case_sensitive, condition.missing_passes)  # fmt: skip
+
+
+def merged_conditions(events: Events) -> tuple[tuple[Condition, ...], ...]:
+    """Each source's conditions with ``where`` folded in, deduplicated and sorted."""
+    return tuple(
+        tuple(sorted(set((*source.conditions, *events.where)), key=condition_key)) for source in events.sources
+    )
+
+
+class WritingBuilder:
+    """Collects, while a codec writes a meaning, the notes on what it could not say and the defaults."""
+
+    def __init__(self, resource: str) -> None:
+        self.resource = resource
+        self.notes: dict[str, tuple[str, ...]] = {}
+        self.defaults: dict[str, str] = {}
+
+    def note(self, aspect: str, text: str) -> None:
+        """``aspect`` could not be written exactly, because ``text`` (notes on one aspect add up)."""
+        if text not in self.notes.get(aspect, ()):
+            self.notes[aspect] = (*self.notes.get(aspect, ()), text)
+
+    def expect(self, aspect: str, actual: Any, wanted: Any, text: str) -> None:
+        """Note ``text`` on ``aspect`` when the meaning has ``actual`` where the dialect can only say ``wanted``."""
+        if actual != wanted:
+            self.note(aspect, text)
+
+    def display_facts(self, display: Display, facts: Mapping[str, str], dialect: str) -> None:
+        """Note each display fact in ``facts`` (field -> wording) the meaning sets and ``dialect`` lacks."""
+        for name, wording in facts.items():
+            if getattr(display, name):
+                self.note(f"display.{name}", f"{dialect} have no {wording}.")
+
+    def default(self, wire_name: str, reason: str) -> None:
+        self.defaults[wire_name] = reason
+
+    def refuse(self, text: str) -> TranslationError:
+        """The error to raise when the meaning cannot be said in this dialect at all."""
+        return TranslationError(f"{self.resource} cannot express this definition: {text}")
+
+    def build(self, payload: dict[str, Any]) -> Writing:
+        return Writing(payload, dict(self.notes), dict(self.defaults))
+
+
 @dataclass(frozen=True)
 class Writing:
     """A meaning written as a dialect's payload.
 
     ``notes``: aspect -> why it could not be written exactly (the translation report shows the
-    reason beside the fields that fed that aspect). ``defaults``: target fields the meaning did not
+    reasons beside the fields that fed that aspect). ``defaults``: target fields the meaning did not
     determine, filled with a value, each with the reason.
     """
 
     payload: dict[str, Any]
-    notes: Mapping[str, str] = field(default_factory=dict)
+    notes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     defaults: Mapping[str, str] = field(default_factory=dict)
 
 
