@@ -390,6 +390,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 # Commands from other modules: one `cli.add_command(command)` line each, below.
+if not CLICK_MISSING:
+    from .translation.cli import translate_command
+
+    cli.add_command(translate_command)
 
 
 if __name__ == "__main__":

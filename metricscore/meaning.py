@@ -636,6 +636,8 @@ class MeaningCodec(Protocol):
 
     #: The resource's dotted name, e.g. ``"sequence.usage_metrics"``.
     resource: str
+    #: The names of the resource's scope (e.g. ``("project_id", "group_type_index")``).
+    scope: tuple[str, ...]
 
     def read(self, payload: Any) -> Reading:
         """Validate ``payload`` (a create body or a stored record as the API renders it) and read it.

@@ -92,6 +92,12 @@ class ImpliedChange:
     #: The source said nothing of it and the target states its own default (not a loss).
     filled: bool = False
 
+    @property
+    def is_loss(self) -> bool:
+        """Does ``strict`` refuse it? Not for the evaluation context, a default filled where the
+        source said nothing, or a display fact no sent field stated (a source default)."""
+        return not (self.aspect in CONTEXT_ASPECTS or self.filled or self.aspect.startswith("display."))
+
     def to_dict(self) -> dict[str, Any]:
         return {"aspect": self.aspect, "status": self.status.value, "detail": self.detail, "filled": self.filled}
 
@@ -120,11 +126,12 @@ class TranslationReport:
 
     @property
     def losses(self) -> tuple[FieldOutcome | ImpliedChange, ...]:
-        """What ``strict`` refuses: fields not exact and implied changes, except those of the
-        evaluation context alone (:attr:`context`) and defaults where the source said nothing."""
+        """What ``strict`` refuses: sent fields not exact, except when only the evaluation context
+        changed (:attr:`context`), and implied changes to what is computed
+        (:attr:`ImpliedChange.is_loss`)."""
         return (
             *(item for item in self.fields if item.status is not Status.EXACT and not item.context_only),
-            *(item for item in self.implied if item.aspect not in CONTEXT_ASPECTS and not item.filled),
+            *(item for item in self.implied if item.is_loss),
         )
 
     @property
@@ -141,7 +148,7 @@ class TranslationReport:
         return not self.losses and not self.context and not any(item.filled for item in self.implied)
 
     def outcome(self, field: str) -> FieldOutcome:
-        """The outcome of one source field, by its text (``"propertyFilters[\\"plan\\"]"``, ``"name"``)."""
+        """The outcome of one source field, by its text (``"propertyFilters.plan"``, ``"metricEvents[0].name"``)."""
         for item in self.fields:
             if item.field == field:
                 return item

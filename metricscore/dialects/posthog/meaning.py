@@ -122,6 +122,7 @@ def _conditions(
 
 class GroupUsageMetricMeaning:
     resource = GROUP_USAGE_METRICS.name
+    scope = GROUP_USAGE_METRICS.table.scope
 
     def read(self, payload: Any) -> Reading:
         wire = wire_payload(lambda data: GROUP_USAGE_METRICS.load(data, "create"), _DATA_KEYS, payload)

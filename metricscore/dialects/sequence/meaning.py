@@ -54,6 +54,7 @@ WINDOW = Window(WindowKind.PERIOD)
 
 class UsageMetricMeaning:
     resource = USAGE_METRICS.name
+    scope = USAGE_METRICS.table.scope
 
     def read(self, payload: Any) -> Reading:
         wire = wire_payload(lambda data: USAGE_METRICS.load(data, "create"), _DATA_KEYS, payload)

@@ -137,6 +137,7 @@ def _measure(event: Mapping[str, Any]) -> EventField | None:
 
 class MetricMeaning:
     resource = METRICS.name
+    scope = METRICS.table.scope
 
     def read(self, payload: Any) -> Reading:
         wire = wire_payload(lambda data: METRICS.load(data, "create"), _DATA_KEYS, payload)
