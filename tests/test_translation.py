@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import metricscore as mc
+from metricscore.testing.strategies import json_values
 from metricscore.translation import Status
 
 SEQ, STATSIG, POSTHOG = "sequence.usage_metrics", "statsig.metrics", "posthog.group_usage_metrics"
@@ -175,3 +179,37 @@ def test_posthog_operators_to_statsig_criteria() -> None:
     case = report.outcome("filters.properties[0]")
     assert case.status is Status.APPROXIMATED and "case-sensitive" in case.detail
     json.dumps(report.to_dict())
+
+
+RESOURCES = (SEQ, STATSIG, POSTHOG)
+SCALARS = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5)
+SHALLOW = st.recursive(
+    SCALARS, lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=3), c), max_leaves=6
+)
+JUNK = SHALLOW | SCALARS | json_values()
+
+
+def posthog_junk() -> st.SearchStrategy[dict[str, Any]]:
+    """PostHog payloads whose free-form ``filters`` hold anything at all."""
+    entry = st.dictionaries(st.sampled_from(["id", "type", "properties", "key", "x"]), JUNK, max_size=4)
+    prop = st.dictionaries(st.sampled_from(["key", "value", "operator", "type"]), JUNK, max_size=4)
+    parts = {"events": st.lists(entry, max_size=3) | JUNK, "properties": st.lists(prop, max_size=3) | JUNK,
+             "source": JUNK, "actions": JUNK}  # fmt: skip
+    filters = st.fixed_dictionaries({}, optional=parts)
+    maths = {"math": st.sampled_from(["sum", "count"]), "math_property": JUNK}
+    return st.fixed_dictionaries({"name": st.just("Junk"), "filters": filters}, optional=maths)
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(payload=json_values() | posthog_junk(), source=st.sampled_from(RESOURCES), target=st.sampled_from(RESOURCES),
+       strict=st.booleans())  # fmt: skip
+def test_nothing_but_metricscore_errors_escape(payload: Any, source: str, target: str, strict: bool) -> None:
+    with contextlib.suppress(mc.MetricscoreError):
+        mc.translate(payload, source=source, target=target, strict=strict)
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(payload=posthog_junk(), target=st.sampled_from([SEQ, STATSIG]))
+def test_hostile_posthog_filters_are_read_or_refused(payload: Any, target: str) -> None:
+    with contextlib.suppress(mc.MetricscoreError):
+        mc.translate(payload, source=POSTHOG, target=target)

@@ -44,6 +44,7 @@ from ...meaning import (
     text_form,
     wire_payload,
 )
+from ...validation import display
 from .group_usage_metrics import GROUP_USAGE_METRICS, GroupUsageMetricCreateSchema
 
 __all__ = ["GROUP_USAGE_METRIC_MEANING", "OPERATORS", "PROPERTY_TYPES", "GroupUsageMetricMeaning", "property_condition"]
@@ -74,14 +75,15 @@ def property_condition(prop: Any) -> Condition | str:
     key = prop.get("key")
     if not isinstance(key, str) or not key:
         return "A property filter without a 'key' names no property."
-    kind = PROPERTY_TYPES.get(prop.get("type", "event"))  # type: ignore[arg-type]
+    prop_type = prop.get("type", "event")
+    kind = PROPERTY_TYPES.get(prop_type) if isinstance(prop_type, str) else None
     if kind is None:
-        return f"Property filters of type {prop.get('type')!r} have no event-level reading."
+        return f"Property filters of type {display(prop_type)!r} have no event-level reading."
     operator = prop.get("operator", "exact")
     if operator is None:
         operator = "exact"
-    if operator not in OPERATORS:
-        return f"The operator {operator!r} has no canonical reading."
+    if not isinstance(operator, str) or operator not in OPERATORS:
+        return f"The operator {display(operator)!r} has no canonical reading."
     op, case_sensitive, missing = OPERATORS[operator]
     raw = prop.get("value")
     values: list[str] = []
