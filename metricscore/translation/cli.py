@@ -97,7 +97,7 @@ def _label(definition: Any) -> str:
 @click.option("--format", "output_format", type=click.Choice(["yaml", "json"]), default=None,
               help="output format (default: json when every input is JSON, else yaml)")  # fmt: skip
 @click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), default="-", help="output file")
-@click.option("-v", "--verbose", is_flag=True, help="also list the target fields filled by default")
+@click.option("-v", "--verbose", is_flag=True, help="list every change (context and defaults too), not only losses")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, allow_dash=True))
 def translate_command(
     source: str,
@@ -118,6 +118,7 @@ def translate_command(
     failures: list[str] = []
     notes: list[str] = []
     all_json = True
+    context_changes = 0
     for name in files:
         documents, is_json = _read(name)
         all_json = all_json and is_json
@@ -143,10 +144,8 @@ def translate_command(
                     failures.append(f"{at}: {_one_line(str(error))}")
                     continue
                 translated.append(payload)
-                lines = report.lines()
-                if not verbose:
-                    lines = lines[: len(lines) - len(report.defaults)]
-                notes.extend(f"{at}: {line}" for line in lines)
+                notes.extend(f"{at}: {line}" for line in report.lines(losses_only=not verbose))
+                context_changes += bool(report.context)
             new_scope = {key: value for key, value in scope.items() if key in target_scope_keys}
             new_scope.update(extra_scope)
             missing = [key for key in target_scope_keys if key not in new_scope]
@@ -157,6 +156,9 @@ def translate_command(
         raise click.UsageError(f"no document of resource {source} in {', '.join(files)}")
     for line in notes:
         click.echo(line, err=True)
+    if context_changes and not verbose:
+        click.echo(f"note: {context_changes} definition(s) are evaluated per {target}'s own unit, window and "
+                   "supersede rule (see --verbose)", err=True)  # fmt: skip
     if failures:
         for line in failures:
             click.echo(f"error: {line}", err=True)

@@ -163,16 +163,20 @@ class TranslationReport:
             "defaults": [item.to_dict() for item in self.defaults],
         }
 
-    def lines(self) -> list[str]:
-        """The losses and defaults as lines for people (exact fields are not listed)."""
-        out = [
-            f"{item.field}: {item.status.value}: {item.detail}"
-            for item in self.fields
-            if item.status is not Status.EXACT
-        ]
-        out += [f"({item.aspect}): {item.status.value}: {item.detail}" for item in self.implied]
+    def lines(self, *, losses_only: bool = False) -> list[str]:
+        """Every item that is not exact, then the defaults, as lines for people; with
+        ``losses_only``, only what ``strict`` refuses (:attr:`losses`)."""
+        if losses_only:
+            return [_line(item) for item in self.losses]
+        out = [_line(item) for item in self.fields if item.status is not Status.EXACT]
+        out += [_line(item) for item in self.implied]
         out += [f"{item.field}: default {describe(item.value)}: {item.reason}" for item in self.defaults]
         return out
+
+
+def _line(item: FieldOutcome | ImpliedChange) -> str:
+    label = item.field if isinstance(item, FieldOutcome) else f"({item.aspect})"
+    return f"{label}: {item.status.value}: {item.detail}"
 
 
 class Translation(NamedTuple):
@@ -207,11 +211,7 @@ def translate(payload: Any, source: str, target: str, *, strict: bool = False) -
     sent = set(payload) if isinstance(payload, dict) else set()
     report = _report(source, target, reading, writing, result, sent)
     if strict and report.losses:
-        listed = "; ".join(
-            f"{item.field if isinstance(item, FieldOutcome) else '(' + item.aspect + ')'}: {item.status.value}"
-            + (f" ({item.detail})" if item.detail else "")
-            for item in report.losses
-        )
+        listed = "; ".join(_line(item) for item in report.losses)
         raise TranslationError(
             f"Translating {source} to {target} is not exact: {listed}", code="lossy_translation", items=report.losses
         )

@@ -150,3 +150,14 @@ def test_the_installed_command_exits_2_on_a_usage_mistake(tmp_path: Path) -> Non
     )  # fmt: skip
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and done.stderr.startswith("error: ")
+
+
+def test_verbose_lists_context_changes_and_defaults(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = write_yaml(tmp_path / "s.yaml", statsig_doc(CHECKOUTS))
+    argv = ["--from", "statsig.metrics", "--to", "sequence.usage_metrics", "--scope", "account_id=a", str(source)]
+    status, _, quiet = run(argv, capsys)
+    assert status == 0 and "(window)" not in quiet and "evaluated per sequence.usage_metrics's own unit" in quiet
+    status, _, verbose = run(["--verbose", *argv], capsys)
+    assert status == 0
+    assert "(window): approximated: Sequence computes over a billing period" in verbose
+    assert "unitTypes: approximated" in verbose
