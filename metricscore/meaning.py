@@ -104,9 +104,11 @@ class TranslationError(MetricscoreError):
 
     ``code`` is ``"untranslatable"`` when the target cannot express the definition's meaning at
     all, ``"lossy_translation"`` when ``strict=True`` met non-exact items (listed in ``items``),
-    ``"unknown_resource"`` for a resource with no metric meaning.
+    ``"unknown_resource"`` for a resource with no metric meaning (and ``"translation_failed"`` if a
+    dialect ever wrote a payload its own validation refuses: a bug, reported rather than returned).
     """
 
+    code = "untranslatable"
     status = 422
 
     def __init__(self, message: str, *, code: str = "untranslatable", items: tuple[Any, ...] = ()) -> None:
