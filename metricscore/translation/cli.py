@@ -8,7 +8,8 @@ What each definition loses is printed on stderr, one line per item, so a team ca
 target, translate, and plan against another.
 
 Exit status: 0 translated; 1 when a definition is invalid, refused by the target, or (``--strict``)
-not exact — nothing is written then; 2 on a usage mistake (unknown resource, unreadable file, a
+not exact — nothing is written then (``--skip-refused`` leaves refused definitions out, lists them
+and writes the rest); 2 on a usage mistake (unknown resource, unreadable file, a
 document that is not ``{resource, scope, definitions}``). Every error is one line.
 """
 
@@ -22,7 +23,7 @@ from typing import Any, TextIO
 import click
 
 from ..errors import MetricscoreError, ValidationError
-from ..meaning import codec
+from ..meaning import TranslationError, codec
 from .translator import translate
 
 __all__ = ["translate_command"]
@@ -93,6 +94,9 @@ def _label(definition: Any) -> str:
 @click.option("--from", "source", required=True, metavar="RESOURCE", help="source resource, e.g. statsig.metrics")
 @click.option("--to", "target", required=True, metavar="RESOURCE", help="target resource, e.g. sequence.usage_metrics")
 @click.option("--strict", is_flag=True, help="fail (exit 1) unless every definition translates exactly")
+@click.option(
+    "--skip-refused", is_flag=True, help="leave out (and list) definitions the target refuses, write the rest"
+)
 @click.option("--scope", "scopes", multiple=True, metavar="KEY=VALUE", help="the target scope (repeatable)")
 @click.option("--format", "output_format", type=click.Choice(["yaml", "json"]), default=None,
               help="output format (default: json when every input is JSON, else yaml)")  # fmt: skip
@@ -103,6 +107,7 @@ def translate_command(
     source: str,
     target: str,
     strict: bool,
+    skip_refused: bool,
     scopes: tuple[str, ...],
     output_format: str | None,
     output: str,
@@ -140,7 +145,13 @@ def translate_command(
                 except ValidationError as error:
                     failures.append(f"{at}: invalid {source}: {_one_line(str(error))}")
                     continue
-                except MetricscoreError as error:
+                except TranslationError as error:
+                    if skip_refused:
+                        notes.append(f"{at}: skipped: {_one_line(str(error))}")
+                    else:
+                        failures.append(f"{at}: {_one_line(str(error))}")
+                    continue
+                except MetricscoreError as error:  # pragma: no cover - translate raises the two above
                     failures.append(f"{at}: {_one_line(str(error))}")
                     continue
                 translated.append(payload)

@@ -161,3 +161,14 @@ def test_verbose_lists_context_changes_and_defaults(tmp_path: Path, capsys: pyte
     assert status == 0
     assert "(window): approximated: Sequence computes over a billing period" in verbose
     assert "unitTypes: approximated" in verbose
+
+
+def test_skip_refused_writes_the_rest(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    mean = {**REVENUE, "name": "Average basket", "type": "mean"}
+    source = write_yaml(tmp_path / "s.yaml", statsig_doc(mean, CHECKOUTS))
+    status, out, err = run(["--from", "statsig.metrics", "--to", "sequence.usage_metrics", "--skip-refused",
+                            str(source)], capsys)  # fmt: skip
+    assert status == 0
+    (document,) = list(yaml.safe_load_all(out))
+    assert [d["name"] for d in document["definitions"]] == ["Checkouts"]
+    assert '("Average basket"): skipped:' in err and "no 'mean' aggregation" in err
