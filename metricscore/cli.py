@@ -134,6 +134,32 @@ def _serve_url_option(ctx: Any, param: Any, value: str | None) -> str:
     return url
 
 
+def _public_url_option(ctx: Any, param: Any, value: str | None) -> str | None:
+    if value is None:
+        return None
+    from .http.links import check_base_url
+
+    try:
+        return check_base_url(value)
+    except ConfigurationError as error:
+        raise click.BadParameter(str(error)) from None
+
+
+def _hosts_option(ctx: Any, param: Any, value: str | None) -> list[str] | None:
+    if value is None:
+        return None
+    from .http.links import LinkBase
+
+    hosts = [part.strip() for part in value.split(",") if part.strip()]
+    if not hosts:
+        raise click.BadParameter("is empty; give host names, '.example.com' or '*'")
+    try:
+        LinkBase(allowed_hosts=hosts)
+    except ConfigurationError as error:
+        raise click.BadParameter(str(error)) from None
+    return hosts
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="metricscore", message="%(prog)s %(version)s")
 def cli() -> None:
@@ -178,6 +204,19 @@ def cli() -> None:
     callback=_limits_option,
     help="Statsig mutation limits as LIMIT/SECONDS pairs, e.g. '100/10,900/900'; 'off' disables",
 )
+@click.option(
+    "--public-url",
+    default=None,
+    callback=_public_url_option,
+    help="the base URL clients reach the server at (e.g. https://api.example.com/metrics); pagination links use it",
+)
+@click.option(
+    "--allowed-hosts",
+    default=None,
+    callback=_hosts_option,
+    help="comma-separated Host header values trusted in pagination links ('*', '.example.com', names; "
+    "default: the loopback names and --host)",
+)
 def serve(
     url: str,
     host: str,
@@ -188,12 +227,19 @@ def serve(
     access_log: bool,
     key_cache_seconds: float,
     statsig_limits: Any,
+    public_url: str | None,
+    allowed_hosts: list[str] | None,
 ) -> int:
     """Run the HTTP server (gunicorn, threaded workers)."""
     try:
         from .http.serve import run_server
     except ModuleNotFoundError as error:
         raise click.UsageError(f"the server needs {error.name}: pip install 'metricscore[server]'") from None
+    if allowed_hosts is None:
+        from .http.links import DEFAULT_ALLOWED_HOSTS
+
+        bound = [] if host in ("0.0.0.0", "::", "") else [f"[{host}]" if ":" in host else host]
+        allowed_hosts = [*DEFAULT_ALLOWED_HOSTS, *bound]
     # Open once in the master: a bad URL fails here, and the schema is created before any worker.
     _open(url).close()
     print(f"metricscore serving {url} on http://{host}:{port}", file=sys.stderr, flush=True)
@@ -208,6 +254,8 @@ def serve(
         app_options={
             "statsig_limits": statsig_limits,
             "key_cache_seconds": key_cache_seconds,
+            "public_url": public_url,
+            "allowed_hosts": allowed_hosts,
         },
     )
     return 0

@@ -39,6 +39,9 @@ BAD_ARGUMENTS = [
     (["migrate", "--url", "memory://"], "memory"),
     (["migrate", "--revision", "nonsense"], "unknown revision"),
     (["serve", "--no-such-option"], "--no-such-option"),
+    (["serve", "--public-url", "ftp://example.com"], "--public-url"),
+    (["serve", "--allowed-hosts", ""], "--allowed-hosts"),
+    (["serve", "--allowed-hosts", "a/b"], "--allowed-hosts"),
     (["no-such-command"], "no-such-command"),
     (["keys", "list", "--url", "nosuchscheme://x"], "nosuchscheme"),
 ]

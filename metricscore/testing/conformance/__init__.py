@@ -15,8 +15,9 @@ Every class here is named ``*Contract`` so pytest collects it only through such 
 memory backend is the reference: a backend that answers differently has a bug.
 """
 
-from .crud import CrudContract, ScopeContract, UniquenessContract
+from .crud import CopyContract, CrudContract, ScopeContract, UniquenessContract
 from .fixtures import BackendFixtures
+from .inputs import ReadInputContract
 from .listing import KeysetContract, ListingContract
 from .metrics import GroupUsageMetricContract, SequenceUsageMetricContract, StatsigMetricContract
 from .stateful import StatefulContract, compare_with_memory
@@ -25,10 +26,12 @@ from .transactions import TransactionContract
 __all__ = [
     "BackendContracts",
     "BackendFixtures",
+    "CopyContract",
     "CrudContract",
     "GroupUsageMetricContract",
     "KeysetContract",
     "ListingContract",
+    "ReadInputContract",
     "ScopeContract",
     "SequenceUsageMetricContract",
     "StatefulContract",
@@ -41,6 +44,7 @@ __all__ = [
 
 class BackendContracts(
     CrudContract,
+    CopyContract,
     ScopeContract,
     UniquenessContract,
     ListingContract,
@@ -50,5 +54,6 @@ class BackendContracts(
     GroupUsageMetricContract,
     SequenceUsageMetricContract,
     StatsigMetricContract,
+    ReadInputContract,
 ):
     """Every contract at once: what a backend must pass."""
