@@ -213,3 +213,16 @@ def test_nothing_but_metricscore_errors_escape(payload: Any, source: str, target
 def test_hostile_posthog_filters_are_read_or_refused(payload: Any, target: str) -> None:
     with contextlib.suppress(mc.MetricscoreError):
         mc.translate(payload, source=POSTHOG, target=target)
+
+
+def test_records_as_the_apis_render_them_translate_like_their_payloads() -> None:
+    store = mc.open_store("memory://")
+    rendered = store.statsig.metrics(project_id="p").create(REVENUE)
+    assert "createdTime" in rendered and "lineage" in rendered
+    from_record, record_report = mc.translate(rendered, source=STATSIG, target=SEQ)
+    from_payload, _ = mc.translate(REVENUE, source=STATSIG, target=SEQ)
+    assert from_record == from_payload
+    assert record_report.outcome("name").status is Status.EXACT
+    sequence = store.sequence.usage_metrics(account_id="a").create(from_payload)
+    assert "createdAt" in sequence and "id" in sequence
+    assert mc.translate(sequence, source=SEQ, target=STATSIG).payload["metricEvents"][0]["name"] == "purchase"
