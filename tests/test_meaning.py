@@ -291,8 +291,7 @@ def test_the_core_model_imports_no_dialect() -> None:
 
 
 def test_a_third_party_codec_registers_by_resource_name() -> None:
-    from metricscore import meaning
-    from metricscore.meaning import Meaning, Reading, ReadingBuilder, Writing
+    from metricscore.meaning import Meaning, Reading, ReadingBuilder, Writing, codecs
 
     class Echo:
         """A dialect whose payload is ``{"event": name}`` and counts that event."""
@@ -313,7 +312,7 @@ def test_a_third_party_codec_registers_by_resource_name() -> None:
         def write(self, meaning: Meaning) -> Writing:
             return Writing({"event": meaning.events.sources[0].name})
 
-    meaning.register_codec(Echo())
+    codecs.register_codec(Echo())
     try:
         assert "acme.counters" in translatable_resources()
         payload, report = mc.translate({"event": "signup"}, source="acme.counters", target="statsig.metrics")
@@ -322,4 +321,4 @@ def test_a_third_party_codec_registers_by_resource_name() -> None:
         back, _ = mc.translate(payload, source="statsig.metrics", target="acme.counters")
         assert back == {"event": "signup"}
     finally:
-        meaning._runtime.pop("acme.counters", None)
+        codecs._runtime.pop("acme.counters", None)
