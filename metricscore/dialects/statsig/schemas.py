@@ -9,6 +9,7 @@ from typing import Any
 import marshmallow as ma
 
 from ...errors import ErrorMessage
+from ...limits import TOO_MANY_ITEMS
 from ...validation import Boolean, Choice, CodedField, Float, List, Messages, Nested, Schema, String
 
 __all__ = [
@@ -147,7 +148,7 @@ class Tags(CodedField):
     default_error_messages: Messages = {
         "invalid": "Expected a string or a list of strings.",
         "item": f"Expected a non-blank string of at most {TAG_MAX} characters.",
-        "max_length": "Ensure this field has no more than {max_length} elements.",
+        "max_length": TOO_MANY_ITEMS,
     }
     error_codes = {**CodedField.error_codes, "max_length": "max_length"}
     _tag = String(trim=False, max_length=TAG_MAX, coerce_numbers=False)

@@ -7,7 +7,16 @@ resulting :class:`~metricscore.ValidationError` must name.
 
 from typing import Any
 
-from hypothesis.strategies import SearchStrategy
+try:
+    from hypothesis.strategies import SearchStrategy
+except ModuleNotFoundError as missing:  # pragma: no cover - exercised in a subprocess test
+    if missing.name != "hypothesis":
+        raise
+    from ...errors import ConfigurationError
+
+    raise ConfigurationError(
+        "metricscore.testing.strategies needs Hypothesis: pip install 'metricscore[testing]'"
+    ) from None
 
 from .accounts import (
     account_list_params,
