@@ -448,6 +448,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 # Commands from other modules: one `cli.add_command(command)` line each, below.
 if not CLICK_MISSING:
+    from .translation.cli import translate_command
+
+    cli.add_command(translate_command)
+
     from .definitions import cli as _definitions  # validate, plan, apply, export, import, schema
 
     for _command in _definitions.COMMANDS:
