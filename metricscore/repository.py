@@ -24,7 +24,7 @@ from typing import Any, Protocol, runtime_checkable
 from .query import Filter, Query
 from .table import Table
 
-__all__ = ["Backend", "Record", "Repository", "Scope", "UnitOfWork"]
+__all__ = ["Backend", "CountingRepository", "Record", "Repository", "Scope", "UnitOfWork"]
 
 Record = dict[str, Any]
 Scope = Mapping[str, Any]
@@ -60,9 +60,18 @@ class Repository(Protocol):
         """How many records match ``filters``."""
         ...
 
-    # Optional: ``find_with_count(scope, query) -> (records, count)`` returns ``find(scope, query)``
-    # and ``count(scope, query.filters)`` together; pagination uses it when a backend offers it
-    # (to save a round trip).
+
+@runtime_checkable
+class CountingRepository(Repository, Protocol):
+    """An optional capability: a repository that answers a page and its total in one round trip.
+
+    Pagination uses it when a backend offers it (the SQL backend does); the conformance suite
+    checks it answers exactly as ``find`` and ``count`` do, and reports it skipped otherwise.
+    """
+
+    def find_with_count(self, scope: Scope, query: Query) -> tuple[list[Record], int]:
+        """``(find(scope, query), count(scope, query.filters))``."""
+        ...
 
 
 class UnitOfWork(Protocol):
