@@ -19,26 +19,11 @@ _SECURITY = {
     "sequence": ("SequenceBasic", {"type": "http", "scheme": "basic"}),
     "statsig": ("StatsigConsoleKey", {"type": "apiKey", "in": "header", "name": "STATSIG-API-KEY"}),
 }
-_COMPONENT = {
-    "posthog.accounts": "PostHogAccount",
-    "posthog.group_usage_metrics": "PostHogGroupUsageMetric",
-    "sequence.usage_metrics": "SequenceUsageMetric",
-    "statsig.metrics": "StatsigMetric",
-}
 
 
 def openapi_path(route: Route) -> str:
     """The OpenAPI path of ``route`` (its template; a trailing slash is optional when serving)."""
     return route.template
-
-
-def _resources() -> dict[str, Any]:
-    from ..dialects.posthog.accounts import ACCOUNTS
-    from ..dialects.posthog.group_usage_metrics import GROUP_USAGE_METRICS
-    from ..dialects.sequence.usage_metrics import USAGE_METRICS
-    from ..dialects.statsig.metrics import METRICS
-
-    return {r.name: r for r in (ACCOUNTS, GROUP_USAGE_METRICS, USAGE_METRICS, METRICS)}
 
 
 def _coded_field(self: Any, field: Any, **kwargs: Any) -> dict[str, Any]:
@@ -96,7 +81,9 @@ def openapi_document(routes: Sequence[Route]) -> dict[str, Any]:
         converter.add_attribute_function(_coded_field)
     for name, scheme in _SECURITY.values():
         spec.components.security_scheme(name, scheme)
-    resources = _resources()
+    from ..dialects import RESOURCES
+
+    resources = RESOURCES
     registered: dict[str, str] = {}
 
     def component(resource_name: str, mode: str) -> str:
@@ -104,7 +91,7 @@ def openapi_document(routes: Sequence[Route]) -> dict[str, Any]:
         schema = (
             resource.create_schema if mode == "create" or resource.update_schema is None else resource.update_schema
         )
-        base = _COMPONENT[resource_name]
+        base = resource.title
         component_name = base + ("Update" if schema is not resource.create_schema else "")
         if component_name not in registered:
             spec.components.schema(component_name, schema=type(schema))

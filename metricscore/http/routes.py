@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..dialects.posthog import AccountRecord, GroupUsageMetricRecord
+from ..dialects.sequence import CursorPage, UsageMetricRecord
+from ..dialects.statsig import MetricService
 from ..errors import NotFound, ValidationError
-from ..service import ResourceService
+from ..pagination import OffsetPage
+from ..service import IdempotentService, ResourceService
 from .core import Call, Operation, Route
 
 __all__ = ["ROUTES", "STATSIG_ARCHIVE_MESSAGES"]
@@ -13,14 +17,14 @@ __all__ = ["ROUTES", "STATSIG_ARCHIVE_MESSAGES"]
 # -- PostHog -------------------------------------------------------------------------------------
 
 
-def _accounts(call: Call) -> ResourceService:
+def _accounts(call: Call) -> ResourceService[AccountRecord, OffsetPage]:
     try:
         return call.app.store.posthog.accounts(project_id=int(call.params["project_id"]))
     except ValidationError:
         raise NotFound() from None
 
 
-def _group_metrics(call: Call) -> ResourceService:
+def _group_metrics(call: Call) -> ResourceService[GroupUsageMetricRecord, OffsetPage]:
     index = call.params["group_type_index"]
     if not (index.isascii() and index.isdigit()) or len(index) > 9:
         raise NotFound()
@@ -74,8 +78,9 @@ def _posthog_operations(service: Any, label: str, scope: str, item: bool) -> dic
 # -- Sequence ------------------------------------------------------------------------------------
 
 
-def _usage_metrics(call: Call) -> ResourceService:
-    return call.app.store.sequence.usage_metrics(account_id=call.key.subject)
+def _usage_metrics(call: Call) -> IdempotentService[UsageMetricRecord, CursorPage]:
+    # A Sequence key always has a subject (its account); "" would be refused as a blank id.
+    return call.app.store.sequence.usage_metrics(account_id=call.key.subject or "")
 
 
 def _idempotency_key(call: Call) -> str | None:
@@ -133,8 +138,9 @@ STATSIG_ARCHIVE_MESSAGES = {
 }
 
 
-def _metrics(call: Call) -> Any:
-    return call.app.store.statsig.metrics(project_id=call.key.subject)
+def _metrics(call: Call) -> MetricService:
+    # A Statsig key always has a subject (its project); "" would be refused as a blank id.
+    return call.app.store.statsig.metrics(project_id=call.key.subject or "")
 
 
 def _actor(call: Call) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from ...errors import Conflict, ErrorMessage, MetricscoreError, ValidationError
 from ...jsonvalue import copy_json
@@ -17,6 +17,7 @@ from ...resource import Context, ListRequest, Mode, Resource
 from ...table import Column, ColumnType, Table, UniqueKey
 from ...validation import String
 from .pagination import PagePagination
+from .records import StatsigMetricRecord
 from .schemas import MetricCreateSchema, MetricUpdateSchema, not_updatable
 
 __all__ = [
@@ -133,8 +134,10 @@ _OPTIONAL_WIRE = (
 )
 
 
-class Metrics(Resource):
+class Metrics(Resource[StatsigMetricRecord]):
     name = "statsig.metrics"
+    title = "StatsigMetric"
+    record_type = StatsigMetricRecord
     table = Table(
         name="statsig_metrics",
         scope=("project_id",),
@@ -197,7 +200,6 @@ class Metrics(Resource):
         "last_modifier_email": None,
         "archive_at": None,
     }
-    wire = {}  # rendered by :meth:`render`: optional fields are left out when unset
 
     # -- validation ------------------------------------------------------------------------------
 
@@ -291,7 +293,8 @@ class Metrics(Resource):
 
     # -- reading ---------------------------------------------------------------------------------
 
-    def render(self, record: Record) -> dict[str, Any]:
+    def render(self, record: Record) -> StatsigMetricRecord:
+        # Written out: optional keys are left out when unset (NotRequired in StatsigMetricRecord).
         components = record["metric_component_metrics"]
         out: dict[str, Any] = {
             "id": record["id"],
@@ -328,7 +331,7 @@ class Metrics(Resource):
             out["lastModifierEmail"] = record["last_modifier_email"]
         if record.get("archive_at") is not None:
             out["archiveTime"] = epoch_ms(record["archive_at"])
-        return out
+        return cast(StatsigMetricRecord, out)
 
     def list_request(self, params: Mapping[str, Any]) -> ListRequest:
         filters: list[Filter] = []
