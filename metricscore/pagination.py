@@ -121,6 +121,21 @@ class OffsetPage:
             return remove_query_param(url, "offset")
         return replace_query_param(url, "offset", self.offset - self.limit)
 
+    @staticmethod
+    def envelope_schema(item: dict[str, Any]) -> dict[str, Any]:
+        """The OpenAPI 3.0 schema of :meth:`envelope`, its results described by ``item``."""
+        link = {"type": "string", "format": "uri", "nullable": True}
+        return {
+            "type": "object",
+            "properties": {
+                "count": {"type": "integer"},
+                "next": link,
+                "previous": link,
+                "results": {"type": "array", "items": item},
+            },
+            "required": ["count", "next", "previous", "results"],
+        }
+
     def envelope(self, request_url: str) -> dict[str, Any]:
         """``{count, next, previous, results}`` with links built from the request's own URL."""
         return {

@@ -178,6 +178,10 @@ class Operation:
     body: tuple[str, str] | None = None
     #: Statsig: counts towards the mutation rate limit.
     mutation: bool = False
+    #: What a success answers, for the OpenAPI document: the resource and the shape, one of
+    #: ``record``, ``page`` (the resource's list envelope), ``data`` (Statsig's ``{message, data}``)
+    #: or ``message`` (Statsig's ``{message}``); ``None`` with no body (a 204).
+    response: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)

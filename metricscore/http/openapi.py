@@ -1,4 +1,6 @@
-"""The OpenAPI 3 document of every route, generated with apispec from the marshmallow schemas.
+"""The OpenAPI 3 document of every route: request bodies from the marshmallow schemas (apispec),
+records from each resource's record type, list envelopes from its page class, and every status an
+operation can answer with its dialect's error body, so that a generated client is typed.
 
 Needs the ``server`` extra (``pip install 'metricscore[server]'``), imported only when asked for.
 """
@@ -6,24 +8,120 @@ Needs the ``server`` extra (``pip install 'metricscore[server]'``), imported onl
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from typing import Any
+import types
+import typing
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal, NotRequired, Required, Union, get_args, get_origin, get_type_hints, is_typeddict
+
+import marshmallow as ma
 
 from ..errors import ConfigurationError
-from .core import Route
+from ..resource import Resource
+from .core import Operation, Route
 
-__all__ = ["openapi_document", "openapi_path"]
+__all__ = ["openapi_document", "openapi_path", "record_schema"]
 
 _SECURITY = {
     "posthog": ("PostHogPersonalAPIKey", {"type": "http", "scheme": "bearer"}),
     "sequence": ("SequenceBasic", {"type": "http", "scheme": "basic"}),
     "statsig": ("StatsigConsoleKey", {"type": "apiKey", "in": "header", "name": "STATSIG-API-KEY"}),
 }
+_ERROR_COMPONENTS = {"posthog": "PostHogError", "sequence": "SequenceError", "statsig": "StatsigError"}
+_STATUS_TEXT = {
+    400: "Invalid request: a body, query parameter or header that is not valid (every bad field named)",
+    401: "No valid credentials",
+    403: "Valid credentials without the scope or the project",
+    404: "Not found (a record of another scope is not found either)",
+    409: "Conflict: a unique key is taken, an idempotency key was used with another body, or the state refuses",
+    413: "Request body too large",
+    415: "Unsupported media type",
+    429: "Rate limited: retry after Retry-After seconds",
+    500: "Server error (storage unavailable, or a bug)",
+    503: "Storage unavailable",
+}
+_SCALARS: dict[Any, dict[str, Any]] = {
+    str: {"type": "string"},
+    int: {"type": "integer"},
+    float: {"type": "number"},
+    bool: {"type": "boolean"},
+}
 
 
 def openapi_path(route: Route) -> str:
     """The OpenAPI path of ``route`` (its template; a trailing slash is optional when serving)."""
     return route.template
+
+
+def record_schema(tp: Any, nested: Any = None) -> dict[str, Any]:
+    """The OpenAPI 3.0 schema of a type of a record type (a ``TypedDict`` and what it holds).
+
+    ``nested(schema_class)`` describes a marshmallow schema named by ``Annotated[..., SchemaClass]``.
+    """
+    origin, args = get_origin(tp), get_args(tp)
+    if origin is typing.Annotated:
+        marks = [m for m in tp.__metadata__ if isinstance(m, type) and issubclass(m, ma.Schema)]
+        return nested(marks[0]) if marks and nested is not None else record_schema(args[0], nested)
+    if origin in (Required, NotRequired):
+        return record_schema(args[0], nested)
+    if is_typeddict(tp):
+        hints = get_type_hints(tp, include_extras=True)
+        found: dict[str, Any] = {
+            "type": "object",
+            "properties": {key: record_schema(hint, nested) for key, hint in hints.items()},
+        }
+        required = [key for key in hints if key in tp.__required_keys__]
+        if required:
+            found["required"] = required
+        return found
+    if origin in (Union, types.UnionType):
+        options = [arg for arg in args if arg is not type(None)]
+        inner = (
+            record_schema(options[0], nested)
+            if len(options) == 1
+            else {"anyOf": [record_schema(option, nested) for option in options]}
+        )
+        return {**inner, "nullable": True} if len(options) < len(args) else inner
+    if origin is Literal:
+        return {"type": "string", "enum": list(args)}
+    if origin is list:
+        return {"type": "array", "items": record_schema(args[0], nested)}
+    if origin in (dict, Mapping):
+        value = args[1] if args else Any
+        return {"type": "object"} if value is Any else {"type": "object", "additionalProperties": record_schema(value)}
+    if tp is Any:
+        return {}
+    return dict(_SCALARS[tp])
+
+
+def _ref(name: str) -> dict[str, Any]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _page_class(resource: Resource[Any]) -> Any:
+    """The page class the resource's pagination returns (the return type of its ``fetch``)."""
+    return get_type_hints(type(resource.pagination).fetch)["return"]
+
+
+def _statuses(route: Route, method: str, operation: Operation) -> list[int]:
+    """Every error status the operation can answer."""
+    item = "{id}" in route.template or "{name}" in route.template
+    takes_key = route.dialect == "sequence" and method in ("POST", "PUT", "DELETE")
+    found = {401, 500}
+    if operation.body is not None or takes_key or (method == "GET" and not item):
+        found.add(400)  # a body, an Idempotency-Key, or a list's query parameters
+    if route.dialect == "posthog":
+        found |= {403, 404, 503}  # scopes and projects; a project id that is no number; storage down
+    if item:
+        found.add(404)
+    if method != "GET" and not (route.dialect == "posthog" and method == "DELETE"):
+        found.add(409)
+    if operation.body is not None:
+        found.add(413)
+        if route.dialect == "posthog":
+            found.add(415)  # JSON and form bodies only
+    if operation.mutation:
+        found.add(429)
+    return sorted(found)
 
 
 def _coded_field(self: Any, field: Any, **kwargs: Any) -> dict[str, Any]:
@@ -82,21 +180,65 @@ def openapi_document(routes: Sequence[Route]) -> dict[str, Any]:
     for name, scheme in _SECURITY.values():
         spec.components.security_scheme(name, scheme)
     from ..dialects import RESOURCES
+    from ..dialects.posthog.errors import ERROR_SCHEMA as POSTHOG_ERROR
+    from ..dialects.sequence.errors import ERROR_SCHEMA as SEQUENCE_ERROR
+    from ..dialects.statsig.errors import ERROR_SCHEMA as STATSIG_ERROR
 
-    resources = RESOURCES
-    registered: dict[str, str] = {}
+    def nested(schema_class: type[ma.Schema]) -> dict[str, Any]:
+        return dict(converter.schema2jsonschema(schema_class)) if converter is not None else {"type": "object"}
 
-    def component(resource_name: str, mode: str) -> str:
-        resource = resources[resource_name]
+    for dialect, error_schema in (("posthog", POSTHOG_ERROR), ("sequence", SEQUENCE_ERROR), ("statsig", STATSIG_ERROR)):
+        spec.components.schema(_ERROR_COMPONENTS[dialect], component=error_schema)
+    for resource in RESOURCES.values():
+        record = resource.title
+        spec.components.schema(record, component=record_schema(resource.record_type, nested))
+        spec.components.schema(f"{record}Page", component=_page_class(resource).envelope_schema(_ref(record)))
+    spec.components.schema(
+        "StatsigMessage",
+        component={"type": "object", "properties": {"message": {"type": "string"}}, "required": ["message"]},
+    )
+    registered: set[str] = set()
+
+    def request_component(resource_name: str, mode: str) -> str:
+        resource = RESOURCES[resource_name]
         schema = (
             resource.create_schema if mode == "create" or resource.update_schema is None else resource.update_schema
         )
-        base = resource.title
-        component_name = base + ("Update" if schema is not resource.create_schema else "")
-        if component_name not in registered:
-            spec.components.schema(component_name, schema=type(schema))
-            registered[component_name] = component_name
-        return component_name
+        name = resource.title + ("UpdateInput" if schema is not resource.create_schema else "Input")
+        if name not in registered:
+            spec.components.schema(name, schema=type(schema))
+            registered.add(name)
+        return name
+
+    def success(operation: Operation) -> dict[str, Any]:
+        answer: dict[str, Any] = {"description": operation.summary}
+        if operation.response is None:
+            return answer
+        resource_name, shape = operation.response
+        record = RESOURCES[resource_name].title
+        schema = {
+            "record": _ref(record),
+            "page": _ref(f"{record}Page"),
+            "message": _ref("StatsigMessage"),
+            "data": {
+                "type": "object",
+                "properties": {"message": {"type": "string"}, "data": _ref(record)},
+                "required": ["message", "data"],
+            },
+        }[shape]
+        answer["content"] = {"application/json": {"schema": schema}}
+        return answer
+
+    def failure(dialect: str, status: int) -> dict[str, Any]:
+        answer: dict[str, Any] = {
+            "description": _STATUS_TEXT[status],
+            "content": {"application/json": {"schema": _ref(_ERROR_COMPONENTS[dialect])}},
+        }
+        if status == 429:
+            answer["headers"] = {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait"}}
+        if status == 401 and dialect == "sequence":
+            answer["headers"] = {"WWW-Authenticate": {"schema": {"type": "string"}}}
+        return answer
 
     used_ids: set[str] = set()
     paths: dict[str, dict[str, Any]] = {}
@@ -115,23 +257,9 @@ def openapi_document(routes: Sequence[Route]) -> dict[str, Any]:
                 operation_id = f"{route.dialect}_{operation.name}_{suffix}"
                 suffix += 1
             used_ids.add(operation_id)
-            description = ""
-            if operation.scope:
-                description = f"Required API key scope: `{operation.scope}`."
-            responses: dict[str, Any] = {str(operation.status): {"description": operation.summary}}
-            if operation.status != 204:
-                responses[str(operation.status)]["content"] = {"application/json": {"schema": {"type": "object"}}}
-            responses.update(
-                {
-                    "400": {"description": "Invalid request"},
-                    "401": {"description": "No valid credentials"},
-                    "404": {"description": "Not found"},
-                }
-            )
-            if route.dialect == "posthog":
-                responses["403"] = {"description": "Missing scope or no access to the project"}
-            if operation.mutation:
-                responses["429"] = {"description": "Rate limited (see Retry-After)"}
+            responses: dict[str, Any] = {str(operation.status): success(operation)}
+            for status in _statuses(route, method, operation):
+                responses[str(status)] = failure(route.dialect, status)
             entry: dict[str, Any] = {
                 "operationId": operation_id,
                 "summary": operation.summary,
@@ -139,8 +267,8 @@ def openapi_document(routes: Sequence[Route]) -> dict[str, Any]:
                 "security": [{security_name: []}],
                 "responses": responses,
             }
-            if description:
-                entry["description"] = description
+            if operation.scope:
+                entry["description"] = f"Required API key scope: `{operation.scope}`."
             if parameters:
                 entry["parameters"] = list(parameters)
             if method in ("POST", "PUT", "DELETE") and route.dialect == "sequence":
@@ -148,10 +276,10 @@ def openapi_document(routes: Sequence[Route]) -> dict[str, Any]:
                     {"name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string"}}
                 )
             if operation.body is not None:
-                name = component(*operation.body)
+                name = request_component(*operation.body)
                 entry["requestBody"] = {
                     "required": True,
-                    "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}},
+                    "content": {"application/json": {"schema": _ref(name)}},
                 }
             operations[method.lower()] = entry
         paths.setdefault(path, {}).update(operations)

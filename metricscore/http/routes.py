@@ -50,8 +50,16 @@ def _posthog_operations(service: Any, label: str, scope: str, item: bool) -> dic
             return 201, service(call).create(call.data, actor_id=call.key.user_id)
 
         return {
-            "GET": Operation(list_, f"{label}_list", f"List {label}", 200, read),
-            "POST": Operation(create, f"{label}_create", f"Create {label}", 201, write, (resource, "create")),
+            "GET": Operation(list_, f"{label}_list", f"List {label}", 200, read, response=(resource, "page")),
+            "POST": Operation(
+                create,
+                f"{label}_create",
+                f"Create {label}",
+                201,
+                write,
+                (resource, "create"),
+                response=(resource, "record"),
+            ),
         }
 
     def retrieve(call: Call) -> tuple[int, Any]:
@@ -67,10 +75,15 @@ def _posthog_operations(service: Any, label: str, scope: str, item: bool) -> dic
         service(call).delete(call.params["id"], actor_id=call.key.user_id)
         return 204, None
 
+    record = (resource, "record")
     return {
-        "GET": Operation(retrieve, f"{label}_retrieve", f"Retrieve {label}", 200, read),
-        "PATCH": Operation(update, f"{label}_partial_update", f"Update {label}", 200, write, (resource, "update")),
-        "PUT": Operation(replace, f"{label}_update", f"Replace {label}", 200, write, (resource, "replace")),
+        "GET": Operation(retrieve, f"{label}_retrieve", f"Retrieve {label}", 200, read, response=record),
+        "PATCH": Operation(
+            update, f"{label}_partial_update", f"Update {label}", 200, write, (resource, "update"), response=record
+        ),
+        "PUT": Operation(
+            replace, f"{label}_update", f"Replace {label}", 200, write, (resource, "replace"), response=record
+        ),
         "DELETE": Operation(destroy, f"{label}_destroy", f"Delete {label}", 204, write),
     }
 
@@ -107,26 +120,31 @@ def _sequence_delete(call: Call) -> tuple[int, Any]:
     return 200, _usage_metrics(call).delete(call.params["id"], idempotency_key=_idempotency_key(call))
 
 
+USAGE_METRIC = ("sequence.usage_metrics", "record")
 SEQUENCE_COLLECTION = {
-    "GET": Operation(_sequence_list, "usage_metrics_list", "List usage metrics", 200),
+    "GET": Operation(
+        _sequence_list, "usage_metrics_list", "List usage metrics", 200, response=("sequence.usage_metrics", "page")
+    ),
     "POST": Operation(
         _sequence_create,
         "usage_metrics_create",
         "Create a usage metric",
         201,
         body=("sequence.usage_metrics", "create"),
+        response=USAGE_METRIC,
     ),
 }
 SEQUENCE_ITEM = {
-    "GET": Operation(_sequence_get, "usage_metrics_get", "Get a usage metric", 200),
+    "GET": Operation(_sequence_get, "usage_metrics_get", "Get a usage metric", 200, response=USAGE_METRIC),
     "PUT": Operation(
         _sequence_replace,
         "usage_metrics_update",
         "Update a usage metric",
         200,
         body=("sequence.usage_metrics", "replace"),
+        response=USAGE_METRIC,
     ),
-    "DELETE": Operation(_sequence_delete, "usage_metrics_delete", "Delete a usage metric", 200),
+    "DELETE": Operation(_sequence_delete, "usage_metrics_delete", "Delete a usage metric", 200, response=USAGE_METRIC),
 }
 
 # -- Statsig -------------------------------------------------------------------------------------
@@ -185,10 +203,11 @@ def _statsig_archive(action: str) -> Operation:
         return 200, {"message": STATSIG_ARCHIVE_MESSAGES[action], "data": data}
 
     summary = action.replace("_", " ").capitalize()
-    return Operation(handler, f"metrics_{action}", f"{summary} a metric", 200, mutation=True)
+    return Operation(handler, f"metrics_{action}", f"{summary} a metric", 200, mutation=True, response=METRIC_DATA)
 
 
 STATSIG = "/console/v1/metrics"
+METRIC_DATA = ("statsig.metrics", "data")
 
 # -- the table -------------------------------------------------------------------------------------
 
@@ -222,7 +241,11 @@ def _routes() -> tuple[Route, ...]:
         Route(
             "statsig",
             f"{STATSIG}/list",
-            {"GET": Operation(_statsig_list, "metrics_list", "List metrics", 200)},
+            {
+                "GET": Operation(
+                    _statsig_list, "metrics_list", "List metrics", 200, response=("statsig.metrics", "page")
+                )
+            },
         )
     )
     routes.append(
@@ -237,6 +260,7 @@ def _routes() -> tuple[Route, ...]:
                     201,
                     body=("statsig.metrics", "create"),
                     mutation=True,
+                    response=METRIC_DATA,
                 )
             },
         )
@@ -246,7 +270,7 @@ def _routes() -> tuple[Route, ...]:
             "statsig",
             STATSIG + "/{id}",
             {
-                "GET": Operation(_statsig_read, "metrics_read", "Read a metric", 200),
+                "GET": Operation(_statsig_read, "metrics_read", "Read a metric", 200, response=METRIC_DATA),
                 "POST": Operation(
                     _statsig_update,
                     "metrics_update",
@@ -254,8 +278,16 @@ def _routes() -> tuple[Route, ...]:
                     200,
                     body=("statsig.metrics", "update"),
                     mutation=True,
+                    response=METRIC_DATA,
                 ),
-                "DELETE": Operation(_statsig_delete, "metrics_delete", "Delete a metric", 200, mutation=True),
+                "DELETE": Operation(
+                    _statsig_delete,
+                    "metrics_delete",
+                    "Delete a metric",
+                    200,
+                    mutation=True,
+                    response=("statsig.metrics", "message"),
+                ),
             },
         )
     )
@@ -265,7 +297,15 @@ def _routes() -> tuple[Route, ...]:
         Route(
             "statsig",
             STATSIG + "/{name}/{type}",
-            {"GET": Operation(_statsig_read_by_name, "metrics_read_by_name", "Read a metric by name and type", 200)},
+            {
+                "GET": Operation(
+                    _statsig_read_by_name,
+                    "metrics_read_by_name",
+                    "Read a metric by name and type",
+                    200,
+                    response=METRIC_DATA,
+                )
+            },
         )
     )
     return tuple(routes)

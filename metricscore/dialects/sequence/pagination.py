@@ -76,6 +76,23 @@ class CursorPage:
     after: str | None
     before: str | None
 
+    @staticmethod
+    def envelope_schema(item: dict[str, Any]) -> dict[str, Any]:
+        """The OpenAPI 3.0 schema of :meth:`envelope`, its items described by ``item``."""
+        cursor = {"type": "string", "nullable": True}
+        return {
+            "type": "object",
+            "properties": {
+                "items": {"type": "array", "items": item},
+                "pagination": {
+                    "type": "object",
+                    "properties": {"after": cursor, "before": cursor, "totalResultSize": {"type": "integer"}},
+                    "required": ["after", "before", "totalResultSize"],
+                },
+            },
+            "required": ["items", "pagination"],
+        }
+
     def envelope(self) -> dict[str, Any]:
         """``{"items", "pagination": {"after", "before", "totalResultSize"}}``."""
         return {

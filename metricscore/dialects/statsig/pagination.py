@@ -31,6 +31,31 @@ class NumberedPage:
     def link(self, path: str, page: int) -> str:
         return f"{path}?page={page}&limit={self.limit}"
 
+    @staticmethod
+    def envelope_schema(item: dict[str, Any]) -> dict[str, Any]:
+        """The OpenAPI 3.0 schema of :meth:`envelope`, its data described by ``item``."""
+        link = {"type": "string", "nullable": True}
+        return {
+            "type": "object",
+            "properties": {
+                "message": {"type": "string"},
+                "data": {"type": "array", "items": item},
+                "pagination": {
+                    "type": "object",
+                    "properties": {
+                        "itemsPerPage": {"type": "integer"},
+                        "pageNumber": {"type": "integer"},
+                        "totalItems": {"type": "integer"},
+                        "nextPage": link,
+                        "previousPage": link,
+                        "all": {"type": "string"},
+                    },
+                    "required": ["itemsPerPage", "pageNumber", "totalItems", "nextPage", "previousPage", "all"],
+                },
+            },
+            "required": ["message", "data", "pagination"],
+        }
+
     def envelope(
         self, path: str = "/console/v1/metrics/list", message: str = "Metrics listed successfully."
     ) -> dict[str, Any]:
