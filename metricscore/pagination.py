@@ -38,6 +38,10 @@ class Page(Protocol):
 
 
 class Pagination(Protocol):
+    def parameters(self) -> dict[str, dict[str, Any]]:
+        """The query parameters the style reads (for the OpenAPI document)."""
+        ...
+
     def fetch(
         self,
         repository: Repository,
@@ -155,6 +159,13 @@ class LimitOffsetPagination:
 
     default_limit: int = 100
     max_limit: int | None = None
+
+    def parameters(self) -> dict[str, dict[str, Any]]:
+        """The query parameters this style reads, name -> OpenAPI schema."""
+        return {
+            "limit": {"type": "integer", "minimum": 1, "default": self.default_limit},
+            "offset": {"type": "integer", "minimum": 0, "default": 0},
+        }
 
     def window(self, params: Mapping[str, Any]) -> tuple[int, int]:
         limit = parse_int(params.get("limit"))

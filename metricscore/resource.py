@@ -86,6 +86,9 @@ class Resource(Generic[RecordT]):
     wire: ClassVar[Mapping[str, Callable[[Record], Any]]] = {}
     #: ``create``/``replace``/``delete`` accept an ``idempotency_key`` (see :mod:`metricscore.idempotency`).
     idempotent: ClassVar[bool] = False
+    #: The vendor's list query parameters that :meth:`list_request` reads (filters, search,
+    #: ordering), name -> OpenAPI schema; the pagination's own (``limit``...) come from its page class.
+    list_parameters: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
     #: A payload field that asks for a dry run (Statsig's ``dryRun``); the service removes it from
     #: the validated payload and stores nothing when it is true.
     dry_run_field: ClassVar[str | None] = None

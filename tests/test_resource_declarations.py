@@ -160,3 +160,35 @@ def test_strategies_generate_every_schema_field(name: str) -> None:
 
     collect()
     assert expected <= seen, f"{name}: the strategy never sends {sorted(expected - seen)}"
+
+
+class _Params(dict[str, Any]):
+    """Query parameters that remember which names were read."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.read: set[str] = set()
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        self.read.add(key)
+        return super().get(key, default)
+
+    def __getitem__(self, key: str) -> Any:
+        self.read.add(key)
+        return super().__getitem__(key)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_declared_list_parameters_are_the_ones_read(name: str) -> None:
+    """The query parameters the OpenAPI document lists are exactly those the resource's
+    ``list_request`` and its pagination read."""
+    resource = RESOURCES[name]
+    params = _Params()
+    request = resource.list_request(params)
+    assert params.read == set(resource.list_parameters), name
+    store = mc.open_store("memory://")
+    paging = _Params()
+    with store.backend.unit_of_work(write=False) as uow:
+        scope = resource.validate_scope(SCOPES[name])
+        resource.pagination.fetch(uow.repository(resource.table), scope, (), request.order, paging, resource.render)
+    assert paging.read == set(resource.pagination.parameters()), name

@@ -102,6 +102,20 @@ def _page_class(resource: Resource[Any]) -> Any:
     return get_type_hints(type(resource.pagination).fetch)["return"]
 
 
+def _query_parameters(resource: Resource[Any]) -> list[dict[str, Any]]:
+    """A list operation's query parameters: the resource's filters, then its pagination's."""
+    declared = {**resource.list_parameters, **resource.pagination.parameters()}
+    found = []
+    for name, schema in declared.items():
+        parameter: dict[str, Any] = {"name": name, "in": "query", "required": False}
+        described = dict(schema)
+        if "description" in described:
+            parameter["description"] = described.pop("description")
+        parameter["schema"] = described
+        found.append(parameter)
+    return found
+
+
 def _statuses(route: Route, method: str, operation: Operation) -> list[int]:
     """Every error status the operation can answer."""
     item = "{id}" in route.template or "{name}" in route.template
@@ -271,6 +285,8 @@ def openapi_document(routes: Sequence[Route]) -> dict[str, Any]:
                 entry["description"] = f"Required API key scope: `{operation.scope}`."
             if parameters:
                 entry["parameters"] = list(parameters)
+            if operation.response is not None and operation.response[1] == "page":
+                entry.setdefault("parameters", []).extend(_query_parameters(RESOURCES[operation.response[0]]))
             if method in ("POST", "PUT", "DELETE") and route.dialect == "sequence":
                 entry.setdefault("parameters", []).append(
                     {"name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string"}}

@@ -97,6 +97,16 @@ def test_posthog_accounts_through_the_generated_client(server: tuple[str, App], 
     page = _module(client_package, api + "list").sync(project_id="11", client=client)
     assert isinstance(page, models.PostHogAccountPage)
     assert page.count == 1 and [a.id for a in page.results] == [created.id] and page.to_dict()["next"] is None
+    by_name = _module(client_package, "models").PosthogAccountsListOrdering("name")
+    _module(client_package, api + "create").sync(
+        project_id="11", client=client, body=models.PostHogAccountInput(name="B")
+    )
+    first = _module(client_package, api + "list").sync(project_id="11", client=client, limit=1, ordering=by_name)
+    second = _module(client_package, api + "list").sync(
+        project_id="11", client=client, limit=1, offset=1, ordering=by_name
+    )
+    assert [a.name for a in first.results + second.results] == ["Acme", "B"] and first.count == 2
+    assert first.to_dict()["next"].endswith("limit=1&offset=1&ordering=name")
     missing = _module(client_package, api + "retrieve").sync(project_id="11", id="nope", client=client)
     assert isinstance(missing, models.PostHogError) and missing.code == "not_found"
     invalid = _module(client_package, api + "create").sync(
@@ -125,6 +135,13 @@ def test_sequence_usage_metrics_through_the_generated_client(server: tuple[str, 
     page = _module(client_package, api + "list").sync(client=client)
     assert isinstance(page, models.SequenceUsageMetricPage)
     assert [m.id for m in page.items] == [created.id] and page.pagination.total_result_size == 1
+    body.name = "Second"
+    second = _module(client_package, api + "create").sync(client=client, body=body)
+    first_page = _module(client_package, api + "list").sync(client=client, limit=1)
+    after = first_page.pagination.after
+    assert [m.id for m in first_page.items] == [created.id] and isinstance(after, str)
+    next_page = _module(client_package, api + "list").sync(client=client, limit=1, after=after)
+    assert [m.id for m in next_page.items] == [second.id]
     grouped = {"name": "x", "metricType": "GROUPED", "eventType": "e", "aggregationType": "SUM"}
     refused = _module(client_package, api + "create").sync(
         client=client, body=models.SequenceUsageMetricInput.from_dict(grouped)
@@ -156,5 +173,6 @@ def test_statsig_metrics_through_the_generated_client(server: tuple[str, App], c
     page = _module(client_package, api + "list").sync(client=client)
     assert isinstance(page, models.StatsigMetricPage)
     assert [m.id for m in page.data] == ["Revenue::sum"] and page.pagination.total_items == 1
+    assert _module(client_package, api + "list").sync(client=client, page=2, limit=1).data == []
     again = _module(client_package, api + "create").sync(client=client, body=body)
     assert isinstance(again, models.StatsigError) and again.status == 409

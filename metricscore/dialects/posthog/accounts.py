@@ -177,6 +177,13 @@ class Accounts(Resource[AccountRecord]):
     pagination = LimitOffsetPagination()
     create_schema = AccountSchema()
     initial_values = {"external_id": None, "properties": {}, "tags": []}
+    list_parameters = {
+        "search": {"type": "string", "description": "Case-insensitive substring of name or external_id."},
+        "tags": {"type": "string", "description": 'A JSON list of tags, any of which matches: ["a", "b"].'},
+        "ordering": {"type": "string", "enum": list(ORDERINGS), "default": DEFAULT_ORDERING},
+        **{role: {"type": "string", "description": f"The id of the {role}, or `unassigned`."} for role in ROLES},
+        "all_roles_unassigned": {"type": "boolean"},
+    }
 
     def render(self, record: Record) -> AccountRecord:
         # Written out rather than built with `wire_map`: this runs for every record a page returns.

@@ -109,6 +109,19 @@ class CursorPagination:
     min_limit: int = 1
     max_limit: int = 100
 
+    def parameters(self) -> dict[str, dict[str, Any]]:
+        """The query parameters this style reads, name -> OpenAPI schema."""
+        return {
+            "limit": {
+                "type": "integer",
+                "minimum": self.min_limit,
+                "maximum": self.max_limit,
+                "default": self.default_limit,
+            },
+            "after": {"type": "string", "description": "The cursor of the page after this one."},
+            "before": {"type": "string", "description": "The cursor of the page before this one."},
+        }
+
     def limit(self, params: Mapping[str, Any]) -> int:
         value = params.get("limit")
         if value is None or value == "":

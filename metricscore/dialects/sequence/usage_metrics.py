@@ -206,6 +206,12 @@ class UsageMetrics(Resource[UsageMetricRecord]):
         "unit": None,
     }
     wire = wire_map(UsageMetricRecord, table, {"sequenceAccountId": "account_id"})
+    list_parameters = {
+        "name": {"type": "string", "description": "Case-insensitive substring of the name."},
+        "id": {"type": "string", "description": "Case-insensitive substring of the id."},
+        "eventType": {"type": "string", "description": "Comma-separated event types, any of which matches."},
+        "aggregationType": {"type": "string", "description": "Comma-separated aggregation types."},
+    }
 
     def load(self, data: Any, mode: Any) -> dict[str, Any]:
         payload = super().load(data, mode)

@@ -78,6 +78,13 @@ class NumberedPage:
 class PagePagination:
     default_limit: int = 100
 
+    def parameters(self) -> dict[str, dict[str, Any]]:
+        """The query parameters this style reads, name -> OpenAPI schema."""
+        return {
+            "page": {"type": "integer", "minimum": 1, "default": 1},
+            "limit": {"type": "integer", "minimum": 1, "default": self.default_limit},
+        }
+
     def window(self, params: Mapping[str, Any]) -> tuple[int, int]:
         page = parse_int(params.get("page"))
         limit = parse_int(params.get("limit"))
