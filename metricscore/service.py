@@ -170,9 +170,7 @@ class ResourceService(Generic[RecordT, PageT]):
         """
         return self._change(id, data, "update", actor_id, dry_run)
 
-    def replace(
-        self, id: Any, data: Any, *, actor_id: Any = None, dry_run: bool = False, **refused: Never
-    ) -> RecordT:
+    def replace(self, id: Any, data: Any, *, actor_id: Any = None, dry_run: bool = False, **refused: Never) -> RecordT:
         """Replace the record (PUT): required fields must be sent; returns the new state.
 
         An omitted optional field keeps its value (PostHog, as DRF) or is reset to its default

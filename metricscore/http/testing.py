@@ -486,4 +486,3 @@ class HttpContract:
             assert route.template in document["paths"], route.template
             for method in route.operations:
                 assert method.lower() in document["paths"][route.template]
-

@@ -16,7 +16,6 @@ def metrics(store: mc.Store) -> Any:
     return store.posthog.group_usage_metrics(project_id=1, group_type_index=0)
 
 
-
 def test_create_applies_defaults_and_renders_wire_order(metrics: Any) -> None:
     created = metrics.create({"name": "Revenue", "filters": {"events": [{"id": "$pageview"}]}})
     assert list(created) == ["id", "name", "format", "interval", "display", "filters", "math", "math_property"]

@@ -36,7 +36,6 @@ def usage(store: mc.Store) -> Any:
     return store.sequence.usage_metrics(account_id="ec1479a2-6ba1-421f-a7de-0853a20d17a1")
 
 
-
 def test_create_renders_the_seed_shape_with_defaults(usage: Any) -> None:
     created = usage.create(VALID)
     assert list(created) == WIRE

@@ -36,7 +36,6 @@ def metrics(store: mc.Store) -> Any:
     return store.statsig.metrics(project_id="p1")
 
 
-
 def test_create_matches_the_seed_response(metrics: Any) -> None:
     created = metrics.create(
         {

@@ -1,6 +1,7 @@
 # A user's program, checked with `mypy --strict` by tests/test_typing.py (never run by pytest).
 # Lines ending in an E-comment must be reported with its text; `reveal_type` lines must reveal
 # the type in their R-comment; no other line may be reported.
+# fmt: off
 from typing import reveal_type
 
 import metricscore as mc

@@ -261,4 +261,3 @@ class KeysetContract(BackendFixtures):
             assert ids(Eq("external_id", "E")) == ["1"]
             assert ids(Contains(("name", "external_id"), "e")) == ["1"]
             assert repo.count(scope, (HasAny("tags", ("a", "b")),)) == 2
-
