@@ -8,15 +8,16 @@ shape: ``fetch(repository, scope, filters, order, params) -> Page``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 from .query import Filter, OrderBy, Query
 from .repository import Record, Repository, Scope
 
 __all__ = [
+    "ItemT",
     "LimitOffsetPagination",
     "OffsetPage",
     "Page",
@@ -28,11 +29,16 @@ __all__ = [
 ]
 
 Renderer = Callable[[Record], dict[str, Any]]
+#: The records a page holds: a resource's record type (``OffsetPage[AccountRecord]``).
+ItemT = TypeVar("ItemT", bound=Mapping[str, object])
 
 
 class Page(Protocol):
-    results: list[dict[str, Any]]
-    count: int
+    @property
+    def results(self) -> Sequence[Mapping[str, object]]: ...
+
+    @property
+    def count(self) -> int: ...
 
     def envelope(self, *args: Any, **kwargs: Any) -> dict[str, Any]: ...
 
@@ -103,10 +109,10 @@ def offset_window(
 
 
 @dataclass
-class OffsetPage:
+class OffsetPage(Generic[ItemT]):
     """One limit/offset page: ``results``, the total ``count``, and DRF-style links."""
 
-    results: list[dict[str, Any]]
+    results: list[ItemT]
     count: int
     limit: int
     offset: int
@@ -186,7 +192,7 @@ class LimitOffsetPagination:
         order: tuple[OrderBy, ...],
         params: Mapping[str, Any],
         render: Renderer,
-    ) -> OffsetPage:
+    ) -> OffsetPage[Any]:
         limit, offset = self.window(params)
         rows, count = offset_window(repository, scope, filters, order, offset, limit)
         return OffsetPage([render(r) for r in rows], count, limit, offset)

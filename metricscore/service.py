@@ -5,8 +5,8 @@ so a failure at any step leaves nothing behind.
 
 The service is generic in the resource's wire shape and page class, so a type checker knows what
 each call returns: ``store.posthog.accounts(project_id=1)`` is a
-``ResourceService[AccountRecord, OffsetPage]``, its ``get(...)["tags"]`` is a ``list[str]`` and its
-``list()`` an :class:`~metricscore.pagination.OffsetPage`.
+``ResourceService[AccountRecord, OffsetPage[AccountRecord]]``, its ``get(...)["tags"]`` is a
+``list[str]``, and its ``list()`` an :class:`~metricscore.pagination.OffsetPage` of ``AccountRecord``.
 """
 
 from __future__ import annotations

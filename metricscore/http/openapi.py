@@ -99,7 +99,8 @@ def _ref(name: str) -> dict[str, Any]:
 
 def _page_class(resource: Resource[Any]) -> Any:
     """The page class the resource's pagination returns (the return type of its ``fetch``)."""
-    return get_type_hints(type(resource.pagination).fetch)["return"]
+    hint = get_type_hints(type(resource.pagination).fetch)["return"]
+    return get_origin(hint) or hint
 
 
 def _query_parameters(resource: Resource[Any]) -> list[dict[str, Any]]:

@@ -17,14 +17,14 @@ __all__ = ["ROUTES", "STATSIG_ARCHIVE_MESSAGES"]
 # -- PostHog -------------------------------------------------------------------------------------
 
 
-def _accounts(call: Call) -> ResourceService[AccountRecord, OffsetPage]:
+def _accounts(call: Call) -> ResourceService[AccountRecord, OffsetPage[AccountRecord]]:
     try:
         return call.app.store.posthog.accounts(project_id=int(call.params["project_id"]))
     except ValidationError:
         raise NotFound() from None
 
 
-def _group_metrics(call: Call) -> ResourceService[GroupUsageMetricRecord, OffsetPage]:
+def _group_metrics(call: Call) -> ResourceService[GroupUsageMetricRecord, OffsetPage[GroupUsageMetricRecord]]:
     index = call.params["group_type_index"]
     if not (index.isascii() and index.isdigit()) or len(index) > 9:
         raise NotFound()
@@ -91,7 +91,7 @@ def _posthog_operations(service: Any, label: str, scope: str, item: bool) -> dic
 # -- Sequence ------------------------------------------------------------------------------------
 
 
-def _usage_metrics(call: Call) -> IdempotentService[UsageMetricRecord, CursorPage]:
+def _usage_metrics(call: Call) -> IdempotentService[UsageMetricRecord, CursorPage[UsageMetricRecord]]:
     # A Sequence key always has a subject (its account); "" would be refused as a blank id.
     return call.app.store.sequence.usage_metrics(account_id=call.key.subject or "")
 

@@ -22,7 +22,7 @@ class PostHog:
     def __init__(self, store: Store) -> None:
         self._store = store
 
-    def accounts(self, *, project_id: int) -> ResourceService[AccountRecord, OffsetPage]:
+    def accounts(self, *, project_id: int) -> ResourceService[AccountRecord, OffsetPage[AccountRecord]]:
         """The accounts of one PostHog project (``project_id``: a non-negative integer).
 
         Records are :class:`AccountRecord`; lists return an :class:`~metricscore.pagination.OffsetPage`.
@@ -31,7 +31,7 @@ class PostHog:
 
     def group_usage_metrics(
         self, *, project_id: int, group_type_index: int
-    ) -> ResourceService[GroupUsageMetricRecord, OffsetPage]:
+    ) -> ResourceService[GroupUsageMetricRecord, OffsetPage[GroupUsageMetricRecord]]:
         """The usage metrics of one group type (``group_type_index`` 0..4) of a PostHog project.
 
         Records are :class:`GroupUsageMetricRecord`; lists return an

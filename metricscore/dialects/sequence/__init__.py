@@ -21,7 +21,7 @@ class Sequence:
     def __init__(self, store: Store) -> None:
         self._store = store
 
-    def usage_metrics(self, *, account_id: str) -> IdempotentService[UsageMetricRecord, CursorPage]:
+    def usage_metrics(self, *, account_id: str) -> IdempotentService[UsageMetricRecord, CursorPage[UsageMetricRecord]]:
         """The usage metrics of one Sequence account (``account_id``: its ``sequenceAccountId``,
         up to 200 characters). ``create``, ``replace`` and ``delete`` take an ``idempotency_key``;
         lists return a :class:`CursorPage`; a delete is soft (``deletedAt``)."""

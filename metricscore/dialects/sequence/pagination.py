@@ -14,10 +14,10 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic
 
 from ...errors import ErrorMessage, ValidationError
-from ...pagination import parse_int
+from ...pagination import ItemT, parse_int
 from ...query import Filter, OrderBy, Query, order_key
 from ...repository import Record, Repository, Scope
 
@@ -68,10 +68,10 @@ def decode_cursor(cursor: Any, size: int, param: str) -> tuple[Any, ...]:
 
 
 @dataclass
-class CursorPage:
+class CursorPage(Generic[ItemT]):
     """One page of items plus the cursors to the neighbouring pages."""
 
-    results: list[dict[str, Any]]
+    results: list[ItemT]
     count: int
     after: str | None
     before: str | None
@@ -140,7 +140,7 @@ class CursorPagination:
         order: tuple[OrderBy, ...],
         params: Mapping[str, Any],
         render: Renderer,
-    ) -> CursorPage:
+    ) -> CursorPage[Any]:
         limit = self.limit(params)
         after, before = params.get("after"), params.get("before")
         after = None if after in (None, "") else decode_cursor(after, len(order), "after")

@@ -29,7 +29,7 @@ __all__ = [
 ]
 
 
-class MetricService(ResourceService[StatsigMetricRecord, NumberedPage]):
+class MetricService(ResourceService[StatsigMetricRecord, NumberedPage[StatsigMetricRecord]]):
     """The generic service plus Statsig's read by name and type, and its archive operations."""
 
     def get_by_name(self, name: Any, type: Any) -> StatsigMetricRecord:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic
 
-from ...pagination import offset_window, parse_int
+from ...pagination import ItemT, offset_window, parse_int
 from ...query import Filter, OrderBy
 from ...repository import Record, Repository, Scope
 
@@ -22,8 +22,10 @@ Renderer = Callable[[Record], dict[str, Any]]
 
 
 @dataclass
-class NumberedPage:
-    results: list[dict[str, Any]]
+class NumberedPage(Generic[ItemT]):
+    """One page of a page/limit listing: ``results``, the total ``count``, ``page`` and ``limit``."""
+
+    results: list[ItemT]
     count: int
     page: int
     limit: int
@@ -100,7 +102,7 @@ class PagePagination:
         order: tuple[OrderBy, ...],
         params: Mapping[str, Any],
         render: Renderer,
-    ) -> NumberedPage:
+    ) -> NumberedPage[Any]:
         page, limit = self.window(params)
         rows, count = offset_window(repository, scope, filters, order, (page - 1) * limit, limit)
         return NumberedPage([render(r) for r in rows], count, page, limit)
