@@ -292,6 +292,16 @@ def openapi_document(routes: Sequence[Route]) -> dict[str, Any]:
                 entry.setdefault("parameters", []).append(
                     {"name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string"}}
                 )
+            if operation.body is not None and route.dialect == "statsig":
+                entry.setdefault("parameters", []).append(
+                    {
+                        "name": "dryRun",
+                        "in": "query",
+                        "required": False,
+                        "description": "`true`: validate and answer the would-be metric; store nothing.",
+                        "schema": {"type": "boolean"},
+                    }
+                )
             if operation.body is not None:
                 name = request_component(*operation.body)
                 entry["requestBody"] = {
