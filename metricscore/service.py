@@ -12,22 +12,43 @@ each call returns: ``store.posthog.accounts(project_id=1)`` is a
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Generic, Never, TypeVar, cast
 
 from .errors import Conflict, ErrorMessage, MetricscoreError, NotFound, StorageError, ValidationError
 from .idempotency import KEY_FIELD, IdempotencyKeys, KeyRace, fingerprint, validate_key
+from .jsonvalue import string_problem
 from .pagination import Page
-from .query import Eq
+from .query import Eq, storable_filters
 from .repository import Record, Repository
 from .resource import Context, Mode, RecordT, Resource
+from .table import Table
 
 if TYPE_CHECKING:
     from .store import Store
 
-__all__ = ["IdempotentService", "PageT", "ResourceService"]
+__all__ = ["IdempotentService", "PageT", "ResourceService", "may_name_a_record"]
 
 #: The page class a resource's ``list()`` returns (``OffsetPage``, ``CursorPage``, ``NumberedPage``).
 PageT = TypeVar("PageT", bound=Page)
+
+
+@lru_cache(maxsize=64)
+def _id_length(table: Table) -> int | None:
+    return table.column(table.id_column).length
+
+
+def may_name_a_record(table: Table, id: Any) -> bool:
+    """Whether ``id`` could be the id of a stored record of ``table``.
+
+    Ids come from paths and callers as they are; one that no record can have (not a string, a NUL,
+    a lone surrogate, longer than the id column) is answered as an unknown id without asking the
+    backend, so every backend answers it alike (some would refuse it with a driver error).
+    """
+    if type(id) is not str:
+        return False
+    length = _id_length(table)
+    return (length is None or len(id) <= length) and string_problem(id) is None
 
 
 class ResourceService(Generic[RecordT, PageT]):
@@ -57,7 +78,7 @@ class ResourceService(Generic[RecordT, PageT]):
         return _Operation(self, write, actor)
 
     def _existing(self, repository: Repository, id: Any) -> Record:
-        record = repository.get(self.scope, id) if type(id) is str else None
+        record = repository.get(self.scope, id) if may_name_a_record(self.resource.table, id) else None
         soft = self.resource.soft_delete_column
         if record is None or (soft is not None and record.get(soft) is not None):
             raise NotFound(resource=self.resource.name, id=id)
@@ -107,6 +128,7 @@ class ResourceService(Generic[RecordT, PageT]):
         result is stored in the same unit of work as the write. When a concurrent request stored
         the key first, this unit of work rolls back and the winner's result is returned.
         """
+        actor = self.resource.validate_actor(actor)
         if key is None:
             with self._operation(actor=actor) as (repository, ctx):
                 return body(repository, ctx)
@@ -230,11 +252,10 @@ class ResourceService(Generic[RecordT, PageT]):
         -> CursorPage. Statsig: ``tags``, ``page``, ``limit`` -> NumberedPage.
         """
         request = self.resource.list_request(params)
+        filters = storable_filters(self._filters(request.filters))
         render: Any = self.resource.render
         with self._operation(write=False) as (repository, _):
-            page = self.resource.pagination.fetch(
-                repository, self.scope, self._filters(request.filters), request.order, params, render
-            )
+            page = self.resource.pagination.fetch(repository, self.scope, filters, request.order, params, render)
         return cast(PageT, page)
 
     def _write(self, operation: Any, record: Record) -> None:
@@ -245,9 +266,10 @@ class ResourceService(Generic[RecordT, PageT]):
 
 
 class IdempotentService(ResourceService[RecordT, PageT]):
-    """A service whose ``create``, ``replace`` and ``delete`` take an ``idempotency_key``
-    (Sequence's ``Idempotency-Key`` header): a repeated call with the same key and body returns the
-    first result without writing again; the same key with another body is a Conflict."""
+    """A service whose ``create``, ``replace`` and ``delete`` take an ``idempotency_key`` (the
+    ``Idempotency-Key`` header: Sequence's own, an extension on PostHog and Statsig): a repeated
+    call with the same key and body returns the first result without writing again; the same key
+    with another body is a Conflict. Every shipped resource is idempotent."""
 
     def create(
         self,
@@ -274,8 +296,8 @@ class IdempotentService(ResourceService[RecordT, PageT]):
         idempotency_key: str | None = None,
         **refused: Never,
     ) -> RecordT:
-        """Replace the record (PUT), at most once per ``idempotency_key``; omitted optional fields
-        are reset to their defaults. Raises ValidationError, NotFound or Conflict."""
+        """Replace the record (PUT), at most once per ``idempotency_key``; see :meth:`ResourceService.replace`
+        for omitted optional fields. Raises ValidationError, NotFound or Conflict."""
         if refused:
             self._refuse(refused)
         return self._change(id, data, "replace", actor_id, dry_run, idempotency_key)

@@ -36,7 +36,8 @@ def test_mypy_strict_knows_the_wire_shapes_pages_and_keywords(tmp_path: Path) ->
     for line in stdout.splitlines():
         found = re.match(r"(?:.*/)?user_code\.py:(\d+): (.*?)(?:  \[[\w-]+\])?$", line)
         assert found, f"unexpected mypy output: {line}\n{stderr}"
-        reported.setdefault(int(found.group(1)), []).append(found.group(2))
+        if not re.fullmatch(r'note: "\w+" defined in "[\w.]+"', found.group(2)):  # where a misused method lives
+            reported.setdefault(int(found.group(1)), []).append(found.group(2))
     expected = _expected()
     assert len(expected) >= 12
     for number, text in expected.items():

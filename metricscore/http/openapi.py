@@ -16,6 +16,7 @@ from typing import Any, Literal, NotRequired, Required, Union, get_args, get_ori
 import marshmallow as ma
 
 from ..errors import ConfigurationError
+from ..idempotency import MAX_KEY_LENGTH
 from ..resource import Resource
 from .core import Operation, Route
 
@@ -120,9 +121,8 @@ def _query_parameters(resource: Resource[Any]) -> list[dict[str, Any]]:
 def _statuses(route: Route, method: str, operation: Operation) -> list[int]:
     """Every error status the operation can answer."""
     item = "{id}" in route.template or "{name}" in route.template
-    takes_key = route.dialect == "sequence" and method in ("POST", "PUT", "DELETE")
     found = {401, 500}
-    if operation.body is not None or takes_key or (method == "GET" and not item):
+    if operation.body is not None or operation.idempotency_key or (method == "GET" and not item):
         found.add(400)  # a body, an Idempotency-Key, or a list's query parameters
     if route.dialect == "posthog":
         found |= {403, 404, 503}  # scopes and projects; a project id that is no number; storage down
@@ -164,7 +164,10 @@ def _coded_field(self: Any, field: Any, **kwargs: Any) -> dict[str, Any]:
             found["maximum"] = field.max_value
         return found
     if isinstance(field, v.List):
-        return {"type": "array", "items": self.field2property(field.inner)}
+        array: dict[str, Any] = {"type": "array", "items": self.field2property(field.inner)}
+        if field.max_length is not None:
+            array["maxItems"] = field.max_length
+        return array
     if isinstance(field, v.Nested):
         return dict(self.schema2jsonschema(field.schema))
     if isinstance(field, v.JSONObject) or type(field).__name__ in ("AccountProperties", "PropertyFilters"):
@@ -288,9 +291,16 @@ def openapi_document(routes: Sequence[Route]) -> dict[str, Any]:
                 entry["parameters"] = list(parameters)
             if operation.response is not None and operation.response[1] == "page":
                 entry.setdefault("parameters", []).extend(_query_parameters(RESOURCES[operation.response[0]]))
-            if method in ("POST", "PUT", "DELETE") and route.dialect == "sequence":
+            if operation.idempotency_key:
                 entry.setdefault("parameters", []).append(
-                    {"name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string"}}
+                    {
+                        "name": "Idempotency-Key",
+                        "in": "header",
+                        "required": False,
+                        "description": "A repeat with the same key and body answers the first result, "
+                        "storing nothing again; the same key with another body is a 409.",
+                        "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
+                    }
                 )
             if operation.body is not None and route.dialect == "statsig":
                 entry.setdefault("parameters", []).append(

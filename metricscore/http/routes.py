@@ -9,22 +9,28 @@ from ..dialects.sequence import CursorPage, UsageMetricRecord
 from ..dialects.statsig import MetricService
 from ..errors import NotFound, ValidationError
 from ..pagination import OffsetPage
-from ..service import IdempotentService, ResourceService
+from ..service import IdempotentService
 from .core import Call, Operation, Route
 
 __all__ = ["ROUTES", "STATSIG_ARCHIVE_MESSAGES"]
 
+
+def _idempotency_key(call: Call) -> str | None:
+    """The ``Idempotency-Key`` header: Sequence's own, an extension on PostHog's and Statsig's creates."""
+    return call.request.header("idempotency-key")
+
+
 # -- PostHog -------------------------------------------------------------------------------------
 
 
-def _accounts(call: Call) -> ResourceService[AccountRecord, OffsetPage[AccountRecord]]:
+def _accounts(call: Call) -> IdempotentService[AccountRecord, OffsetPage[AccountRecord]]:
     try:
         return call.app.store.posthog.accounts(project_id=int(call.params["project_id"]))
     except ValidationError:
         raise NotFound() from None
 
 
-def _group_metrics(call: Call) -> ResourceService[GroupUsageMetricRecord, OffsetPage[GroupUsageMetricRecord]]:
+def _group_metrics(call: Call) -> IdempotentService[GroupUsageMetricRecord, OffsetPage[GroupUsageMetricRecord]]:
     index = call.params["group_type_index"]
     if not (index.isascii() and index.isdigit()) or len(index) > 9:
         raise NotFound()
@@ -44,10 +50,11 @@ def _posthog_operations(service: Any, label: str, scope: str, item: bool) -> dic
 
         def list_(call: Call) -> tuple[int, Any]:
             page = service(call).list(**call.query)
-            return 200, page.envelope(call.request.url)
+            return 200, page.envelope(call.app.link_url(call.request))
 
         def create(call: Call) -> tuple[int, Any]:
-            return 201, service(call).create(call.data, actor_id=call.key.user_id)
+            created = service(call).create(call.data, actor_id=call.key.user_id, idempotency_key=_idempotency_key(call))
+            return 201, created
 
         return {
             "GET": Operation(list_, f"{label}_list", f"List {label}", 200, read, response=(resource, "page")),
@@ -59,6 +66,7 @@ def _posthog_operations(service: Any, label: str, scope: str, item: bool) -> dic
                 write,
                 (resource, "create"),
                 response=(resource, "record"),
+                idempotency_key=True,
             ),
         }
 
@@ -96,10 +104,6 @@ def _usage_metrics(call: Call) -> IdempotentService[UsageMetricRecord, CursorPag
     return call.app.store.sequence.usage_metrics(account_id=call.key.subject or "")
 
 
-def _idempotency_key(call: Call) -> str | None:
-    return call.request.header("idempotency-key")
-
-
 def _sequence_list(call: Call) -> tuple[int, Any]:
     return 200, _usage_metrics(call).list(**call.query).envelope()
 
@@ -132,6 +136,7 @@ SEQUENCE_COLLECTION = {
         201,
         body=("sequence.usage_metrics", "create"),
         response=USAGE_METRIC,
+        idempotency_key=True,
     ),
 }
 SEQUENCE_ITEM = {
@@ -143,15 +148,24 @@ SEQUENCE_ITEM = {
         200,
         body=("sequence.usage_metrics", "replace"),
         response=USAGE_METRIC,
+        idempotency_key=True,
     ),
-    "DELETE": Operation(_sequence_delete, "usage_metrics_delete", "Delete a usage metric", 200, response=USAGE_METRIC),
+    "DELETE": Operation(
+        _sequence_delete,
+        "usage_metrics_delete",
+        "Delete a usage metric",
+        200,
+        response=USAGE_METRIC,
+        idempotency_key=True,
+    ),
 }
 
 # -- Statsig -------------------------------------------------------------------------------------
 
+#: The messages of Statsig's published Console API spec.
 STATSIG_ARCHIVE_MESSAGES = {
-    "schedule_archive": "Metric scheduled for archive successfully.",
-    "cancel_archive": "Metric archive cancelled successfully.",
+    "schedule_archive": "Metric archive scheduled successfully for next day.",
+    "cancel_archive": "Metric archival cancelled successfully.",
     "unarchive": "Metric unarchived successfully.",
 }
 
@@ -170,11 +184,14 @@ def _dry_run(call: Call) -> bool:
 
 
 def _statsig_list(call: Call) -> tuple[int, Any]:
-    return 200, _metrics(call).list(**call.query).envelope()
+    return 200, _metrics(call).list(**call.query).envelope(call.app.link_path(call.request, f"{STATSIG}/list"))
 
 
 def _statsig_create(call: Call) -> tuple[int, Any]:
-    data = _metrics(call).create(call.data, actor_id=_actor(call), dry_run=_dry_run(call))
+    metrics = _metrics(call)
+    data = metrics.create(
+        call.data, actor_id=_actor(call), dry_run=_dry_run(call), idempotency_key=_idempotency_key(call)
+    )
     return 201, {"message": "Metric created successfully.", "data": data}
 
 
@@ -261,6 +278,7 @@ def _routes() -> tuple[Route, ...]:
                     body=("statsig.metrics", "create"),
                     mutation=True,
                     response=METRIC_DATA,
+                    idempotency_key=True,
                 )
             },
         )

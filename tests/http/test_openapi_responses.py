@@ -176,3 +176,57 @@ def test_the_seed_comparison_notices_a_changed_field(app: DocumentedApp) -> None
     assert "S.metricEvents[].criteria[].column: type integer != string" in differences
     assert not any(d.startswith("S.team") for d in differences)  # never null here: agrees
     assert "S.creatorName: nullable here only" not in differences  # the seed allows null
+
+
+def test_the_idempotency_key_header_is_documented_where_it_is_read(app: DocumentedApp) -> None:
+    """Every create (an extension on PostHog and Statsig) and Sequence's PUT and DELETE; a key that
+    is refused is a documented 400 on each of them."""
+    taking = {
+        (path, method)
+        for path, operations in app.document["paths"].items()
+        for method, operation in operations.items()
+        if any(p["name"] == "Idempotency-Key" and p["in"] == "header" for p in operation.get("parameters", ()))
+    }
+    assert taking == {
+        ("/api/environments/{project_id}/accounts/", "post"),
+        ("/api/projects/{project_id}/accounts/", "post"),
+        ("/api/projects/{project_id}/groups_types/{group_type_index}/metrics/", "post"),
+        *((root, "post") for root in ("/api/usage-metrics", "/usage-metrics")),
+        *(
+            (f"{root}/{{id}}", method)
+            for root in ("/api/usage-metrics", "/usage-metrics")
+            for method in ("put", "delete")
+        ),
+        ("/console/v1/metrics", "post"),
+    }
+    posthog = bearer(app.keys.create_posthog_key(scopes=POSTHOG_SCOPES, projects=[1]))
+    sequence = basic(app.keys.create_sequence_credentials(account_id="acct"))
+    statsig_key = statsig(app.keys.create_statsig_key(project_id="proj"))
+    too_long = {"Idempotency-Key": "k" * 1000}
+    for path, headers, body in (
+        ("/api/projects/1/accounts/", posthog, {"name": "Acme"}),
+        ("/api/projects/1/groups_types/0/metrics/", posthog, {"name": "Events", "filters": {}}),
+        (
+            "/usage-metrics",
+            sequence,
+            {"name": "n", "metricType": "SIMPLE", "eventType": "e", "aggregationType": "COUNT"},
+        ),
+        (
+            "/console/v1/metrics",
+            statsig_key,
+            {**json.loads((Path(__file__).parent / "statsig_create_metric.json").read_text()), "dryRun": False},
+        ),
+    ):
+        response = call(app, "POST", path, headers={**headers, **too_long}, json_body=body)
+        assert response.status == 400 and "Idempotency-Key" in response.body.decode(), (path, response.json())
+    response = call(app, "DELETE", "/usage-metrics/x", headers={**sequence, **too_long})
+    assert response.status == 400 and "Idempotency-Key" in response.body.decode()
+
+
+def test_list_caps_are_documented_as_max_items(app: DocumentedApp) -> None:
+    from metricscore.dialects.posthog.accounts import LIMITS as POSTHOG_LIMITS
+    from metricscore.dialects.statsig.schemas import LIMITS as STATSIG_LIMITS
+
+    schemas = app.document["components"]["schemas"]
+    assert schemas["PostHogAccountInput"]["properties"]["tags"]["maxItems"] == POSTHOG_LIMITS["tags"]
+    assert schemas["StatsigMetricInput"]["properties"]["metricEvents"]["maxItems"] == STATSIG_LIMITS["metricEvents"]

@@ -18,8 +18,8 @@ reveal_type(accounts.get(account["id"])["created_by"])  # R: int | None
 page: OffsetPage[AccountRecord] = accounts.list(search="acme")
 reveal_type(page.results[0]["external_id"])  # R: str | None
 account["nope"]  # E: TypedDict "AccountRecord" has no key "nope"
-accounts.create({"name": "x"}, idempotency_key="k")  # E: Argument "idempotency_key" to "create" of "ResourceService" has incompatible type "str"; expected "Never"
-accounts.delete(account["id"], idempotency_key="k")  # E: Argument "idempotency_key" to "delete" of "ResourceService" has incompatible type "str"; expected "Never"
+reveal_type(accounts.create({"name": "x"}, idempotency_key="k")["name"])  # R: str
+accounts.update(account["id"], {"name": "y"}, idempotency_key="k")  # E: Unexpected keyword argument "idempotency_key" for "update" of "ResourceService"
 store.posthog.accounts(project_id="1")  # E: Argument "project_id" to "accounts" of "PostHog" has incompatible type "str"; expected "int"
 
 metric = store.posthog.group_usage_metrics(project_id=1, group_type_index=0).update("id", {"interval": 30})
@@ -39,4 +39,5 @@ reveal_type(definition.get("archiveTime"))  # R: int | None
 numbered: NumberedPage[StatsigMetricRecord] = statsig.list(page=2)
 reveal_type(numbered.results[0]["metricEvents"][0]["criteria"][0]["condition"])  # R: Literal['in'] | Literal['not_in'] | Literal['='] | Literal['>'] | Literal['<'] | Literal['>='] | Literal['<='] | Literal['is_null'] | Literal['non_null'] | Literal['contains'] | Literal['not_contains'] | Literal['sql_filter'] | Literal['starts_with'] | Literal['ends_with'] | Literal['after_exposure']
 wrong_page: OffsetPage[AccountRecord] = usage.list()  # E: Incompatible types in assignment (expression has type "CursorPage[UsageMetricRecord]", variable has type "OffsetPage[AccountRecord]")
-statsig.create({}, dry_run=True, idempotency_key="k")  # E: Argument "idempotency_key" to "create" of "ResourceService" has incompatible type "str"; expected "Never"
+reveal_type(statsig.create({}, dry_run=True, idempotency_key="k")["id"])  # R: str
+statsig.update("id", {}, dry_run=True, idempotency_key="k")  # E: Unexpected keyword argument "idempotency_key" for "update" of "ResourceService"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ...pagination import OffsetPage
-from ...service import ResourceService
+from ...service import IdempotentService
 from .accounts import ACCOUNTS, AccountRecord
 from .errors import render_error
 from .group_usage_metrics import GROUP_USAGE_METRICS, GroupUsageMetricRecord
@@ -22,21 +22,23 @@ class PostHog:
     def __init__(self, store: Store) -> None:
         self._store = store
 
-    def accounts(self, *, project_id: int) -> ResourceService[AccountRecord, OffsetPage[AccountRecord]]:
+    def accounts(self, *, project_id: int) -> IdempotentService[AccountRecord, OffsetPage[AccountRecord]]:
         """The accounts of one PostHog project (``project_id``: a non-negative integer).
 
         Records are :class:`AccountRecord`; lists return an :class:`~metricscore.pagination.OffsetPage`.
+        Writes take an ``idempotency_key`` (an extension of PostHog's API).
         """
-        return ResourceService(self._store, ACCOUNTS, {"project_id": project_id})
+        return IdempotentService(self._store, ACCOUNTS, {"project_id": project_id})
 
     def group_usage_metrics(
         self, *, project_id: int, group_type_index: int
-    ) -> ResourceService[GroupUsageMetricRecord, OffsetPage[GroupUsageMetricRecord]]:
+    ) -> IdempotentService[GroupUsageMetricRecord, OffsetPage[GroupUsageMetricRecord]]:
         """The usage metrics of one group type (``group_type_index`` 0..4) of a PostHog project.
 
         Records are :class:`GroupUsageMetricRecord`; lists return an
-        :class:`~metricscore.pagination.OffsetPage`.
+        :class:`~metricscore.pagination.OffsetPage`. Writes take an ``idempotency_key`` (an
+        extension of PostHog's API).
         """
-        return ResourceService(
+        return IdempotentService(
             self._store, GROUP_USAGE_METRICS, {"project_id": project_id, "group_type_index": group_type_index}
         )

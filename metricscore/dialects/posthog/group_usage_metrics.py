@@ -137,6 +137,8 @@ class GroupUsageMetrics(Resource[GroupUsageMetricRecord]):
     name = "posthog.group_usage_metrics"
     title = "PostHogGroupUsageMetric"
     record_type = GroupUsageMetricRecord
+    #: An extension of the vendor's API: an ``Idempotency-Key`` on create (see metricscore.idempotency).
+    idempotent = True
     table = Table(
         name="posthog_group_usage_metrics",
         scope=("project_id", "group_type_index"),
@@ -161,6 +163,7 @@ class GroupUsageMetrics(Resource[GroupUsageMetricRecord]):
         "group_type_index": Integer(required=True, strict=True, min_value=0, max_value=MAX_GROUP_TYPE_INDEX),
     }
     pagination = LimitOffsetPagination()
+    actor_field = Integer(strict=True, allow_none=True)  # the PostHog user id
     create_schema = GroupUsageMetricCreateSchema()
     update_schema = GroupUsageMetricSchema()
     initial_values = {"math_property": None}

@@ -20,8 +20,9 @@ Every class here is named ``*Contract`` so pytest collects it only through such 
 memory backend is the reference: a backend that answers differently has a bug.
 """
 
-from .crud import CrudContract, ScopeContract, UniquenessContract
+from .crud import CopyContract, CrudContract, ScopeContract, UniquenessContract
 from .fixtures import COUNTING, BackendFixtures
+from .inputs import ReadInputContract
 from .listing import KeysetContract, ListingContract
 from .metrics import GroupUsageMetricContract, SequenceUsageMetricContract, StatsigMetricContract
 from .stateful import StatefulContract, compare_with_memory
@@ -31,10 +32,12 @@ __all__ = [
     "COUNTING",
     "BackendContracts",
     "BackendFixtures",
+    "CopyContract",
     "CrudContract",
     "GroupUsageMetricContract",
     "KeysetContract",
     "ListingContract",
+    "ReadInputContract",
     "ScopeContract",
     "SequenceUsageMetricContract",
     "StatefulContract",
@@ -47,6 +50,7 @@ __all__ = [
 
 class BackendContracts(
     CrudContract,
+    CopyContract,
     ScopeContract,
     UniquenessContract,
     ListingContract,
@@ -56,5 +60,6 @@ class BackendContracts(
     GroupUsageMetricContract,
     SequenceUsageMetricContract,
     StatsigMetricContract,
+    ReadInputContract,
 ):
     """Every contract at once: what a backend must pass."""
