@@ -96,14 +96,16 @@ class ResourceService(Generic[RecordT, PageT]):
         requested = bool(payload.pop(field, False)) if field is not None else False
         return dry_run or requested
 
-    def _refuse(self, refused: dict[str, Any]) -> None:
-        """Keyword arguments outside the signature: ``idempotency_key`` on a resource that takes
-        none is a ValidationError naming it (a type error for mypy already); any other is the
-        TypeError Python raises for an unknown keyword."""
-        if "idempotency_key" in refused and not self.resource.idempotent:
-            self._key(refused.pop("idempotency_key"))
+    def _refused_key(self, refused: dict[str, Any]) -> str | None:
+        """Keyword arguments outside the signature. ``idempotency_key`` (a type error for mypy on a
+        plain ResourceService) is honoured when the resource is idempotent and a ValidationError
+        naming it otherwise; any other keyword is the TypeError Python raises for an unknown one."""
+        key: str | None = refused.pop("idempotency_key", None)  # checked by _key()
         if refused:
             raise TypeError(f"{type(self).__name__} takes no keyword argument(s) {', '.join(sorted(refused))}")
+        if key is not None and not self.resource.idempotent:
+            self._key(key)  # raises the ValidationError
+        return key
 
     def _key(self, idempotency_key: str | None) -> str | None:
         if idempotency_key is None:
@@ -160,9 +162,7 @@ class ResourceService(Generic[RecordT, PageT]):
         with ``name``/``email``/``id``). ``dry_run`` validates and returns the would-be record
         without storing anything. Raises ValidationError (every bad field) or Conflict.
         """
-        if refused:
-            self._refuse(refused)
-        return self._create(data, actor_id, dry_run, None)
+        return self._create(data, actor_id, dry_run, self._refused_key(refused) if refused else None)
 
     def _create(self, data: Any, actor_id: Any, dry_run: bool, idempotency_key: str | None) -> RecordT:
         payload = self.resource.load(data, "create")
@@ -198,9 +198,8 @@ class ResourceService(Generic[RecordT, PageT]):
         An omitted optional field keeps its value (PostHog, as DRF) or is reset to its default
         (Sequence). Raises ValidationError, NotFound or Conflict.
         """
-        if refused:
-            self._refuse(refused)
-        return self._change(id, data, "replace", actor_id, dry_run)
+        key = self._refused_key(refused) if refused else None
+        return self._change(id, data, "replace", actor_id, dry_run, key)
 
     def _change(
         self, id: Any, data: Any, mode: Mode, actor: Any, dry_run: bool, idempotency_key: str | None = None
@@ -223,9 +222,7 @@ class ResourceService(Generic[RecordT, PageT]):
         """Delete the record; returns its last state (with ``deletedAt`` set for Sequence's soft
         deletes). Raises NotFound, or Conflict when the resource refuses (a Statsig metric that is
         permanent or used by another)."""
-        if refused:
-            self._refuse(refused)
-        return self._delete(id, actor_id, None)
+        return self._delete(id, actor_id, self._refused_key(refused) if refused else None)
 
     def _delete(self, id: Any, actor_id: Any, idempotency_key: str | None) -> RecordT:
         key = self._key(idempotency_key)
@@ -283,7 +280,7 @@ class IdempotentService(ResourceService[RecordT, PageT]):
         """Validate ``data`` and store a new record, at most once per ``idempotency_key``; returns
         it in the vendor's wire shape. ``dry_run`` stores nothing (and no key)."""
         if refused:
-            self._refuse(refused)
+            self._refused_key(refused)
         return self._create(data, actor_id, dry_run, idempotency_key)
 
     def replace(
@@ -299,14 +296,14 @@ class IdempotentService(ResourceService[RecordT, PageT]):
         """Replace the record (PUT), at most once per ``idempotency_key``; see :meth:`ResourceService.replace`
         for omitted optional fields. Raises ValidationError, NotFound or Conflict."""
         if refused:
-            self._refuse(refused)
+            self._refused_key(refused)
         return self._change(id, data, "replace", actor_id, dry_run, idempotency_key)
 
     def delete(self, id: Any, *, actor_id: Any = None, idempotency_key: str | None = None, **refused: Never) -> RecordT:
         """Delete the record, at most once per ``idempotency_key`` (a repeat returns the first
         result, not a 404); returns its last state."""
         if refused:
-            self._refuse(refused)
+            self._refused_key(refused)
         return self._delete(id, actor_id, idempotency_key)
 
 

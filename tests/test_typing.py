@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -67,3 +68,28 @@ def test_every_public_call_has_a_docstring() -> None:
         doc = inspect.getdoc(call)
         assert doc and len(doc) > 30, f"{call.__qualname__} has no docstring"
     assert "idempotency_key" in (inspect.getdoc(services[2].create) or "")
+
+
+def test_a_plain_service_honours_or_refuses_idempotency_keys_at_run_time() -> None:
+    """mypy refuses ``idempotency_key`` on a plain ResourceService; at run time it is honoured when
+    the resource is idempotent, a ValidationError naming it when not, and other keywords a TypeError."""
+    import metricscore as mc
+    from metricscore.dialects.posthog.accounts import ACCOUNTS
+    from metricscore.idempotency import KEY_FIELD
+    from metricscore.testing import errors_of
+
+    store = mc.open_store("memory://")
+    plain: Any = mc.ResourceService(store, ACCOUNTS, {"project_id": 1})
+    first = plain.create({"name": "Acme"}, idempotency_key="k")
+    assert plain.create({"name": "Acme"}, idempotency_key="k") == first
+    assert plain.list().count == 1
+    with pytest.raises(TypeError, match="colour"):
+        plain.create({"name": "Acme"}, colour="red")
+
+    class Unkeyed(type(ACCOUNTS)):  # type: ignore[misc]
+        idempotent = False
+
+    unkeyed: Any = mc.ResourceService(store, Unkeyed(), {"project_id": 2})
+    assert KEY_FIELD in errors_of(unkeyed.create, {"name": "Acme"}, idempotency_key="k")
+    assert KEY_FIELD in errors_of(unkeyed.create, {"name": "Acme"}, dry_run=True, idempotency_key="k")
+    assert unkeyed.list().count == 0
