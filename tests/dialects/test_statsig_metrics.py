@@ -157,7 +157,7 @@ def test_schema_validator_catches_a_bad_record(read_schema: dict[str, Any]) -> N
 # -- names, ids and uniqueness ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["abc", "x" * 201, "bad!name", "tab\tname", "émoji", "", None, 1234])
+@pytest.mark.parametrize("name", ["abc", "x" * 201, "bad!name", "tab\tname", "abcd\n", "émoji", "", None, 1234])
 def test_bad_names(metrics: Any, name: Any) -> None:
     assert set(errors_of(metrics.create, {**SUM, "name": name})) == {"name"}
 

@@ -148,7 +148,7 @@ class MetricName(String):
 
     def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> Any:
         text = super()._deserialize(value, attr, data, **kwargs)
-        if not NAME_PATTERN.match(text):
+        if not NAME_PATTERN.fullmatch(text):
             raise self.make_error("pattern")
         return text
 
