@@ -84,7 +84,7 @@ def scope_key(kind: Kind, scope: Mapping[str, Any]) -> tuple[str, tuple[tuple[st
 _local = threading.local()
 
 
-def _service(kind: Kind, scope: Any) -> ResourceService:
+def _service(kind: Kind, scope: Any) -> ResourceService[Any, Any]:
     """A service for validation only: bound to an empty in-memory store, never written to."""
     from ..service import ResourceService
     from ..store import open_store

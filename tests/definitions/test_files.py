@@ -217,3 +217,11 @@ def test_a_dry_run_flag_has_no_place_in_a_definition(tmp_path: Path) -> None:
     assert found == [
         f"{path}:8:5: dryRun: a definition is applied for real; remove it (plan is the dry run) [not_allowed]"
     ]
+
+
+def test_every_registered_resource_is_a_definition_kind() -> None:
+    from metricscore.definitions.kinds import KINDS
+    from metricscore.dialects import RESOURCES
+
+    assert list(KINDS) == list(RESOURCES)
+    assert all(KINDS[name].resource is resource for name, resource in RESOURCES.items())

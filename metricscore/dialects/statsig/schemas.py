@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal, get_args
 
 import marshmallow as ma
 
@@ -28,7 +28,9 @@ __all__ = [
     "MetricUpdateSchema",
 ]
 
-CREATE_TYPES = (
+# Each enum is declared once, as a Literal: the record types (records.py) use the Literal, the
+# schemas below the tuple of its values.
+CreateType = Literal[
     "ratio",
     "mean",
     "event_count_custom",
@@ -39,12 +41,13 @@ CREATE_TYPES = (
     "sum",
     "undefined",
     "user_warehouse",
-)
-READ_TYPES = (*CREATE_TYPES, "setup_incomplete", "import_window")
-DIRECTIONALITIES = ("increase", "decrease")
-EVENT_TYPES = ("count", "count_distinct", "value", "metadata")
-CRITERIA_TYPES = ("value", "metadata", "user", "user_custom")
-CONDITIONS = (
+]
+#: A read can also show types the Console API does not create.
+ReadType = Literal[CreateType, "setup_incomplete", "import_window"]
+Directionality = Literal["increase", "decrease"]
+EventType = Literal["count", "count_distinct", "value", "metadata"]
+CriterionType = Literal["value", "metadata", "user", "user_custom"]
+Condition = Literal[
     "in",
     "not_in",
     "=",
@@ -60,9 +63,17 @@ CONDITIONS = (
     "starts_with",
     "ends_with",
     "after_exposure",
-)
-FUNNEL_EVENT_TYPES = ("event_dau", "event_user", "event_count", "event_count_custom")
-FUNNEL_COUNT_DISTINCT = ("events", "users")
+]
+FunnelEventType = Literal["event_dau", "event_user", "event_count", "event_count_custom"]
+FunnelCountDistinct = Literal["events", "users"]
+CREATE_TYPES: tuple[str, ...] = get_args(CreateType)
+READ_TYPES: tuple[str, ...] = get_args(ReadType)
+DIRECTIONALITIES: tuple[str, ...] = get_args(Directionality)
+EVENT_TYPES: tuple[str, ...] = get_args(EventType)
+CRITERIA_TYPES: tuple[str, ...] = get_args(CriterionType)
+CONDITIONS: tuple[str, ...] = get_args(Condition)
+FUNNEL_EVENT_TYPES: tuple[str, ...] = get_args(FunnelEventType)
+FUNNEL_COUNT_DISTINCT: tuple[str, ...] = get_args(FunnelCountDistinct)
 WAREHOUSE_AGGREGATIONS = (
     "count",
     "sum",
@@ -137,7 +148,7 @@ class MetricName(String):
 
     def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> Any:
         text = super()._deserialize(value, attr, data, **kwargs)
-        if not NAME_PATTERN.match(text):
+        if not NAME_PATTERN.fullmatch(text):
             raise self.make_error("pattern")
         return text
 
