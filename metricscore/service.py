@@ -7,7 +7,7 @@ so a failure at any step leaves nothing behind.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .errors import Conflict, ErrorMessage, MetricscoreError, NotFound, StorageError, ValidationError
 from .idempotency import KEY_FIELD, IdempotencyKeys, KeyRace, fingerprint, validate_key
@@ -15,11 +15,14 @@ from .pagination import Page
 from .query import Eq
 from .repository import Record, Repository
 from .resource import Context, Mode, Resource
+from .validation import display
 
 if TYPE_CHECKING:
     from .store import Store
 
 __all__ = ["ResourceService"]
+
+_MODES = ("create", "update", "replace")
 
 
 class ResourceService:
@@ -125,6 +128,20 @@ class ResourceService:
             return self.resource.render(record)
 
         return self._run("create", None, payload, actor_id, key, body)
+
+    def validate(self, data: object, mode: str = "create") -> dict[str, Any]:
+        """``data`` validated as :meth:`create` (``mode="create"``), :meth:`update` (``"update"``,
+        partial) or :meth:`replace` (``"replace"``) would validate it; stores nothing.
+
+        Returns the validated payload (defaults applied, values normalised as they would be
+        stored); raises :class:`~metricscore.errors.ValidationError` naming every bad field.
+        """
+        if mode not in _MODES:
+            message = ErrorMessage(
+                f"Unknown mode {display(mode)}; expected one of: {', '.join(_MODES)}.", "invalid_input"
+            )
+            raise ValidationError({"mode": [message]})
+        return self.resource.load(data, cast(Mode, mode))
 
     def get(self, id: Any) -> dict[str, Any]:
         with self._operation(write=False) as (repository, _):
