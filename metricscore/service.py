@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
-from .errors import Conflict, ErrorMessage, MetricscoreError, NotFound, StorageError, ValidationError
+from .errors import NON_FIELD_ERRORS, Conflict, ErrorMessage, MetricscoreError, NotFound, StorageError, ValidationError
 from .idempotency import KEY_FIELD, IdempotencyKeys, KeyRace, fingerprint, validate_key
 from .pagination import Page
 from .query import Eq
@@ -128,6 +128,61 @@ class ResourceService:
             return self.resource.render(record)
 
         return self._run("create", None, payload, actor_id, key, body)
+
+    def create_many(self, data: object, *, actor_id: Any = None) -> list[dict[str, Any]]:
+        """Create every payload of ``data`` (a list) in one unit of work: all of them or none.
+
+        Returns the records in the order given, each as :meth:`create` returns it. Every payload
+        is validated first; when any is invalid, nothing is stored and the ValidationError names
+        each bad item by its index and then its fields (``{"3": {"name": [...]}}``). A taken
+        unique key (in the store or earlier in the same batch) raises a Conflict naming each
+        clashing item as ``"<index>.<field>"`` in ``fields``, and stores nothing either. One
+        unit of work means one transaction (and, with TinyDB, one file write) for the batch.
+        """
+        if type(data) is not list:
+            message = f"Expected a list of payloads, but got {type(data).__name__}."
+            raise ValidationError({NON_FIELD_ERRORS: [ErrorMessage(message, "not_a_list")]})
+        loaded: list[tuple[dict[str, Any], bool]] = []
+        errors: dict[str, Any] = {}
+        for index, item in enumerate(data):
+            try:
+                payload = self.resource.load(item, "create")
+            except ValidationError as error:
+                errors[str(index)] = error.errors
+                continue
+            loaded.append((payload, self._dry_run(payload, False)))
+        if errors:
+            raise ValidationError(errors)
+        with self._operation(actor=actor_id) as (repository, ctx):
+            return self._insert_all(repository, ctx, loaded)
+
+    def _insert_all(
+        self, repository: Repository, ctx: Context, loaded: list[tuple[dict[str, Any], bool]]
+    ) -> list[dict[str, Any]]:
+        results: list[dict[str, Any]] = []
+        errors: dict[str, Any] = {}
+        conflicts: list[tuple[int, Conflict]] = []
+        for index, (payload, dry_run) in enumerate(loaded):
+            record = self.resource.new_record(payload, ctx)
+            try:
+                self.resource.check(record, ctx, None)
+                if not dry_run:
+                    self._write(repository.insert, record)
+            except ValidationError as error:
+                errors[str(index)] = error.errors
+                continue
+            except Conflict as conflict:
+                conflicts.append((index, conflict))
+                continue
+            results.append(self.resource.render(record))
+        if errors:
+            raise ValidationError(errors)
+        if conflicts:
+            index, first = conflicts[0]
+            more = f" ({len(conflicts) - 1} more)" if len(conflicts) > 1 else ""
+            fields = [name for i, c in conflicts for name in ([f"{i}.{f}" for f in c.fields] or [str(i)])]
+            raise Conflict(f"Item {index}: {first}{more}", fields=fields, resource=self.resource.name)
+        return results
 
     def validate(self, data: object, mode: str = "create") -> dict[str, Any]:
         """``data`` validated as :meth:`create` (``mode="create"``), :meth:`update` (``"update"``,
