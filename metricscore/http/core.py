@@ -34,6 +34,7 @@ from ..errors import (
     Unauthenticated,
     ValidationError,
 )
+from ..wire import dumps as wire_json
 from .keys import ApiKey, Keyring
 from .ratelimit import STATSIG_LIMITS, RateLimiter, Window
 
@@ -115,8 +116,7 @@ class Response:
 def json_response(status: int, body: Any, headers: Sequence[tuple[str, str]] = ()) -> Response:
     if body is None:
         return Response(status, list(headers), b"")
-    data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    return Response(status, [("Content-Type", JSON_TYPE), *headers], data)
+    return Response(status, [("Content-Type", JSON_TYPE), *headers], wire_json(body))
 
 
 # -- dialects ------------------------------------------------------------------------------------
