@@ -23,7 +23,7 @@ import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any, cast
 
@@ -475,18 +475,71 @@ class SQLRepository:
         self._s = statements
         self._spec = statements.tables.spec
         self._pg = uow.backend.dialect == "postgresql"
+        self._dialect = uow.backend.engine.dialect
 
     def _execute(self, statement: Any, params: Any = None) -> sa.CursorResult[Any]:
         with translate_errors(self._constraints):
             return self._conn.execute(statement, params)
+
+    def _select(self, statement: sa.Select[Any], params: dict[str, Any]) -> Sequence[Any]:
+        """Every row of a SELECT, converted as SQLAlchemy converts them.
+
+        Runs on the driver's cursor with the statement compiled once (see
+        :class:`~metricscore.backends.sql.statements.RawStatement`), inside the unit's
+        transaction. Statements that need SQLAlchemy's parameter expansion, and every statement
+        while the engine logs statements (``echo``) or has connection event listeners, go
+        through SQLAlchemy instead.
+        """
+        connection = self._conn
+        raw = self._s.raw(statement, self._dialect)
+        if raw is None or connection._echo or connection._has_events or connection.engine._has_events:
+            # SQLAlchemy runs it: statement logging and cursor events see every statement
+            return list(self._execute(statement, params).all())
+        if self._uow._autocommit is None and not connection.in_transaction():
+            connection.begin()  # the driver begins implicitly: let SQLAlchemy commit it
+        try:
+            dbapi_connection = connection.connection.dbapi_connection
+            assert dbapi_connection is not None
+            cursor: Any = dbapi_connection.cursor()
+        except sa.exc.SQLAlchemyError as error:
+            with translate_errors(self._constraints):
+                raise error
+        try:
+            if raw.no_prepare:
+                cursor.execute(raw.sql, raw.arguments(params), prepare=False)
+            else:
+                cursor.execute(raw.sql, raw.arguments(params))
+            rows = cursor.fetchall()
+            return raw.rows(rows, cursor.description)
+        except Exception as error:
+            self._driver_failed(error, dbapi_connection, cursor, raw.sql)
+            raise
+        finally:
+            cursor.close()
+
+    def _driver_failed(self, error: Exception, dbapi_connection: Any, cursor: Any, sql: str) -> None:
+        """A driver error on the raw path, handled as SQLAlchemy handles one: a lost server
+        connection invalidates the connection, and the error is SQLAlchemy's wrapper of it,
+        translated (a StorageError chained to it)."""
+        dialect = self._dialect
+        if not isinstance(error, dialect.loaded_dbapi.Error):
+            return
+        lost = bool(dialect.is_disconnect(error, dbapi_connection, cursor))
+        if lost:
+            self._conn.invalidate(error)
+        wrapped = sa.exc.DBAPIError.instance(
+            sql, None, error, dialect.loaded_dbapi.Error, connection_invalidated=lost, dialect=dialect
+        )
+        with translate_errors(self._constraints):
+            raise wrapped from error
 
     # -- reads -------------------------------------------------------------------------------
 
     def get(self, scope: Scope, id: str) -> Record | None:
         if type(id) is not str:
             return None
-        row = self._execute(self._s.get, self._s.key_params(scope, id)).first()
-        return None if row is None else dict(zip(self._s.names, row, strict=True))
+        rows = self._select(self._s.get, self._s.key_params(scope, id))
+        return dict(zip(self._s.names, rows[0], strict=True)) if rows else None
 
     def find(self, scope: Scope, query: Query) -> list[Record]:
         built = self._s.find(scope, query)
@@ -494,8 +547,7 @@ class SQLRepository:
             return []
         statement, params = built
         names = self._s.names
-        # fetchall: one driver call for the page instead of one per row
-        return [dict(zip(names, row, strict=True)) for row in self._execute(statement, params).all()]
+        return [dict(zip(names, row, strict=True)) for row in self._select(statement, params)]
 
     def find_with_count(self, scope: Scope, query: Query) -> tuple[list[Record], int]:
         """``(find(scope, query), count(scope, query.filters))`` in one statement."""
@@ -503,7 +555,7 @@ class SQLRepository:
         if built is None:
             return [], 0
         statement, params = built
-        rows = self._execute(statement, params).all()
+        rows = self._select(statement, params)
         if not rows:  # the total rides on the rows: past the end of the results, ask for it
             positioned = query.offset > 0 or query.after is not None
             return [], self.count(scope, query.filters) if positioned else 0
@@ -515,7 +567,7 @@ class SQLRepository:
         if built is None:
             return 0
         statement, params = built
-        return int(self._execute(statement, params).scalar_one())
+        return int(self._select(statement, params)[0][0])
 
     # -- writes ------------------------------------------------------------------------------
 
