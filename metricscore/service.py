@@ -13,7 +13,7 @@ from .errors import NON_FIELD_ERRORS, Conflict, ErrorMessage, MetricscoreError, 
 from .idempotency import KEY_FIELD, IdempotencyKeys, KeyRace, fingerprint, validate_key
 from .pagination import Page
 from .query import Eq
-from .repository import Record, Repository
+from .repository import Record, Repository, UnitOfWork
 from .resource import Context, Mode, Resource
 from .validation import display
 
@@ -199,7 +199,7 @@ class ResourceService:
         return self.resource.load(data, cast(Mode, mode))
 
     def get(self, id: Any) -> dict[str, Any]:
-        with self._operation(write=False) as (repository, _):
+        with _Reading(self) as repository:
             return self.resource.render(self._existing(repository, id))
 
     def update(self, id: Any, data: Any, *, actor_id: Any = None, dry_run: bool = False) -> dict[str, Any]:
@@ -255,7 +255,7 @@ class ResourceService:
     def list(self, **params: Any) -> Page:
         """One page, from the vendor's own query parameters (typed values or raw strings)."""
         request = self.resource.list_request(params)
-        with self._operation(write=False) as (repository, _):
+        with _Reading(self) as repository:
             return self.resource.pagination.fetch(
                 repository, self.scope, self._filters(request.filters), request.order, params, self.resource.render
             )
@@ -267,35 +267,24 @@ class ResourceService:
             raise self.resource.conflict(conflict) from conflict
 
 
-class _Operation:
-    """The context manager behind :meth:`ResourceService._operation`.
+class _Unit:
+    """A unit of work around one service call; anything that is not a metricscore error becomes
+    a StorageError. A class rather than a generator-based context manager: it wraps every call,
+    and this is measurably cheaper (see benchmarks/bench_memory.py)."""
 
-    A class rather than a generator-based context manager: it wraps every call, and this is
-    measurably cheaper (see benchmarks/bench_memory.py).
-    """
+    __slots__ = ("_service", "_unit")
 
-    __slots__ = ("_actor", "_service", "_unit", "_write")
-
-    def __init__(self, service: ResourceService, write: bool, actor: Any) -> None:
+    def __init__(self, service: ResourceService) -> None:
         self._service = service
-        self._write = write
-        self._actor = actor
 
-    def __enter__(self) -> tuple[Repository, Context]:
-        service = self._service
+    def _begin(self, write: bool) -> UnitOfWork:
         try:
-            self._unit = service.store.backend.unit_of_work(write=self._write)
-            uow = self._unit.__enter__()
+            self._unit = self._service.store.backend.unit_of_work(write=write)
+            return self._unit.__enter__()
         except MetricscoreError:
             raise
         except Exception as error:
             raise StorageError(f"{type(error).__name__}: {error}") from error
-        try:
-            ctx = Context(service.store, dict(service.scope), service.store.now(), uow, self._actor)
-            return uow.repository(service.resource.table), ctx
-        except BaseException as error:
-            self.__exit__(type(error), error, error.__traceback__)
-            raise
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: Any) -> None:
         try:
@@ -306,3 +295,40 @@ class _Operation:
             raise StorageError(f"{type(exit_error).__name__}: {exit_error}") from exit_error
         if error is not None and isinstance(error, Exception) and not isinstance(error, MetricscoreError):
             raise StorageError(f"{type(error).__name__}: {error}") from error
+
+
+class _Operation(_Unit):
+    """The context manager behind :meth:`ResourceService._operation`: the repository and a
+    :class:`~metricscore.resource.Context` for the hooks."""
+
+    __slots__ = ("_actor", "_write")
+
+    def __init__(self, service: ResourceService, write: bool, actor: Any) -> None:
+        self._service = service
+        self._write = write
+        self._actor = actor
+
+    def __enter__(self) -> tuple[Repository, Context]:
+        service = self._service
+        uow = self._begin(self._write)
+        try:
+            ctx = Context(service.store, dict(service.scope), service.store.now(), uow, self._actor)
+            return uow.repository(service.resource.table), ctx
+        except BaseException as error:
+            self.__exit__(type(error), error, error.__traceback__)
+            raise
+
+
+class _Reading(_Unit):
+    """A read-only unit of work for ``get`` and ``list``: the repository alone (a read needs no
+    clock, actor or context)."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> Repository:
+        uow = self._begin(False)
+        try:
+            return uow.repository(self._service.resource.table)
+        except BaseException as error:
+            self.__exit__(type(error), error, error.__traceback__)
+            raise

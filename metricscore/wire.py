@@ -48,6 +48,8 @@ def _refuse(value: Any) -> Any:
 #: ``0.00001`` and ``1e-6`` where Python writes ``1e-05`` and ``1e-06``. Everything else it
 #: writes byte for byte as the standard library does (checked by tests/test_wire_json.py).
 #: A match inside a string is harmless: that value is simply encoded by the standard library.
+#: Searching a page for this pattern is slow, so two literal-led searches pick the candidates.
+_EXPONENT_CANDIDATE = re.compile(rb"e-[0-9](?:[,\]}]|$)")
 _ORJSON_DIFFERS = re.compile(rb"(?:^|[:,\[])-?(?:0\.0000|[0-9](?:\.[0-9]+)?e-[0-9](?:[,\]}]|$))")
 
 _orjson: Any
@@ -72,6 +74,8 @@ def dumps(value: Any) -> bytes:
             data: bytes = _orjson.dumps(value, default=_refuse, option=_OPTIONS)
         except TypeError:
             return dumps_stdlib(value)
+        if b"0.0000" not in data and _EXPONENT_CANDIDATE.search(data) is None:
+            return data
         if _ORJSON_DIFFERS.search(data) is None:
             return data
     return dumps_stdlib(value)

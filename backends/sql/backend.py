@@ -98,6 +98,8 @@ class SQLBackend:
         self.create_schema = create_schema
         self.constraints = ConstraintMap()
         self._states: dict[str, Statements] = {}
+        self._spec_seen: dict[int, Statements] = {}
+        self._spec_pins: list[Table] = []
         self._state_lock = threading.Lock()
         # One shared connection (in-memory SQLite): units of work take turns.
         self._serial: threading.RLock | None = threading.RLock() if isinstance(engine.pool, StaticPool) else None
@@ -203,37 +205,70 @@ class SQLBackend:
     def _run(self, connection: Connection, pinned: _Pinned | None, write: bool) -> Iterator[SQLUnitOfWork]:
         """One transaction on ``connection`` around the unit's body (the generator's one yield)."""
         autocommit = False
+        driver: Any = None
         try:
-            if self.dialect == "sqlite":
+            if self.dialect == "sqlite" and not write and self._driver_ok(connection):
+                # A read: statement by statement in SQLite's autocommit mode (each sees what
+                # was committed before it began, as PostgreSQL's reads below), without
+                # SQLAlchemy's transaction bookkeeping; a write in it begins a transaction.
+                driver = connection.connection.dbapi_connection
+            elif self.dialect == "sqlite":
                 with translate_errors(self.constraints):
                     connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
             elif pinned is not None:
                 autocommit = self._autocommit_reads and not write
                 if pinned.autocommit != autocommit:
                     self._set_autocommit(pinned, autocommit)
-            uow = SQLUnitOfWork(self, connection, pinned if autocommit else None)
+            uow = SQLUnitOfWork(self, connection, pinned if autocommit else None, driver)
             try:
                 yield uow
             except BaseException as error:
                 # If the connection is gone, the original error is still the one to report.
                 try:
-                    connection.rollback()
-                except sa.exc.SQLAlchemyError:
+                    if uow.driver_began and not connection.in_transaction():
+                        self._driver_sql(driver, "ROLLBACK")
+                    else:
+                        connection.rollback()
+                except (sa.exc.SQLAlchemyError, StorageError):
                     self._lost(pinned, connection)
                 if not isinstance(error, Exception) and pinned is not None:
                     pinned.generation = -1  # interrupted mid-call: the protocol state is unknown
                 raise
             try:
-                with translate_errors(self.constraints):
-                    connection.commit()
+                if driver is not None and not connection.in_transaction():
+                    if uow.driver_began:
+                        self._driver_sql(driver, "COMMIT")
+                else:
+                    with translate_errors(self.constraints):
+                        connection.commit()
             except BaseException:
-                with suppress(sa.exc.SQLAlchemyError):
-                    connection.rollback()
+                with suppress(sa.exc.SQLAlchemyError, StorageError):
+                    if uow.driver_began and not connection.in_transaction():
+                        self._driver_sql(driver, "ROLLBACK")
+                    else:
+                        connection.rollback()
                 raise
             uow.committed()
         finally:
             if connection.invalidated:
                 self._lost(pinned, connection)
+
+    @staticmethod
+    def _driver_ok(connection: Connection) -> bool:
+        """Statements may bypass SQLAlchemy: nothing logs or listens to them."""
+        return not (connection._echo or connection._has_events or connection.engine._has_events)
+
+    def _driver_sql(self, dbapi_connection: Any, sql: str) -> None:
+        """A transaction statement on the driver, its errors translated as SQLAlchemy's are."""
+        try:
+            dbapi_connection.execute(sql)
+        except Exception as error:
+            dialect = self.engine.dialect
+            if not isinstance(error, dialect.loaded_dbapi.Error):
+                raise
+            wrapped = sa.exc.DBAPIError.instance(sql, None, error, dialect.loaded_dbapi.Error, dialect=dialect)
+            with translate_errors(self.constraints):
+                raise wrapped from error
 
     # -- per-thread connections ------------------------------------------------------------------
 
@@ -321,15 +356,28 @@ class SQLBackend:
     # -- tables --------------------------------------------------------------------------------
 
     def has_statements(self, spec: Table) -> bool:
+        return self.known_statements(spec) is not None
+
+    def known_statements(self, spec: Table) -> Statements | None:
+        """The remembered statements for ``spec``, or ``None`` (found by identity first: a
+        table spec is usually one long-lived object, and comparing specs field by field costs)."""
         found = self._states.get(spec.name)
-        return found is not None and (found.tables.spec is spec or found.tables.spec == spec)
+        if found is None:
+            return None
+        if self._spec_seen.get(id(spec)) is found:
+            return found
+        if found.tables.spec is spec or found.tables.spec == spec:
+            self._spec_seen[id(spec)] = found
+            self._spec_pins.append(spec)  # keeps the id from being reused while remembered
+            return found
+        return None
 
     def statements(self, spec: Table, connection: Connection) -> tuple[Statements, bool]:
         """The statements for ``spec``; creates its tables first if missing (tables outside the
         migration catalogue, with ``create_schema``). The flag says they are new in this
         transaction (kept only once it commits)."""
-        found = self._states.get(spec.name)
-        if found is not None and (found.tables.spec is spec or found.tables.spec == spec):
+        found = self.known_statements(spec)
+        if found is not None:
             return found, False
         tables = sql_table(spec)
         with translate_errors(self.constraints):
@@ -433,9 +481,15 @@ def _install_hooks(engine: Engine) -> None:
 class SQLUnitOfWork:
     """One transaction on one connection."""
 
-    def __init__(self, backend: SQLBackend, connection: Connection, autocommit: _Pinned | None = None) -> None:
+    def __init__(
+        self, backend: SQLBackend, connection: Connection, autocommit: _Pinned | None = None, driver: Any = None
+    ) -> None:
         self.backend = backend
         self.connection = connection
+        #: the driver connection of a SQLite read unit running in autocommit mode
+        self._driver = driver
+        #: that unit began a transaction on the driver (at its first write)
+        self.driver_began = False
         self._repositories: dict[str, SQLRepository] = {}
         self._new: list[Statements] = []
         #: the thread connection while this (read-only) unit runs in autocommit mode
@@ -448,15 +502,19 @@ class SQLUnitOfWork:
         if pinned is not None:
             self._autocommit = None
             self.backend._set_autocommit(pinned, False)
+        if self._driver is not None and not self.driver_began:
+            self.backend._driver_sql(self._driver, "BEGIN")
+            self.driver_began = True
 
     def repository(self, table: Table) -> SQLRepository:
         found = self._repositories.get(table.name)
         if found is None:
-            if not self.backend.has_statements(table):
+            state = self.backend.known_statements(table)
+            if state is None:
                 self.writing()  # the tables may have to be created
-            state, new = self.backend.statements(table, self.connection)
-            if new:
-                self._new.append(state)
+                state, new = self.backend.statements(table, self.connection)
+                if new:
+                    self._new.append(state)
             found = self._repositories[table.name] = SQLRepository(self, state)
         return found
 
@@ -492,10 +550,11 @@ class SQLRepository:
         """
         connection = self._conn
         raw = self._s.raw(statement, self._dialect)
-        if raw is None or connection._echo or connection._has_events or connection.engine._has_events:
+        if raw is None or not SQLBackend._driver_ok(connection):
             # SQLAlchemy runs it: statement logging and cursor events see every statement
             return list(self._execute(statement, params).all())
-        if self._uow._autocommit is None and not connection.in_transaction():
+        uow = self._uow
+        if uow._autocommit is None and uow._driver is None and not connection.in_transaction():
             connection.begin()  # the driver begins implicitly: let SQLAlchemy commit it
         try:
             dbapi_connection = connection.connection.dbapi_connection

@@ -96,13 +96,13 @@ def _fast_json(value: Any) -> Any:
     return _json_loads(value)
 
 
-_SA_SQLITE_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{6})?")
+_SA_SQLITE_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{6}")
 
 
-def _sqlite_utc(value: Any) -> Any:
+def _sqlite_utc(value: Any, _parse: Any = datetime.fromisoformat, _match: Any = _SA_SQLITE_DATETIME.fullmatch) -> Any:
     """SQLAlchemy's stored ``YYYY-MM-DD HH:MM:SS.ffffff`` text as an aware UTC datetime."""
-    if type(value) is str and _SA_SQLITE_DATETIME.fullmatch(value):
-        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    if type(value) is str and _match(value):
+        return _parse(value).replace(tzinfo=UTC)
     raise _NotMine
 
 
