@@ -12,9 +12,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from metricscore.wire import dumps
+try:
+    from metricscore.wire import dumps
+except ImportError:  # a checkout from before the fast encoder (for before/after tables)
+    from orjson import dumps
 
-__all__ = ["RawAccounts", "raw_postgresql", "raw_sqlite"]
+__all__ = ["RawAccounts", "dumps", "raw_postgresql", "raw_sqlite"]
 
 COLUMNS = (
     "project_id, id, name, external_id, properties, tags, created_at, created_by, updated_at,"

@@ -364,7 +364,7 @@ def _item(field: ma_fields.Field[Any]) -> Converter | None:
 
 
 class _FieldPlan:
-    __slots__ = ("allow_none", "convert", "data_key", "default", "field", "key", "required")
+    __slots__ = ("allow_none", "convert", "data_key", "default", "field", "key", "own", "required")
 
     def __init__(self, name: str, field: ma_fields.Field[Any]) -> None:
         self.data_key = field.data_key if field.data_key is not None else name
@@ -373,8 +373,16 @@ class _FieldPlan:
         self.default = field.load_default
         self.allow_none = field.allow_none
         self.field = field
-        convert = _inline(field) if _plain(field) else None
+        plain = _plain(field)
+        convert = _inline(field) if plain else None
         self.convert: Converter | None = None if convert is None else _with_validators(field, convert)
+        #: any other plain field: its own ``_deserialize`` (which may read ``attr`` and ``data``),
+        #: then its validators, without marshmallow's wrapper around them
+        self.own: Callable[..., Any] | None = None
+        if convert is None and plain:
+            own = field._deserialize
+            validated = _with_validators(field, lambda value: value)
+            self.own = lambda value, attr, data, **kwargs: validated(own(value, attr, data, **kwargs))
 
 
 def _schema_loader(schema: ma.Schema) -> Loader | None:
@@ -418,7 +426,13 @@ def _schema_loader(schema: ma.Schema) -> Loader | None:
             if value is _MISSING and partial:
                 continue
             convert = plan.convert
-            if convert is None:  # exactly the call marshmallow makes for this field
+            own = plan.own
+            if own is not None and value is not _MISSING and value is not None:
+                if partial is None:
+                    result[plan.key] = own(value, plan.data_key, data)
+                else:
+                    result[plan.key] = own(value, plan.data_key, data, partial=partial)
+            elif convert is None:  # exactly the call marshmallow makes for this field
                 if partial is None:
                     out = plan.field.deserialize(value, plan.data_key, data)
                 else:

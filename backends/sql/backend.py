@@ -220,6 +220,8 @@ class SQLBackend:
                 if pinned.autocommit != autocommit:
                     self._set_autocommit(pinned, autocommit)
             uow = SQLUnitOfWork(self, connection, pinned if autocommit else None, driver)
+            #: SQLite's write lock is held from the start: what this unit reads stays current
+            uow.locked = self.dialect == "sqlite" and write
             try:
                 yield uow
             except BaseException as error:
@@ -490,6 +492,7 @@ class SQLUnitOfWork:
         self._driver = driver
         #: that unit began a transaction on the driver (at its first write)
         self.driver_began = False
+        self.locked = False
         self._repositories: dict[str, SQLRepository] = {}
         self._new: list[Statements] = []
         #: the thread connection while this (read-only) unit runs in autocommit mode
@@ -534,6 +537,7 @@ class SQLRepository:
         self._spec = statements.tables.spec
         self._pg = uow.backend.dialect == "postgresql"
         self._dialect = uow.backend.engine.dialect
+        self._read_tags: tuple[str, dict[str, tuple[Any, ...]]] | None = None
 
     def _execute(self, statement: Any, params: Any = None) -> sa.CursorResult[Any]:
         with translate_errors(self._constraints):
@@ -598,7 +602,12 @@ class SQLRepository:
         if type(id) is not str:
             return None
         rows = self._select(self._s.get, self._s.key_params(scope, id))
-        return dict(zip(self._s.names, rows[0], strict=True)) if rows else None
+        if not rows:
+            return None
+        record = dict(zip(self._s.names, rows[0], strict=True))
+        if self._uow.locked and self._s.tables.tags:
+            self._read_tags = (id, {name: tuple(record.get(name) or ()) for name in self._s.tables.tags})
+        return record
 
     def find(self, scope: Scope, query: Query) -> list[Record]:
         built = self._s.find(scope, query)
@@ -695,8 +704,16 @@ class SQLRepository:
             result = self._execute(self._s.update, params)
         if result.rowcount == 0:
             raise Conflict("The record no longer exists.", fields=(id_column,))
-        if self._s.tables.tags:
+        if self._s.tables.tags and not self._tags_unchanged(record):
             self._write_tags(scope, record, replace=True)
+
+    def _tags_unchanged(self, record: Record) -> bool:
+        """The record's tag lists are those this unit read (under SQLite's write lock, so they
+        are still the stored ones): the tag rows need no rewrite."""
+        read = self._read_tags
+        if read is None or read[0] != record[self._spec.id_column]:
+            return False
+        return all(tuple(record.get(name) or ()) == tags for name, tags in read[1].items())
 
     def delete(self, scope: Scope, id: str) -> bool:
         if type(id) is not str:
