@@ -46,10 +46,10 @@ _MISSING = ma.missing
 
 
 class Fallback(Exception):
-    """The fast path cannot vouch for this payload: run marshmallow."""
+    """The fast path cannot vouch for this payload: run marshmallow.
 
-
-_FALLBACK = Fallback()
+    Raised as a new instance each time (one shared instance would keep growing its traceback).
+    """
 
 
 # -- validators ------------------------------------------------------------------------------------
@@ -65,9 +65,9 @@ def _validator_check(validator: Any) -> Converter:
             n = len(value)
             if equal is not None:
                 if n != equal:
-                    raise _FALLBACK
+                    raise Fallback
             elif (low is not None and n < low) or (high is not None and n > high):
-                raise _FALLBACK
+                raise Fallback
             return value
 
         return length
@@ -77,9 +77,9 @@ def _validator_check(validator: Any) -> Converter:
 
         def bounds(value: Any) -> Any:
             if low is not None and (value < low if low_in else value <= low):
-                raise _FALLBACK
+                raise Fallback
             if high is not None and (value > high if high_in else value >= high):
-                raise _FALLBACK
+                raise Fallback
             return value
 
         return bounds
@@ -88,7 +88,7 @@ def _validator_check(validator: Any) -> Converter:
 
         def one_of(value: Any) -> Any:
             if value not in choices:
-                raise _FALLBACK
+                raise Fallback
             return value
 
         return one_of
@@ -97,7 +97,7 @@ def _validator_check(validator: Any) -> Converter:
 
         def none_of(value: Any) -> Any:
             if value in iterable:
-                raise _FALLBACK
+                raise Fallback
             return value
 
         return none_of
@@ -106,7 +106,7 @@ def _validator_check(validator: Any) -> Converter:
 
         def equal_to(value: Any) -> Any:
             if value != comparable:
-                raise _FALLBACK
+                raise Fallback
             return value
 
         return equal_to
@@ -164,20 +164,20 @@ def _string(field: Any) -> Converter:
             if coerce and (type(value) is int or type(value) is float):
                 value = str(value)
             else:
-                raise _FALLBACK
+                raise Fallback
         if (not value.isascii() or "\x00" in value) and string_problem(value):
-            raise _FALLBACK
+            raise Fallback
         if trim:
             value = value.strip()
         if not value:
             if blank_as_none:
                 return None
             if not allow_blank:
-                raise _FALLBACK
+                raise Fallback
         if max_length is not None and len(value) > max_length:
-            raise _FALLBACK
+            raise Fallback
         if min_length is not None and len(value) < min_length:
-            raise _FALLBACK
+            raise Fallback
         return value
 
     return string
@@ -192,9 +192,9 @@ def _integer(field: Any) -> Converter:
         elif not strict and type(value) is float and value.is_integer():
             number = int(value)
         else:  # strings and the rest: marshmallow's field decides
-            raise _FALLBACK
+            raise Fallback
         if number < low or number > high:
-            raise _FALLBACK
+            raise Fallback
         return number
 
     return integer
@@ -206,11 +206,11 @@ def _float(field: Any) -> Converter:
     def number(value: Any) -> Any:
         kind = type(value)
         if kind is not int and kind is not float:
-            raise _FALLBACK
+            raise Fallback
         if kind is float and (value != value or value in (float("inf"), float("-inf"))):
-            raise _FALLBACK
+            raise Fallback
         if (low is not None and value < low) or (high is not None and value > high):
-            raise _FALLBACK
+            raise Fallback
         return value
 
     return number
@@ -219,7 +219,7 @@ def _float(field: Any) -> Converter:
 def _boolean(field: Any) -> Converter:
     def boolean(value: Any) -> Any:
         if type(value) is not bool:
-            raise _FALLBACK
+            raise Fallback
         return value
 
     return boolean
@@ -230,7 +230,7 @@ def _choice(field: Any) -> Converter:
 
     def choice(value: Any) -> Any:
         if type(value) is not str or value not in choices:
-            raise _FALLBACK
+            raise Fallback
         return value
 
     return choice
@@ -244,9 +244,9 @@ def _list(field: Any) -> Converter | None:
 
     def items(value: Any) -> Any:
         if type(value) is not list:
-            raise _FALLBACK
+            raise Fallback
         if not value and not allow_empty:
-            raise _FALLBACK
+            raise Fallback
         return [inner(item) for item in value]
 
     return items
@@ -259,14 +259,14 @@ def _nested(field: Any) -> Converter:
 
         def nested_slow(value: Any) -> Any:
             if type(value) is not dict:
-                raise _FALLBACK
+                raise Fallback
             return schema_load(value)
 
         return nested_slow
 
     def nested(value: Any) -> Any:
         if type(value) is not dict:
-            raise _FALLBACK
+            raise Fallback
         return load(value, None)
 
     return nested
@@ -277,26 +277,26 @@ def _json_copy(value: Any, depth: int) -> Any:
     kind = type(value)
     if kind is str:
         if (not value.isascii() or "\x00" in value) and string_problem(value):
-            raise _FALLBACK
+            raise Fallback
         return value
     if kind is dict:
         if depth >= MAX_JSON_DEPTH:
-            raise _FALLBACK
+            raise Fallback
         copy = {}
         for key, item in value.items():
             if type(key) is not str or ((not key.isascii() or "\x00" in key) and string_problem(key)):
-                raise _FALLBACK
+                raise Fallback
             copy[key] = _json_copy(item, depth + 1)
         return copy
     if kind is list:
         if depth >= MAX_JSON_DEPTH:
-            raise _FALLBACK
+            raise Fallback
         return [_json_copy(item, depth + 1) for item in value]
     if value is None or kind is bool or kind is int:
         return value
     if kind is float and value - value == 0.0:  # finite
         return value
-    raise _FALLBACK
+    raise Fallback
 
 
 def _json_value(field: Any) -> Converter:
@@ -309,7 +309,7 @@ def _json_value(field: Any) -> Converter:
 def _json_object(field: Any) -> Converter:
     def json_object(value: Any) -> Any:
         if type(value) is not dict:
-            raise _FALLBACK
+            raise Fallback
         return _json_copy(value, 0)
 
     return json_object
@@ -354,7 +354,7 @@ def _item(field: ma_fields.Field[Any]) -> Converter | None:
         if value is None:
             if allow_none:
                 return None
-            raise _FALLBACK
+            raise Fallback
         return convert(value)
 
     return item
@@ -441,7 +441,7 @@ def _schema_loader(schema: ma.Schema) -> Loader | None:
                     result[plan.key] = out
             elif value is _MISSING:
                 if plan.required:
-                    raise _FALLBACK
+                    raise Fallback
                 default = plan.default
                 if default is not _MISSING:
                     value = default() if callable(default) else default
@@ -449,7 +449,7 @@ def _schema_loader(schema: ma.Schema) -> Loader | None:
                         result[plan.key] = value
             elif value is None:
                 if not plan.allow_none:
-                    raise _FALLBACK
+                    raise Fallback
                 result[plan.key] = None
             else:
                 result[plan.key] = convert(value)
@@ -465,7 +465,7 @@ def _schema_loader(schema: ma.Schema) -> Loader | None:
             store = ErrorStore()  # type: ignore[no-untyped-call]
             schema._invoke_field_validators(error_store=store, data=result, many=False)
             if store.errors:
-                raise _FALLBACK
+                raise Fallback
         # The calls marshmallow makes; a hook that raises sends the payload to marshmallow.
         for attr, pass_original in validators:
             if pass_original:

@@ -222,3 +222,15 @@ def test_service_validate_returns_the_payload_and_stores_nothing(resource: Resou
     with pytest.raises(ValidationError) as error:
         service.validate({}, mode="upsert")
     assert "mode" in error.value.errors
+
+
+def test_falling_back_keeps_no_state_between_calls() -> None:
+    loader = fast_loader(CAPPED)
+    assert loader is not None
+    raised = []
+    for _ in range(3):
+        try:
+            loader({"name": "a"}, False)
+        except Fallback as error:
+            raised.append(error)
+    assert len({id(e) for e in raised}) == 3  # a fresh exception each time: no growing traceback
