@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -84,40 +83,36 @@ def coerce(kind: ColumnType, value: Any) -> Any:
     return _NO_MATCH  # JSON and TAGS values are not compared with Eq/In
 
 
-def _fast_json(value: Any) -> Any:
-    """SQLite's JSON text as Python, as ``json.loads`` reads it (orjson first when installed)."""
-    if type(value) is not str:
-        raise _NotMine
-    if _orjson is not None:
-        try:
-            return _orjson.loads(value)
-        except Exception:  # e.g. an integer past 64 bits: the standard library reads it
-            pass
-    return _json_loads(value)
+def _json_reader(processor: Any) -> Any:
+    """SQLite's JSON text read as SQLAlchemy's processor reads it (``json.loads``), by orjson
+    when installed; anything else (or anything orjson refuses) goes to the processor."""
+    fast = _orjson.loads if _orjson is not None else _json_loads
+
+    def read(value: Any) -> Any:
+        if type(value) is str:
+            try:
+                return fast(value)
+            except Exception:  # e.g. an integer past 64 bits: the standard library reads it
+                pass
+        return processor(value)
+
+    return read
 
 
-_SA_SQLITE_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{6}")
+def _datetime_reader(processor: Any) -> Any:
+    """SQLAlchemy's stored ``YYYY-MM-DD HH:MM:SS.ffffff`` text as the aware UTC datetime its
+    processor returns, by ``datetime.fromisoformat``; any other value goes to the processor."""
+    parse = datetime.fromisoformat
 
+    def read(value: Any) -> Any:
+        if type(value) is str and len(value) == 26 and value[10] == " " and value[19] == "." and value[20:].isdigit():
+            try:
+                return parse(value).replace(tzinfo=UTC)
+            except ValueError:
+                pass
+        return processor(value)
 
-def _sqlite_utc(value: Any, _parse: Any = datetime.fromisoformat, _match: Any = _SA_SQLITE_DATETIME.fullmatch) -> Any:
-    """SQLAlchemy's stored ``YYYY-MM-DD HH:MM:SS.ffffff`` text as an aware UTC datetime."""
-    if type(value) is str and _match(value):
-        return _parse(value).replace(tzinfo=UTC)
-    raise _NotMine
-
-
-class _NotMine(Exception):
-    """A value the fast converter does not read: SQLAlchemy's own processor reads it."""
-
-
-def _converter(fast: Any, processor: Any) -> Any:
-    def convert(value: Any) -> Any:
-        try:
-            return fast(value)
-        except _NotMine:
-            return processor(value)
-
-    return convert
+    return read
 
 
 class RawStatement:
@@ -154,9 +149,9 @@ class RawStatement:
             if processor is None:
                 continue
             if dialect.name == "sqlite" and isinstance(kind, sa.JSON) and dialect._json_deserializer is None:
-                processor = _converter(_fast_json, processor)
+                processor = _json_reader(processor)
             elif dialect.name == "sqlite" and isinstance(kind, sa.TypeDecorator) and isinstance(kind.impl, sa.DateTime):
-                processor = _converter(_sqlite_utc, processor)
+                processor = _datetime_reader(processor)
             convert.append((index, processor))
         self.convert = convert
         return convert
