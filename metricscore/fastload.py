@@ -240,12 +240,14 @@ def _list(field: Any) -> Converter | None:
     inner = _item(field.inner)
     if inner is None:
         return None
-    allow_empty = field.allow_empty
+    allow_empty, max_length = field.allow_empty, field.max_length
 
     def items(value: Any) -> Any:
         if type(value) is not list:
             raise Fallback
         if not value and not allow_empty:
+            raise Fallback
+        if max_length is not None and len(value) > max_length:
             raise Fallback
         return [inner(item) for item in value]
 

@@ -2,33 +2,70 @@
 
 Validation runs before any storage is touched; everything after it runs in one unit of work,
 so a failure at any step leaves nothing behind.
+
+The service is generic in the resource's wire shape and page class, so a type checker knows what
+each call returns: ``store.posthog.accounts(project_id=1)`` is a
+``ResourceService[AccountRecord, OffsetPage[AccountRecord]]``, its ``get(...)["tags"]`` is a
+``list[str]``, and its ``list()`` an :class:`~metricscore.pagination.OffsetPage` of ``AccountRecord``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, cast
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, Generic, Never, TypeVar, cast
 
 from .errors import NON_FIELD_ERRORS, Conflict, ErrorMessage, MetricscoreError, NotFound, StorageError, ValidationError
 from .idempotency import KEY_FIELD, IdempotencyKeys, KeyRace, fingerprint, validate_key
+from .jsonvalue import string_problem
 from .pagination import Page
-from .query import Eq
+from .query import Eq, storable_filters
 from .repository import Record, Repository, UnitOfWork
-from .resource import Context, Mode, Resource
+from .resource import Context, Mode, RecordT, Resource
+from .table import Table
 from .validation import display
 
 if TYPE_CHECKING:
     from .store import Store
 
-__all__ = ["ResourceService"]
+__all__ = ["IdempotentService", "PageT", "ResourceService", "may_name_a_record"]
+
+#: The page class a resource's ``list()`` returns (``OffsetPage``, ``CursorPage``, ``NumberedPage``).
+PageT = TypeVar("PageT", bound=Page)
 
 _MODES = ("create", "update", "replace")
 
 
-class ResourceService:
-    """The operations on one resource within one scope (e.g. one PostHog project's accounts)."""
+@lru_cache(maxsize=64)
+def _id_length(table: Table) -> int | None:
+    return table.column(table.id_column).length
 
-    def __init__(self, store: Store, resource: Resource, scope: Mapping[str, Any]) -> None:
+
+def may_name_a_record(table: Table, id: Any) -> bool:
+    """Whether ``id`` could be the id of a stored record of ``table``.
+
+    Ids come from paths and callers as they are; one that no record can have (not a string, a NUL,
+    a lone surrogate, longer than the id column) is answered as an unknown id without asking the
+    backend, so every backend answers it alike (some would refuse it with a driver error).
+    """
+    if type(id) is not str:
+        return False
+    length = _id_length(table)
+    return (length is None or len(id) <= length) and string_problem(id) is None
+
+
+class ResourceService(Generic[RecordT, PageT]):
+    """The operations on one resource within one scope (e.g. one PostHog project's accounts).
+
+    Every call returns the record in the vendor's wire shape (``RecordT``, a ``TypedDict``) or, for
+    :meth:`list`, the dialect's page (``PageT``). Bad input raises
+    :class:`~metricscore.ValidationError` naming every bad field; a missing record, or one of another
+    scope, :class:`~metricscore.NotFound`; a taken unique key :class:`~metricscore.Conflict`.
+    A keyword the resource does not take (``idempotency_key``, except on an
+    :class:`IdempotentService`) is a type error for mypy and a ValidationError at run time.
+    """
+
+    def __init__(self, store: Store, resource: Resource[RecordT], scope: Mapping[str, Any]) -> None:
         self.store = store
         self.resource = resource
         self.scope = resource.validate_scope(scope)
@@ -44,7 +81,7 @@ class ResourceService:
         return _Operation(self, write, actor)
 
     def _existing(self, repository: Repository, id: Any) -> Record:
-        record = repository.get(self.scope, id) if type(id) is str else None
+        record = repository.get(self.scope, id) if may_name_a_record(self.resource.table, id) else None
         soft = self.resource.soft_delete_column
         if record is None or (soft is not None and record.get(soft) is not None):
             raise NotFound(resource=self.resource.name, id=id)
@@ -62,6 +99,17 @@ class ResourceService:
         requested = bool(payload.pop(field, False)) if field is not None else False
         return dry_run or requested
 
+    def _refused_key(self, refused: dict[str, Any]) -> str | None:
+        """Keyword arguments outside the signature. ``idempotency_key`` (a type error for mypy on a
+        plain ResourceService) is honoured when the resource is idempotent and a ValidationError
+        naming it otherwise; any other keyword is the TypeError Python raises for an unknown one."""
+        key: str | None = refused.pop("idempotency_key", None)  # checked by _key()
+        if refused:
+            raise TypeError(f"{type(self).__name__} takes no keyword argument(s) {', '.join(sorted(refused))}")
+        if key is not None and not self.resource.idempotent:
+            self._key(key)  # raises the ValidationError
+        return key
+
     def _key(self, idempotency_key: str | None) -> str | None:
         if idempotency_key is None:
             return None
@@ -77,14 +125,15 @@ class ResourceService:
         payload: Any,
         actor: Any,
         key: str | None,
-        body: Callable[[Repository, Context], dict[str, Any]],
-    ) -> dict[str, Any]:
+        body: Callable[[Repository, Context], RecordT],
+    ) -> RecordT:
         """Run ``body`` in one unit of work, at most once per idempotency ``key``.
 
         With a key, the stored result of an earlier identical request is returned instead; the
         result is stored in the same unit of work as the write. When a concurrent request stored
         the key first, this unit of work rolls back and the winner's result is returned.
         """
+        actor = self.resource.validate_actor(actor)
         if key is None:
             with self._operation(actor=actor) as (repository, ctx):
                 return body(repository, ctx)
@@ -95,9 +144,9 @@ class ResourceService:
                 keys = IdempotencyKeys(ctx.uow, self.resource.name, self.scope)
                 stored = keys.lookup(key, digest, ctx.now)
                 if stored is not None:
-                    return stored
+                    return cast(RecordT, stored)
                 result = body(repository, ctx)
-                keys.remember(key, digest, operation, result, ctx.now)
+                keys.remember(key, digest, operation, cast(dict[str, Any], result), ctx.now)
                 return result
         except KeyRace:
             with self._operation(write=False) as (_, ctx):
@@ -106,21 +155,24 @@ class ResourceService:
                 )
             if stored is None:  # pragma: no cover - the winner's key expired in between
                 raise Conflict("A concurrent request used this idempotency key.", fields=(KEY_FIELD,)) from None
-            return stored
+            return cast(RecordT, stored)
 
-    def create(
-        self, data: Any, *, actor_id: Any = None, dry_run: bool = False, idempotency_key: str | None = None
-    ) -> dict[str, Any]:
-        """Validate ``data`` and store a new record; returns it in the vendor's wire shape.
+    def create(self, data: Any, *, actor_id: Any = None, dry_run: bool = False, **refused: Never) -> RecordT:
+        """Validate ``data`` (the vendor's create body) and store a new record; returns it in the
+        vendor's wire shape, read-only fields (id, timestamps, lineage) filled in.
 
-        ``dry_run`` validates and returns the would-be record without storing anything.
-        ``idempotency_key`` (resources with ``idempotent = True``): see :meth:`_run`.
+        ``actor_id`` is who acts (PostHog's ``created_by``; Statsig's creator, an id or a mapping
+        with ``name``/``email``/``id``). ``dry_run`` validates and returns the would-be record
+        without storing anything. Raises ValidationError (every bad field) or Conflict.
         """
+        return self._create(data, actor_id, dry_run, self._refused_key(refused) if refused else None)
+
+    def _create(self, data: Any, actor_id: Any, dry_run: bool, idempotency_key: str | None) -> RecordT:
         payload = self.resource.load(data, "create")
         dry_run = self._dry_run(payload, dry_run)
         key = None if dry_run else self._key(idempotency_key)
 
-        def body(repository: Repository, ctx: Context) -> dict[str, Any]:
+        def body(repository: Repository, ctx: Context) -> RecordT:
             record = self.resource.new_record(payload, ctx)
             self.resource.check(record, ctx, None)
             if not dry_run:
@@ -129,7 +181,7 @@ class ResourceService:
 
         return self._run("create", None, payload, actor_id, key, body)
 
-    def create_many(self, data: object, *, actor_id: Any = None) -> list[dict[str, Any]]:
+    def create_many(self, data: object, *, actor_id: Any = None) -> list[RecordT]:
         """Create every payload of ``data`` (a list) in one unit of work: all of them or none.
 
         Returns the records in the order given, each as :meth:`create` returns it. Every payload
@@ -138,6 +190,11 @@ class ResourceService:
         unique key (in the store or earlier in the same batch) raises a Conflict naming each
         clashing item as ``"<index>.<field>"`` in ``fields``, and stores nothing either. One
         unit of work means one transaction (and, with TinyDB, one file write) for the batch.
+
+        Each payload is held to the same size caps as :meth:`create`'s, and ``actor_id`` is
+        checked as :meth:`create` checks it. ``create_many`` takes no idempotency key (nor a
+        ``dry_run`` argument): a batch that fails stores nothing, so it can simply be sent again; to make
+        each record's creation safe to retry on its own, call :meth:`create` with a key per record.
         """
         if type(data) is not list:
             message = f"Expected a list of payloads, but got {type(data).__name__}."
@@ -153,13 +210,14 @@ class ResourceService:
             loaded.append((payload, self._dry_run(payload, False)))
         if errors:
             raise ValidationError(errors)
-        with self._operation(actor=actor_id) as (repository, ctx):
+        actor = self.resource.validate_actor(actor_id)
+        with self._operation(actor=actor) as (repository, ctx):
             return self._insert_all(repository, ctx, loaded)
 
     def _insert_all(
         self, repository: Repository, ctx: Context, loaded: list[tuple[dict[str, Any], bool]]
-    ) -> list[dict[str, Any]]:
-        results: list[dict[str, Any]] = []
+    ) -> list[RecordT]:
+        results: list[RecordT] = []
         errors: dict[str, Any] = {}
         conflicts: list[tuple[int, Conflict]] = []
         for index, (payload, dry_run) in enumerate(loaded):
@@ -198,34 +256,37 @@ class ResourceService:
             raise ValidationError({"mode": [message]})
         return self.resource.load(data, cast(Mode, mode))
 
-    def get(self, id: Any) -> dict[str, Any]:
+    def get(self, id: Any) -> RecordT:
+        """The record with this ``id`` in the vendor's wire shape; NotFound if there is none in
+        this scope (a soft-deleted record is not found either)."""
         with _Reading(self) as repository:
             return self.resource.render(self._existing(repository, id))
 
-    def update(self, id: Any, data: Any, *, actor_id: Any = None, dry_run: bool = False) -> dict[str, Any]:
-        """Change only the fields sent (PATCH)."""
+    def update(self, id: Any, data: Any, *, actor_id: Any = None, dry_run: bool = False) -> RecordT:
+        """Change only the fields sent (PATCH; Statsig's POST to a metric); returns the new state.
+
+        Fields not sent keep their values. ``dry_run`` validates and returns the would-be record
+        without storing it. Raises ValidationError, NotFound or Conflict.
+        """
         return self._change(id, data, "update", actor_id, dry_run)
 
-    def replace(
-        self,
-        id: Any,
-        data: Any,
-        *,
-        actor_id: Any = None,
-        dry_run: bool = False,
-        idempotency_key: str | None = None,
-    ) -> dict[str, Any]:
-        """Replace the record (PUT): required fields must be sent; see each resource's rules."""
-        return self._change(id, data, "replace", actor_id, dry_run, idempotency_key)
+    def replace(self, id: Any, data: Any, *, actor_id: Any = None, dry_run: bool = False, **refused: Never) -> RecordT:
+        """Replace the record (PUT): required fields must be sent; returns the new state.
+
+        An omitted optional field keeps its value (PostHog, as DRF) or is reset to its default
+        (Sequence). Raises ValidationError, NotFound or Conflict.
+        """
+        key = self._refused_key(refused) if refused else None
+        return self._change(id, data, "replace", actor_id, dry_run, key)
 
     def _change(
         self, id: Any, data: Any, mode: Mode, actor: Any, dry_run: bool, idempotency_key: str | None = None
-    ) -> dict[str, Any]:
+    ) -> RecordT:
         payload = self.resource.load(data, mode)
         dry_run = self._dry_run(payload, dry_run)
         key = None if dry_run else self._key(idempotency_key)
 
-        def body(repository: Repository, ctx: Context) -> dict[str, Any]:
+        def body(repository: Repository, ctx: Context) -> RecordT:
             existing = self._existing(repository, id)
             record = self.resource.merge(existing, payload, ctx, mode)
             self.resource.check(record, ctx, existing)
@@ -235,11 +296,16 @@ class ResourceService:
 
         return self._run(mode, id, payload, actor, key, body)
 
-    def delete(self, id: Any, *, actor_id: Any = None, idempotency_key: str | None = None) -> dict[str, Any]:
-        """Delete the record; returns its last state (with ``deletedAt`` set for soft deletes)."""
+    def delete(self, id: Any, *, actor_id: Any = None, **refused: Never) -> RecordT:
+        """Delete the record; returns its last state (with ``deletedAt`` set for Sequence's soft
+        deletes). Raises NotFound, or Conflict when the resource refuses (a Statsig metric that is
+        permanent or used by another)."""
+        return self._delete(id, actor_id, self._refused_key(refused) if refused else None)
+
+    def _delete(self, id: Any, actor_id: Any, idempotency_key: str | None) -> RecordT:
         key = self._key(idempotency_key)
 
-        def body(repository: Repository, ctx: Context) -> dict[str, Any]:
+        def body(repository: Repository, ctx: Context) -> RecordT:
             record = self._existing(repository, id)
             self.resource.before_delete(record, ctx)
             soft = self.resource.soft_delete_column
@@ -252,19 +318,71 @@ class ResourceService:
 
         return self._run("delete", id, None, actor_id, key, body)
 
-    def list(self, **params: Any) -> Page:
-        """One page, from the vendor's own query parameters (typed values or raw strings)."""
+    def list(self, **params: Any) -> PageT:
+        """One page of records, from the vendor's own query parameters (typed values or the raw
+        strings of a query string; unknown ones are ignored, as the vendors ignore them).
+
+        PostHog: ``search``, ``tags``, ``ordering``, role filters, ``limit``/``offset`` -> OffsetPage.
+        Sequence: ``name``, ``id``, ``eventType``, ``aggregationType``, ``limit``, ``after``/``before``
+        -> CursorPage. Statsig: ``tags``, ``page``, ``limit`` -> NumberedPage.
+        """
         request = self.resource.list_request(params)
+        filters = storable_filters(self._filters(request.filters))
+        render: Any = self.resource.render
         with _Reading(self) as repository:
-            return self.resource.pagination.fetch(
-                repository, self.scope, self._filters(request.filters), request.order, params, self.resource.render
-            )
+            page = self.resource.pagination.fetch(repository, self.scope, filters, request.order, params, render)
+        return cast(PageT, page)
 
     def _write(self, operation: Any, record: Record) -> None:
         try:
             operation(self.scope, record)
         except Conflict as conflict:
             raise self.resource.conflict(conflict) from conflict
+
+
+class IdempotentService(ResourceService[RecordT, PageT]):
+    """A service whose ``create``, ``replace`` and ``delete`` take an ``idempotency_key`` (the
+    ``Idempotency-Key`` header: Sequence's own, an extension on PostHog and Statsig): a repeated
+    call with the same key and body returns the first result without writing again; the same key
+    with another body is a Conflict. Every shipped resource is idempotent."""
+
+    def create(
+        self,
+        data: Any,
+        *,
+        actor_id: Any = None,
+        dry_run: bool = False,
+        idempotency_key: str | None = None,
+        **refused: Never,
+    ) -> RecordT:
+        """Validate ``data`` and store a new record, at most once per ``idempotency_key``; returns
+        it in the vendor's wire shape. ``dry_run`` stores nothing (and no key)."""
+        if refused:
+            self._refused_key(refused)
+        return self._create(data, actor_id, dry_run, idempotency_key)
+
+    def replace(
+        self,
+        id: Any,
+        data: Any,
+        *,
+        actor_id: Any = None,
+        dry_run: bool = False,
+        idempotency_key: str | None = None,
+        **refused: Never,
+    ) -> RecordT:
+        """Replace the record (PUT), at most once per ``idempotency_key``; see :meth:`ResourceService.replace`
+        for omitted optional fields. Raises ValidationError, NotFound or Conflict."""
+        if refused:
+            self._refused_key(refused)
+        return self._change(id, data, "replace", actor_id, dry_run, idempotency_key)
+
+    def delete(self, id: Any, *, actor_id: Any = None, idempotency_key: str | None = None, **refused: Never) -> RecordT:
+        """Delete the record, at most once per ``idempotency_key`` (a repeat returns the first
+        result, not a 404); returns its last state."""
+        if refused:
+            self._refused_key(refused)
+        return self._delete(id, actor_id, idempotency_key)
 
 
 class _Unit:
@@ -274,7 +392,7 @@ class _Unit:
 
     __slots__ = ("_service", "_unit")
 
-    def __init__(self, service: ResourceService) -> None:
+    def __init__(self, service: ResourceService[Any, Any]) -> None:
         self._service = service
 
     def _begin(self, write: bool) -> UnitOfWork:
@@ -303,7 +421,7 @@ class _Operation(_Unit):
 
     __slots__ = ("_actor", "_write")
 
-    def __init__(self, service: ResourceService, write: bool, actor: Any) -> None:
+    def __init__(self, service: ResourceService[Any, Any], write: bool, actor: Any) -> None:
         self._service = service
         self._write = write
         self._actor = actor

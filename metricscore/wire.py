@@ -1,31 +1,57 @@
-"""Small renderers shared by the dialects' wire shapes."""
+"""Wire shapes: small renderers shared by the dialects, and the helpers that read a resource's
+record type (a ``TypedDict``, the one declaration of its wire shape: key order, value types,
+which keys may be absent).
+"""
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, overload
 
 from .jsonvalue import copy_json
 from .repository import Record
+from .table import ColumnType, Table
 
-__all__ = ["FAST_JSON", "column", "dumps", "dumps_stdlib", "iso_z", "json_column", "timestamp_column"]
+__all__ = [
+    "FAST_JSON",
+    "column",
+    "dumps",
+    "dumps_stdlib",
+    "iso_z",
+    "json_column",
+    "optional_wire_keys",
+    "required_wire_keys",
+    "timestamp_column",
+    "wire_keys",
+    "wire_map",
+]
 
 _stdlib_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+_ascii_encode = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), allow_nan=False).encode
 
 
 def dumps_stdlib(value: Any) -> bytes:
     """The wire JSON of ``value``: compact, UTF-8, non-ASCII kept (the reference encoding).
 
     A non-finite float (never in a stored record: validation refuses them) is written ``null``,
-    as JavaScript's ``JSON.stringify`` writes it, rather than the invalid ``NaN``.
+    as JavaScript's ``JSON.stringify`` writes it, rather than the invalid ``NaN``. A string with
+    a lone surrogate (which UTF-8 cannot carry; an error body can echo one from a request) makes
+    the whole document ASCII, every non-ASCII character escaped (the surrogate as ``\\udXXX``).
     """
     try:
-        return _stdlib_encode(value).encode("utf-8")
-    except ValueError:
-        return _stdlib_encode(_finite(value)).encode("utf-8")
+        return _encode(_stdlib_encode, value).encode("utf-8")
+    except UnicodeEncodeError:
+        return _encode(_ascii_encode, value).encode("ascii")
+
+
+def _encode(encode: Callable[[Any], str], value: Any) -> str:
+    try:
+        return encode(value)
+    except ValueError:  # a non-finite float
+        return encode(_finite(value))
 
 
 def _finite(value: Any) -> Any:
@@ -84,6 +110,10 @@ def dumps(value: Any) -> bytes:
 _OPTIONS = 0 if _orjson is None else _orjson.OPT_PASSTHROUGH_DATETIME | _orjson.OPT_PASSTHROUGH_DATACLASS
 
 
+@overload
+def iso_z(value: datetime) -> str: ...
+@overload
+def iso_z(value: None) -> None: ...
 def iso_z(value: datetime | None) -> str | None:
     """ISO-8601 in UTC with ``Z``, microseconds only when present (as DRF renders datetimes)."""
     if value is None:
@@ -102,3 +132,47 @@ def json_column(name: str) -> Callable[[Record], Any]:
 
 def timestamp_column(name: str) -> Callable[[Record], Any]:
     return lambda record: iso_z(record.get(name))
+
+
+def wire_keys(record_type: type[Any]) -> tuple[str, ...]:
+    """Every key of a record type, in wire order (the order the ``TypedDict`` declares them)."""
+    return tuple(record_type.__annotations__)
+
+
+def required_wire_keys(record_type: type[Any]) -> frozenset[str]:
+    """The keys every rendered record has."""
+    return frozenset(record_type.__required_keys__)
+
+
+def optional_wire_keys(record_type: type[Any]) -> frozenset[str]:
+    """The keys a rendered record leaves out when they have no value (``NotRequired``)."""
+    return frozenset(record_type.__optional_keys__)
+
+
+_RENDERERS: dict[ColumnType, Callable[[str], Callable[[Record], Any]]] = {
+    ColumnType.DATETIME: timestamp_column,
+    ColumnType.JSON: json_column,
+    ColumnType.TAGS: json_column,
+}
+
+
+def wire_map(record_type: type[Any], table: Table, columns: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Wire key -> renderer for every key of ``record_type``, in its order.
+
+    Each key reads ``columns[key]`` when given (``{"sequenceAccountId": "account_id"}``), else the
+    column of the same name, else that of its snake_case form (``createdAt`` -> ``created_at``); the
+    column's type picks the renderer (timestamps as :func:`iso_z`, JSON values copied). A key that
+    names no column is a declaration mistake, raised (``KeyError``) when the resource is defined.
+    """
+    renames = columns or {}
+    names = set(table.column_names)
+    found: dict[str, Any] = {}
+    for key in wire_keys(record_type):
+        name = renames.get(key) or (key if key in names else _snake_case(key))
+        spec = table.column(name)
+        found[key] = _RENDERERS.get(spec.type, column)(spec.name)
+    return found
+
+
+def _snake_case(name: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()

@@ -8,6 +8,8 @@ path must never accept what marshmallow refuses.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from typing import Any
 
 import marshmallow as ma
@@ -23,6 +25,7 @@ from metricscore.dialects.sequence.usage_metrics import USAGE_METRICS
 from metricscore.dialects.statsig.metrics import METRICS
 from metricscore.errors import ValidationError
 from metricscore.fastload import Fallback, fast_loader
+from metricscore.limits import MAX_PAYLOAD_VALUES
 from metricscore.resource import Mode, Resource
 from metricscore.service import ResourceService
 from metricscore.testing.strategies import invalid_payloads, payloads
@@ -144,6 +147,7 @@ class Capped(validation.Schema):
     same = validation.String(validate=ma.validate.Equal("s"))
     pattern = validation.String(validate=ma.validate.Regexp(r"^[a-z]+$"))
     plain = ma.fields.String(validate=ma.validate.Length(max=5), allow_none=True)
+    few = validation.List(validation.String(), max_length=2)  # a per-list cap, as in the dialects' LIMITS
 
 
 CAPPED = Capped()
@@ -159,6 +163,7 @@ _values = {
     "same": _text | st.just("s"),
     "pattern": _text,
     "plain": _text | st.none() | st.integers(),
+    "few": st.lists(_text, max_size=4),
 }
 
 
@@ -234,3 +239,78 @@ def test_falling_back_keeps_no_state_between_calls() -> None:
         except Fallback as error:
             raised.append(error)
     assert len({id(e) for e in raised}) == 3  # a fresh exception each time: no growing traceback
+
+
+# -- the size caps: the fast path refuses exactly what marshmallow refuses ------------------------
+
+
+def _past_the_caps() -> list[tuple[str, Resource, Callable[[int], dict[str, Any]], int]]:
+    from test_limits import USAGE, _statsig_payloads
+
+    from metricscore.dialects.posthog.accounts import LIMITS as ACCOUNT_LIMITS
+    from metricscore.dialects.sequence.usage_metrics import LIMITS as USAGE_LIMITS
+    from metricscore.dialects.statsig.schemas import LIMITS as STATSIG_LIMITS
+
+    cases: list[tuple[str, Resource, Callable[[int], dict[str, Any]], int]] = [
+        (
+            "posthog.tags",
+            ACCOUNTS,
+            lambda n: {"name": "a", "tags": [f"t{i}" for i in range(n)]},
+            ACCOUNT_LIMITS["tags"],
+        ),
+        (
+            "sequence.propertyFilters",
+            USAGE_METRICS,
+            lambda n: {**USAGE, "propertyFilters": {f"p{i}": ["v"] for i in range(n)}},
+            USAGE_LIMITS["propertyFilters"],
+        ),
+        (
+            "sequence.propertyFilters.*",
+            USAGE_METRICS,
+            lambda n: {**USAGE, "propertyFilters": {"p": [f"v{i}" for i in range(n)]}},
+            USAGE_LIMITS["propertyFilters.*"],
+        ),
+    ]
+    builders = _statsig_payloads()
+    cases += [(f"statsig.{name}", METRICS, builders[name], STATSIG_LIMITS[name]) for name in sorted(STATSIG_LIMITS)]
+    return cases
+
+
+CAPS = _past_the_caps()
+
+
+@pytest.mark.parametrize(("resource", "build", "cap"), [c[1:] for c in CAPS], ids=[c[0] for c in CAPS])
+@pytest.mark.parametrize("mode", MODES)
+def test_a_list_one_past_its_cap_is_refused_identically_on_both_paths(
+    resource: Resource, build: Callable[[int], dict[str, Any]], cap: int, mode: Mode
+) -> None:
+    schema = schema_of(resource, mode)
+    partial = mode == "update"
+    for payload in (build(cap), build(cap + 1)):
+        assert outcome(validation.load, schema, payload, partial) == outcome(marshmallow_load, schema, payload, partial)
+    past = build(cap + 1)
+    status, errors = outcome(validation.load, schema, past, partial)
+    if mode == "create":  # every capped list is a create field (some schemas of updates omit it)
+        assert status == "error"
+    if status == "error":
+        assert "no more than" in json.dumps(errors, default=str)
+        assert fast_outcome(schema, past, partial) is None  # never vouched for
+
+
+def test_a_list_field_cap_is_checked_by_the_fast_path() -> None:
+    at_cap, past = {"name": "ab", "few": ["a", "b"]}, {"name": "ab", "few": ["a", "b", "c"]}
+    assert fast_outcome(CAPPED, at_cap, False) == {"name": "ab", "few": ["a", "b"]}
+    assert fast_outcome(CAPPED, past, False) is None
+    with pytest.raises(ValidationError) as error:
+        validation.load(CAPPED, past)
+    assert error.value.errors == {"few": ["Ensure this field has no more than 2 elements."]}
+
+
+def test_the_payload_size_cap_runs_before_the_fast_path() -> None:
+    schema = schema_of(GROUP_USAGE_METRICS, "create")
+    huge = {"name": "n", "filters": {"values": [1] * MAX_PAYLOAD_VALUES}}
+    assert fast_outcome(schema, huge, False) is not None  # valid, as far as the schema goes
+    with pytest.raises(ValidationError) as error:
+        validation.load(schema, huge)
+    assert list(error.value.errors) == ["filters"]
+    assert error.value.errors["filters"][0].code == "max_length"

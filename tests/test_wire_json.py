@@ -92,6 +92,34 @@ def test_values_orjson_writes_differently_fall_back(value: Any) -> None:
     same_bytes({"v": value, "w": [value]})
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"name": ["Not a valid string: '\udc80'."]},
+        {"detail": "caf\u00e9 \ud83d\ude00 \ud800", "n": [1, 2.5, None, True]},
+        ["\udfff", {"\ud800key": "v"}, float("nan")],
+    ],
+    ids=["error-body", "mixed", "key-and-nan"],
+)
+def test_a_lone_surrogate_is_escaped_identically_on_both_paths(value: Any) -> None:
+    # UTF-8 cannot carry a lone surrogate: the whole document is then ASCII, \udXXX escaped,
+    # exactly as json.dumps(..., ensure_ascii=True) writes it (an error body may echo one).
+    reference = json.dumps(value, ensure_ascii=True, separators=(",", ":")).replace("NaN", "null").encode("ascii")
+    assert wire.dumps_stdlib(value) == reference
+    assert wire.dumps(value) == reference
+    assert b"\\ud" in reference and reference.isascii()
+    assert json.loads(reference) == json.loads(json.dumps(value, ensure_ascii=True).replace("NaN", "null"))
+
+
+@given(
+    st.text(alphabet=st.characters(exclude_categories=())) | st.text(alphabet="a\u00e9\ud800\udfff\U0001f600"),
+    json_values(),
+)
+@FAST
+def test_text_with_or_without_surrogates_encodes_identically(text: str, value: Any) -> None:
+    same_bytes({"text": text, "value": value, text[:5]: [text]})
+
+
 def test_what_the_standard_library_refuses_is_refused() -> None:
     with pytest.raises(TypeError):
         wire.dumps({"when": object()})

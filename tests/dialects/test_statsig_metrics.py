@@ -12,6 +12,7 @@ from openapi_schema_validator import OAS30Validator
 
 import metricscore as mc
 from metricscore.dialects.statsig import error_headers, render_error
+from metricscore.testing import errors_of
 from metricscore.testing.clock import FakeClock
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "statsig-read-metric-openapi.yaml"
@@ -33,12 +34,6 @@ def assert_valid_read(schema: dict[str, Any], record: dict[str, Any]) -> None:
 @pytest.fixture
 def metrics(store: mc.Store) -> Any:
     return store.statsig.metrics(project_id="p1")
-
-
-def errors_of(call: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
-    with pytest.raises(mc.ValidationError) as info:
-        call(*args, **kwargs)
-    return info.value.errors
 
 
 def test_create_matches_the_seed_response(metrics: Any) -> None:
@@ -162,7 +157,7 @@ def test_schema_validator_catches_a_bad_record(read_schema: dict[str, Any]) -> N
 # -- names, ids and uniqueness ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["abc", "x" * 201, "bad!name", "tab\tname", "émoji", "", None, 1234])
+@pytest.mark.parametrize("name", ["abc", "x" * 201, "bad!name", "tab\tname", "abcd\n", "émoji", "", None, 1234])
 def test_bad_names(metrics: Any, name: Any) -> None:
     assert set(errors_of(metrics.create, {**SUM, "name": name})) == {"name"}
 
@@ -566,8 +561,9 @@ def test_archive_lifecycle(metrics: Any, clock: FakeClock) -> None:
     with pytest.raises(mc.Conflict):
         metrics.unarchive(created["id"])  # not archived yet
     assert "archiveTime" not in metrics.cancel_archive(created["id"])
-    metrics.schedule_archive(created["id"])
-    clock.advance(timedelta(days=7))
+    again = metrics.schedule_archive(created["id"])
+    assert again["archiveTime"] - again["lastModifiedTime"] == 24 * 3600 * 1000  # "for next day"
+    clock.advance(timedelta(days=1))
     with pytest.raises(mc.Conflict):
         metrics.cancel_archive(created["id"])  # too late
     with pytest.raises(mc.Conflict):

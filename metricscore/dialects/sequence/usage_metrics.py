@@ -6,28 +6,43 @@ Rules: ../shared/vendor-behaviour.md section 4 (mirrored in docs/dialects/sequen
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal, TypedDict, get_args
 
 import marshmallow as ma
 
 from ...errors import ErrorMessage
 from ...jsonvalue import string_problem
+from ...limits import check_filter_values, too_many
 from ...query import Contains, Filter, In, OrderBy
 from ...repository import Record
 from ...resource import Context, ListRequest, Resource
 from ...table import Column, ColumnType, Table
 from ...validation import Boolean, Choice, CodedField, Messages, Schema, String, type_name
-from ...wire import column, json_column, timestamp_column
+from ...wire import wire_map
 from .pagination import CursorPagination
 
-__all__ = ["USAGE_METRICS", "PropertyFilters", "UsageMetricSchema", "UsageMetrics", "rule_errors"]
+__all__ = [
+    "LIMITS",
+    "USAGE_METRICS",
+    "PropertyFilters",
+    "UsageMetricRecord",
+    "UsageMetricSchema",
+    "UsageMetrics",
+    "rule_errors",
+]
 
-METRIC_TYPES = ("SIMPLE", "GROUPED")
-AGGREGATION_TYPES = ("COUNT", "UNIQUE", "SUM")
+MetricType = Literal["SIMPLE", "GROUPED"]
+AggregationType = Literal["COUNT", "UNIQUE", "SUM"]
+METRIC_TYPES: tuple[str, ...] = get_args(MetricType)
+AGGREGATION_TYPES: tuple[str, ...] = get_args(AggregationType)
 NEEDS_AGGREGATION_PROPERTY = ("SUM", "UNIQUE")
 TEXT_LENGTH = 255
 DESCRIPTION_LENGTH = 2000
 ACCOUNT_ID_LENGTH = 200
+#: The most items each list of a usage metric payload may hold (the table in
+#: docs/dialects/sequence.md); on top of these, a payload holds at most
+#: ``metricscore.limits.MAX_PAYLOAD_VALUES`` values.
+LIMITS = {"propertyFilters": 50, "propertyFilters.*": 100}
 
 
 class PropertyFilters(CodedField):
@@ -39,6 +54,7 @@ class PropertyFilters(CodedField):
         "empty": "This list may not be empty.",
         "bad_key": f"Property names must be non-blank strings of at most {TEXT_LENGTH} characters.",
         "bad_value": f"Expected a string of at most {TEXT_LENGTH} characters.",
+        "too_many_properties": "Ensure this field has no more than {max_length} properties.",
     }
     error_codes = {**CodedField.error_codes, "not_a_dict": "not_a_dict", "not_a_list": "not_a_list", "empty": "empty"}
 
@@ -50,6 +66,8 @@ class PropertyFilters(CodedField):
     def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> Any:
         if type(value) is not dict:
             raise self.make_error("not_a_dict", input_type=type_name(value))
+        if len(value) > LIMITS["propertyFilters"]:
+            raise self.make_error("too_many_properties", max_length=LIMITS["propertyFilters"])
         errors: dict[str, Any] = {}
         for key, values in value.items():
             if type(key) is not str or not key.strip() or len(key) > TEXT_LENGTH or string_problem(key):
@@ -59,6 +77,8 @@ class PropertyFilters(CodedField):
                 errors[key] = [self._message("not_a_list", input_type=type_name(values))]
             elif not values:
                 errors[key] = [self._message("empty")]
+            elif len(values) > LIMITS["propertyFilters.*"]:
+                errors[key] = [too_many(LIMITS["propertyFilters.*"])]
             else:
                 bad = {
                     str(i): [self._message("bad_value")]
@@ -91,6 +111,28 @@ def rule_errors(payload: Mapping[str, Any]) -> dict[str, list[ErrorMessage]]:
         message = "groupingProperty is required when metricType is GROUPED."
         errors["groupingProperty"] = [ErrorMessage(message, "required")]
     return errors
+
+
+class UsageMetricRecord(TypedDict):
+    """A Sequence usage metric as the API returns it (the wire order)."""
+
+    id: str
+    sequenceAccountId: str
+    name: str
+    description: str | None
+    metricType: MetricType
+    eventType: str
+    aggregationType: AggregationType
+    aggregationProperty: str | None
+    groupingProperty: str | None
+    #: Property name -> the accepted values.
+    propertyFilters: dict[str, list[str]]
+    caseSensitive: bool
+    unit: str | None
+    #: ISO-8601 UTC with ``Z``.
+    createdAt: str
+    #: Set by a delete (records are soft-deleted); ``None`` before.
+    deletedAt: str | None
 
 
 class UsageMetricSchema(Schema):
@@ -135,8 +177,10 @@ def _comma_list(value: Any) -> tuple[str, ...] | None:
     return cleaned or None
 
 
-class UsageMetrics(Resource):
+class UsageMetrics(Resource[UsageMetricRecord]):
     name = "sequence.usage_metrics"
+    title = "SequenceUsageMetric"
+    record_type = UsageMetricRecord
     table = Table(
         name="sequence_usage_metrics",
         scope=("account_id",),
@@ -159,7 +203,7 @@ class UsageMetrics(Resource):
         orderings=(("created_at", "id"),),
     )
     scope_fields = {"account_id": String(required=True, max_length=ACCOUNT_ID_LENGTH, coerce_numbers=False)}
-    pagination = CursorPagination()
+    pagination = CursorPagination.over(table)
     create_schema = UsageMetricSchema()
     replace_resets_omitted = True
     soft_delete_column = "deleted_at"
@@ -172,21 +216,12 @@ class UsageMetrics(Resource):
         "case_sensitive": True,
         "unit": None,
     }
-    wire = {
-        "id": column("id"),
-        "sequenceAccountId": column("account_id"),
-        "name": column("name"),
-        "description": column("description"),
-        "metricType": column("metric_type"),
-        "eventType": column("event_type"),
-        "aggregationType": column("aggregation_type"),
-        "aggregationProperty": column("aggregation_property"),
-        "groupingProperty": column("grouping_property"),
-        "propertyFilters": json_column("property_filters"),
-        "caseSensitive": column("case_sensitive"),
-        "unit": column("unit"),
-        "createdAt": timestamp_column("created_at"),
-        "deletedAt": timestamp_column("deleted_at"),
+    wire = wire_map(UsageMetricRecord, table, {"sequenceAccountId": "account_id"})
+    list_parameters = {
+        "name": {"type": "string", "description": "Case-insensitive substring of the name."},
+        "id": {"type": "string", "description": "Case-insensitive substring of the id."},
+        "eventType": {"type": "string", "description": "Comma-separated event types, any of which matches."},
+        "aggregationType": {"type": "string", "description": "Comma-separated aggregation types."},
     }
 
     def load(self, data: Any, mode: Any) -> dict[str, Any]:
@@ -208,6 +243,7 @@ class UsageMetrics(Resource):
         for param, column_name in (("eventType", "event_type"), ("aggregationType", "aggregation_type")):
             values = _comma_list(params.get(param))
             if values is not None:
+                check_filter_values(param, values)
                 filters.append(In(column_name, values))
         return ListRequest(tuple(filters), (OrderBy("created_at"), OrderBy("id")))
 
