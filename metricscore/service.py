@@ -12,7 +12,6 @@ each call returns: ``store.posthog.accounts(project_id=1)`` is a
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Generic, Never, TypeVar, cast
 
 from .errors import NON_FIELD_ERRORS, Conflict, ErrorMessage, MetricscoreError, NotFound, StorageError, ValidationError
@@ -36,9 +35,18 @@ PageT = TypeVar("PageT", bound=Page)
 _MODES = ("create", "update", "replace")
 
 
-@lru_cache(maxsize=64)
+_ID_LENGTHS: dict[int, tuple[Table, int | None]] = {}
+
+
 def _id_length(table: Table) -> int | None:
-    return table.column(table.id_column).length
+    """The id column's length, cached by identity (hashing a frozen ``Table`` hashes every
+    column: several microseconds on every get, update and delete)."""
+    cached = _ID_LENGTHS.get(id(table))
+    if cached is None or cached[0] is not table:
+        if len(_ID_LENGTHS) > 256:  # tables built on the fly: keep the cache bounded
+            _ID_LENGTHS.clear()
+        cached = _ID_LENGTHS[id(table)] = (table, table.column(table.id_column).length)
+    return cached[1]
 
 
 def may_name_a_record(table: Table, id: Any) -> bool:
