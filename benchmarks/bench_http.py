@@ -41,6 +41,30 @@ def ceiling_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> 
     return [CONSTANT_BODY]
 
 
+RAW_TARGET = 1 / 0.7  # raw-app-rps / subject-rps: the subject reaches at least 70% of the raw app
+_RAW: list[Any] = []
+
+
+def raw_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    """A bare WSGI app serving retrieve and list with the hand-written driver code of
+    ``benchmarks/raw.py`` (no auth, no routing framework): the limit for the HTTP layer."""
+    if not _RAW:
+        from .raw import raw_postgresql, raw_sqlite
+
+        url = os.environ["METRICSCORE_BENCH_RAW_URL"]
+        _RAW.append(raw_sqlite(url[len("sqlite:///") :]) if url.startswith("sqlite") else raw_postgresql(url))
+    raw = _RAW[0]
+    parts = environ["PATH_INFO"].split("/")  # /api/environments/<project>/accounts/[<id>/]
+    project = int(parts[3])
+    if len(parts) > 6 and parts[5]:
+        body = raw.get(project, parts[5])
+    else:
+        query = dict(p.split("=", 1) for p in environ.get("QUERY_STRING", "").split("&") if "=" in p)
+        body = raw.page(project, int(query.get("limit", 100)), int(query.get("offset", 0)))
+    start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -157,7 +181,7 @@ def _cases(paths: list[str]) -> dict[str, Callable[[int], tuple[str, str, bytes]
 def run(url: str, label: str, requests: int, workdir: Path) -> list[Result]:
     token, paths = _prepare(url)
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-    port, ceiling_port = _free_port(), _free_port()
+    port, ceiling_port, raw_port = _free_port(), _free_port(), _free_port()
     subject = [sys.executable, "-m", "metricscore.cli", "serve", "--url", url, "--port", str(port), "--workers", "2"]
     ceiling = [
         sys.executable,
@@ -174,8 +198,15 @@ def run(url: str, label: str, requests: int, workdir: Path) -> list[Result]:
         *_gunicorn_flags(),
         "benchmarks.bench_http:ceiling_app",
     ]
+    raw = [*ceiling[:-1], "benchmarks.bench_http:raw_app"]
+    raw[raw.index(f"127.0.0.1:{ceiling_port}")] = f"127.0.0.1:{raw_port}"
+    os.environ["METRICSCORE_BENCH_RAW_URL"] = url.replace("postgresql+psycopg://", "postgresql://")
     results: list[Result] = []
-    with _server(subject, port, workdir / f"subject-{label}.log"), _server(ceiling, ceiling_port, workdir / "c.log"):
+    with (
+        _server(subject, port, workdir / f"subject-{label}.log"),
+        _server(ceiling, ceiling_port, workdir / "c.log"),
+        _server(raw, raw_port, workdir / f"raw-{label}.log"),
+    ):
         _load(port, 50, _cases(paths)["retrieve"], headers)  # warm both up
         _load(ceiling_port, 50, _cases(paths)["retrieve"], headers)
         for case, make in _cases(paths).items():
@@ -195,6 +226,28 @@ def run(url: str, label: str, requests: int, workdir: Path) -> list[Result]:
             )
             target = TARGET if case in ("retrieve", "list") else None
             results.append(Result("http", f"{case} {label} s/req (1/rps)", 1 / rps, 1 / c_rps, target))
+            if case in ("retrieve", "list"):  # against the same work written on the bare driver
+                ratios, subject_rps, raw_rps = [], [], []
+                for _ in range(3):
+                    subject_rps.append(_load(port, requests, make, headers)[0])
+                    raw_rps.append(_load(raw_port, requests, make, headers)[0])
+                    ratios.append(raw_rps[-1] / subject_rps[-1])
+                ratio = statistics.median(ratios)
+                print(
+                    f"{label:<10} {case:<9} {statistics.median(subject_rps):8.0f} req/s vs raw WSGI app "
+                    f"{statistics.median(raw_rps):8.0f} req/s: {1 / ratio:5.1%} of it"
+                )
+                results.append(
+                    Result(
+                        "http",
+                        f"{case} {label} vs raw WSGI app (s/req)",
+                        1 / statistics.median(subject_rps),
+                        1 / statistics.median(raw_rps),
+                        RAW_TARGET,
+                        paired_ratio=ratio,
+                        spread=(min(ratios), max(ratios)),
+                    )
+                )
             results.append(Result("http", f"{case} {label} p50", p50, c_p50))
             results.append(Result("http", f"{case} {label} p99", p99, c_p99))
     return results

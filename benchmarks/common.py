@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-__all__ = ["Result", "best_of", "paired", "print_table"]
+__all__ = ["Result", "best_of", "paired", "paired_spread", "print_table", "run_alone"]
 
 
 @dataclass
@@ -21,6 +21,8 @@ class Result:
     unit: str = "s"
     #: The median of per-round ratios, when the benchmark measured in paired rounds.
     paired_ratio: float | None = None
+    #: The 10th and 90th percentiles of the per-round ratios (the spread), when measured so.
+    spread: tuple[float, float] | None = None
 
     @property
     def ratio(self) -> float:
@@ -62,15 +64,46 @@ def paired(rounds: int, subject: Callable[[], object], baseline: Callable[[], ob
     return best_subject, best_baseline, statistics.median(ratios)
 
 
+def paired_spread(
+    rounds: int, subject: Callable[[], object], baseline: Callable[[], object]
+) -> tuple[float, float, float, tuple[float, float]]:
+    """Like :func:`paired`, with median times and the spread of the per-round ratios.
+
+    Returns the median subject time, the median baseline time, the median per-round ratio and
+    its 10th-90th percentile range. The order inside a round alternates, so neither side always
+    runs right after a collection or a cache warm-up of the other.
+    """
+    ratios: list[float] = []
+    subjects: list[float] = []
+    baselines: list[float] = []
+    subject(), baseline()  # warm up both
+    for index in range(rounds):
+        if index % 2:
+            baseline_s, subject_s = best_of(1, baseline, subject)
+        else:
+            subject_s, baseline_s = best_of(1, subject, baseline)
+        subjects.append(subject_s)
+        baselines.append(baseline_s)
+        ratios.append(subject_s / baseline_s)
+    ratios.sort()
+    low = ratios[int(0.1 * (len(ratios) - 1))]
+    high = ratios[round(0.9 * (len(ratios) - 1))]
+    return statistics.median(subjects), statistics.median(baselines), statistics.median(ratios), (low, high)
+
+
 def print_table(results: Sequence[Result]) -> None:
-    header = f"{'benchmark':<10} {'case':<44} {'subject':>12} {'baseline':>12} {'ratio':>7} {'target':>7}  verdict"
+    header = (
+        f"{'benchmark':<10} {'case':<52} {'subject':>10} {'baseline':>10} {'ratio':>7} {'p10-p90':>11} "
+        f"{'target':>7}  verdict"
+    )
     print(header)
     print("-" * len(header))
     for r in results:
         target = "-" if r.target is None else f"<={r.target:g}"
+        spread = "" if r.spread is None else f"{r.spread[0]:.2f}-{r.spread[1]:.2f}"
         print(
-            f"{r.benchmark:<10} {r.case:<44} {_fmt(r.subject_s):>12} {_fmt(r.baseline_s):>12} "
-            f"{r.ratio:>7.2f} {target:>7}  {r.verdict}"
+            f"{r.benchmark:<10} {r.case:<52} {_fmt(r.subject_s):>10} {_fmt(r.baseline_s):>10} "
+            f"{r.ratio:>7.2f} {spread:>11} {target:>7}  {r.verdict}"
         )
 
 
@@ -80,3 +113,10 @@ def _fmt(seconds: float) -> str:
     if seconds >= 1e-3:
         return f"{seconds * 1e3:.2f} ms"
     return f"{seconds * 1e6:.1f} us"
+
+
+def run_alone(main: Callable[[list[str]], Sequence[Result]], argv: list[str]) -> int:
+    """One benchmark module run by itself: its table, and a non-zero status when a target is missed."""
+    results = main(argv)
+    print_table(results)
+    return 1 if any(r.verdict == "MISSED" for r in results) else 0

@@ -41,18 +41,21 @@ def too_many(limit: int) -> ErrorMessage:
 
 def count_values(value: Any, limit: int) -> int:
     """How many JSON values ``value`` holds, itself included; counting stops once past ``limit``."""
-    count = 0
+    kind = type(value)
+    if kind is not dict and kind is not list and kind is not tuple:
+        return 1
+    count = 1
     stack = [value]
-    while stack:
+    while stack:  # each container adds its children at once; only containers are visited
         item = stack.pop()
-        count += 1
+        children = item.values() if type(item) is dict else item
+        count += len(children)
         if count > limit:
             return count
-        kind = type(item)
-        if kind is dict:
-            stack.extend(item.values())
-        elif kind is list or kind is tuple:
-            stack.extend(item)
+        for child in children:
+            kind = type(child)
+            if kind is dict or kind is list or kind is tuple:
+                stack.append(child)
     return count
 
 

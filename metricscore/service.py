@@ -13,17 +13,17 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Mapping
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Generic, Never, Self, TypeVar, cast
 
-from .errors import Conflict, ErrorMessage, MetricscoreError, NotFound, StorageError, ValidationError
+from .errors import NON_FIELD_ERRORS, Conflict, ErrorMessage, MetricscoreError, NotFound, StorageError, ValidationError
 from .idempotency import KEY_FIELD, IdempotencyKeys, KeyRace, fingerprint, validate_key
 from .jsonvalue import string_problem
 from .pagination import Page
 from .query import Eq, storable_filters
-from .repository import Record, Repository
+from .repository import Record, Repository, UnitOfWork
 from .resource import Context, Mode, RecordT, Resource
 from .table import Table
+from .validation import display
 
 if TYPE_CHECKING:
     from .store import Store
@@ -33,10 +33,21 @@ __all__ = ["IdempotentService", "PageT", "ResourceService", "may_name_a_record"]
 #: The page class a resource's ``list()`` returns (``OffsetPage``, ``CursorPage``, ``NumberedPage``).
 PageT = TypeVar("PageT", bound=Page)
 
+_MODES = ("create", "update", "replace")
 
-@lru_cache(maxsize=64)
+
+_ID_LENGTHS: dict[int, tuple[Table, int | None]] = {}
+
+
 def _id_length(table: Table) -> int | None:
-    return table.column(table.id_column).length
+    """The id column's length, cached by identity (hashing a frozen ``Table`` hashes every
+    column: several microseconds on every get, update and delete)."""
+    cached = _ID_LENGTHS.get(id(table))
+    if cached is None or cached[0] is not table:
+        if len(_ID_LENGTHS) > 256:  # tables built on the fly: keep the cache bounded
+            _ID_LENGTHS.clear()
+        cached = _ID_LENGTHS[id(table)] = (table, table.column(table.id_column).length)
+    return cached[1]
 
 
 def may_name_a_record(table: Table, id: Any) -> bool:
@@ -78,19 +89,29 @@ class ResourceService(Generic[RecordT, PageT]):
     _shared: Any = None
 
     def _operation(self, *, write: bool = True, actor: Any = None) -> _Operation | _Joined:
-        """One unit of work; anything that is not a metricscore error becomes a StorageError."""
+        """One unit of work (the batch's, inside :meth:`batch`); anything that is not a
+        metricscore error becomes a StorageError."""
         if self._shared is not None:
             return _Joined(self, actor)
         return _Operation(self, write, actor)
+
+    def _reading(self) -> _Reading | _JoinedReading:
+        """A read-only unit of work for ``get`` and ``list`` (inside :meth:`batch`, the batch's:
+        a read there sees the batch's own writes)."""
+        if self._shared is not None:
+            return _JoinedReading(self)
+        return _Reading(self)
 
     def batch(self) -> _Batch[Self]:
         """``with service.batch() as batched:``: every call on ``batched`` runs in one unit of work.
 
         ``batched`` is a service of the same class, resource and scope (so it returns the same
         ``RecordT`` and ``PageT``, and an :class:`IdempotentService` keeps its ``idempotency_key``).
-        One transaction for many writes of any kind (a bulk import commits once per batch, not once
-        per record). All or nothing: when a call fails, the error leaves the ``with`` block and
-        everything done in the batch is rolled back.
+        One transaction for a mix of calls (creates, updates, replaces, deletes, reads that see
+        the batch's own writes, :meth:`create_many`): a bulk upsert commits once per batch, not
+        once per record. All or nothing: when a call fails, the error leaves the ``with`` block and
+        everything done in the batch is rolled back. To create a list of records, and only that,
+        :meth:`create_many` is the one call (errors per item index).
         """
         return _Batch(self)
 
@@ -195,23 +216,89 @@ class ResourceService(Generic[RecordT, PageT]):
 
         return self._run("create", None, payload, actor_id, key, body)
 
+    def create_many(self, data: object, *, actor_id: Any = None) -> list[RecordT]:
+        """Create every payload of ``data`` (a list) in one unit of work: all of them or none.
+
+        Returns the records in the order given, each as :meth:`create` returns it. Every payload
+        is validated first; when any is invalid, nothing is stored and the ValidationError names
+        each bad item by its index and then its fields (``{"3": {"name": [...]}}``). A taken
+        unique key (in the store or earlier in the same batch) raises a Conflict naming each
+        clashing item as ``"<index>.<field>"`` in ``fields``, and stores nothing either. One
+        unit of work means one transaction (and, with TinyDB, one file write) for the batch.
+
+        Each payload is held to the same size caps as :meth:`create`'s, and ``actor_id`` is
+        checked as :meth:`create` checks it. ``create_many`` takes no idempotency key (nor a
+        ``dry_run`` argument): a batch that fails stores nothing, so it can simply be sent again; to make
+        each record's creation safe to retry on its own, call :meth:`create` with a key per record.
+        Called on the service a :meth:`batch` gives, it joins the batch's unit of work.
+        """
+        if type(data) is not list:
+            message = f"Expected a list of payloads, but got {type(data).__name__}."
+            raise ValidationError({NON_FIELD_ERRORS: [ErrorMessage(message, "not_a_list")]})
+        loaded: list[tuple[dict[str, Any], bool]] = []
+        errors: dict[str, Any] = {}
+        for index, item in enumerate(data):
+            try:
+                payload = self.resource.load(item, "create")
+            except ValidationError as error:
+                errors[str(index)] = error.errors
+                continue
+            loaded.append((payload, self._dry_run(payload, False)))
+        if errors:
+            raise ValidationError(errors)
+        actor = self.resource.validate_actor(actor_id)
+        with self._operation(actor=actor) as (repository, ctx):
+            return self._insert_all(repository, ctx, loaded)
+
+    def _insert_all(
+        self, repository: Repository, ctx: Context, loaded: list[tuple[dict[str, Any], bool]]
+    ) -> list[RecordT]:
+        results: list[RecordT] = []
+        errors: dict[str, Any] = {}
+        conflicts: list[tuple[int, Conflict]] = []
+        for index, (payload, dry_run) in enumerate(loaded):
+            record = self.resource.new_record(payload, ctx)
+            try:
+                self.resource.check(record, ctx, None)
+                if not dry_run:
+                    self._write(repository.insert, record)
+            except ValidationError as error:
+                errors[str(index)] = error.errors
+                continue
+            except Conflict as conflict:
+                conflicts.append((index, conflict))
+                continue
+            results.append(self.resource.render(record))
+        if errors:
+            raise ValidationError(errors)
+        if conflicts:
+            index, first = conflicts[0]
+            more = f" ({len(conflicts) - 1} more)" if len(conflicts) > 1 else ""
+            fields = [name for i, c in conflicts for name in ([f"{i}.{f}" for f in c.fields] or [str(i)])]
+            raise Conflict(f"Item {index}: {first}{more}", fields=fields, resource=self.resource.name)
+        return results
+
     def validate(self, data: object, mode: str = "create") -> dict[str, Any]:
         """``data`` validated as :meth:`create` (``mode="create"``), :meth:`update` (``"update"``,
         partial) or :meth:`replace` (``"replace"``) would validate it; stores nothing.
 
         Side-effect free: nothing is read or stored. Returns the validated payload (defaults
-        applied, values normalised as they would be stored); raises ValidationError listing every
-        bad field. Rules that need stored records (uniqueness, Statsig component metrics) are not
-        checked: a payload that validates can still be refused by :meth:`create` with a Conflict.
+        applied, values normalised as they would be stored); raises
+        :class:`~metricscore.errors.ValidationError` naming every bad field. Rules that need stored
+        records (uniqueness, Statsig component metrics) are not checked: a payload that validates
+        can still be refused by :meth:`create` with a Conflict or a ValidationError.
         """
-        if mode not in ("create", "update", "replace"):
-            raise ValidationError({"mode": [ErrorMessage(f"Unknown mode {mode!r}.", "invalid_choice")]})
+        if mode not in _MODES:
+            message = ErrorMessage(
+                f"Unknown mode {display(mode)}; expected one of: {', '.join(_MODES)}.", "invalid_input"
+            )
+            raise ValidationError({"mode": [message]})
         return self.resource.load(data, cast(Mode, mode))
 
     def get(self, id: Any) -> RecordT:
         """The record with this ``id`` in the vendor's wire shape; NotFound if there is none in
         this scope (a soft-deleted record is not found either)."""
-        with self._operation(write=False) as (repository, _):
+        with self._reading() as repository:
             return self.resource.render(self._existing(repository, id))
 
     def update(self, id: Any, data: Any, *, actor_id: Any = None, dry_run: bool = False) -> RecordT:
@@ -281,7 +368,7 @@ class ResourceService(Generic[RecordT, PageT]):
         request = self.resource.list_request(params)
         filters = storable_filters(self._filters(request.filters))
         render: Any = self.resource.render
-        with self._operation(write=False) as (repository, _):
+        with self._reading() as repository:
             page = self.resource.pagination.fetch(repository, self.scope, filters, request.order, params, render)
         return cast(PageT, page)
 
@@ -337,35 +424,24 @@ class IdempotentService(ResourceService[RecordT, PageT]):
         return self._delete(id, actor_id, idempotency_key)
 
 
-class _Operation:
-    """The context manager behind :meth:`ResourceService._operation`.
+class _Unit:
+    """A unit of work around one service call; anything that is not a metricscore error becomes
+    a StorageError. A class rather than a generator-based context manager: it wraps every call,
+    and this is measurably cheaper (see benchmarks/bench_memory.py)."""
 
-    A class rather than a generator-based context manager: it wraps every call, and this is
-    measurably cheaper (see benchmarks/bench_memory.py).
-    """
+    __slots__ = ("_service", "_unit")
 
-    __slots__ = ("_actor", "_service", "_unit", "_write")
-
-    def __init__(self, service: ResourceService[Any, Any], write: bool, actor: Any) -> None:
+    def __init__(self, service: ResourceService[Any, Any]) -> None:
         self._service = service
-        self._write = write
-        self._actor = actor
 
-    def __enter__(self) -> tuple[Repository, Context]:
-        service = self._service
+    def _begin(self, write: bool) -> UnitOfWork:
         try:
-            self._unit = service.store.backend.unit_of_work(write=self._write)
-            uow = self._unit.__enter__()
+            self._unit = self._service.store.backend.unit_of_work(write=write)
+            return self._unit.__enter__()
         except MetricscoreError:
             raise
         except Exception as error:
             raise StorageError(f"{type(error).__name__}: {error}") from error
-        try:
-            ctx = Context(service.store, dict(service.scope), service.store.now(), uow, self._actor)
-            return uow.repository(service.resource.table), ctx
-        except BaseException as error:
-            self.__exit__(type(error), error, error.__traceback__)
-            raise
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: Any) -> None:
         try:
@@ -376,6 +452,43 @@ class _Operation:
             raise StorageError(f"{type(exit_error).__name__}: {exit_error}") from exit_error
         if error is not None and isinstance(error, Exception) and not isinstance(error, MetricscoreError):
             raise StorageError(f"{type(error).__name__}: {error}") from error
+
+
+class _Operation(_Unit):
+    """The context manager behind :meth:`ResourceService._operation`: the repository and a
+    :class:`~metricscore.resource.Context` for the hooks."""
+
+    __slots__ = ("_actor", "_write")
+
+    def __init__(self, service: ResourceService[Any, Any], write: bool, actor: Any) -> None:
+        self._service = service
+        self._write = write
+        self._actor = actor
+
+    def __enter__(self) -> tuple[Repository, Context]:
+        service = self._service
+        uow = self._begin(self._write)
+        try:
+            ctx = Context(service.store, dict(service.scope), service.store.now(), uow, self._actor)
+            return uow.repository(service.resource.table), ctx
+        except BaseException as error:
+            self.__exit__(type(error), error, error.__traceback__)
+            raise
+
+
+class _Reading(_Unit):
+    """A read-only unit of work for ``get`` and ``list``: the repository alone (a read needs no
+    clock, actor or context)."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> Repository:
+        uow = self._begin(False)
+        try:
+            return uow.repository(self._service.resource.table)
+        except BaseException as error:
+            self.__exit__(type(error), error, error.__traceback__)
+            raise
 
 
 ServiceT = TypeVar("ServiceT", bound=ResourceService[Any, Any])
@@ -399,10 +512,23 @@ class _Batch(Generic[ServiceT]):
         self._operation.__exit__(kind, error, tb)
 
 
-class _Joined:
+class _InBatch:
     """A call inside a batch: the batch's unit of work, nothing committed or rolled back here."""
 
-    __slots__ = ("_actor", "_service")
+    __slots__ = ("_service",)
+
+    def __init__(self, service: ResourceService[Any, Any]) -> None:
+        self._service = service
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: Any) -> None:
+        if error is not None and isinstance(error, Exception) and not isinstance(error, MetricscoreError):
+            raise StorageError(f"{type(error).__name__}: {error}") from error
+
+
+class _Joined(_InBatch):
+    """:class:`_Operation` inside a batch: the repository and a Context on the batch's unit of work."""
+
+    __slots__ = ("_actor",)
 
     def __init__(self, service: ResourceService[Any, Any], actor: Any) -> None:
         self._service = service
@@ -414,6 +540,13 @@ class _Joined:
         ctx = Context(service.store, dict(service.scope), service.store.now(), uow, self._actor)
         return uow.repository(service.resource.table), ctx
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: Any) -> None:
-        if error is not None and isinstance(error, Exception) and not isinstance(error, MetricscoreError):
-            raise StorageError(f"{type(error).__name__}: {error}") from error
+
+class _JoinedReading(_InBatch):
+    """:class:`_Reading` inside a batch: the repository on the batch's unit of work."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> Repository:
+        service = self._service
+        repository: Repository = service._shared.repository(service.resource.table)
+        return repository

@@ -15,6 +15,7 @@ import marshmallow as ma
 from marshmallow import fields as ma_fields
 
 from .errors import NON_FIELD_ERRORS, ErrorMessage, ValidationError
+from .fastload import fast_loader
 from .jsonvalue import copy_json, json_problem, string_problem
 from .limits import TOO_MANY_ITEMS, check_payload_size
 
@@ -356,12 +357,20 @@ def load(
 ) -> dict[str, Any]:
     """Validate ``data`` with ``schema``; raise metricscore's ValidationError listing every bad field.
 
-    ``data`` may be any value: anything but a JSON object is a non-field error.
+    ``data`` may be any value: anything but a JSON object is a non-field error. A valid payload
+    is served by the schema's generated fast path (:mod:`metricscore.fastload`); anything it
+    cannot vouch for is loaded by marshmallow, which produces the errors.
     """
     if type(data) is not dict:
         message = f"Invalid data. Expected a dictionary, but got {type_name(data)}."
         raise ValidationError({NON_FIELD_ERRORS: [ErrorMessage(message, "invalid_input")]})
-    check_payload_size(data, _wire_names(schema))
+    check_payload_size(data, _wire_names(schema))  # the cap bounds the work of either path
+    fast = fast_loader(schema)
+    if fast is not None:
+        try:
+            return fast(data, partial)
+        except Exception:  # not provably valid: marshmallow decides, and words any error
+            pass
     try:
         result: dict[str, Any] = schema.load(data, partial=partial)
     except ma.ValidationError as error:

@@ -5,6 +5,7 @@ which keys may be absent).
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -15,7 +16,10 @@ from .repository import Record
 from .table import ColumnType, Table
 
 __all__ = [
+    "FAST_JSON",
     "column",
+    "dumps",
+    "dumps_stdlib",
     "iso_z",
     "json_column",
     "optional_wire_keys",
@@ -24,6 +28,86 @@ __all__ = [
     "wire_keys",
     "wire_map",
 ]
+
+_stdlib_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+_ascii_encode = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), allow_nan=False).encode
+
+
+def dumps_stdlib(value: Any) -> bytes:
+    """The wire JSON of ``value``: compact, UTF-8, non-ASCII kept (the reference encoding).
+
+    A non-finite float (never in a stored record: validation refuses them) is written ``null``,
+    as JavaScript's ``JSON.stringify`` writes it, rather than the invalid ``NaN``. A string with
+    a lone surrogate (which UTF-8 cannot carry; an error body can echo one from a request) makes
+    the whole document ASCII, every non-ASCII character escaped (the surrogate as ``\\udXXX``).
+    """
+    try:
+        return _encode(_stdlib_encode, value).encode("utf-8")
+    except UnicodeEncodeError:
+        return _encode(_ascii_encode, value).encode("ascii")
+
+
+def _encode(encode: Callable[[Any], str], value: Any) -> str:
+    try:
+        return encode(value)
+    except ValueError:  # a non-finite float
+        return encode(_finite(value))
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with every non-finite float replaced by ``None``."""
+    kind = type(value)
+    if kind is float:
+        return value if value - value == 0.0 else None
+    if kind is dict:
+        return {k: _finite(v) for k, v in value.items()}
+    if kind is list or kind is tuple:
+        return [_finite(v) for v in value]
+    return value
+
+
+def _refuse(value: Any) -> Any:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+#: A float orjson writes differently from ``repr``: between 1e-10 and 1e-4 orjson writes
+#: ``0.00001`` and ``1e-6`` where Python writes ``1e-05`` and ``1e-06``. Everything else it
+#: writes byte for byte as the standard library does (checked by tests/test_wire_json.py).
+#: A match inside a string is harmless: that value is simply encoded by the standard library.
+#: Searching a page for this pattern is slow, so two literal-led searches pick the candidates.
+_EXPONENT_CANDIDATE = re.compile(rb"e-[0-9](?:[,\]}]|$)")
+_ORJSON_DIFFERS = re.compile(rb"(?:^|[:,\[])-?(?:0\.0000|[0-9](?:\.[0-9]+)?e-[0-9](?:[,\]}]|$))")
+
+_orjson: Any
+try:  # the optional ``fast`` extra
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - exercised by the stdlib path directly
+    _orjson = None
+
+#: ``True`` when the fast encoder (orjson, the ``fast`` extra) is in use.
+FAST_JSON = _orjson is not None
+
+
+def dumps(value: Any) -> bytes:
+    """``dumps_stdlib(value)``, byte for byte, several times faster when orjson is installed.
+
+    orjson encodes; any value it would write differently (a rare float format, an integer past
+    64 bits, a non-string key, a type it knows and the standard library does not) goes to the
+    standard library instead, which also raises the same errors.
+    """
+    if _orjson is not None:
+        try:
+            data: bytes = _orjson.dumps(value, default=_refuse, option=_OPTIONS)
+        except TypeError:
+            return dumps_stdlib(value)
+        if b"0.0000" not in data and _EXPONENT_CANDIDATE.search(data) is None:
+            return data
+        if _ORJSON_DIFFERS.search(data) is None:
+            return data
+    return dumps_stdlib(value)
+
+
+_OPTIONS = 0 if _orjson is None else _orjson.OPT_PASSTHROUGH_DATETIME | _orjson.OPT_PASSTHROUGH_DATACLASS
 
 
 @overload

@@ -23,7 +23,7 @@ import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any, cast
 
@@ -98,6 +98,8 @@ class SQLBackend:
         self.create_schema = create_schema
         self.constraints = ConstraintMap()
         self._states: dict[str, Statements] = {}
+        self._spec_seen: dict[int, Statements] = {}
+        self._spec_pins: list[Table] = []
         self._state_lock = threading.Lock()
         # One shared connection (in-memory SQLite): units of work take turns.
         self._serial: threading.RLock | None = threading.RLock() if isinstance(engine.pool, StaticPool) else None
@@ -209,37 +211,72 @@ class SQLBackend:
     def _run(self, connection: Connection, pinned: _Pinned | None, write: bool) -> Iterator[SQLUnitOfWork]:
         """One transaction on ``connection`` around the unit's body (the generator's one yield)."""
         autocommit = False
+        driver: Any = None
         try:
-            if self.dialect == "sqlite":
+            if self.dialect == "sqlite" and not write and self._driver_ok(connection):
+                # A read: statement by statement in SQLite's autocommit mode (each sees what
+                # was committed before it began, as PostgreSQL's reads below), without
+                # SQLAlchemy's transaction bookkeeping; a write in it begins a transaction.
+                driver = connection.connection.dbapi_connection
+            elif self.dialect == "sqlite":
                 with translate_errors(self.constraints):
                     connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
             elif pinned is not None:
                 autocommit = self._autocommit_reads and not write
                 if pinned.autocommit != autocommit:
                     self._set_autocommit(pinned, autocommit)
-            uow = SQLUnitOfWork(self, connection, pinned if autocommit else None)
+            uow = SQLUnitOfWork(self, connection, pinned if autocommit else None, driver)
+            #: SQLite's write lock is held from the start: what this unit reads stays current
+            uow.locked = self.dialect == "sqlite" and write
             try:
                 yield uow
             except BaseException as error:
                 # If the connection is gone, the original error is still the one to report.
                 try:
-                    connection.rollback()
-                except sa.exc.SQLAlchemyError:
+                    if uow.driver_began and not connection.in_transaction():
+                        self._driver_sql(driver, "ROLLBACK")
+                    else:
+                        connection.rollback()
+                except (sa.exc.SQLAlchemyError, StorageError):
                     self._lost(pinned, connection)
                 if not isinstance(error, Exception) and pinned is not None:
                     pinned.generation = -1  # interrupted mid-call: the protocol state is unknown
                 raise
             try:
-                with translate_errors(self.constraints):
-                    connection.commit()
+                if driver is not None and not connection.in_transaction():
+                    if uow.driver_began:
+                        self._driver_sql(driver, "COMMIT")
+                else:
+                    with translate_errors(self.constraints):
+                        connection.commit()
             except BaseException:
-                with suppress(sa.exc.SQLAlchemyError):
-                    connection.rollback()
+                with suppress(sa.exc.SQLAlchemyError, StorageError):
+                    if uow.driver_began and not connection.in_transaction():
+                        self._driver_sql(driver, "ROLLBACK")
+                    else:
+                        connection.rollback()
                 raise
             uow.committed()
         finally:
             if connection.invalidated:
                 self._lost(pinned, connection)
+
+    @staticmethod
+    def _driver_ok(connection: Connection) -> bool:
+        """Statements may bypass SQLAlchemy: nothing logs or listens to them."""
+        return not (connection._echo or connection._has_events or connection.engine._has_events)
+
+    def _driver_sql(self, dbapi_connection: Any, sql: str) -> None:
+        """A transaction statement on the driver, its errors translated as SQLAlchemy's are."""
+        try:
+            dbapi_connection.execute(sql)
+        except Exception as error:
+            dialect = self.engine.dialect
+            if not isinstance(error, dialect.loaded_dbapi.Error):
+                raise
+            wrapped = sa.exc.DBAPIError.instance(sql, None, error, dialect.loaded_dbapi.Error, dialect=dialect)
+            with translate_errors(self.constraints):
+                raise wrapped from error
 
     # -- per-thread connections ------------------------------------------------------------------
 
@@ -327,15 +364,28 @@ class SQLBackend:
     # -- tables --------------------------------------------------------------------------------
 
     def has_statements(self, spec: Table) -> bool:
+        return self.known_statements(spec) is not None
+
+    def known_statements(self, spec: Table) -> Statements | None:
+        """The remembered statements for ``spec``, or ``None`` (found by identity first: a
+        table spec is usually one long-lived object, and comparing specs field by field costs)."""
         found = self._states.get(spec.name)
-        return found is not None and (found.tables.spec is spec or found.tables.spec == spec)
+        if found is None:
+            return None
+        if self._spec_seen.get(id(spec)) is found:
+            return found
+        if found.tables.spec is spec or found.tables.spec == spec:
+            self._spec_seen[id(spec)] = found
+            self._spec_pins.append(spec)  # keeps the id from being reused while remembered
+            return found
+        return None
 
     def statements(self, spec: Table, connection: Connection) -> tuple[Statements, bool]:
         """The statements for ``spec``; creates its tables first if missing (tables outside the
         migration catalogue, with ``create_schema``). The flag says they are new in this
         transaction (kept only once it commits)."""
-        found = self._states.get(spec.name)
-        if found is not None and (found.tables.spec is spec or found.tables.spec == spec):
+        found = self.known_statements(spec)
+        if found is not None:
             return found, False
         tables = sql_table(spec)
         with translate_errors(self.constraints):
@@ -484,9 +534,16 @@ def _install_hooks(engine: Engine) -> None:
 class SQLUnitOfWork:
     """One transaction on one connection."""
 
-    def __init__(self, backend: SQLBackend, connection: Connection, autocommit: _Pinned | None = None) -> None:
+    def __init__(
+        self, backend: SQLBackend, connection: Connection, autocommit: _Pinned | None = None, driver: Any = None
+    ) -> None:
         self.backend = backend
         self.connection = connection
+        #: the driver connection of a SQLite read unit running in autocommit mode
+        self._driver = driver
+        #: that unit began a transaction on the driver (at its first write)
+        self.driver_began = False
+        self.locked = False
         self._repositories: dict[str, SQLRepository] = {}
         self._new: list[Statements] = []
         #: the thread connection while this (read-only) unit runs in autocommit mode
@@ -499,15 +556,19 @@ class SQLUnitOfWork:
         if pinned is not None:
             self._autocommit = None
             self.backend._set_autocommit(pinned, False)
+        if self._driver is not None and not self.driver_began:
+            self.backend._driver_sql(self._driver, "BEGIN")
+            self.driver_began = True
 
     def repository(self, table: Table) -> SQLRepository:
         found = self._repositories.get(table.name)
         if found is None:
-            if not self.backend.has_statements(table):
+            state = self.backend.known_statements(table)
+            if state is None:
                 self.writing()  # the tables may have to be created
-            state, new = self.backend.statements(table, self.connection)
-            if new:
-                self._new.append(state)
+                state, new = self.backend.statements(table, self.connection)
+                if new:
+                    self._new.append(state)
             found = self._repositories[table.name] = SQLRepository(self, state)
         return found
 
@@ -526,18 +587,78 @@ class SQLRepository:
         self._s = statements
         self._spec = statements.tables.spec
         self._pg = uow.backend.dialect == "postgresql"
+        self._dialect = uow.backend.engine.dialect
+        self._read_tags: tuple[str, dict[str, tuple[Any, ...]]] | None = None
 
     def _execute(self, statement: Any, params: Any = None) -> sa.CursorResult[Any]:
         with translate_errors(self._constraints):
             return self._conn.execute(statement, params)
+
+    def _select(self, statement: sa.Select[Any], params: dict[str, Any]) -> Sequence[Any]:
+        """Every row of a SELECT, converted as SQLAlchemy converts them.
+
+        Runs on the driver's cursor with the statement compiled once (see
+        :class:`~metricscore.backends.sql.statements.RawStatement`), inside the unit's
+        transaction. Statements that need SQLAlchemy's parameter expansion, and every statement
+        while the engine logs statements (``echo``) or has connection event listeners, go
+        through SQLAlchemy instead.
+        """
+        connection = self._conn
+        raw = self._s.raw(statement, self._dialect)
+        if raw is None or not SQLBackend._driver_ok(connection):
+            # SQLAlchemy runs it: statement logging and cursor events see every statement
+            return list(self._execute(statement, params).all())
+        uow = self._uow
+        if uow._autocommit is None and uow._driver is None and not connection.in_transaction():
+            connection.begin()  # the driver begins implicitly: let SQLAlchemy commit it
+        try:
+            dbapi_connection = connection.connection.dbapi_connection
+            assert dbapi_connection is not None
+            cursor: Any = dbapi_connection.cursor()
+        except sa.exc.SQLAlchemyError as error:
+            with translate_errors(self._constraints):
+                raise error
+        try:
+            if raw.no_prepare:
+                cursor.execute(raw.sql, raw.arguments(params), prepare=False)
+            else:
+                cursor.execute(raw.sql, raw.arguments(params))
+            rows = cursor.fetchall()
+            return raw.rows(rows, cursor.description)
+        except Exception as error:
+            self._driver_failed(error, dbapi_connection, cursor, raw.sql)
+            raise
+        finally:
+            cursor.close()
+
+    def _driver_failed(self, error: Exception, dbapi_connection: Any, cursor: Any, sql: str) -> None:
+        """A driver error on the raw path, handled as SQLAlchemy handles one: a lost server
+        connection invalidates the connection, and the error is SQLAlchemy's wrapper of it,
+        translated (a StorageError chained to it)."""
+        dialect = self._dialect
+        if not isinstance(error, dialect.loaded_dbapi.Error):
+            return
+        lost = bool(dialect.is_disconnect(error, dbapi_connection, cursor))
+        if lost:
+            self._conn.invalidate(error)
+        wrapped = sa.exc.DBAPIError.instance(
+            sql, None, error, dialect.loaded_dbapi.Error, connection_invalidated=lost, dialect=dialect
+        )
+        with translate_errors(self._constraints):
+            raise wrapped from error
 
     # -- reads -------------------------------------------------------------------------------
 
     def get(self, scope: Scope, id: str) -> Record | None:
         if type(id) is not str:
             return None
-        row = self._execute(self._s.get, self._s.key_params(scope, id)).first()
-        return None if row is None else dict(zip(self._s.names, row, strict=True))
+        rows = self._select(self._s.get, self._s.key_params(scope, id))
+        if not rows:
+            return None
+        record = dict(zip(self._s.names, rows[0], strict=True))
+        if self._uow.locked and self._s.tables.tags:
+            self._read_tags = (id, {name: tuple(record.get(name) or ()) for name in self._s.tables.tags})
+        return record
 
     def find(self, scope: Scope, query: Query) -> list[Record]:
         built = self._s.find(scope, query)
@@ -545,8 +666,7 @@ class SQLRepository:
             return []
         statement, params = built
         names = self._s.names
-        # fetchall: one driver call for the page instead of one per row
-        return [dict(zip(names, row, strict=True)) for row in self._execute(statement, params).all()]
+        return [dict(zip(names, row, strict=True)) for row in self._select(statement, params)]
 
     def find_with_count(self, scope: Scope, query: Query) -> tuple[list[Record], int]:
         """``(find(scope, query), count(scope, query.filters))`` in one statement."""
@@ -554,7 +674,7 @@ class SQLRepository:
         if built is None:
             return [], 0
         statement, params = built
-        rows = self._execute(statement, params).all()
+        rows = self._select(statement, params)
         if not rows:  # the total rides on the rows: past the end of the results, ask for it
             positioned = query.offset > 0 or query.after is not None
             return [], self.count(scope, query.filters) if positioned else 0
@@ -566,7 +686,7 @@ class SQLRepository:
         if built is None:
             return 0
         statement, params = built
-        return int(self._execute(statement, params).scalar_one())
+        return int(self._select(statement, params)[0][0])
 
     # -- writes ------------------------------------------------------------------------------
 
@@ -635,8 +755,16 @@ class SQLRepository:
             result = self._execute(self._s.update, params)
         if result.rowcount == 0:
             raise Conflict("The record no longer exists.", fields=(id_column,))
-        if self._s.tables.tags:
+        if self._s.tables.tags and not self._tags_unchanged(record):
             self._write_tags(scope, record, replace=True)
+
+    def _tags_unchanged(self, record: Record) -> bool:
+        """The record's tag lists are those this unit read (under SQLite's write lock, so they
+        are still the stored ones): the tag rows need no rewrite."""
+        read = self._read_tags
+        if read is None or read[0] != record[self._spec.id_column]:
+            return False
+        return all(tuple(record.get(name) or ()) == tags for name, tags in read[1].items())
 
     def delete(self, scope: Scope, id: str) -> bool:
         if type(id) is not str:

@@ -7,6 +7,7 @@ parameter, so SQLAlchemy's compiled cache serves repeated calls and Python build
 
 from __future__ import annotations
 
+import json
 import math
 import threading
 from collections.abc import Sequence
@@ -21,7 +22,14 @@ from metricscore.table import ColumnType
 
 from .schema import PK, TAG, SQLTable
 
-__all__ = ["NO_PREPARE", "Statements", "like_pattern"]
+_orjson: Any
+try:  # the optional ``fast`` extra
+    import orjson as _orjson
+except ImportError:  # pragma: no cover
+    _orjson = None
+_json_loads = json.JSONDecoder().decode
+
+__all__ = ["NO_PREPARE", "RawStatement", "Statements", "like_pattern"]
 
 #: Execution option: run without a server-side prepared statement (psycopg). A prepared
 #: ``LIKE $1`` may get a generic plan that cannot use the trigram index.
@@ -75,6 +83,117 @@ def coerce(kind: ColumnType, value: Any) -> Any:
     return _NO_MATCH  # JSON and TAGS values are not compared with Eq/In
 
 
+def _json_reader(processor: Any) -> Any:
+    """SQLite's JSON text read as SQLAlchemy's processor reads it (``json.loads``), by orjson
+    when installed; anything else (or anything orjson refuses) goes to the processor."""
+    fast = _orjson.loads if _orjson is not None else _json_loads
+
+    def read(value: Any) -> Any:
+        if type(value) is str:
+            try:
+                return fast(value)
+            except Exception:  # e.g. an integer past 64 bits: the standard library reads it
+                pass
+        return processor(value)
+
+    return read
+
+
+def _datetime_reader(processor: Any) -> Any:
+    """SQLAlchemy's stored ``YYYY-MM-DD HH:MM:SS.ffffff`` text as the aware UTC datetime its
+    processor returns, by ``datetime.fromisoformat``; any other value goes to the processor."""
+    parse = datetime.fromisoformat
+
+    def read(value: Any) -> Any:
+        if type(value) is str and len(value) == 26 and value[10] == " " and value[19] == "." and value[20:].isdigit():
+            try:
+                return parse(value + "+00:00")  # aware at once: cheaper than .replace(tzinfo=UTC)
+            except ValueError:
+                pass
+        return processor(value)
+
+    return read
+
+
+class RawStatement:
+    """A SELECT compiled once to the driver's SQL, run on the driver's own cursor.
+
+    The library's hot reads (get, pages, counts) skip SQLAlchemy's per-call execution machinery:
+    parameters are bound in the compiled order with SQLAlchemy's own bind processors, and each
+    result column is converted by SQLAlchemy's own result processor, except where a faster
+    equivalent reads exactly the same value (SQLite's JSON text and datetime text).
+    """
+
+    __slots__ = ("_dialect", "_types", "convert", "defaults", "no_prepare", "positional", "processors", "sql")
+
+    def __init__(self, statement: sa.Select[Any], dialect: Any) -> None:
+        compiled = statement.compile(dialect=dialect)
+        self.sql = compiled.string
+        self.positional: list[str] | None = list(compiled.positiontup or ()) if compiled.positional else None
+        self.defaults = {name: bind.effective_value for name, bind in compiled.binds.items()}
+        self.processors: dict[str, Any] = dict(compiled._bind_processors)
+        psycopg = dialect.name == "postgresql" and dialect.driver == "psycopg"
+        self.no_prepare = psycopg and bool(statement.get_execution_options().get(NO_PREPARE))
+        self._types = [column[3] for column in compiled._result_columns]
+        self._dialect = dialect
+        #: (column index, converter) for the columns that need one; set at the first execution,
+        #: when the driver's type codes are known (SQLAlchemy's processors may depend on them)
+        self.convert: list[tuple[int, Any]] | None = None
+
+    def converters(self, description: Any) -> list[tuple[int, Any]]:
+        dialect = self._dialect
+        convert: list[tuple[int, Any]] = []
+        for index, kind in enumerate(self._types):
+            coltype = description[index][1] if description is not None and index < len(description) else None
+            processor = kind._cached_result_processor(dialect, coltype)
+            if processor is None:
+                continue
+            if dialect.name == "sqlite" and isinstance(kind, sa.JSON) and dialect._json_deserializer is None:
+                processor = _json_reader(processor)
+            elif dialect.name == "sqlite" and isinstance(kind, sa.TypeDecorator) and isinstance(kind.impl, sa.DateTime):
+                processor = _datetime_reader(processor)
+            convert.append((index, processor))
+        self.convert = convert
+        return convert
+
+    @staticmethod
+    def usable(statement: sa.Select[Any], dialect: Any) -> bool:
+        """Plain binds only (an expanding ``IN`` list is left to SQLAlchemy)."""
+        compiled = statement.compile(dialect=dialect)
+        return not any(bind.expanding or bind.literal_execute for bind in compiled.binds.values())
+
+    def arguments(self, params: dict[str, Any]) -> Any:
+        defaults, processors = self.defaults, self.processors
+        if self.positional is not None:
+            values = [params[name] if name in params else defaults[name] for name in self.positional]
+            if processors:
+                for i, name in enumerate(self.positional):
+                    processor = processors.get(name)
+                    if processor is not None:
+                        values[i] = processor(values[i])
+            return values
+        merged = {**defaults, **params}
+        for name, processor in processors.items():
+            merged[name] = processor(merged[name])
+        return merged
+
+    def rows(self, rows: Sequence[Any], description: Any) -> Sequence[Any]:
+        convert = self.convert
+        if convert is None:
+            convert = self.converters(description)
+        if not convert:
+            return rows
+        out = []
+        for row in rows:
+            values = list(row)
+            for index, processor in convert:
+                value = values[index]
+                if value is not None:
+                    values[index] = processor(value)
+            out.append(values)
+        return out
+
+
 class Statements:
     """Every statement one table needs, for one database dialect."""
 
@@ -92,6 +211,8 @@ class Statements:
         self._lock = threading.Lock()
         self._finds: dict[tuple[Any, ...], sa.Select[Any]] = {}
         self._counts: dict[tuple[Any, ...], sa.Select[Any]] = {}
+        #: statement -> its driver-level form (``None``: run it through SQLAlchemy)
+        self._raw: dict[int, tuple[sa.Select[Any], RawStatement | None]] = {}
 
         key = self._key_where(main)
         self.get = sa.select(*tables.columns).where(*key)
@@ -117,6 +238,18 @@ class Statements:
     def _key_where(self, table: sa.Table) -> list[sa.ColumnElement[bool]]:
         id_col = table.c[self.id_name]
         return [*self._scope_where(table), id_col == sa.bindparam("_id", type_=id_col.type)]
+
+    def raw(self, statement: sa.Select[Any], dialect: Any) -> RawStatement | None:
+        """``statement`` compiled for the driver, or ``None`` when SQLAlchemy must run it."""
+        found = self._raw.get(id(statement))
+        if found is not None and found[0] is statement:
+            return found[1]
+        raw = RawStatement(statement, dialect) if RawStatement.usable(statement, dialect) else None
+        with self._lock:
+            if len(self._raw) >= 2 * MAX_SHAPES + 8:
+                self._raw.clear()
+            self._raw[id(statement)] = (statement, raw)
+        return raw
 
     def key_params(self, scope: Any, id: Any) -> dict[str, Any]:
         params = {p: scope[c] for c, p in self.scope_params.items()}

@@ -34,6 +34,7 @@ from ..errors import (
     Unauthenticated,
     ValidationError,
 )
+from ..wire import dumps as wire_json
 from .keys import ApiKey, Keyring
 from .links import LinkBase
 from .ratelimit import STATSIG_LIMITS, RateLimiter, Window
@@ -123,11 +124,8 @@ class Response:
 def json_response(status: int, body: Any, headers: Sequence[tuple[str, str]] = ()) -> Response:
     if body is None:
         return Response(status, list(headers), b"")
-    try:
-        data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    except UnicodeEncodeError:  # a lone surrogate (echoed from the request): escape it, as \udXXX
-        data = json.dumps(body, ensure_ascii=True, separators=(",", ":")).encode("ascii")
-    return Response(status, [("Content-Type", JSON_TYPE), *headers], data)
+    # wire_json escapes a lone surrogate (echoed from the request) as \udXXX, as the stdlib would
+    return Response(status, [("Content-Type", JSON_TYPE), *headers], wire_json(body))
 
 
 # -- dialects ------------------------------------------------------------------------------------

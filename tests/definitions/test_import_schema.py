@@ -174,6 +174,12 @@ def test_service_batch_is_one_unit_of_work(backend: str, tmp_path: Path) -> None
         batched.create({"name": "B", "external_id": "b"})
         batched.create({"name": "C", "external_id": "a"})  # taken: the whole batch is undone
     assert [a["external_id"] for a in accounts.list().results] == ["a"]
+    with pytest.raises(mc.NotFound), accounts.batch() as batched:  # create_many joins the batch
+        many = batched.create_many([{"name": "D", "external_id": "d"}, {"name": "E", "external_id": "e"}])
+        assert batched.get(many[1]["id"])["name"] == "E"  # a get sees the batch's writes
+        batched.delete(first["id"])
+        batched.get(first["id"])  # NotFound: the batch, and create_many's records, are undone
+    assert [a["external_id"] for a in accounts.list().results] == ["a"]
     store.close()
 
 

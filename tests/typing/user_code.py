@@ -20,6 +20,10 @@ reveal_type(page.results[0]["external_id"])  # R: str | None
 account["nope"]  # E: TypedDict "AccountRecord" has no key "nope"
 reveal_type(accounts.create({"name": "x"}, idempotency_key="k")["name"])  # R: str
 accounts.update(account["id"], {"name": "y"}, idempotency_key="k")  # E: Unexpected keyword argument "idempotency_key" for "update" of "ResourceService"
+batch: list[AccountRecord] = accounts.create_many([{"name": "a"}, {"name": "b"}], actor_id=7)
+reveal_type(accounts.create_many([{"name": "a"}])[0]["tags"])  # R: list[str]
+reveal_type(accounts.validate({"name": "a"}, "replace"))  # R: dict[str, Any]
+accounts.create_many([{"name": "a"}], idempotency_key="k")  # E: Unexpected keyword argument "idempotency_key" for "create_many" of "ResourceService"
 store.posthog.accounts(project_id="1")  # E: Argument "project_id" to "accounts" of "PostHog" has incompatible type "str"; expected "int"
 
 metric = store.posthog.group_usage_metrics(project_id=1, group_type_index=0).update("id", {"interval": 30})

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from ...dialects.posthog.accounts import ACCOUNTS
+from ...dialects.posthog.accounts import LIMITS as ACCOUNT_LIMITS
 from ...errors import Conflict, NotFound, ValidationError
 from ...query import OrderBy, Query
 from ...repository import Backend
@@ -28,6 +29,48 @@ FULL_PROPERTIES = {
 
 
 class CrudContract(BackendFixtures):
+    def test_create_many_stores_every_record_in_one_unit_of_work(self, accounts: Any) -> None:
+        payloads = [{"name": f"Acme {i}", "external_id": f"e{i}", "tags": ["B", "a"]} for i in range(30)]
+        created = accounts.create_many(payloads, actor_id=7)
+        assert [c["name"] for c in created] == [p["name"] for p in payloads]
+        assert len({c["id"] for c in created}) == 30
+        assert all(accounts.get(c["id"]) == c for c in created)
+        assert created[0]["tags"] == ["a", "b"] and created[0]["created_by"] == 7
+        page = accounts.list(limit=100, ordering="name")
+        assert page.count == 30
+        assert sorted(page.results, key=lambda r: r["name"]) == sorted(created, key=lambda r: r["name"])
+        assert accounts.create_many([]) == []
+
+    def test_create_many_is_all_or_nothing_on_invalid_items(self, accounts: Any) -> None:
+        accounts.create({"name": "Before"})
+        with pytest.raises(ValidationError) as error:
+            accounts.create_many([{"name": "Fine"}, {"name": ""}, {"tags": "x"}, "nope"])
+        assert set(error.value.errors) == {"1", "2", "3"}
+        assert set(error.value.errors["1"]) == {"name"}
+        assert set(error.value.errors["2"]) == {"name", "tags"}
+        with pytest.raises(ValidationError):
+            accounts.create_many({"name": "not a list"})
+        # each payload is held to create's caps: one past the tags cap is refused, naming the item
+        cap = ACCOUNT_LIMITS["tags"]
+        with pytest.raises(ValidationError) as error:
+            accounts.create_many([{"name": "Fine", "tags": ["t"] * cap}, {"name": "Big", "tags": ["t"] * (cap + 1)}])
+        assert list(error.value.errors) == ["1"]
+        assert error.value.errors["1"]["tags"][0].code == "max_length"
+        assert [r["name"] for r in accounts.list().results] == ["Before"]
+
+    def test_create_many_is_all_or_nothing_on_taken_keys(self, accounts: Any) -> None:
+        accounts.create({"name": "Before", "external_id": "taken"})
+        batch = [{"name": "A", "external_id": "new"}, {"name": "B", "external_id": "taken"}, {"name": "C"}]
+        with pytest.raises(Conflict) as error:
+            accounts.create_many(batch)
+        assert error.value.fields == ("1.external_id",)
+        within = [{"name": "A", "external_id": "x"}, {"name": "B"}, {"name": "C", "external_id": "x"}]
+        with pytest.raises(Conflict) as error:
+            accounts.create_many(within)
+        assert error.value.fields == ("2.external_id",)
+        assert [r["name"] for r in accounts.list().results] == ["Before"]
+        assert len(accounts.create_many(within[:2])) == 2
+
     def test_create_returns_the_stored_record(self, accounts: Any, clock: FakeClock) -> None:
         created = accounts.create(
             {"name": "Acme", "external_id": "ext-1", "properties": FULL_PROPERTIES, "tags": ["B", "a"]}, actor_id=7

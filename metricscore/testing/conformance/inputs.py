@@ -159,6 +159,7 @@ class ReadInputContract(BackendFixtures):
         kept = accounts.create({"name": "kept"}, actor_id=1)
         calls: list[Callable[[], Any]] = [
             lambda: accounts.create({"name": "Acme"}, actor_id=actor),
+            lambda: accounts.create_many([{"name": "Acme"}, {"name": "Beta"}], actor_id=actor),
             lambda: accounts.update(kept["id"], {"name": "changed"}, actor_id=actor),
             lambda: accounts.delete(kept["id"], actor_id=actor),
             lambda: metrics.create({"name": "Events", "filters": {}}, actor_id=actor),
@@ -186,6 +187,9 @@ class ReadInputContract(BackendFixtures):
         for actor in bad_actors:
             with pytest.raises(ValidationError) as error:
                 statsig.create(STATSIG, actor_id=actor)
+            assert list(error.value.errors) == ["actor_id"], actor
+            with pytest.raises(ValidationError) as error:
+                statsig.create_many([STATSIG], actor_id=actor)
             assert list(error.value.errors) == ["actor_id"], actor
         assert statsig.list().count == 0
         created = statsig.create(STATSIG, actor_id={"name": "Ada", "email": "ada@example.com", "id": 7})
