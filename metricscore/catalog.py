@@ -17,6 +17,7 @@ def all_tables() -> list[Table]:
     from .dialects.posthog.group_usage_metrics import GroupUsageMetrics
     from .dialects.sequence.usage_metrics import UsageMetrics
     from .dialects.statsig.metrics import Metrics
+    from .evaluation.events import EVENTS
     from .http.keys import API_KEYS
     from .http.ratelimit import RATE_LIMIT_HITS
     from .idempotency import IDEMPOTENCY_KEYS
@@ -29,6 +30,7 @@ def all_tables() -> list[Table]:
         IDEMPOTENCY_KEYS,
         API_KEYS,
         RATE_LIMIT_HITS,
+        EVENTS,
     ]
     seen: set[str] = set()
     unique: list[Table] = []

@@ -6,10 +6,13 @@ so a failure at any step leaves nothing behind.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .errors import Conflict, ErrorMessage, MetricscoreError, NotFound, StorageError, ValidationError
+from .evaluation.events import EventLog
+from .evaluation.runners import events_runner
 from .idempotency import KEY_FIELD, IdempotencyKeys, KeyRace, fingerprint, validate_key
 from .pagination import Page
 from .query import Eq
@@ -187,6 +190,38 @@ class ResourceService:
             return self.resource.pagination.fetch(
                 repository, self.scope, self._filters(request.filters), request.order, params, self.resource.render
             )
+
+    # -- evaluation over events ------------------------------------------------------------------
+
+    @property
+    def events(self) -> EventLog:
+        """The built-in events this scope's metrics read (``append`` events to it)."""
+        return EventLog(self.store, self.resource.events_dataset(self.scope))
+
+    def evaluate(self, id: Any, *, events: Any = None, **params: Any) -> dict[str, Any]:
+        """Compute the metric ``id`` over events; the answer is in the vendor's shape.
+
+        ``events``: ``None`` for the built-in events of this scope (:attr:`events`), an events
+        runner (``metricscore.evaluation.sql_events(...)`` over a declared source), or a list of
+        events (the reference evaluator). ``params`` are the vendor's query parameters
+        (docs/evaluation.md): Sequence ``customerAliases``, ``periodStart``, ``periodEnd``;
+        PostHog ``group_key``, ``now``; Statsig ``date_from``, ``date_to``, ``day_start_utc_offset``.
+        """
+        path = self.resource.evaluation
+        if path is None:
+            message = ErrorMessage(f"{self.resource.name} are not metrics: they cannot be evaluated.", "unsupported")
+            raise ValidationError({"id": [message]})
+        module_name, _, attribute = path.partition(":")
+        evaluation = getattr(importlib.import_module(module_name), attribute)
+        record = self.get(id)
+        runner = events_runner(self.store, self.resource.events_dataset(self.scope), events)
+        try:
+            result: dict[str, Any] = evaluation.evaluate(record, self.scope, runner, dict(params), self.store.now())
+        except MetricscoreError:
+            raise
+        except Exception as error:
+            raise StorageError(f"Evaluation failed: {type(error).__name__}: {error}") from error
+        return result
 
     def _write(self, operation: Any, record: Record) -> None:
         try:

@@ -27,6 +27,7 @@ from metricscore.errors import ConfigurationError, StorageError, ValidationError
 from metricscore.evaluation.events import EventsSource
 from metricscore.evaluation.plan import (
     NUMBER_PATTERN,
+    Affix,
     AfterKey,
     AllOf,
     AnyOf,
@@ -323,17 +324,23 @@ class _SqliteSum:
 
 
 class _SqliteMax:
+    sign = 1
+
     def __init__(self) -> None:
         self.best: Decimal | None = None
 
     def step(self, text: Any) -> None:
         if text is not None:
             number = Decimal(text)
-            if self.best is None or number > self.best:
+            if self.best is None or (number - self.best) * self.sign > 0:
                 self.best = number
 
     def finalize(self) -> str | None:
         return None if self.best is None else str(self.best)
+
+
+class _SqliteMin(_SqliteMax):
+    sign = -1
 
 
 class _SqliteLatest:
@@ -365,6 +372,7 @@ def install_sqlite_functions(dbapi_connection: Any) -> None:
     dbapi_connection.create_function("metricscore_compare", 2, _sqlite_compare, deterministic=True)
     dbapi_connection.create_aggregate("metricscore_sum", 1, _SqliteSum)
     dbapi_connection.create_aggregate("metricscore_max", 1, _SqliteMax)
+    dbapi_connection.create_aggregate("metricscore_min", 1, _SqliteMin)
     dbapi_connection.create_aggregate("metricscore_latest", 3, _SqliteLatest)
 
 
@@ -428,7 +436,7 @@ class _Columns:
             return self.c[column]  # type: ignore[no-any-return]
         if ref.name == "userID" and source.customer is not None:
             return self.c[source.customer]
-        return self.prop(ref.name)
+        return self.prop(f"user.customIDs.{ref.name}")
 
     def prop(self, name: str) -> ColumnElement[Any]:
         flat = self.source.property_columns.get(name)
@@ -477,6 +485,12 @@ def _condition(cols: _Columns, condition: Condition) -> ColumnElement[bool]:
             needle = sa.literal(fold_ascii(condition.text), sa.Text())
             haystack = Folded(text)
         return sa.and_(present, _position(cols.dialect, haystack, needle) > 0)
+    if isinstance(condition, Affix):
+        affix = condition.text if condition.case_sensitive else fold_ascii(condition.text)
+        if not affix:
+            return present
+        subject = text if condition.case_sensitive else Folded(text)
+        return sa.and_(present, _affix(cols.dialect, subject, affix, condition.at_end))
     if isinstance(condition, Compare):
         if cols.dialect == "sqlite":
             compared = sa.func.metricscore_compare(Number(text), str(condition.value))
@@ -497,6 +511,17 @@ def _compare(left: ColumnElement[Any], op: str, right: ColumnElement[Any]) -> Co
     if op == ">":
         return left > right
     return left >= right
+
+
+def _affix(dialect: str, subject: ColumnElement[Any], affix: str, at_end: bool) -> ColumnElement[bool]:
+    literal = sa.literal(affix, sa.Text())
+    if dialect == "clickhouse":
+        return sa.func.endsWith(subject, literal) if at_end else sa.func.startsWith(subject, literal)
+    length = len(affix)
+    if dialect == "sqlite":
+        start = -length if at_end else 1
+        return sa.func.substr(subject, start, length) == literal
+    return (sa.func.right(subject, length) if at_end else sa.func.left(subject, length)) == literal
 
 
 def _position(dialect: str, haystack: ColumnElement[Any], needle: ColumnElement[Any]) -> ColumnElement[Any]:
@@ -538,6 +563,8 @@ def _measure(cols: _Columns, measure: Measure) -> ColumnElement[Any]:
         return sa.func.metricscore_sum(number, type_=sa.Text()) if dialect == "sqlite" else sa.func.sum(number)
     if kind == "max":
         return sa.func.metricscore_max(number, type_=sa.Text()) if dialect == "sqlite" else sa.func.max(number)
+    if kind == "min":
+        return sa.func.metricscore_min(number, type_=sa.Text()) if dialect == "sqlite" else sa.func.min(number)
     if kind == "latest":
         latest = Latest(number, cols.timestamp, cols.received)
         return sa.type_coerce(latest, sa.Text()) if dialect in ("sqlite", *_MYSQL) else latest
@@ -617,6 +644,7 @@ _CONVERT: dict[str, Callable[[Any], Any]] = {
     "unique": int,
     "sum": _as_decimal,
     "max": _as_decimal,
+    "min": _as_decimal,
     "latest": _as_decimal,
     "min_text": lambda v: None if v is None else str(v),
     "max_text": lambda v: None if v is None else str(v),
@@ -687,3 +715,16 @@ class SQLEvents:
         return str(
             compile_plan(plan, self.source, self.dialect).compile(self.engine, compile_kwargs={"literal_binds": True})
         )
+
+
+def run_on_builtin(backend: Any, dataset: str, plan: Plan) -> list[Row]:
+    """``plan`` over the store's built-in events table of ``dataset``, in one read-only unit of work."""
+    from dataclasses import replace
+
+    from metricscore.evaluation.events import BUILTIN_SOURCE, EVENTS
+
+    source = replace(BUILTIN_SOURCE, filters={"dataset": dataset})
+    with backend.unit_of_work(write=False) as uow:
+        uow.repository(EVENTS)  # creates the table when the schema is not managed by migrations
+        runner = SQLEvents(backend.engine, source)
+        return runner.run(plan, uow.connection)

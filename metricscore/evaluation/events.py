@@ -92,7 +92,7 @@ class EventsSource:
     property names to flat columns instead (both may be given: a flat column wins). ``groups`` maps
     a PostHog group type index to the column of its group key (by default the property
     ``$group_<index>``); ``units`` maps a Statsig unit type to its id column (by default
-    ``userID`` is the customer column and any other unit type the property of that name).
+    ``userID`` is the customer column and any other unit type the property ``user.customIDs.<type>``).
     ``received`` orders events by ingestion (for ``dedupe_key`` supersession and ties).
     ``filters`` are fixed column values every read adds (``{"dataset": "default"}``).
     """

@@ -24,6 +24,7 @@ from typing import Literal, TypeAlias
 __all__ = [
     "NUMBER_PATTERN",
     "TRUE",
+    "Affix",
     "AfterKey",
     "AllOf",
     "AnyOf",
@@ -76,8 +77,10 @@ class Field:
     """A value of an event, read as text.
 
     ``property``: ``properties[name]``; ``name``/``customer``/``value``/``id``: that column;
-    ``group``: the PostHog group key of group type ``name`` (``"0"``..``"4"``); ``unit``: the
-    unit id of unit type ``name`` (Statsig ``userID``, ``stableID``...).
+    ``group``: the PostHog group key of group type ``name`` (``"0"``..``"4"``; the property
+    ``$group_<name>`` unless the source maps a column); ``unit``: the unit id of unit type
+    ``name`` (Statsig: ``userID`` is the customer, another type the property
+    ``user.customIDs.<name>`` unless the source maps a column).
     """
 
     kind: FieldKind
@@ -102,6 +105,16 @@ class Contains:
 
     field: Field
     text: str
+    case_sensitive: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Affix:
+    """The field's text starts (``at_end`` false) or ends (``at_end`` true) with ``text``."""
+
+    field: Field
+    text: str
+    at_end: bool = False
     case_sensitive: bool = True
 
 
@@ -136,7 +149,7 @@ class Not:
     condition: Condition
 
 
-Condition: TypeAlias = OneOf | Contains | IsSet | Compare | AllOf | AnyOf | Not
+Condition: TypeAlias = OneOf | Contains | Affix | IsSet | Compare | AllOf | AnyOf | Not
 TRUE: Condition = AllOf(())
 
 
@@ -177,7 +190,7 @@ class FirstOf:
 
 ValueSource: TypeAlias = Field | FirstOf
 
-MeasureKind = Literal["count", "sum", "unique", "max", "latest", "numbers", "min_text", "max_text"]
+MeasureKind = Literal["count", "sum", "unique", "max", "min", "latest", "numbers", "min_text", "max_text"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,7 +199,7 @@ class Measure:
 
     ``count``: events; ``sum``: exact sum of the numeric values (``None`` when there is none);
     ``numbers``: how many events have a numeric value; ``unique``: distinct present texts
-    (case-sensitive); ``max``: largest numeric value; ``latest``: the numeric value of the event
+    (case-sensitive); ``max``/``min``: largest/smallest numeric value; ``latest``: the numeric value of the event
     with the greatest timestamp (ties: received last); ``min_text``/``max_text``: smallest/largest
     present text in code-point order.
     """

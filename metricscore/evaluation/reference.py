@@ -15,6 +15,7 @@ from typing import Any
 
 from .events import Event, normalize_event
 from .plan import (
+    Affix,
     AfterKey,
     AllOf,
     AnyOf,
@@ -56,7 +57,7 @@ def read_field(event: Event, ref: Field) -> str | None:
     if kind == "group":
         return event.properties.get(f"$group_{ref.name}")
     if kind == "unit":
-        return event.customer if ref.name == "userID" else event.properties.get(ref.name)
+        return event.customer if ref.name == "userID" else event.properties.get(f"user.customIDs.{ref.name}")
     raise AssertionError(kind)  # pragma: no cover
 
 
@@ -82,6 +83,10 @@ def satisfies(event: Event, condition: Condition) -> bool:
         if condition.case_sensitive:
             return condition.text in text
         return fold_ascii(condition.text) in fold_ascii(text)
+    if isinstance(condition, Affix):
+        needle = condition.text if condition.case_sensitive else fold_ascii(condition.text)
+        hay = text if condition.case_sensitive else fold_ascii(text)
+        return hay.endswith(needle) if condition.at_end else hay.startswith(needle)
     if isinstance(condition, Compare):
         number = parse_number(text)
         if number is None:
@@ -152,6 +157,8 @@ class _Accumulator:
                 self.total = number if self.total is None else self.total + number
             elif kind == "max":
                 self.best = number if self.best is None or number > self.best else self.best
+            elif kind == "min":
+                self.best = number if self.best is None or number < self.best else self.best
             elif kind == "latest":
                 stamp = (event.timestamp, event.seq)
                 if self.latest is None or stamp >= self.latest:
@@ -165,7 +172,7 @@ class _Accumulator:
             return len(self.texts)
         if kind == "sum":
             return self.total
-        if kind in ("max", "latest"):
+        if kind in ("max", "min", "latest"):
             return self.best
         return self.text
 

@@ -144,6 +144,7 @@ class GroupUsageMetrics(Resource):
     create_schema = GroupUsageMetricCreateSchema()
     update_schema = GroupUsageMetricSchema()
     initial_values = {"math_property": None}
+    evaluation = "metricscore.dialects.posthog.evaluation:GROUP_USAGE_METRIC_EVALUATION"
     wire = {
         "id": column("id"),
         "name": column("name"),
@@ -178,6 +179,10 @@ class GroupUsageMetrics(Resource):
 
     def list_request(self, params: Mapping[str, Any]) -> ListRequest:
         return ListRequest((), (OrderBy("created_at"), OrderBy("id")))
+
+    def events_dataset(self, scope: Mapping[str, Any]) -> str:
+        """Events belong to the project: every group type reads them (``$group_N`` keys)."""
+        return f"posthog:{scope['project_id']}"
 
 
 GROUP_USAGE_METRICS = GroupUsageMetrics()

@@ -180,6 +180,7 @@ class Metrics(Resource):
     create_schema = MetricCreateSchema()
     update_schema = MetricUpdateSchema()
     dry_run_field = "dry_run"
+    evaluation = "metricscore.dialects.statsig.evaluation:METRIC_EVALUATION"
     initial_values = {
         "description": "",
         "tags": [],

@@ -1,0 +1,72 @@
+"""``GET /usage-metrics/{id}/calculate``: a Sequence usage metric over a customer's billing period.
+
+Semantics (evaluation-semantics.md section 1): events of the metric's ``eventType`` sent for one
+of ``customerAliases`` (comma-separated, trimmed; case-sensitive), from ``periodStart`` 00:00 UTC
+to the end of ``periodEnd`` (inclusive), the last received of each ``customerEventId`` only,
+passing the property filters. ``eventCount`` counts those events, ``value`` is the aggregation
+(exact decimals), ``minEventId``/``maxEventId`` the smallest/largest event id among them.
+GROUPED metrics add the extension ``groups``: one entry per text value of ``groupingProperty``
+(events without it form the group ``null``, listed last).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from ...errors import ErrorMessage, ValidationError
+from ...evaluation import inputs
+from ...evaluation.compile import EventsRunner, measures_for, period_plan
+from ...evaluation.plan import Field, Measure
+from ...meaning import meaning_of
+
+__all__ = ["USAGE_METRIC_EVALUATION", "UsageMetricEvaluation"]
+
+_IDS = (Measure("min_text", Field("id")), Measure("max_text", Field("id")))
+
+
+class UsageMetricEvaluation:
+    """The calculate endpoint's semantics and response shape."""
+
+    def evaluate(
+        self,
+        record: Mapping[str, Any],
+        scope: Mapping[str, Any],
+        runner: EventsRunner,
+        params: dict[str, Any],
+        now: datetime,
+    ) -> dict[str, Any]:
+        errors: inputs.Errors = {}
+        customers = inputs.aliases(params, "customerAliases", errors)
+        start = inputs.day(params, "periodStart", errors)
+        end = inputs.day(params, "periodEnd", errors)
+        if start is not None and end is not None and end < start:
+            errors["periodEnd"] = [ErrorMessage("periodEnd must not be before periodStart.", "invalid")]
+        if errors or start is None or end is None:
+            raise ValidationError(errors)
+        meaning = meaning_of("sequence.usage_metrics", dict(record))
+        measures = measures_for(meaning)
+        [row] = runner.run(period_plan(meaning, start, end, customers=customers, extra=_IDS))
+        size = len(measures.measures)
+        result: dict[str, Any] = {
+            "name": record["name"],
+            "metricType": record["metricType"],
+            "eventType": record["eventType"],
+            "aggregationType": record["aggregationType"],
+            "eventCount": row[0],
+            "value": measures.value(row),
+            "unit": record.get("unit"),
+            "minEventId": row[size],
+            "maxEventId": row[size + 1],
+        }
+        if meaning.group_by is not None:
+            rows = runner.run(period_plan(meaning, start, end, customers=customers, grouped=True))
+            result["groups"] = [
+                {"group": group_row[0], "eventCount": group_row[1], "value": measures.value(group_row[1:])}
+                for group_row in rows
+            ]
+        return result
+
+
+USAGE_METRIC_EVALUATION = UsageMetricEvaluation()
