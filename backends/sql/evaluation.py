@@ -549,6 +549,8 @@ def _measure(cols: _Columns, measure: Measure) -> ColumnElement[Any]:
     dialect = cols.dialect
     if kind == "count":
         return sa.func.count()
+    if measure.value is None:  # nothing to read: no values, whatever the events
+        return sa.literal(0) if kind in ("unique", "numbers") else sa.null()
     value = _value(cols, measure.value)
     if kind == "unique":
         return sa.func.count(sa.distinct(value))

@@ -60,16 +60,25 @@ class EventsRunner(Protocol):
     def run(self, plan: p.Plan) -> list[p.Row]: ...
 
 
+def _property(name: str) -> p.Field:
+    """A property field; names every engine's JSON path syntax can spell (no quotes, backslashes or
+    control characters) or the evaluation is refused everywhere, the reference included."""
+    if any(ch in '"\\' or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in name):
+        message = f"The property name {name!r} cannot be evaluated: it has a quote, backslash or control character."
+        raise _unsupported("property", message)
+    return p.Field("property", name)
+
+
 def compile_field(ref: EventField) -> p.Field:
     kind = ref.kind
     if kind is FieldKind.PROPERTY:
-        return p.Field("property", ref.name)
+        return _property(ref.name)
     if kind is FieldKind.VALUE:
         return p.Field("value")
     if kind is FieldKind.USER:
-        return p.Field("customer") if ref.name == "userID" else p.Field("property", f"user.{ref.name}")
+        return p.Field("customer") if ref.name == "userID" else _property(f"user.{ref.name}")
     if kind is FieldKind.USER_CUSTOM:
-        return p.Field("property", f"user.custom.{ref.name}")
+        return _property(f"user.custom.{ref.name}")
     raise _unsupported("events.table", "Data-warehouse tables are not evaluated over events.")
 
 
@@ -289,6 +298,7 @@ def trailing_plan(meaning: Meaning, now: datetime, days: int, group: tuple[int, 
 
 def daily_plan(meaning: Meaning, first: date, last: date, offset_seconds: int, id_type: str) -> p.Plan:
     """One row per unit id of ``id_type`` and day (days start at UTC + ``offset_seconds``)."""
+    _property(id_type)
     unit = p.Field("unit", id_type)
     shift = timedelta(seconds=offset_seconds)
     return p.Plan(
