@@ -154,8 +154,12 @@ def openapi_document(routes: Sequence[Route]) -> dict[str, Any]:
             }
             if description:
                 entry["description"] = description
-            if parameters:
-                entry["parameters"] = list(parameters)
+            query = [
+                {"name": name, "in": "query", "required": required, "description": text, "schema": {"type": "string"}}
+                for name, required, text in getattr(operation, "query", ())
+            ]
+            if parameters or query:
+                entry["parameters"] = [*parameters, *query]
             if method in ("POST", "PUT", "DELETE") and route.dialect == "sequence":
                 entry.setdefault("parameters", []).append(
                     {"name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string"}}

@@ -7,6 +7,7 @@ from typing import Any
 from ..errors import NotFound, ValidationError
 from ..service import ResourceService
 from .core import Call, Operation, Route
+from .evaluation import EVALUATION_ROUTES
 
 __all__ = ["ROUTES", "STATSIG_ARCHIVE_MESSAGES"]
 
@@ -265,4 +266,5 @@ def _routes() -> tuple[Route, ...]:
     return tuple(routes)
 
 
-ROUTES = _routes()
+# Evaluation routes first: ``/console/v1/metrics/{id}/evaluate`` would also match ``{name}/{type}``.
+ROUTES = (*EVALUATION_ROUTES, *_routes())

@@ -34,7 +34,7 @@ from metricscore.testing.strategies.events import BASE, events_for
 from .engines import Engine, new_dataset
 
 SETTINGS = settings(
-    max_examples=15,
+    max_examples=int(__import__("os").environ.get("DIFF_EXAMPLES", "15")),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
 )

@@ -16,6 +16,7 @@ memory backend is the reference: a backend that answers differently has a bug.
 """
 
 from .crud import CrudContract, ScopeContract, UniquenessContract
+from .events import EventsContract
 from .fixtures import BackendFixtures
 from .listing import KeysetContract, ListingContract
 from .metrics import GroupUsageMetricContract, SequenceUsageMetricContract, StatsigMetricContract
@@ -26,6 +27,7 @@ __all__ = [
     "BackendContracts",
     "BackendFixtures",
     "CrudContract",
+    "EventsContract",
     "GroupUsageMetricContract",
     "KeysetContract",
     "ListingContract",
@@ -50,5 +52,6 @@ class BackendContracts(
     GroupUsageMetricContract,
     SequenceUsageMetricContract,
     StatsigMetricContract,
+    EventsContract,
 ):
     """Every contract at once: what a backend must pass."""

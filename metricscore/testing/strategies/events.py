@@ -97,7 +97,7 @@ def event_lists(
         )
         event: dict[str, Any] = {
             "id": f"e{draw(st.integers(0, 99)):02d}-{index}",
-            "name": draw(st.sampled_from([*names, "other", *(n.swapcase() for n in names)] or ["other"])),
+            "name": draw(st.sampled_from([*names, "other", *(n.swapcase() for n in names)])),
             "timestamp": anchor + shift,
             "customer": draw(st.sampled_from(["a", "b", "A", None])),
             "dedupe_key": draw(st.sampled_from([None, None, "k1", "k2"])),
