@@ -104,13 +104,11 @@ def _property_pg(element: PropertyText, compiler: SQLCompiler, **kw: Any) -> str
 @compiles(PropertyText, "mysql")
 @compiles(PropertyText, "mariadb")
 def _property_mysql(element: PropertyText, compiler: SQLCompiler, **kw: Any) -> str:
+    # JSON_VALUE: unquoted text, NULL for a missing key and for JSON null (a JSON boolean in a
+    # declared source reads as 1/0 here: the built-in table stores text only).
     column = compiler.process(element.column, **kw)
     path = compiler.process(sa.literal(_path(element.prop), sa.Text()), **kw)
-    extracted = f"JSON_EXTRACT({column}, {path})"
-    return (
-        f"(CASE WHEN JSON_TYPE({extracted}) = 'NULL' THEN NULL ELSE "
-        f"CONVERT(JSON_UNQUOTE({extracted}) USING utf8mb4) COLLATE utf8mb4_nopad_bin END)"
-    )
+    return f"(CONVERT(JSON_VALUE({column}, {path}) USING utf8mb4) COLLATE utf8mb4_nopad_bin)"
 
 
 @compiles(PropertyText, "duckdb")
@@ -122,13 +120,10 @@ def _property_duckdb(element: PropertyText, compiler: SQLCompiler, **kw: Any) ->
 
 @compiles(PropertyText, "clickhouse")
 def _property_clickhouse(element: PropertyText, compiler: SQLCompiler, **kw: Any) -> str:
+    # One parse: a string as is, a number or boolean as written, NULL when missing or null.
     column = compiler.process(element.column, **kw)
     key = compiler.process(sa.literal(element.prop, sa.Text()), **kw)
-    kind = f"JSONType({column}, {key})"
-    return (
-        f"multiIf({kind} = 'String', toNullable(JSONExtractString({column}, {key})), "
-        f"{kind} IN ('Int64', 'UInt64', 'Double', 'Bool'), toNullable(JSONExtractRaw({column}, {key})), NULL)"
-    )
+    return f"JSONExtract({column}, {key}, 'Nullable(String)')"
 
 
 class Folded(_Element):
@@ -247,7 +242,7 @@ def _day_mysql(element: DayOf, compiler: SQLCompiler, **kw: Any) -> str:
 @compiles(DayOf, "clickhouse")
 def _day_clickhouse(element: DayOf, compiler: SQLCompiler, **kw: Any) -> str:
     ts = compiler.process(element.timestamp, **kw)
-    return f"toString(toDate(addSeconds({ts}, {element.offset}), 'UTC'))"
+    return f"toDate(addSeconds({ts}, {element.offset}), 'UTC')"
 
 
 class Latest(_Element):
@@ -466,40 +461,41 @@ def _condition(cols: _Columns, condition: Condition) -> ColumnElement[bool]:
     if isinstance(condition, AnyOf):
         return sa.or_(sa.false(), *(_condition(cols, c) for c in condition.conditions))
     if isinstance(condition, Not):
-        return sa.not_(_condition(cols, condition.condition))
+        # Leaves are NULL for an absent value, which AND / OR / WHERE / CASE treat as false;
+        # under NOT the NULL must become false first, so NOT is the exact complement.
+        return sa.not_(sa.func.coalesce(_condition(cols, condition.condition), sa.false()))
     text = cols.field(condition.field)
-    present = text.is_not(None)
     if isinstance(condition, IsSet):
-        return present
+        return text.is_not(None)
     if isinstance(condition, OneOf):
         if not condition.values:
             return sa.false()
         if condition.case_sensitive:
-            return sa.and_(present, text.in_([sa.literal(v, sa.Text()) for v in condition.values]))
+            return text.in_([sa.literal(v, sa.Text()) for v in condition.values])
         values = sorted({fold_ascii(v) for v in condition.values})
-        return sa.and_(present, Folded(text).in_([sa.literal(v, sa.Text()) for v in values]))
+        return Folded(text).in_([sa.literal(v, sa.Text()) for v in values])
     if isinstance(condition, Contains):
         needle: ColumnElement[Any] = sa.literal(condition.text, sa.Text())
         haystack: ColumnElement[Any] = text
         if not condition.case_sensitive:
             needle = sa.literal(fold_ascii(condition.text), sa.Text())
             haystack = Folded(text)
-        return sa.and_(present, _position(cols.dialect, haystack, needle) > 0)
+        return _position(cols.dialect, haystack, needle) > 0
     if isinstance(condition, Affix):
         affix = condition.text if condition.case_sensitive else fold_ascii(condition.text)
         if not affix:
-            return present
+            return text.is_not(None)
         subject = text if condition.case_sensitive else Folded(text)
-        return sa.and_(present, _affix(cols.dialect, subject, affix, condition.at_end))
+        return _affix(cols.dialect, subject, affix, condition.at_end)
     if isinstance(condition, Compare):
         if cols.dialect == "sqlite":
             compared = sa.func.metricscore_compare(Number(text), str(condition.value))
-            return sa.and_(present, _compare(compared, condition.op, sa.literal(0)))
+            return _compare(compared, condition.op, sa.literal(0))
         number = Number(text)
         bound: ColumnElement[Any] = sa.cast(sa.literal(str(condition.value)), sa.Numeric(38, SCALE))
         if cols.dialect == "clickhouse":
             bound = sa.literal_column(f"toDecimal128('{condition.value}', {SCALE})")
-        return sa.and_(number.is_not(None), sa.func.coalesce(_compare(number, condition.op, bound), sa.false()))
+        return _compare(number, condition.op, bound)
     raise AssertionError(condition)  # pragma: no cover
 
 
@@ -710,6 +706,10 @@ class SQLEvents:
     def _execute(self, connection: Connection, statement: sa.Select[Any]) -> list[Any]:
         if self.dialect == "sqlite":
             _install_on(connection)
+        if self.dialect == "duckdb":
+            # Inline values: DuckDB prunes row groups by constants, not by prepared parameters.
+            sql = str(statement.compile(self.engine, compile_kwargs={"literal_binds": True}))
+            return list(connection.exec_driver_sql(sql).all())
         return list(connection.execute(statement).all())
 
     def sql(self, plan: Plan) -> str:

@@ -37,6 +37,7 @@ def events_table(name: str = "events", metadata: sa.MetaData | None = None) -> s
         sa.Column("value", _string(None)),
         sa.Column("properties", _string(None), nullable=False),
         sa.Index(f"ix_{name}_dataset_name_ts", "dataset", "name", "timestamp"),
+        sa.Index(f"ix_{name}_dataset_dedupe_seq", "dataset", "dedupe_key", "seq"),
         mysql_charset="utf8mb4",
         mysql_collate="utf8mb4_nopad_bin",
     )
