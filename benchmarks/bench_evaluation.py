@@ -157,6 +157,22 @@ def _generate_sql(dialect: str, n: int) -> str:
 _IN = ", ".join(f"'{c}'" for c in CUSTOMERS)
 
 
+_ESCAPED = NUMBER.replace("\\", "\\\\")
+
+
+def _guarded_sum(dialect: str, text: str) -> str:
+    """The exact sum of the numeric texts, written by hand for ``dialect``."""
+    if dialect == "sqlite":
+        return f"metricscore_sum(metricscore_number({text}))"
+    if dialect == "postgresql":
+        return f"sum(CASE WHEN {text} ~ '^{NUMBER}$' THEN CAST({text} AS NUMERIC) END)"
+    if dialect == "mysql":
+        return f"sum(CASE WHEN {text} REGEXP '^{_ESCAPED}\\\\z' THEN CAST({text} AS DECIMAL(38, 12)) END)"
+    if dialect == "duckdb":
+        return f"sum(CASE WHEN regexp_full_match({text}, '{NUMBER}') THEN CAST({text} AS DECIMAL(38, 12)) END)"
+    return f"sum(if(match({text}, '^{_ESCAPED}$'), toDecimal128OrNull({text}, 12), NULL))"
+
+
 def _hand_sequence(dialect: str) -> str:
     text = {
         "sqlite": "CAST(json_extract(properties, '$.{k}') AS TEXT)",
@@ -166,13 +182,7 @@ def _hand_sequence(dialect: str) -> str:
         "clickhouse": "JSONExtract(properties, '{k}', 'Nullable(String)')",
     }[dialect]
     bytes_, region = text.format(k="bytes"), text.format(k="region")
-    total = {
-        "sqlite": f"metricscore_sum(metricscore_number({bytes_}))",
-        "postgresql": f"sum(CASE WHEN {bytes_} ~ '^{NUMBER}$' THEN CAST({bytes_} AS NUMERIC) END)",
-        "mysql": f"sum(CASE WHEN {bytes_} REGEXP '^{NUMBER.replace(chr(92), chr(92) * 2)}\\\\z' THEN CAST({bytes_} AS DECIMAL(38, 12)) END)",
-        "duckdb": f"sum(CASE WHEN regexp_full_match({bytes_}, '{NUMBER}') THEN CAST({bytes_} AS DECIMAL(38, 12)) END)",
-        "clickhouse": f"sum(if(match({bytes_}, '^{NUMBER.replace(chr(92), chr(92) * 2)}$'), toDecimal128OrNull({bytes_}, 12), NULL))",
-    }[dialect]
+    total = _guarded_sum(dialect, bytes_)
     ts = "`timestamp`" if dialect == "mysql" else '"timestamp"'
     start, end = "'2026-01-01 00:00:00.000000'", "'2026-02-01 00:00:00.000000'"
     if dialect == "postgresql":
@@ -186,8 +196,8 @@ def _hand_sequence(dialect: str) -> str:
         f"SELECT count(*), {total}, {ids} FROM {TABLE} "
         f"WHERE dataset = '{DATASET}' AND {ts} >= {start} AND {ts} < {end} AND customer IN ({_IN}) "
         f"AND name = 'sent' AND {region} = 'eu' "
-        f"AND (dedupe_key IS NULL OR (dedupe_key, seq) IN "
-        f"(SELECT dedupe_key, max(seq) FROM {TABLE} WHERE dataset = '{DATASET}' AND dedupe_key IS NOT NULL GROUP BY dedupe_key))"
+        f"AND (dedupe_key IS NULL OR (dedupe_key, seq) IN (SELECT dedupe_key, max(seq) FROM {TABLE} "
+        f"WHERE dataset = '{DATASET}' AND dedupe_key IS NOT NULL GROUP BY dedupe_key))"
     )
     if dialect == "clickhouse":
         sql += " SETTINGS aggregate_functions_null_for_empty = 1"
@@ -209,13 +219,7 @@ def _hand_statsig(dialect: str) -> str:
         "duckdb": 'CAST("timestamp" - INTERVAL 8 HOUR AS DATE)',
         "clickhouse": "toDate(timestamp - toIntervalHour(8), 'UTC')",
     }[dialect]
-    total = {
-        "sqlite": f"metricscore_sum(metricscore_number({bytes_}))",
-        "postgresql": f"sum(CASE WHEN {bytes_} ~ '^{NUMBER}$' THEN CAST({bytes_} AS NUMERIC) END)",
-        "mysql": f"sum(CASE WHEN {bytes_} REGEXP '^{NUMBER.replace(chr(92), chr(92) * 2)}\\\\z' THEN CAST({bytes_} AS DECIMAL(38, 12)) END)",
-        "duckdb": f"sum(CASE WHEN regexp_full_match({bytes_}, '{NUMBER}') THEN CAST({bytes_} AS DECIMAL(38, 12)) END)",
-        "clickhouse": f"sum(if(match({bytes_}, '^{NUMBER.replace(chr(92), chr(92) * 2)}$'), toDecimal128OrNull({bytes_}, 12), NULL))",
-    }[dialect]
+    total = _guarded_sum(dialect, bytes_)
     ts = "`timestamp`" if dialect == "mysql" else '"timestamp"'
     start, end = "'2026-01-01 08:00:00.000000'", "'2026-02-01 08:00:00.000000'"
     if dialect == "postgresql":
@@ -226,7 +230,8 @@ def _hand_statsig(dialect: str) -> str:
         start, end = "TIMESTAMP '2026-01-01 08:00:00'", "TIMESTAMP '2026-02-01 08:00:00'"
     sql = (
         f"SELECT {day} AS d, customer, count(*), {total} FROM {TABLE} "
-        f"WHERE dataset = '{DATASET}' AND {ts} >= {start} AND {ts} < {end} AND customer IS NOT NULL AND name = 'sent' "
+        f"WHERE dataset = '{DATASET}' AND {ts} >= {start} AND {ts} < {end} "
+        "AND customer IS NOT NULL AND name = 'sent' "
         "GROUP BY 1, 2"
     )
     if dialect == "clickhouse":
@@ -335,7 +340,7 @@ def main(argv: list[str]) -> list[Result]:
                 sql = hand(dialect)
                 target.run_plan(plan), target.run_sql(sql)  # warm caches
                 subject_s, baseline_s, ratio = paired(
-                    rounds, lambda: target.run_plan(plan), lambda: target.run_sql(sql)
+                    rounds, lambda t=target, p=plan: t.run_plan(p), lambda t=target, q=sql: t.run_sql(q)
                 )
                 results.append(
                     Result(
@@ -358,7 +363,7 @@ def main(argv: list[str]) -> list[Result]:
                     )
                 )
             if target.name in ("sqlite", "duckdb"):
-                peak = _peak_python_bytes(lambda: target.run_plan(plans["sequence"][0]))
+                peak = _peak_python_bytes(lambda t=target: t.run_plan(plans["sequence"][0]))
                 memory_rows.append(
                     f"{target.name}: peak Python memory while evaluating {n:,} events: {peak / 1024:.0f} KiB"
                 )
