@@ -13,4 +13,4 @@ def test_every_python_block_runs() -> None:
     assert len(blocks) >= 4
     namespace: dict[str, object] = {}
     for index, block in enumerate(blocks):
-        exec(compile(block, f"{DOC.name}[block {index}]", "exec"), namespace)  # noqa: S102
+        exec(compile(block, f"{DOC.name}[block {index}]", "exec"), namespace)
