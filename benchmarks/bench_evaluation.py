@@ -121,7 +121,8 @@ def _generate_sql(dialect: str, n: int) -> str:
             f"TIMESTAMPTZ '2026-01-01 00:00:00+00' + make_interval(secs => i * 37 % {SPAN}), "
             "'c' || (i % 100), CASE WHEN i % 50 = 0 THEN 'k' || (i % 5000) END, NULL, "
             '\'{"bytes":"\' || (i * 7919 % 1000) || \'.\' || (i % 10) || \'","region":"\' || '
-            f"CASE WHEN i % 3 = 0 THEN 'us' ELSE 'eu' END || '\"}}' FROM generate_series(CAST(1 AS BIGINT), {n}) AS g(i)"
+            f"CASE WHEN i % 3 = 0 THEN 'us' ELSE 'eu' END || '\"}}' "
+            f"FROM generate_series(CAST(1 AS BIGINT), {n}) AS g(i)"
         )
     if dialect in ("mysql", "mariadb"):
         return (
