@@ -17,6 +17,7 @@ from .accounts import (
     invalid_account_payloads,
     safe_text,
 )
+from .events import event_lists, events_for
 from .group_usage_metrics import group_usage_metric_payloads, invalid_group_usage_metric_payloads
 from .json import json_values
 from .sequence import invalid_usage_metric_payloads, usage_metric_list_params, usage_metric_payloads
@@ -60,6 +61,8 @@ __all__ = [
     "account_payloads",
     "account_properties",
     "account_updates",
+    "event_lists",
+    "events_for",
     "group_usage_metric_payloads",
     "invalid_account_payloads",
     "invalid_group_usage_metric_payloads",
