@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import ColumnElement
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from metricscore.errors import ConfigurationError, StorageError, ValidationError
 from metricscore.evaluation.events import EventsSource
@@ -63,13 +64,17 @@ _MYSQL = ("mysql", "mariadb")
 
 
 class _Element(ColumnElement[Any]):
+    """Base of the engine-specific elements; each lists its state in ``_traverse_internals`` so
+    SQLAlchemy's compiled cache keys tell two different elements apart."""
+
     inherit_cache = False
 
 
 class PropertyText(_Element):
     """``properties[key]`` of a JSON column as text, NULL when missing or null."""
 
-    inherit_cache = False
+    inherit_cache = True
+    _traverse_internals = [("column", InternalTraversal.dp_clauseelement), ("prop", InternalTraversal.dp_string)]
     type = sa.Text()
 
     def __init__(self, column: ColumnElement[Any], key: str) -> None:
@@ -129,7 +134,8 @@ def _property_clickhouse(element: PropertyText, compiler: SQLCompiler, **kw: Any
 class Folded(_Element):
     """ASCII letters lower-cased, nothing else (:func:`metricscore.evaluation.plan.fold_ascii`)."""
 
-    inherit_cache = False
+    inherit_cache = True
+    _traverse_internals = [("text", InternalTraversal.dp_clauseelement)]
     type = sa.Text()
 
     def __init__(self, text: ColumnElement[Any]) -> None:
@@ -161,7 +167,8 @@ def _folded_mysql(element: Folded, compiler: SQLCompiler, **kw: Any) -> str:
 class Number(_Element):
     """The exact value of a text that matches NUMBER_PATTERN, else NULL (DECIMAL(38, 12))."""
 
-    inherit_cache = False
+    inherit_cache = True
+    _traverse_internals = [("text", InternalTraversal.dp_clauseelement)]
     type = sa.Numeric(38, SCALE)
 
     def __init__(self, text: ColumnElement[Any]) -> None:
@@ -208,7 +215,11 @@ def _number_sqlite(element: Number, compiler: SQLCompiler, **kw: Any) -> str:
 class DayOf(_Element):
     """The calendar date of ``timestamp + offset`` (the timestamp is UTC)."""
 
-    inherit_cache = False
+    inherit_cache = True
+    _traverse_internals = [
+        ("timestamp", InternalTraversal.dp_clauseelement),
+        ("offset", InternalTraversal.dp_plain_obj),
+    ]
     type = sa.Date()
 
     def __init__(self, timestamp: ColumnElement[Any], offset_seconds: int) -> None:
@@ -248,7 +259,12 @@ def _day_clickhouse(element: DayOf, compiler: SQLCompiler, **kw: Any) -> str:
 class Latest(_Element):
     """Aggregate: ``number`` of the row with the greatest (``timestamp``, ``received``), numbers only."""
 
-    inherit_cache = False
+    inherit_cache = True
+    _traverse_internals = [
+        ("number", InternalTraversal.dp_clauseelement),
+        ("timestamp", InternalTraversal.dp_clauseelement),
+        ("received", InternalTraversal.dp_clauseelement),
+    ]
     type = sa.Numeric(38, SCALE)
 
     def __init__(self, number: ColumnElement[Any], timestamp: ColumnElement[Any], received: ColumnElement[Any]) -> None:
