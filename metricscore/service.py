@@ -11,8 +11,6 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .errors import Conflict, ErrorMessage, MetricscoreError, NotFound, StorageError, ValidationError
-from .evaluation.events import EventLog
-from .evaluation.runners import events_runner
 from .idempotency import KEY_FIELD, IdempotencyKeys, KeyRace, fingerprint, validate_key
 from .pagination import Page
 from .query import Eq
@@ -20,6 +18,7 @@ from .repository import Record, Repository
 from .resource import Context, Mode, Resource
 
 if TYPE_CHECKING:
+    from .evaluation.events import EventLog
     from .store import Store
 
 __all__ = ["ResourceService"]
@@ -196,6 +195,8 @@ class ResourceService:
     @property
     def events(self) -> EventLog:
         """The built-in events this scope's metrics read (``append`` events to it)."""
+        from .evaluation.events import EventLog
+
         return EventLog(self.store, self.resource.events_dataset(self.scope))
 
     def evaluate(self, id: Any, *, events: Any = None, **params: Any) -> dict[str, Any]:
@@ -207,6 +208,8 @@ class ResourceService:
         (docs/evaluation.md): Sequence ``customerAliases``, ``periodStart``, ``periodEnd``;
         PostHog ``group_key``, ``now``; Statsig ``date_from``, ``date_to``, ``day_start_utc_offset``.
         """
+        from .evaluation.runners import events_runner
+
         path = self.resource.evaluation
         if path is None:
             message = ErrorMessage(f"{self.resource.name} are not metrics: they cannot be evaluated.", "unsupported")
