@@ -7,7 +7,13 @@ import pytest
 from .engines import ENGINE_NAMES, Engine, open_engine
 
 
-@pytest.fixture(scope="module", params=ENGINE_NAMES)
+@pytest.fixture(
+    scope="module",
+    params=[
+        pytest.param(name, marks=pytest.mark.server) if name in ("postgresql", "mysql") else name
+        for name in ENGINE_NAMES
+    ],
+)
 def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
     opened, close = open_engine(request.param)
     try:
