@@ -22,6 +22,7 @@ from .errors import (
 from .registry import register_backend
 from .service import ResourceService
 from .store import Store, open_store
+from .translation import Translation, TranslationError, TranslationReport, translate
 
 __all__ = [
     "ConfigurationError",
@@ -34,10 +35,14 @@ __all__ = [
     "ResourceService",
     "StorageError",
     "Store",
+    "Translation",
+    "TranslationError",
+    "TranslationReport",
     "Unauthenticated",
     "ValidationError",
     "open_store",
     "register_backend",
+    "translate",
 ]
 
 __version__ = "0.1.0"

@@ -1,38 +1,74 @@
-"""The ``metricscore`` command: run the reference server, manage API keys.
+"""The ``metricscore`` command: run the reference server, manage API keys, migrate a database.
 
 ::
 
-    metricscore serve [--url URL] [--host 127.0.0.1] [--port 8000] [--workers 2]
+    metricscore --version
+    metricscore serve [--url URL] [--host 127.0.0.1] [--port 8000] [--workers 2] [--threads 16]
     metricscore keys create posthog --scopes account:read,account:write --projects 1 [--user-id 7]
     metricscore keys create sequence --account ACCOUNT_ID
     metricscore keys create statsig --project PROJECT_ID [--name NAME]
-    metricscore keys list
+    metricscore keys list [--all]
     metricscore keys revoke KEY_ID
+    metricscore migrate [--url URL] [--revision head] [--downgrade]
 
 The store URL comes from ``--url``, else the ``METRICSCORE_URL`` environment variable, else the
 embedded default :data:`DEFAULT_URL` (an SQLite file in the current directory).
+
+The command is built on click (the ``[cli]`` extra, also part of ``[server]`` and ``[all]``);
+``import metricscore`` never imports click. :func:`main` is the console-script entry point: every
+usage mistake is one line on stderr with exit status 2, never a traceback.
+
+Adding a command: define it with click anywhere (``@click.command()`` or a ``@click.group()``), then
+register it at the end of this module with one line, ``cli.add_command(your_command)``.
 """
 
 from __future__ import annotations
 
-import argparse
 import base64
+import importlib
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from .errors import MetricscoreError
+from . import __version__
+from .errors import ConfigurationError, MetricscoreError
 
-__all__ = ["DEFAULT_URL", "main"]
+try:
+    import click
+except ModuleNotFoundError as missing:  # pragma: no cover - exercised by a subprocess test
+    if missing.name != "click":
+        raise
+
+    class _Absent:
+        """Stands in for click so this module still imports; :func:`main` then says what to install."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            pass
+
+        def __getattr__(self, name: str) -> Any:
+            return self
+
+        def __call__(self, *args: Any, **kwargs: Any) -> Any:
+            return self
+
+    click = _Absent()  # type: ignore[assignment]
+    CLICK_MISSING = True
+else:
+    CLICK_MISSING = False
+
+__all__ = ["DEFAULT_URL", "cli", "main"]
 
 DEFAULT_URL = "sqlite:///metricscore.db"
 URL_VARIABLE = "METRICSCORE_URL"
+#: Stores that live inside one process: a server's workers and the ``keys`` command cannot share them.
+IN_PROCESS_URLS = ("memory://", "sqlite://", "sqlite:///:memory:")
+MISSING_CLICK = "error: the metricscore command needs click: pip install 'metricscore[cli]'"
 
 
-def _url(args: argparse.Namespace) -> str:
-    return str(args.url or os.environ.get(URL_VARIABLE) or DEFAULT_URL)
+def _url(url: str | None) -> str:
+    return str(url or os.environ.get(URL_VARIABLE) or DEFAULT_URL)
 
 
 def _open(url: str) -> Any:
@@ -41,50 +77,14 @@ def _open(url: str) -> Any:
     return open_store(url)
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="metricscore", description="metricscore reference server and API keys.")
-    commands = parser.add_subparsers(dest="command", required=True)
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
 
-    def add_url(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument("--url", help=f"store URL (default: ${URL_VARIABLE} or {DEFAULT_URL})")
 
-    serve = commands.add_parser("serve", help="run the HTTP server under gunicorn")
-    add_url(serve)
-    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8000, help="port to bind (default 8000)")
-    serve.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
-    serve.add_argument("--access-log", action="store_true", help="log every request to stderr")
-    serve.add_argument(
-        "--key-cache-seconds",
-        type=float,
-        default=1.0,
-        help="trust a verified API key this long per worker (a revocation applies within it; 0: never cache)",
-    )
-    serve.add_argument(
-        "--statsig-limits",
-        default=None,
-        help="Statsig mutation limits as LIMIT/SECONDS pairs, e.g. '100/10,900/900'; 'off' disables",
-    )
-
-    keys = commands.add_parser("keys", help="create, list and revoke API keys")
-    key_commands = keys.add_subparsers(dest="keys_command", required=True)
-    create = key_commands.add_parser("create", help="create a key and print it (once)")
-    create.add_argument("kind", choices=("posthog", "sequence", "statsig"))
-    add_url(create)
-    create.add_argument("--name", default="", help="a label (Statsig: shown as creatorName)")
-    create.add_argument("--scopes", default="", help="PostHog: comma-separated scopes, or '*'")
-    create.add_argument("--projects", default=None, help="PostHog: comma-separated project ids (default: all)")
-    create.add_argument("--user-id", type=int, default=None, help="PostHog: user id recorded as created_by")
-    create.add_argument("--account", default=None, help="Sequence: the sequenceAccountId")
-    create.add_argument("--project", default=None, help="Statsig: the project id")
-    create.add_argument("--json", action="store_true", help="print JSON")
-    listing = key_commands.add_parser("list", help="list keys (never their secrets)")
-    add_url(listing)
-    listing.add_argument("--all", action="store_true", help="include revoked keys")
-    revoke = key_commands.add_parser("revoke", help="revoke a key by its id (Sequence: the client id)")
-    add_url(revoke)
-    revoke.add_argument("key_id")
-    return parser
+def url_option(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``--url``: the store URL (default ``$METRICSCORE_URL``, else :data:`DEFAULT_URL`)."""
+    option = click.option("--url", default=None, help=f"store URL (default: ${URL_VARIABLE} or {DEFAULT_URL})")
+    return option(function)
 
 
 def parse_limits(text: str | None) -> Any:
@@ -97,30 +97,225 @@ def parse_limits(text: str | None) -> Any:
         return ()
     windows = []
     for part in text.split(","):
-        limit, _, seconds = part.strip().partition("/")
+        limit, slash, seconds = part.strip().partition("/")
+        if not slash or not limit.strip().isdigit() or not seconds.strip().isdigit():
+            raise ConfigurationError(f"{part.strip()!r} is not LIMIT/SECONDS (e.g. 100/10)")
         windows.append(Window(int(limit), int(seconds)))
     return tuple(windows)
 
 
-def _create_key(args: argparse.Namespace) -> int:
+def _limits_option(ctx: Any, param: Any, value: str | None) -> Any:
+    try:
+        return parse_limits(value)
+    except ConfigurationError as error:
+        raise click.BadParameter(str(error)) from None
+
+
+def _projects_option(ctx: Any, param: Any, value: str | None) -> list[int] | None:
+    """``None`` (option absent) or ``*``: every project; otherwise a non-empty list of project ids."""
+    if value is None or value.strip() == "*":
+        return None
+    parts = [part.strip() for part in value.split(",")]
+    if not any(parts):
+        raise click.BadParameter("is empty; give project ids (e.g. 1,2) or '*' for every project")
+    bad = [part for part in parts if not (part.isascii() and part.isdigit()) or len(part) > 18]
+    if bad:
+        raise click.BadParameter(f"{bad[0]!r} is not a project id (a positive integer)")
+    return [int(part) for part in parts]
+
+
+def _serve_url_option(ctx: Any, param: Any, value: str | None) -> str:
+    url = _url(value)
+    if url.strip().lower() in IN_PROCESS_URLS or url.strip().lower().startswith("memory:"):
+        raise click.BadParameter(
+            f"{url!r} is an in-process store: each worker would get its own empty store and keys made by "
+            "'metricscore keys' could not exist in it; serve a file or server database (e.g. sqlite:///metricscore.db)"
+        )
+    return url
+
+
+def _public_url_option(ctx: Any, param: Any, value: str | None) -> str | None:
+    if value is None:
+        return None
+    from .http.links import check_base_url
+
+    try:
+        return check_base_url(value)
+    except ConfigurationError as error:
+        raise click.BadParameter(str(error)) from None
+
+
+def _hosts_option(ctx: Any, param: Any, value: str | None) -> list[str] | None:
+    if value is None:
+        return None
+    from .http.links import LinkBase
+
+    hosts = [part.strip() for part in value.split(",") if part.strip()]
+    if not hosts:
+        raise click.BadParameter("is empty; give host names, '.example.com' or '*'")
+    try:
+        LinkBase(allowed_hosts=hosts)
+    except ConfigurationError as error:
+        raise click.BadParameter(str(error)) from None
+    return hosts
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="metricscore", message="%(prog)s %(version)s")
+def cli() -> None:
+    """metricscore: the reference server, API keys and database migrations."""
+
+
+# -- serve ----------------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option(
+    "--url", default=None, callback=_serve_url_option, help=f"store URL (default: ${URL_VARIABLE} or {DEFAULT_URL})"
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="address to bind")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="port to bind")
+@click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True, help="worker processes")
+@click.option(
+    "--threads",
+    type=click.IntRange(1, 256),
+    default=16,
+    show_default=True,
+    help="request threads per worker (a slow client holds one thread at most --read-timeout seconds)",
+)
+@click.option(
+    "--read-timeout",
+    type=click.FloatRange(0.1, 300, min_open=False),
+    default=10.0,
+    show_default=True,
+    help="seconds a client may take to send each part of its request headers or body",
+)
+@click.option("--access-log", is_flag=True, help="log every request to stderr")
+@click.option(
+    "--key-cache-seconds",
+    type=click.FloatRange(0, 3600),
+    default=1.0,
+    show_default=True,
+    help="trust a verified API key this long per worker (a revocation applies within it; 0: never cache)",
+)
+@click.option(
+    "--statsig-limits",
+    default=None,
+    callback=_limits_option,
+    help="Statsig mutation limits as LIMIT/SECONDS pairs, e.g. '100/10,900/900'; 'off' disables",
+)
+@click.option(
+    "--public-url",
+    default=None,
+    callback=_public_url_option,
+    help="the base URL clients reach the server at (e.g. https://api.example.com/metrics); pagination links use it",
+)
+@click.option(
+    "--allowed-hosts",
+    default=None,
+    callback=_hosts_option,
+    help="comma-separated Host header values trusted in pagination links ('*', '.example.com', names; "
+    "default: the loopback names and --host)",
+)
+def serve(
+    url: str,
+    host: str,
+    port: int,
+    workers: int,
+    threads: int,
+    read_timeout: float,
+    access_log: bool,
+    key_cache_seconds: float,
+    statsig_limits: Any,
+    public_url: str | None,
+    allowed_hosts: list[str] | None,
+) -> int:
+    """Run the HTTP server (gunicorn, threaded workers)."""
+    try:
+        from .http.serve import run_server
+    except ModuleNotFoundError as error:
+        raise click.UsageError(f"the server needs {error.name}: pip install 'metricscore[server]'") from None
+    if allowed_hosts is None:
+        from .http.links import DEFAULT_ALLOWED_HOSTS
+
+        bound = [] if host in ("0.0.0.0", "::", "") else [f"[{host}]" if ":" in host else host]
+        allowed_hosts = [*DEFAULT_ALLOWED_HOSTS, *bound]
+    # Open once in the master: a bad URL fails here, and the schema is created before any worker.
+    _open(url).close()
+    print(f"metricscore serving {url} on http://{host}:{port}", file=sys.stderr, flush=True)
+    run_server(
+        url,
+        host=host,
+        port=port,
+        workers=workers,
+        threads=threads,
+        read_timeout=read_timeout,
+        access_log=access_log,
+        app_options={
+            "statsig_limits": statsig_limits,
+            "key_cache_seconds": key_cache_seconds,
+            "public_url": public_url,
+            "allowed_hosts": allowed_hosts,
+        },
+    )
+    return 0
+
+
+# -- keys -----------------------------------------------------------------------------------------
+
+
+@cli.group()
+def keys() -> None:
+    """Create, list and revoke API keys."""
+
+
+@keys.command("create")
+@click.argument("kind", type=click.Choice(["posthog", "sequence", "statsig"]))
+@url_option
+@click.option("--name", default="", help="a label (Statsig: shown as creatorName)")
+@click.option("--scopes", default="", help="PostHog: comma-separated scopes, or '*'")
+@click.option(
+    "--projects",
+    default=None,
+    callback=_projects_option,
+    help="PostHog: comma-separated project ids, or '*' (default: every project)",
+)
+@click.option(
+    "--user-id", type=click.IntRange(0, 2**63 - 1), default=None, help="PostHog: user id recorded as created_by"
+)
+@click.option("--account", default=None, help="Sequence: the sequenceAccountId")
+@click.option("--project", default=None, help="Statsig: the project id")
+@click.option("--json", "as_json", is_flag=True, help="print JSON")
+def create_key(
+    kind: str,
+    url: str | None,
+    name: str,
+    scopes: str,
+    projects: list[int] | None,
+    user_id: int | None,
+    account: str | None,
+    project: str | None,
+    as_json: bool,
+) -> int:
+    """Create a key and print it (the secret is shown only once)."""
     from .http.keys import Keyring
 
-    store = _open(_url(args))
+    scope_list = [s.strip() for s in scopes.split(",") if s.strip()]
+    if kind == "posthog" and not scope_list:
+        raise click.UsageError("--scopes is required for a PostHog key (e.g. account:read,account:write or '*')")
+    if kind == "sequence" and not account:
+        raise click.UsageError("--account is required for Sequence credentials")
+    if kind == "statsig" and not project:
+        raise click.UsageError("--project is required for a Statsig key")
+    store = _open(_url(url))
     try:
         keyring = Keyring(store)
-        if args.kind == "posthog":
-            scopes = [s.strip() for s in args.scopes.split(",") if s.strip()]
-            if not scopes:
-                print("error: --scopes is required for a PostHog key", file=sys.stderr)
-                return 2
-            projects = None if args.projects in (None, "", "*") else [int(p) for p in args.projects.split(",")]
-            new = keyring.create_posthog_key(scopes=scopes, projects=projects, name=args.name, user_id=args.user_id)
+        out: dict[str, Any]
+        if kind == "posthog":
+            new = keyring.create_posthog_key(scopes=scope_list, projects=projects, name=name, user_id=user_id)
             out = {"key_id": new.key_id, "token": new.token, "header": f"Authorization: Bearer {new.token}"}
-        elif args.kind == "sequence":
-            if not args.account:
-                print("error: --account is required for Sequence credentials", file=sys.stderr)
-                return 2
-            new = keyring.create_sequence_credentials(account_id=args.account, name=args.name)
+        elif kind == "sequence":
+            new = keyring.create_sequence_credentials(account_id=str(account), name=name)
             basic = base64.b64encode(f"{new.client_id}:{new.client_secret}".encode()).decode("ascii")
             out = {
                 "key_id": new.key_id,
@@ -129,95 +324,124 @@ def _create_key(args: argparse.Namespace) -> int:
                 "header": f"Authorization: Basic {basic}",
             }
         else:
-            if not args.project:
-                print("error: --project is required for a Statsig key", file=sys.stderr)
-                return 2
-            new = keyring.create_statsig_key(project_id=args.project, name=args.name)
+            new = keyring.create_statsig_key(project_id=str(project), **({"name": name} if name else {}))
             out = {"key_id": new.key_id, "token": new.token, "header": f"STATSIG-API-KEY: {new.token}"}
     finally:
         store.close()
-    if args.json:
+    if as_json:
         print(json.dumps(out))
     else:
-        for name, value in out.items():
-            print(f"{name}: {value}")
+        for label, value in out.items():
+            print(f"{label}: {value}")
         print("# The secret is shown only now; it is stored hashed.", file=sys.stderr)
     return 0
 
 
-def _list_keys(args: argparse.Namespace) -> int:
+@keys.command("list")
+@url_option
+@click.option("--all", "include_revoked", is_flag=True, help="include revoked keys")
+def list_keys(url: str | None, include_revoked: bool) -> int:
+    """List keys (never their secrets), one JSON object a line."""
     from .http.keys import Keyring
 
-    store = _open(_url(args))
+    store = _open(_url(url))
     try:
-        for key in Keyring(store).list(include_revoked=args.all):
+        for key in Keyring(store).list(include_revoked=include_revoked):
             print(json.dumps(key.as_dict()))
     finally:
         store.close()
     return 0
 
 
-def _revoke_key(args: argparse.Namespace) -> int:
+@keys.command("revoke")
+@click.argument("key_id")
+@url_option
+def revoke_key(key_id: str, url: str | None) -> int:
+    """Revoke a key by its id (Sequence: the client id)."""
     from .http.keys import Keyring
 
-    store = _open(_url(args))
+    store = _open(_url(url))
     try:
-        revoked = Keyring(store).revoke(args.key_id)
+        revoked = Keyring(store).revoke(key_id)
     finally:
         store.close()
     if not revoked:
-        print(f"error: no live key {args.key_id!r}", file=sys.stderr)
+        print(f"error: no live key {key_id!r}", file=sys.stderr)
         return 1
-    print(f"revoked {args.key_id}")
+    print(f"revoked {key_id}")
     return 0
 
 
-def _serve(args: argparse.Namespace) -> int:
+# -- migrate --------------------------------------------------------------------------------------
+
+
+@cli.command()
+@url_option
+@click.option("--revision", default="head", show_default=True, help="the schema revision to reach ('base': none)")
+@click.option("--downgrade", is_flag=True, help="allow going back to an older revision (drops the newer tables)")
+def migrate(url: str | None, revision: str, downgrade: bool) -> int:
+    """Bring an SQL database's schema to a revision (default: the newest)."""
+    from .registry import scheme_of
+
+    target_url = _url(url)
+    scheme = scheme_of(target_url)
+    if scheme in ("memory", "tinydb") or not (scheme.startswith(("sqlite", "postgresql", "mysql", "mariadb"))):
+        raise click.UsageError(f"migrate works on SQL URLs (sqlite, postgresql, mysql); {scheme}:// has no schema")
+    try:  # found by name, like every backend (the core imports none)
+        migrations: Any = importlib.import_module("metricscore.backends.sql.migrate")
+    except ModuleNotFoundError as error:
+        raise click.UsageError(f"migrate needs {error.name}: pip install 'metricscore[sql]'") from None
     try:
-        from gunicorn.app.base import BaseApplication  # type: ignore[import-untyped]
-    except ModuleNotFoundError:
-        print("error: the server needs gunicorn: pip install 'metricscore[server]'", file=sys.stderr)
-        return 2
-    url = _url(args)
-    limits = parse_limits(args.statsig_limits)
-    # Open once in the master: a bad URL fails here, and the schema is created before any worker.
-    _open(url).close()
-
-    class Server(BaseApplication):  # type: ignore[misc]
-        def load_config(self) -> None:
-            self.cfg.set("bind", f"{args.host}:{args.port}")
-            self.cfg.set("workers", max(1, args.workers))
-            self.cfg.set("worker_class", "sync")
-            self.cfg.set("proc_name", "metricscore")
-            if "control_socket_disable" in self.cfg.settings:  # gunicorn >= 25.1: no shared socket
-                self.cfg.set("control_socket_disable", True)
-            if args.access_log:
-                self.cfg.set("accesslog", "-")
-
-        def load(self) -> Any:  # runs in each worker (no preload): one store per process
-            from .http.core import App
-            from .http.wsgi import wsgi_app
-
-            return wsgi_app(App(_open(url), statsig_limits=limits, key_cache_seconds=args.key_cache_seconds))
-
-    print(f"metricscore serving {url} on http://{args.host}:{args.port}", file=sys.stderr, flush=True)
-    Server().run()
+        reached = migrations.migrate_url(target_url, revision, allow_downgrade=downgrade)
+    except migrations.MigrationRefused as error:
+        raise click.UsageError(str(error)) from None
+    print(f"{target_url}: at revision {reached or 'base'}")
     return 0
+
+
+# -- the entry point ------------------------------------------------------------------------------
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    """Run the command; returns the exit status (2: a usage mistake, 1: a failure)."""
+    if CLICK_MISSING:
+        print(MISSING_CLICK, file=sys.stderr)
+        return 2
+    args = list(sys.argv[1:] if argv is None else argv)
     try:
-        if args.command == "serve":
-            return _serve(args)
-        if args.keys_command == "create":
-            return _create_key(args)
-        if args.keys_command == "list":
-            return _list_keys(args)
-        return _revoke_key(args)
-    except (MetricscoreError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        result = cli.main(args=args, prog_name="metricscore", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as error:  # bare `metricscore`: the help, as click shows it
+        assert error.ctx is not None
+        print(error.ctx.get_help(), file=sys.stderr)
+        return 2
+    except click.UsageError as error:
+        print(f"error: {_one_line(error.format_message())}", file=sys.stderr)
+        return 2
+    except click.ClickException as error:
+        print(f"error: {_one_line(error.format_message())}", file=sys.stderr)
+        return error.exit_code
+    except click.Abort:
+        print("error: aborted", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        return 130
+    except ConfigurationError as error:
+        print(f"error: {_one_line(str(error))}", file=sys.stderr)
+        return 2
+    except MetricscoreError as error:
+        print(f"error: {_one_line(str(error))}", file=sys.stderr)
+        return 1
+    except Exception as error:  # never a traceback
+        print(f"error: {type(error).__name__}: {_one_line(str(error))}", file=sys.stderr)
+        return 1
+    return result if isinstance(result, int) else 0
+
+
+# Commands from other modules: one `cli.add_command(command)` line each, below.
+if not CLICK_MISSING:
+    from .translation.cli import translate_command
+
+    cli.add_command(translate_command)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Union
 
-__all__ = ["Contains", "Eq", "Filter", "HasAny", "In", "OrderBy", "Query", "fold_case"]
+from .jsonvalue import string_problem
+
+__all__ = ["Contains", "Eq", "Filter", "HasAny", "In", "OrderBy", "Query", "fold_case", "storable_filters"]
 
 
 def fold_case(text: str) -> str:
@@ -54,6 +56,42 @@ class Contains:
 
 
 Filter = Union[Eq, In, HasAny, Contains]
+
+
+def _storable(value: Any) -> bool:
+    return type(value) is not str or string_problem(value) is None
+
+
+def storable_filters(filters: tuple[Filter, ...]) -> tuple[Filter, ...]:
+    """``filters`` without the values no stored record can hold, meaning unchanged.
+
+    Every stored string passed validation, so none holds a NUL or a lone surrogate. A filter
+    value that does (from a query string, say) matches nothing, and is never sent to a backend:
+    some would refuse it (PostgreSQL: NUL; every UTF-8 driver: surrogates) and SQLite would cut
+    the term at a NUL and match everything. So an ``Eq`` or ``Contains`` on such a value becomes
+    ``In(column, ())`` (matches nothing), and ``In`` / ``HasAny`` lose just those values.
+    """
+    if all(_storable_value_of(f) for f in filters):
+        return filters
+    out: list[Filter] = []
+    for f in filters:
+        if isinstance(f, Eq):
+            out.append(f if _storable(f.value) else In(f.column, ()))
+        elif isinstance(f, In):
+            out.append(In(f.column, tuple(v for v in f.values if _storable(v))))
+        elif isinstance(f, HasAny):
+            out.append(HasAny(f.column, tuple(v for v in f.values if _storable(v))))
+        else:
+            out.append(f if _storable(f.term) else In(f.columns[0], ()))
+    return tuple(out)
+
+
+def _storable_value_of(f: Filter) -> bool:
+    if isinstance(f, Eq):
+        return _storable(f.value)
+    if isinstance(f, Contains):
+        return _storable(f.term)
+    return all(_storable(v) for v in f.values)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,14 +17,15 @@ passed to ``insert`` or ``update`` is handed over: the caller does not touch it 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from contextlib import AbstractContextManager
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Protocol, runtime_checkable
 
+from .errors import MetricscoreError, StorageError
 from .query import Filter, Query
 from .table import Table
 
-__all__ = ["Backend", "Record", "Repository", "Scope", "UnitOfWork"]
+__all__ = ["Backend", "Record", "Repository", "Scope", "UnitOfWork", "guarded_unit_of_work"]
 
 Record = dict[str, Any]
 Scope = Mapping[str, Any]
@@ -78,3 +79,16 @@ class Backend(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+@contextmanager
+def guarded_unit_of_work(backend: Backend, *, write: bool = True) -> Iterator[UnitOfWork]:
+    """``backend.unit_of_work(write=write)`` raising only metricscore errors: anything else (a
+    driver's encoding error, say) becomes a :class:`~metricscore.errors.StorageError`, chained."""
+    try:
+        with backend.unit_of_work(write=write) as uow:
+            yield uow
+    except MetricscoreError:
+        raise
+    except Exception as error:
+        raise StorageError(f"{type(error).__name__}: {error}") from error

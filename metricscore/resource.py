@@ -23,7 +23,10 @@ from .validation import CodedField, load
 if TYPE_CHECKING:
     from .store import Store
 
-__all__ = ["Context", "ListRequest", "Mode", "Resource"]
+__all__ = ["ACTOR_FIELD", "Context", "ListRequest", "Mode", "Resource"]
+
+#: The name under which a bad actor is reported (the keyword argument of the service calls).
+ACTOR_FIELD = "actor_id"
 
 #: ``create``: a new record; ``update``: a partial change (PATCH); ``replace``: a full one (PUT).
 Mode = Literal["create", "update", "replace"]
@@ -73,6 +76,9 @@ class Resource:
     wire: ClassVar[Mapping[str, Callable[[Record], Any]]]
     #: ``create``/``replace``/``delete`` accept an ``idempotency_key`` (see :mod:`metricscore.idempotency`).
     idempotent: ClassVar[bool] = False
+    #: Validates the ``actor_id`` callers pass (who acts, recorded e.g. as ``created_by``); ``None``:
+    #: the resource records no actor and ignores it.
+    actor_field: ClassVar[CodedField | None] = None
     #: A payload field that asks for a dry run (Statsig's ``dryRun``); the service removes it from
     #: the validated payload and stores nothing when it is true.
     dry_run_field: ClassVar[str | None] = None
@@ -93,6 +99,15 @@ class Resource:
         if errors:
             raise ValidationError(errors)
         return values
+
+    def validate_actor(self, actor: Any) -> Any:
+        """The actor to record, or a ValidationError on ``actor_id`` (see :attr:`actor_field`)."""
+        if self.actor_field is None:
+            return actor
+        try:
+            return self.actor_field.deserialize(actor)
+        except ma.ValidationError as error:
+            raise ValidationError({ACTOR_FIELD: error.messages}) from error
 
     def load(self, data: Any, mode: Mode) -> dict[str, Any]:
         """The validated payload (only the fields sent, plus declared defaults unless partial)."""

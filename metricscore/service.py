@@ -8,20 +8,41 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Mapping
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from .errors import Conflict, ErrorMessage, MetricscoreError, NotFound, StorageError, ValidationError
 from .idempotency import KEY_FIELD, IdempotencyKeys, KeyRace, fingerprint, validate_key
+from .jsonvalue import string_problem
 from .pagination import Page
-from .query import Eq
+from .query import Eq, storable_filters
 from .repository import Record, Repository
 from .resource import Context, Mode, Resource
+from .table import Table
 
 if TYPE_CHECKING:
     from .evaluation.events import EventLog
     from .store import Store
 
-__all__ = ["ResourceService"]
+__all__ = ["ResourceService", "may_name_a_record"]
+
+
+@lru_cache(maxsize=64)
+def _id_length(table: Table) -> int | None:
+    return table.column(table.id_column).length
+
+
+def may_name_a_record(table: Table, id: Any) -> bool:
+    """Whether ``id`` could be the id of a stored record of ``table``.
+
+    Ids come from paths and callers as they are; one that no record can have (not a string, a NUL,
+    a lone surrogate, longer than the id column) is answered as an unknown id without asking the
+    backend, so every backend answers it alike (some would refuse it with a driver error).
+    """
+    if type(id) is not str:
+        return False
+    length = _id_length(table)
+    return (length is None or len(id) <= length) and string_problem(id) is None
 
 
 class ResourceService:
@@ -43,7 +64,7 @@ class ResourceService:
         return _Operation(self, write, actor)
 
     def _existing(self, repository: Repository, id: Any) -> Record:
-        record = repository.get(self.scope, id) if type(id) is str else None
+        record = repository.get(self.scope, id) if may_name_a_record(self.resource.table, id) else None
         soft = self.resource.soft_delete_column
         if record is None or (soft is not None and record.get(soft) is not None):
             raise NotFound(resource=self.resource.name, id=id)
@@ -84,6 +105,7 @@ class ResourceService:
         result is stored in the same unit of work as the write. When a concurrent request stored
         the key first, this unit of work rolls back and the winner's result is returned.
         """
+        actor = self.resource.validate_actor(actor)
         if key is None:
             with self._operation(actor=actor) as (repository, ctx):
                 return body(repository, ctx)
@@ -185,9 +207,10 @@ class ResourceService:
     def list(self, **params: Any) -> Page:
         """One page, from the vendor's own query parameters (typed values or raw strings)."""
         request = self.resource.list_request(params)
+        filters = storable_filters(self._filters(request.filters))
         with self._operation(write=False) as (repository, _):
             return self.resource.pagination.fetch(
-                repository, self.scope, self._filters(request.filters), request.order, params, self.resource.render
+                repository, self.scope, filters, request.order, params, self.resource.render
             )
 
     # -- evaluation over events ------------------------------------------------------------------

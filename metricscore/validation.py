@@ -16,6 +16,7 @@ from marshmallow import fields as ma_fields
 
 from .errors import NON_FIELD_ERRORS, ErrorMessage, ValidationError
 from .jsonvalue import copy_json, json_problem, string_problem
+from .limits import check_payload_size
 
 __all__ = [
     "Boolean",
@@ -257,13 +258,18 @@ class List(CodedField):
     default_error_messages: Messages = {
         "not_a_list": 'Expected a list of items but got type "{input_type}".',
         "empty": "This list may not be empty.",
+        "max_length": "Ensure this field has no more than {max_length} elements.",
     }
-    error_codes = {**CodedField.error_codes, "not_a_list": "not_a_list", "empty": "empty"}
+    error_codes = {**CodedField.error_codes, "not_a_list": "not_a_list", "empty": "empty", "max_length": "max_length"}
 
-    def __init__(self, inner: ma_fields.Field[Any], *, allow_empty: bool = True, **kwargs: Any) -> None:
+    def __init__(
+        self, inner: ma_fields.Field[Any], *, allow_empty: bool = True, max_length: int | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.inner = inner
         self.allow_empty = allow_empty
+        #: The most items accepted (checked before any item is loaded).
+        self.max_length = max_length
 
     def _bind_to_schema(self, field_name: str, parent: Any) -> None:
         super()._bind_to_schema(field_name, parent)
@@ -274,6 +280,8 @@ class List(CodedField):
             raise self.make_error("not_a_list", input_type=type_name(value))
         if not value and not self.allow_empty:
             raise self.make_error("empty")
+        if self.max_length is not None and len(value) > self.max_length:
+            raise self.make_error("max_length", max_length=self.max_length)
         result: list[Any] = []
         errors: dict[str, Any] = {}
         for index, item in enumerate(value):
@@ -353,11 +361,24 @@ def load(
     if type(data) is not dict:
         message = f"Invalid data. Expected a dictionary, but got {type_name(data)}."
         raise ValidationError({NON_FIELD_ERRORS: [ErrorMessage(message, "invalid_input")]})
+    check_payload_size(data, _wire_names(schema))
     try:
         result: dict[str, Any] = schema.load(data, partial=partial)
     except ma.ValidationError as error:
         raise ValidationError(_messages(error)) from None
     return result
+
+
+_WIRE_NAMES: dict[int, tuple[ma.Schema, frozenset[str]]] = {}
+
+
+def _wire_names(schema: ma.Schema) -> frozenset[str]:
+    """The payload keys ``schema`` reads (each field's ``data_key`` or name)."""
+    cached = _WIRE_NAMES.get(id(schema))
+    if cached is None or cached[0] is not schema:
+        names = frozenset(field.data_key or name for name, field in schema.load_fields.items())
+        cached = _WIRE_NAMES[id(schema)] = (schema, names)
+    return cached[1]
 
 
 def _messages(error: ma.ValidationError) -> dict[str, Any]:

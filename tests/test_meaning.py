@@ -288,3 +288,37 @@ def test_the_core_model_imports_no_dialect() -> None:
     code = "import sys, metricscore.meaning; print([m for m in sys.modules if m.startswith('metricscore.dialects')])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_a_third_party_codec_registers_by_resource_name() -> None:
+    from metricscore.meaning import Meaning, Reading, ReadingBuilder, Writing, codecs
+
+    class Echo:
+        """A dialect whose payload is ``{"event": name}`` and counts that event."""
+
+        resource = "acme.counters"
+        scope = ("tenant",)
+
+        def read(self, payload: Any) -> Reading:
+            if not isinstance(payload, dict) or not isinstance(payload.get("event"), str):
+                raise mc.ValidationError({"event": ["This field is required."]})
+            out = ReadingBuilder(payload)
+            out.feeds(("event",), "events.sources[0].name", payload["event"])
+            name = payload["event"]
+            sequence = {"name": name, "metricType": "SIMPLE", "eventType": name, "aggregationType": "COUNT"}
+            base = meaning_of("sequence.usage_metrics", sequence)
+            return out.build(base)
+
+        def write(self, meaning: Meaning) -> Writing:
+            return Writing({"event": meaning.events.sources[0].name})
+
+    codecs.register_codec(Echo())
+    try:
+        assert "acme.counters" in translatable_resources()
+        payload, report = mc.translate({"event": "signup"}, source="acme.counters", target="statsig.metrics")
+        assert payload["metricEvents"] == [{"name": "signup"}]
+        assert report.outcome("event").status == "exact"
+        back, _ = mc.translate(payload, source="statsig.metrics", target="acme.counters")
+        assert back == {"event": "signup"}
+    finally:
+        codecs._runtime.pop("acme.counters", None)

@@ -33,7 +33,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.engine.interfaces import IsolationLevel
 from sqlalchemy.pool import StaticPool
 
-from metricscore.errors import ConfigurationError, Conflict, StorageError
+from metricscore.errors import ConfigurationError, Conflict, MetricscoreError, StorageError
 from metricscore.query import Filter, Query, fold_case
 from metricscore.repository import Record, Scope
 from metricscore.table import Table
@@ -161,6 +161,12 @@ class SQLBackend:
         _install_hooks(engine)
         try:
             return cls(engine, create_schema=create_schema)
+        except StorageError as error:
+            engine.dispose()
+            refusal = _sqlite_refusal(parsed.database, error) if backend_name == "sqlite" and not memory else None
+            if refusal is not None:
+                raise refusal from error
+            raise
         except BaseException:
             engine.dispose()
             raise
@@ -380,19 +386,64 @@ class SQLBackend:
             self._states[state.tables.spec.name] = state
 
 
+_SQLITE_PERM, _SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_READONLY, _SQLITE_CANTOPEN, _SQLITE_NOTADB = 3, 5, 6, 8, 14, 26
+
+
+def _sqlite_code(error: BaseException | None) -> int | None:
+    """The primary SQLite result code of ``error`` or of an error it was raised from."""
+    seen = 0
+    while error is not None and seen < 10:
+        code = getattr(error, "sqlite_errorcode", None)
+        if isinstance(code, int):
+            return code & 0xFF
+        error = getattr(error, "orig", None) or error.__cause__
+        seen += 1
+    return None
+
+
 def _enable_wal(cursor: Any) -> None:
     """Switch a SQLite file to WAL mode (it stays so). Connections opening a fresh file at once
-    can see SQLITE_BUSY from the switch without the busy handler being consulted: retry."""
+    can see SQLITE_BUSY from the switch without the busy handler being consulted: retry that,
+    and only that (a read-only or unopenable file fails at once)."""
     deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT
     while True:
         try:
             if cursor.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                 cursor.execute("PRAGMA journal_mode=WAL")
             return
-        except sqlite3.OperationalError:
-            if time.monotonic() > deadline:
+        except sqlite3.OperationalError as error:
+            if _sqlite_code(error) not in (_SQLITE_BUSY, _SQLITE_LOCKED) or time.monotonic() > deadline:
                 raise
             time.sleep(0.02)
+
+
+def _sqlite_refusal(database: str | None, error: StorageError) -> MetricscoreError | None:
+    """A clear error when a SQLite file cannot be used at all (``None`` otherwise): a
+    ConfigurationError for a path that cannot work, a StorageError for a corrupt file."""
+    code = _sqlite_code(error)
+    uri = database is not None and database.startswith("file:")
+    path = database if uri or not database else os.path.abspath(database)
+    directory = None if uri or not path else os.path.dirname(path)
+    if code == _SQLITE_CANTOPEN and directory and not os.path.isdir(directory):
+        reason = f"the directory {directory} does not exist"
+    elif code == _SQLITE_CANTOPEN and path and os.path.isdir(path):
+        reason = "it is a directory"
+    elif code == _SQLITE_CANTOPEN:
+        reason = "SQLite cannot open or create it (may this process create files in its directory?)"
+    elif code == _SQLITE_READONLY:
+        reason = (
+            "it is read-only; metricscore writes to it, and SQLite keeps -wal and -shm files beside it, "
+            "so the file and its directory must be writable"
+        )
+    elif code == _SQLITE_PERM:
+        reason = "permission denied"
+    elif code == _SQLITE_NOTADB:
+        return StorageError(
+            f"Cannot use the SQLite database {path}: the file is not a SQLite database (or is corrupt)."
+        )
+    else:
+        return None
+    return ConfigurationError(f"Cannot use the SQLite database {path}: {reason}. ({error.message})")
 
 
 _decode_json = json.JSONDecoder().decode

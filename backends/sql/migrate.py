@@ -25,7 +25,16 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
 
-__all__ = ["VERSION_TABLE", "current_revision", "head_revision", "main", "schema_lock", "upgrade"]
+__all__ = [
+    "VERSION_TABLE",
+    "MigrationRefused",
+    "current_revision",
+    "head_revision",
+    "main",
+    "migrate_url",
+    "schema_lock",
+    "upgrade",
+]
 
 VERSION_TABLE = "metricscore_alembic_version"
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -89,6 +98,53 @@ def upgrade(engine: Engine, revision: str = "head") -> str | None:
             reached = current_revision(connection)
         connection.commit()
     return reached
+
+
+class MigrationRefused(Exception):
+    """A migration that was not done: an unknown revision, or a downgrade not asked for."""
+
+
+def _revision_order() -> list[str]:
+    """Every revision, oldest first."""
+    script = ScriptDirectory.from_config(alembic_config())
+    return [revision.revision for revision in reversed(list(script.walk_revisions()))]
+
+
+def migrate_url(url: str, revision: str = "head", *, allow_downgrade: bool = False) -> str | None:
+    """Bring the database at ``url`` to ``revision`` (``head``, ``base`` or a revision id).
+
+    Going back to an older revision drops the newer revisions' tables, so it is refused with
+    :class:`MigrationRefused` unless ``allow_downgrade``. Returns the revision reached (``None``: base).
+    """
+    from .backend import SQLBackend
+
+    order = _revision_order()
+    target = order[-1] if revision == "head" else None if revision == "base" else revision
+    if target is not None and target not in order:
+        raise MigrationRefused(f"unknown revision {revision!r}; known: base, {', '.join(order)}, head")
+    backend = SQLBackend.from_url(url, create_schema=False)
+    try:
+        with backend.engine.connect() as connection:
+            current = current_revision(connection)
+            connection.rollback()
+        position = {name: index for index, name in enumerate(order)}
+        current_at = -1 if current is None else position.get(current, len(order))
+        target_at = -1 if target is None else position[target]
+        if target_at >= current_at:
+            return upgrade(backend.engine, target or "head") if target_at > current_at else current
+        if not allow_downgrade:
+            raise MigrationRefused(
+                f"the database is at {current}, newer than {revision}; going back drops tables and their data "
+                "(pass --downgrade to do it)"
+            )
+        with backend.engine.connect() as connection:
+            with schema_lock(connection):
+                command.downgrade(alembic_config(connection), target or "base")
+                reached = current_revision(connection)
+            connection.commit()
+        return reached
+    finally:
+        backend.close()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

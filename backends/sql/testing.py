@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import os
 from contextlib import suppress
+from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from .migrate import VERSION_TABLE
 
-__all__ = ["SERVER_ENV", "clear", "dedicated_database", "server_url"]
+__all__ = ["SERVER_ENV", "clear", "database_url", "dedicated_database", "server_url"]
 
 #: database kind -> environment variable holding a server URL
 SERVER_ENV = {
@@ -38,6 +39,19 @@ def skip_reason(kind: str) -> str:
         "mysql": "mysql+pymysql://root@127.0.0.1:3306/test",
     }[kind]
     return f"{kind} server tests are off: set {SERVER_ENV[kind]} (e.g. {example}) to run them"
+
+
+def database_url(kind: str, directory: Path) -> str:
+    """A database URL of ``kind``: a SQLite file in ``directory``, or the dedicated test database on
+    the server named by the kind's environment variable (the test is skipped when it is not set)."""
+    if kind == "sqlite":
+        return f"sqlite:///{directory}/metrics.db"
+    url = server_url(kind)
+    if url is None:
+        import pytest  # only the tests that ask for a server need pytest
+
+        pytest.skip(skip_reason(kind))
+    return dedicated_database(url)
 
 
 def dedicated_database(url: str, name: str = TEST_DATABASE) -> str:

@@ -12,8 +12,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
+from urllib.parse import quote
 
 from .core import App, Request
+
+_PATH_SAFE = "/:@!$&'()*+,;=-._~"
 
 __all__ = ["ASGIApp", "asgi_app"]
 
@@ -47,10 +50,8 @@ class ASGIApp:
         if isinstance(raw_path, bytes) and raw_path:
             path = raw_path.split(b"?", 1)[0].decode("latin-1")
         else:
-            from urllib.parse import quote
-
-            path = quote(scope.get("path", "/"), safe="/:@!$&'()*+,;=-._~")
-        root = scope.get("root_path", "")
+            path = quote(scope.get("path", "/"), safe=_PATH_SAFE)
+        root = quote(str(scope.get("root_path", "")), safe=_PATH_SAFE)
         if root and path.startswith(root):
             path = path[len(root) :] or "/"
         request = Request(
@@ -60,6 +61,7 @@ class ASGIApp:
             headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope.get("headers", ())],
             body=bytes(body),
             scheme=scope.get("scheme", "http"),
+            root_path=root,
         )
         loop = asyncio.get_running_loop()
         response = await loop.run_in_executor(None, self.app.handle, request)

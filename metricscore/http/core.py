@@ -35,6 +35,7 @@ from ..errors import (
     ValidationError,
 )
 from .keys import ApiKey, Keyring
+from .links import LinkBase
 from .ratelimit import STATSIG_LIMITS, RateLimiter, Window
 
 if TYPE_CHECKING:
@@ -69,6 +70,9 @@ class Request:
     body: bytes = b""
     #: ``http`` or ``https``: used with the ``Host`` header to build PostHog's pagination links.
     scheme: str = "http"
+    #: The prefix the app is mounted under (WSGI ``SCRIPT_NAME``, ASGI ``root_path``), percent-encoded;
+    #: ``path`` is the rest. Links in responses keep it.
+    root_path: str = ""
 
     def __post_init__(self) -> None:
         self.method = self.method.upper()
@@ -88,10 +92,14 @@ class Request:
 
     @property
     def url(self) -> str:
-        """The absolute URL the client asked for (scheme, ``Host`` header, path and query)."""
+        """The absolute URL the client asked for (scheme, ``Host`` header, mount prefix, path and query).
+
+        The ``Host`` header is taken as sent: links in responses use :meth:`App.link_url` instead,
+        which only trusts allowed hosts.
+        """
         host = self.header("host") or "localhost"
         query = f"?{self.query}" if self.query else ""
-        return f"{self.scheme}://{host}{self.path}{query}"
+        return f"{self.scheme}://{host}{self.root_path.rstrip('/')}{self.path}{query}"
 
 
 @dataclass
@@ -115,7 +123,10 @@ class Response:
 def json_response(status: int, body: Any, headers: Sequence[tuple[str, str]] = ()) -> Response:
     if body is None:
         return Response(status, list(headers), b"")
-    data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    try:
+        data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate (echoed from the request): escape it, as \udXXX
+        data = json.dumps(body, ensure_ascii=True, separators=(",", ":")).encode("ascii")
     return Response(status, [("Content-Type", JSON_TYPE), *headers], data)
 
 
@@ -226,6 +237,11 @@ class App:
     :param openapi: serve the OpenAPI 3 document at ``/openapi.json``.
     :param key_cache_seconds: how long a verified API key is trusted without reading it again
         (see :class:`~metricscore.http.keys.Keyring`); ``0`` reads it on every request.
+    :param public_url: the base URL clients reach the app at (``https://api.example.com/metrics``);
+        pagination links start with it. Without it they use the request's scheme, an allowed
+        ``Host`` and the mount prefix (see :mod:`metricscore.http.links`).
+    :param allowed_hosts: ``Host`` header values trusted in links (``*``, ``.example.com`` or exact
+        names; default :data:`~metricscore.http.links.DEFAULT_ALLOWED_HOSTS`, the loopback names).
     """
 
     def __init__(
@@ -236,6 +252,8 @@ class App:
         max_body: int = DEFAULT_MAX_BODY,
         openapi: bool = True,
         key_cache_seconds: float = DEFAULT_KEY_CACHE_SECONDS,
+        public_url: str | None = None,
+        allowed_hosts: Sequence[str] | None = None,
     ) -> None:
         from .routes import ROUTES
 
@@ -243,6 +261,7 @@ class App:
         self.keys = Keyring(store, cache_seconds=key_cache_seconds)
         self.rate_limiter = RateLimiter(store, statsig_limits)
         self.max_body = max_body
+        self.links = LinkBase(public_url, allowed_hosts)
         self.routes: tuple[Route, ...] = ROUTES
         self.serve_openapi = openapi
         self._dialects = _dialects()
@@ -255,9 +274,36 @@ class App:
         """The response to ``request``; never raises."""
         try:
             return self._handle(request)
-        except Exception:  # pragma: no cover - a bug; still answer like a server would
+        except Exception:  # a bug: still answer as the vendor whose route was asked would
             logger.exception("Unhandled error in %s %s", request.method, request.path)
-            return json_response(500, {"status": 500, "message": "Internal server error."})
+            return self._server_error(self._dialect_of(request.path))
+
+    def link_url(self, request: Request) -> str:
+        """The URL of ``request`` as links in its response show it (see :mod:`metricscore.http.links`)."""
+        assert isinstance(request.query, str)
+        base = self.links.absolute(request.scheme, request.header("host"), request.root_path)
+        return f"{base}{request.path}{'?' + request.query if request.query else ''}"
+
+    def link_path(self, request: Request, path: str) -> str:
+        """``path`` (of this app) as a link in a response: under the public URL's path or mount prefix."""
+        return f"{self.links.prefix(request.root_path)}{path}"
+
+    def _dialect_of(self, path: Any) -> Dialect:
+        try:
+            for route in self.routes:
+                if route.regex.match(path):
+                    return self._dialects[route.dialect]
+            return self._dialects[_guess_dialect(path)]
+        except Exception:
+            return self._dialects["posthog"]
+
+    def _server_error(self, dialect: Dialect) -> Response:
+        """A 500 in ``dialect``'s own error format (its body never echoes the request)."""
+        try:
+            status, body = dialect.render_error(_ServerError())
+        except Exception:  # the renderer itself failed: its dialect's plain shape
+            status, body = 500, dialect.plain_error(500, "error", "A server error occurred.")
+        return json_response(status, body)
 
     def _handle(self, request: Request) -> Response:
         path = request.path
@@ -286,9 +332,9 @@ class App:
             status, body = operation.handler(call)
         except MetricscoreError as error:
             return self._error(dialect, error)
-        except Exception as error:
+        except Exception:
             logger.exception("Error in %s %s", request.method, request.path)
-            return self._plain(dialect, 500, "error", f"Internal server error ({type(error).__name__}).")
+            return self._server_error(dialect)
         return json_response(status, body)
 
     # -- authentication and authorisation -------------------------------------------------------
@@ -301,7 +347,7 @@ class App:
                 raise Unauthenticated("Authentication credentials were not provided.")
             key = self.keys.check_token("posthog", token.strip())
             if key is None:
-                raise Unauthenticated("Personal API key found in request Authorization header is invalid.")
+                raise AuthenticationFailed("Personal API key found in request Authorization header is invalid.")
             return key
         if dialect == "sequence":
             header = request.header("authorization") or ""
@@ -388,6 +434,18 @@ class App:
 
             self._openapi = json.dumps(openapi_document(self.routes), separators=(",", ":")).encode("utf-8")
         return Response(200, [("Content-Type", JSON_TYPE)], self._openapi)
+
+
+class AuthenticationFailed(Unauthenticated):
+    """Credentials were sent but are not valid (DRF's AuthenticationFailed; PostHog's code)."""
+
+    code = "authentication_failed"
+
+
+class _ServerError(MetricscoreError):
+    """An unexpected failure, rendered as each dialect's 500."""
+
+    status = 500
 
 
 def _parse_error(message: str) -> ValidationError:

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
+import re
 import secrets
 import threading
 import time
@@ -26,8 +28,9 @@ from datetime import datetime
 from typing import Any, Literal
 
 from ..errors import ConfigurationError, ErrorMessage, ValidationError
+from ..jsonvalue import string_problem
 from ..query import OrderBy, Query
-from ..repository import Record
+from ..repository import Record, guarded_unit_of_work
 from ..table import Column, ColumnType, Table
 
 __all__ = [
@@ -47,6 +50,10 @@ POSTHOG_SCOPES = ("account:read", "account:write", "usage_metric:read", "usage_m
 DEFAULT_STATSIG_NAME = "CONSOLE API"
 
 KEY_ID_LENGTH = 16  # hex characters
+#: The longest token or client secret checked (longer ones are refused without a lookup).
+MAX_SECRET_LENGTH = 200
+_KEY_ID = re.compile(f"[0-9a-f]{{{KEY_ID_LENGTH}}}")
+_INT64 = range(-(2**63), 2**63)
 _PREFIX: dict[str, str] = {"posthog": "phx_", "statsig": "console-"}
 
 API_KEYS = Table(
@@ -139,6 +146,38 @@ def _invalid(field_name: str, text: str) -> ValidationError:
     return ValidationError({field_name: [ErrorMessage(text, "invalid_input")]})
 
 
+def _text(field_name: str, value: Any, max_length: int, *, blank: bool = False) -> str:
+    """``value`` if it is a storable string of at most ``max_length`` characters (non-blank unless
+    ``blank``); a ValidationError on ``field_name`` otherwise."""
+    if type(value) is not str:
+        raise _invalid(field_name, "Not a valid string.")
+    problem = string_problem(value)
+    if problem is not None:
+        raise _invalid(field_name, problem)
+    if len(value) > max_length or (not blank and not value.strip()):
+        kind = "a" if blank else "a non-blank"
+        raise _invalid(field_name, f"Expected {kind} string of at most {max_length} characters.")
+    return value
+
+
+def _items(field_name: str, values: Any) -> list[Any]:
+    """The items of a list-like argument (a string or a mapping is not one)."""
+    if isinstance(values, (str, bytes, Mapping)) or not isinstance(values, Iterable):
+        raise _invalid(field_name, "Expected a list.")
+    try:
+        return list(values)
+    except Exception as error:  # an iterable that fails to iterate
+        raise _invalid(field_name, f"Expected a list ({type(error).__name__}).") from error
+
+
+def _well_formed_id(key_id: Any) -> bool:
+    return type(key_id) is str and _KEY_ID.fullmatch(key_id) is not None
+
+
+def _well_formed_secret(secret: Any) -> bool:
+    return type(secret) is str and len(secret) <= MAX_SECRET_LENGTH and string_problem(secret) is None
+
+
 class Keyring:
     """The API keys stored in one store's backend.
 
@@ -152,6 +191,8 @@ class Keyring:
     CACHE_SIZE = 1024
 
     def __init__(self, store: Any, *, cache_seconds: float = 0.0) -> None:
+        if type(cache_seconds) not in (int, float) or not math.isfinite(cache_seconds) or cache_seconds < 0:
+            raise _invalid("cache_seconds", "Expected a number of seconds, at least 0.")
         self.store = store
         self.cache_seconds = cache_seconds
         self._cache: dict[str, tuple[float, ApiKey]] = {}
@@ -169,33 +210,33 @@ class Keyring:
     ) -> NewKey:
         """A personal API key (``Authorization: Bearer phx_...``) with ``scopes`` for ``projects``
         (``None``: every project). ``user_id`` is recorded as ``created_by`` of what it creates."""
-        scope_list = sorted(set(scopes))
+        scope_items = _items("scopes", scopes)
+        if not all(type(s) is str for s in scope_items):
+            raise _invalid("scopes", "Scopes are strings.")
+        scope_list = sorted(set(scope_items))
         unknown = [s for s in scope_list if s != "*" and s not in POSTHOG_SCOPES]
         if unknown:
-            raise _invalid("scopes", f"Unknown scope(s): {', '.join(unknown)}. Known: {', '.join(POSTHOG_SCOPES)}, *.")
+            shown = ", ".join(repr(s)[:40] for s in unknown[:5])
+            raise _invalid("scopes", f"Unknown scope(s): {shown}. Known: {', '.join(POSTHOG_SCOPES)}, *.")
         project_list: list[int] | None = None
         if projects is not None:
-            project_list = []
-            for project in projects:
-                if type(project) is not int:
-                    raise _invalid("projects", "Project ids are integers.")
-                project_list.append(project)
+            project_list = _items("projects", projects)
+            if not all(type(p) is int and 0 <= p < 2**63 for p in project_list):
+                raise _invalid("projects", "Project ids are integers from 0 to 2**63 - 1.")
             project_list = sorted(set(project_list))
-        if user_id is not None and type(user_id) is not int:
-            raise _invalid("user_id", "A user id is an integer.")
+        if user_id is not None and (type(user_id) is not int or user_id not in _INT64):
+            raise _invalid("user_id", "A user id is a 64-bit integer.")
         return self._create("posthog", name, scopes=scope_list, projects=project_list, user_id=user_id)
 
     def create_sequence_credentials(self, *, account_id: str, name: str = "") -> NewKey:
         """Basic credentials bound to one Sequence account: ``client_id`` and ``client_secret``."""
-        if type(account_id) is not str or not account_id.strip() or len(account_id) > 200:
-            raise _invalid("account_id", "An account id is a non-blank string of at most 200 characters.")
+        _text("account_id", account_id, 200)
         return self._create("sequence", name, subject=account_id)
 
     def create_statsig_key(self, *, project_id: str, name: str = DEFAULT_STATSIG_NAME) -> NewKey:
         """A console key (``STATSIG-API-KEY: console-...``) bound to one Statsig project. ``name``
         becomes ``creatorName`` of the metrics it creates."""
-        if type(project_id) is not str or not project_id.strip() or len(project_id) > 100:
-            raise _invalid("project_id", "A project id is a non-blank string of at most 100 characters.")
+        _text("project_id", project_id, 100)
         return self._create("statsig", name or DEFAULT_STATSIG_NAME, subject=project_id)
 
     def _create(
@@ -208,8 +249,7 @@ class Keyring:
         subject: str | None = None,
         user_id: int | None = None,
     ) -> NewKey:
-        if type(name) is not str or len(name) > 200:
-            raise _invalid("name", "A key name is a string of at most 200 characters.")
+        _text("name", name, 200, blank=True)
         key_id = secrets.token_hex(KEY_ID_LENGTH // 2)
         secret = secrets.token_urlsafe(32)
         token = secret if kind == "sequence" else f"{_PREFIX[kind]}{key_id}{secret}"
@@ -225,19 +265,19 @@ class Keyring:
             "created_at": self.store.now(),
             "revoked_at": None,
         }
-        with self.store.backend.unit_of_work() as uow:
+        with guarded_unit_of_work(self.store.backend) as uow:
             uow.repository(API_KEYS).insert({"kind": kind}, dict(record))
         return NewKey(_key(record), token)
 
     def revoke(self, key_id: str) -> bool:
         """Revoke the key (or Sequence client id) ``key_id``; ``False`` if there is no such live key."""
-        if type(key_id) is not str:
+        if not _well_formed_id(key_id):
             return False
         with self._lock:
             for digest, (_, cached) in list(self._cache.items()):
                 if cached.key_id == key_id:
                     del self._cache[digest]
-        with self.store.backend.unit_of_work() as uow:
+        with guarded_unit_of_work(self.store.backend) as uow:
             repository = uow.repository(API_KEYS)
             for kind in KEY_KINDS:
                 record = repository.get({"kind": kind}, key_id)
@@ -250,7 +290,7 @@ class Keyring:
     def list(self, *, include_revoked: bool = False) -> list[ApiKey]:
         """Every key, oldest first (never their secrets)."""
         keys: list[ApiKey] = []
-        with self.store.backend.unit_of_work(write=False) as uow:
+        with guarded_unit_of_work(self.store.backend, write=False) as uow:
             repository = uow.repository(API_KEYS)
             for kind in KEY_KINDS:
                 order = (OrderBy("created_at"), OrderBy("id"))
@@ -262,15 +302,17 @@ class Keyring:
 
     def check_token(self, kind: KeyKind, token: str) -> ApiKey | None:
         """The live PostHog or Statsig key whose token is ``token``, else ``None``."""
-        prefix = _PREFIX.get(kind)
-        if prefix is None or type(token) is not str or not token.startswith(prefix) or len(token) > 200:
+        if type(kind) is not str or kind not in _PREFIX or not _well_formed_secret(token):
             return None
+        prefix = _PREFIX[kind]
         key_id = token[len(prefix) : len(prefix) + KEY_ID_LENGTH]
+        if not token.startswith(prefix) or not _well_formed_id(key_id):
+            return None
         return self._check(kind, key_id, token)
 
     def check_credentials(self, client_id: str, client_secret: str) -> ApiKey | None:
         """The live Sequence credentials ``client_id`` / ``client_secret``, else ``None``."""
-        if type(client_id) is not str or len(client_id) != KEY_ID_LENGTH or len(client_secret) > 200:
+        if not _well_formed_id(client_id) or not _well_formed_secret(client_secret):
             return None
         return self._check("sequence", client_id, client_secret)
 
@@ -282,7 +324,7 @@ class Keyring:
                 cached = self._cache.get(cache_key)
             if cached is not None and time.monotonic() < cached[0]:
                 return cached[1]
-        with self.store.backend.unit_of_work(write=False) as uow:
+        with guarded_unit_of_work(self.store.backend, write=False) as uow:
             record = uow.repository(API_KEYS).get({"kind": kind}, key_id)
         if record is None:
             hmac.compare_digest(digest, digest)  # same work whether the id exists or not

@@ -1,10 +1,18 @@
 """Statsig's mutation rate limit, counted in the backend so every server process shares it.
 
-Each window (e.g. 100 requests per 10 s) is a fixed window: the hits of one project in one window
-are rows of :data:`RATE_LIMIT_HITS`, inserted (never updated, so concurrent processes never lose a
-hit) and counted. When a window is full, the request is refused with
-:class:`~metricscore.errors.RateLimited` whose ``retry_after`` is the seconds until the window ends.
-Rows of finished windows are removed by the first request of a new window.
+Each window (e.g. 100 requests per 10 s) slides: a request is admitted only if, counting it, no
+more than ``limit`` requests fall in the last ``seconds``, whenever the window starts (so two
+bursts either side of a clock boundary cannot add up to twice the limit). Time is cut into
+:data:`SUB_WINDOWS` steps per window; the hits of the current step and of the ``SUB_WINDOWS``
+steps before it are counted (and any later ones, of requests that arrived after it but were counted
+first), a span that always covers the last ``seconds``: the limit holds over any ``seconds``-long
+interval (and at worst over ``seconds + seconds / SUB_WINDOWS``) of the requests' arrival times.
+
+The hits of one project are rows of :data:`RATE_LIMIT_HITS`. A request first inserts and commits
+its row, then counts: whichever of several concurrent requests counts last sees all their rows,
+so processes sharing the database never admit more than the limit together (a burst can refuse a
+little more than necessary, never admit more). A refused request removes its row again; rows older
+than every window are removed as requests come.
 """
 
 from __future__ import annotations
@@ -13,10 +21,10 @@ import math
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from ..errors import ConfigurationError, RateLimited
-from ..query import Eq, OrderBy, Query
+from ..query import In, OrderBy, Query
 from ..table import Column, ColumnType, Table
 
 __all__ = ["RATE_LIMIT_HITS", "STATSIG_LIMITS", "RateLimiter", "Window"]
@@ -28,14 +36,17 @@ RATE_LIMIT_HITS = Table(
         #: ``<limiter>:<subject>:<window seconds>``
         Column("bucket", ColumnType.STRING, nullable=False, length=255),
         Column("id", ColumnType.STRING, nullable=False, length=32),
-        #: The window's number: seconds since the epoch // window seconds.
+        #: The step's number: milliseconds since the epoch // (window milliseconds // SUB_WINDOWS).
         Column("window", ColumnType.INTEGER, nullable=False),
     ),
     orderings=(("window", "id"),),
 )
 
-#: How many finished-window rows one request removes at most.
+#: How many stale rows one request removes at most.
 CLEANUP_BATCH = 1000
+#: Steps per window: the limit holds over any interval of the window's length.
+SUB_WINDOWS = 10
+_OLDEST_FIRST = (OrderBy("window"), OrderBy("id"))
 
 
 @dataclass(frozen=True)
@@ -68,25 +79,40 @@ class RateLimiter:
         if not self.windows:
             return
         now: datetime = self.store.now()  # type: ignore[attr-defined]
-        elapsed = (now - _EPOCH).total_seconds()
+        elapsed_ms = (now - _EPOCH) // timedelta(milliseconds=1)
         backend = self.store.backend  # type: ignore[attr-defined]
+        hit_id = secrets.token_hex(16)
+        plan: list[tuple[Window, dict[str, str], int, int]] = []
+        for window in self.windows:
+            step = max(1, window.seconds * 1000 // SUB_WINDOWS)
+            scope = {"bucket": f"{self.name}:{subject}:{window.seconds}"[:255]}
+            plan.append((window, scope, step, elapsed_ms // step))
         with backend.unit_of_work() as uow:
             repository = uow.repository(RATE_LIMIT_HITS)
-            plan: list[tuple[dict[str, str], int, int]] = []
-            retry_after = 0
-            for window in self.windows:
-                scope = {"bucket": f"{self.name}:{subject}:{window.seconds}"[:255]}
-                number = int(elapsed // window.seconds)
-                used = repository.count(scope, (Eq("window", number),))
-                if used >= window.limit:
-                    retry_after = max(retry_after, math.ceil((number + 1) * window.seconds - elapsed))
-                plan.append((scope, number, used))
-            if retry_after:
-                raise RateLimited("Too many requests. Please try again later.", retry_after=max(1, retry_after))
-            for scope, number, used in plan:
-                if used == 0:
-                    stale = repository.find(scope, Query((), (OrderBy("window"), OrderBy("id")), limit=CLEANUP_BATCH))
-                    for row in stale:
-                        if row["window"] < number:
-                            repository.delete(scope, row["id"])
-                repository.insert(scope, {**scope, "id": secrets.token_hex(16), "window": number})
+            for _, scope, _, step_number in plan:
+                repository.insert(scope, {**scope, "id": hit_id, "window": step_number})
+        retry_after_ms = 0
+        with backend.unit_of_work() as uow:
+            repository = uow.repository(RATE_LIMIT_HITS)
+            for window, scope, step, step_number in plan:
+                first = step_number - SUB_WINDOWS
+                # Later steps too: a request that arrived after this one may have been counted first.
+                span = (In("window", tuple(range(first, step_number + 2 * SUB_WINDOWS + 1))),)
+                if repository.count(scope, span) > window.limit:
+                    oldest = repository.find(scope, Query(span, _OLDEST_FIRST, limit=1))
+                    leaves = (oldest[0]["window"] if oldest else first) + SUB_WINDOWS + 1
+                    retry_after_ms = max(retry_after_ms, leaves * step - elapsed_ms)
+                # Rows a whole window older than any this request counts: a request that arrived
+                # up to a window earlier and is slow to count still finds what it must count.
+                stale = repository.find(scope, Query((), _OLDEST_FIRST, limit=CLEANUP_BATCH))
+                for row in stale:
+                    if row["window"] >= first - SUB_WINDOWS:
+                        break
+                    repository.delete(scope, row["id"])
+        if retry_after_ms:
+            with backend.unit_of_work() as uow:
+                repository = uow.repository(RATE_LIMIT_HITS)
+                for _, scope, _, _ in plan:
+                    repository.delete(scope, hit_id)
+            retry_after = max(1, math.ceil(retry_after_ms / 1000))
+            raise RateLimited("Too many requests. Please try again later.", retry_after=retry_after)

@@ -11,6 +11,12 @@ from .evaluation import EVALUATION_ROUTES
 
 __all__ = ["ROUTES", "STATSIG_ARCHIVE_MESSAGES"]
 
+
+def _idempotency_key(call: Call) -> str | None:
+    """The ``Idempotency-Key`` header: Sequence's own, an extension on PostHog's and Statsig's creates."""
+    return call.request.header("idempotency-key")
+
+
 # -- PostHog -------------------------------------------------------------------------------------
 
 
@@ -41,10 +47,11 @@ def _posthog_operations(service: Any, label: str, scope: str, item: bool) -> dic
 
         def list_(call: Call) -> tuple[int, Any]:
             page = service(call).list(**call.query)
-            return 200, page.envelope(call.request.url)
+            return 200, page.envelope(call.app.link_url(call.request))
 
         def create(call: Call) -> tuple[int, Any]:
-            return 201, service(call).create(call.data, actor_id=call.key.user_id)
+            created = service(call).create(call.data, actor_id=call.key.user_id, idempotency_key=_idempotency_key(call))
+            return 201, created
 
         return {
             "GET": Operation(list_, f"{label}_list", f"List {label}", 200, read),
@@ -77,10 +84,6 @@ def _posthog_operations(service: Any, label: str, scope: str, item: bool) -> dic
 
 def _usage_metrics(call: Call) -> ResourceService:
     return call.app.store.sequence.usage_metrics(account_id=call.key.subject)
-
-
-def _idempotency_key(call: Call) -> str | None:
-    return call.request.header("idempotency-key")
 
 
 def _sequence_list(call: Call) -> tuple[int, Any]:
@@ -127,9 +130,10 @@ SEQUENCE_ITEM = {
 
 # -- Statsig -------------------------------------------------------------------------------------
 
+#: The messages of Statsig's published Console API spec.
 STATSIG_ARCHIVE_MESSAGES = {
-    "schedule_archive": "Metric scheduled for archive successfully.",
-    "cancel_archive": "Metric archive cancelled successfully.",
+    "schedule_archive": "Metric archive scheduled successfully for next day.",
+    "cancel_archive": "Metric archival cancelled successfully.",
     "unarchive": "Metric unarchived successfully.",
 }
 
@@ -147,11 +151,14 @@ def _dry_run(call: Call) -> bool:
 
 
 def _statsig_list(call: Call) -> tuple[int, Any]:
-    return 200, _metrics(call).list(**call.query).envelope()
+    return 200, _metrics(call).list(**call.query).envelope(call.app.link_path(call.request, f"{STATSIG}/list"))
 
 
 def _statsig_create(call: Call) -> tuple[int, Any]:
-    data = _metrics(call).create(call.data, actor_id=_actor(call), dry_run=_dry_run(call))
+    metrics = _metrics(call)
+    data = metrics.create(
+        call.data, actor_id=_actor(call), dry_run=_dry_run(call), idempotency_key=_idempotency_key(call)
+    )
     return 201, {"message": "Metric created successfully.", "data": data}
 
 

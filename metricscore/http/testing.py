@@ -178,7 +178,7 @@ class HttpContract:
         headers = {**bearer(posthog_key), **WRITE_HEADERS}
         response = call(app, "POST", f"/api/environments/{project}/accounts/", headers=headers, body=body)
         assert response.status == 400
-        assert response.json()["type"] == "validation_error"
+        assert response.json()["type"] == "invalid_request"  # drf-exceptions-hog: ParseError
         assert response.json()["code"] == "parse_error"
         assert response.json()["attr"] is None
 
@@ -211,6 +211,7 @@ class HttpContract:
         for token in ("phx_nope", posthog_key.token[:-1] + "x", "phx_" + "0" * 60):
             bad = call(app, "GET", path, headers={"Authorization": f"Bearer {token}"})
             assert bad.status == 401 and bad.json()["type"] == "authentication_error"
+            assert bad.json()["code"] == "authentication_failed"  # sent but invalid: DRF's AuthenticationFailed
         assert call(app, "GET", path, headers=bearer(posthog_key)).status == 200
         assert app.keys.revoke(posthog_key.key_id)
         assert call(app, "GET", path, headers=bearer(posthog_key)).status == 401

@@ -70,6 +70,7 @@ def request_from_environ(environ: dict[str, Any], max_body: int) -> Request:
         headers=headers,
         body=body,
         scheme=environ.get("wsgi.url_scheme", "http"),
+        root_path=quote(str(environ.get("SCRIPT_NAME", "")).encode("latin-1"), safe=_PATH_SAFE),
     )
 
 

@@ -74,11 +74,11 @@ def test_validation_codes_and_messages(accounts: object) -> None:
         ({"name": "a", "tags": [3]}, ("invalid_input", "Not a valid string.", "tags__0")),
         (
             {"name": "a", "properties": {"csm": "x"}},
-            ("not_a_dict", 'Expected a dictionary of items but got type "str".', "properties__csm"),
+            ("invalid_input", 'csm: Expected a dictionary of items but got type "str".', "properties"),
         ),
         (
             {"name": "a", "properties": {"csm": {"id": "x", "email": "e"}}},
-            ("invalid_input", "A valid integer is required.", "properties__csm__id"),
+            ("invalid_input", "csm.id: A valid integer is required.", "properties"),
         ),
         ({"name": "a", "properties": "x"}, ("invalid_input", "properties must be a JSON object.", "properties")),
     ]

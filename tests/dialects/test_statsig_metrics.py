@@ -566,8 +566,9 @@ def test_archive_lifecycle(metrics: Any, clock: FakeClock) -> None:
     with pytest.raises(mc.Conflict):
         metrics.unarchive(created["id"])  # not archived yet
     assert "archiveTime" not in metrics.cancel_archive(created["id"])
-    metrics.schedule_archive(created["id"])
-    clock.advance(timedelta(days=7))
+    again = metrics.schedule_archive(created["id"])
+    assert again["archiveTime"] - again["lastModifiedTime"] == 24 * 3600 * 1000  # "for next day"
+    clock.advance(timedelta(days=1))
     with pytest.raises(mc.Conflict):
         metrics.cancel_archive(created["id"])  # too late
     with pytest.raises(mc.Conflict):

@@ -4,111 +4,23 @@
 from __future__ import annotations
 
 import base64
-import http.client
 import json
-import os
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 pytest.importorskip("gunicorn")
 pytest.importorskip("sqlalchemy")
 
-STARTUP_TIMEOUT = 60.0
-REQUEST_TIMEOUT = 30.0
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def cli(*args: str, url: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "metricscore.cli", *args, "--url", url],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
-def create_key(url: str, *args: str) -> dict[str, str]:
-    done = cli("keys", "create", *args, "--json", url=url)
-    assert done.returncode == 0, done.stderr
-    created: dict[str, str] = json.loads(done.stdout)
-    return created
-
-
-@dataclass
-class Reply:
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-@dataclass
-class Server:
-    port: int
-    url: str
-
-    def request(self, method: str, path: str, headers: dict[str, str] | None = None, body: bytes = b"") -> Reply:
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=REQUEST_TIMEOUT)
-        try:
-            connection.request(method, path, body=body or None, headers=headers or {})
-            response = connection.getresponse()
-            return Reply(response.status, {k.lower(): v for k, v in response.getheaders()}, response.read())
-        finally:
-            connection.close()
+from serving import Server, cli, create_key, serve
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    directory: Path = tmp_path_factory.mktemp("server")
-    url = f"sqlite:///{directory / 'server.db'}"
-    port = free_port()
-    log = (directory / "server.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "metricscore.cli", "serve", "--url", url, "--port", str(port), "--workers", "2"],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=directory,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    try:
-        running = Server(port, url)
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"server exited: {(directory / 'server.log').read_text()}")
-            try:
-                if running.request("GET", "/openapi.json").status == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"server did not start: {(directory / 'server.log').read_text()}")
-            time.sleep(0.2)
+    with serve(tmp_path_factory.mktemp("server")) as running:
         yield running
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=15)
-        log.close()
 
 
 JSON = {"Content-Type": "application/json"}

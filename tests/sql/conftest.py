@@ -14,18 +14,9 @@ import pytest
 pytest.importorskip("sqlalchemy")
 
 from metricscore.backends.sql import SQLBackend
-from metricscore.backends.sql.testing import clear, dedicated_database, server_url, skip_reason
+from metricscore.backends.sql.testing import clear, database_url
 
 KINDS = ["sqlite", "postgresql", "mysql"]
-
-
-def database_url(kind: str, tmp_path: Path) -> str:
-    if kind == "sqlite":
-        return f"sqlite:///{tmp_path}/metrics.db"
-    url = server_url(kind)
-    if url is None:
-        pytest.skip(skip_reason(kind))
-    return dedicated_database(url)
 
 
 @pytest.fixture(params=KINDS)

@@ -13,6 +13,7 @@ import marshmallow as ma
 
 from ...errors import Conflict, ErrorMessage, MetricscoreError, ValidationError
 from ...jsonvalue import copy_json, string_problem
+from ...limits import check_filter_values
 from ...pagination import LimitOffsetPagination, parse_int
 from ...query import Contains, Eq, Filter, HasAny, OrderBy
 from ...repository import Record
@@ -21,7 +22,7 @@ from ...table import Column, ColumnType, Table, UniqueKey
 from ...validation import CodedField, Integer, List, Messages, Schema, String, type_name
 from ...wire import column, iso_z, json_column, timestamp_column
 
-__all__ = ["ACCOUNTS", "AccountSchema", "Accounts", "normalize_tags"]
+__all__ = ["ACCOUNTS", "LIMITS", "AccountSchema", "Accounts", "normalize_tags"]
 
 ROLES = ("csm", "account_executive", "account_owner")
 STRING_PROPERTIES = ("stripe_customer_id", "hubspot_deal_id", "billing_id", "sfdc_id", "zendesk_id")
@@ -36,6 +37,9 @@ ORDERINGS = {
 }
 DEFAULT_ORDERING = "-created_at"
 TAG_MAX_LENGTH = 255
+#: The most items each list of an account payload may hold (the table in docs/dialects/posthog.md);
+#: on top of these, a payload holds at most ``metricscore.limits.MAX_PAYLOAD_VALUES`` values.
+LIMITS = {"tags": 100}
 EXTERNAL_ID_TAKEN = "An account with this external_id already exists for this team."
 BAD_TAGS_FILTER = "Must be a JSON-encoded list of strings."
 UNKNOWN_PROPERTY = "Unknown property. Allowed: " + ", ".join(ROLES + STRING_PROPERTIES) + "."
@@ -119,7 +123,7 @@ class AccountSchema(Schema):
     name = String(required=True, max_length=400)
     external_id = String(max_length=400, allow_none=True, blank_as_none=True)
     properties = AccountProperties(allow_none=True)
-    tags = List(_Tag())
+    tags = List(_Tag(), max_length=LIMITS["tags"])
 
 
 def normalize_tags(tags: list[str]) -> list[str]:
@@ -136,6 +140,8 @@ def _role_id(properties: Mapping[str, Any] | None, role: str) -> int | None:
 
 class Accounts(Resource):
     name = "posthog.accounts"
+    #: An extension of the vendor's API: an ``Idempotency-Key`` on create (see metricscore.idempotency).
+    idempotent = True
     table = Table(
         name="posthog_accounts",
         scope=("project_id",),
@@ -156,6 +162,7 @@ class Accounts(Resource):
     )
     scope_fields = {"project_id": Integer(required=True, strict=True, min_value=0)}
     pagination = LimitOffsetPagination()
+    actor_field = Integer(strict=True, allow_none=True)  # the PostHog user id
     create_schema = AccountSchema()
     initial_values = {"external_id": None, "properties": {}, "tags": []}
     wire = {
@@ -246,6 +253,7 @@ def _tags_filter(value: Any) -> tuple[str, ...]:
             raise ValidationError({"tags": [ErrorMessage(BAD_TAGS_FILTER, "invalid_input")]}) from None
     if not isinstance(value, list) or not all(isinstance(tag, str) for tag in value):
         raise ValidationError({"tags": [ErrorMessage(BAD_TAGS_FILTER, "invalid_input")]})
+    check_filter_values("tags", value)
     return tuple(tag for tag in normalize_tags(value) if tag)
 
 

@@ -31,17 +31,27 @@ def render_error(error: MetricscoreError) -> tuple[int, dict[str, Any]]:
     status = error.status
     if isinstance(error, ValidationError):
         flat = error.flat()
-        if flat:
-            path, message = flat[0]
-            attr = None if path in ((), (NON_FIELD_ERRORS,)) else "__".join(path)
-            return 400, _body(400, message.code, str(message), attr)
-        return 400, _body(400, "invalid_input", "Invalid input.", None)
+        if not flat:
+            return 400, _body(400, "invalid_input", "Invalid input.", None)
+        path, message = flat[0]
+        code, detail = message.code, str(message)
+        inner = [part for part in path[1:] if part != NON_FIELD_ERRORS]
+        if path in ((), (NON_FIELD_ERRORS,)):
+            attr = None
+        elif inner and not inner[0].isdigit():
+            # A JSON object field (an account's properties) is one value to PostHog's serializer,
+            # checked as a whole: the field is the attr, the path inside it leads the detail.
+            attr, code, detail = path[0], "invalid_input", f"{'.'.join(inner)}: {message}"
+        else:
+            attr = "__".join(path)
+        # drf-exceptions-hog: DRF's ParseError (a body that is not JSON) is an invalid_request.
+        kind = "invalid_request" if code == "parse_error" else "validation_error"
+        return 400, {"type": kind, "code": code, "detail": detail, "attr": attr}
     if isinstance(error, NotFound):
         return 404, _body(404, "not_found", "Not found.", None)
     if isinstance(error, Unauthenticated):
-        return 401, _body(
-            401, "not_authenticated", error.message or "Authentication credentials were not provided.", None
-        )
+        # error.code: not_authenticated (no key) or authentication_failed (a key that is not valid).
+        return 401, _body(401, error.code, error.message or "Authentication credentials were not provided.", None)
     if isinstance(error, PermissionDenied):
         return 403, _body(
             403, "permission_denied", error.message or "You do not have permission to perform this action.", None

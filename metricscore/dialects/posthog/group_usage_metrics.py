@@ -117,6 +117,8 @@ def rule_errors(record: Mapping[str, Any], *, math_known: bool = True, property_
 
 class GroupUsageMetrics(Resource):
     name = "posthog.group_usage_metrics"
+    #: An extension of the vendor's API: an ``Idempotency-Key`` on create (see metricscore.idempotency).
+    idempotent = True
     table = Table(
         name="posthog_group_usage_metrics",
         scope=("project_id", "group_type_index"),
@@ -141,6 +143,7 @@ class GroupUsageMetrics(Resource):
         "group_type_index": Integer(required=True, strict=True, min_value=0, max_value=MAX_GROUP_TYPE_INDEX),
     }
     pagination = LimitOffsetPagination()
+    actor_field = Integer(strict=True, allow_none=True)  # the PostHog user id
     create_schema = GroupUsageMetricCreateSchema()
     update_schema = GroupUsageMetricSchema()
     initial_values = {"math_property": None}

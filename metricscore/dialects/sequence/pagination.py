@@ -11,15 +11,18 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Callable, Mapping
+import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from ...errors import ErrorMessage, ValidationError
+from ...jsonvalue import string_problem
 from ...pagination import parse_int
 from ...query import Filter, OrderBy, Query, order_key
 from ...repository import Record, Repository, Scope
+from ...table import ColumnType, Table
 
 __all__ = ["CursorPage", "CursorPagination", "decode_cursor", "encode_cursor"]
 
@@ -35,8 +38,14 @@ def encode_cursor(position: tuple[Any, ...]) -> str:
     return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
 
 
-def decode_cursor(cursor: Any, size: int, param: str) -> tuple[Any, ...]:
-    """The keyset position in ``cursor``; a ValidationError on ``param`` when it is not one of ours."""
+def decode_cursor(cursor: Any, types: Sequence[type | None], param: str) -> tuple[Any, ...]:
+    """The keyset position in ``cursor``; a ValidationError on ``param`` when it is not one of ours.
+
+    ``types`` holds the Python type of each order column (``None``: any scalar). A position of the
+    wrong length, a value of the wrong type, an integer beyond 64 bits, a string a backend could
+    not store, or a time that cannot be made UTC is refused like any other forged cursor, so no
+    backend is ever asked to compare a column with a value of another type.
+    """
     error = ValidationError({param: [ErrorMessage(BAD_CURSOR, "invalid_input")]})
     if type(cursor) is not str or len(cursor) > MAX_CURSOR_LENGTH:
         raise error
@@ -45,26 +54,39 @@ def decode_cursor(cursor: Any, size: int, param: str) -> tuple[Any, ...]:
         parts = json.loads(raw.decode("ascii"))
     except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):
         raise error from None
-    if type(parts) is not list or len(parts) != size:
+    if type(parts) is not list or len(parts) != len(types):
         raise error
     position: list[Any] = []
-    for part in parts:
+    for part, expected in zip(parts, types, strict=True):
         if type(part) is not list or len(part) != 2 or part[0] not in ("d", "v"):
             raise error
-        kind, value = part
-        if kind == "d":
-            try:
-                moment = datetime.fromisoformat(value) if type(value) is str else None
-            except ValueError:
-                moment = None
-            if moment is None or moment.tzinfo is None:
-                raise error
-            position.append(moment)
-        elif type(value) in (str, int):
-            position.append(value)
-        else:
+        value = _position_value(part[0], part[1], expected)
+        if value is None:
             raise error
+        position.append(value)
     return tuple(position)
+
+
+def _position_value(kind: str, value: Any, expected: type | None) -> Any:
+    """The decoded value of one cursor part, or ``None`` when it is not a valid one."""
+    if kind == "d":
+        if expected not in (datetime, None) or type(value) is not str:
+            return None
+        try:
+            moment = datetime.fromisoformat(value)
+            return None if moment.tzinfo is None else moment.astimezone(UTC)
+        except (ValueError, OverflowError):
+            return None
+    kind_of = type(value)
+    if kind_of is str:
+        return value if expected in (str, None) and string_problem(value) is None else None
+    if kind_of is int:
+        return value if expected in (int, float, None) and -(2**63) <= value < 2**63 else None
+    if kind_of is float:
+        return value if expected is float and math.isfinite(value) else None
+    if kind_of is bool:
+        return value if expected is bool else None
+    return None
 
 
 @dataclass
@@ -84,13 +106,38 @@ class CursorPage:
         }
 
 
+_PYTHON_TYPES: dict[ColumnType, type] = {
+    ColumnType.DATETIME: datetime,
+    ColumnType.STRING: str,
+    ColumnType.TEXT: str,
+    ColumnType.INTEGER: int,
+    ColumnType.FLOAT: float,
+    ColumnType.BOOLEAN: bool,
+}
+
+
 @dataclass(frozen=True)
 class CursorPagination:
-    """``limit`` (``min_limit``..``max_limit``, else a 400) and one of ``after`` / ``before``."""
+    """``limit`` (``min_limit``..``max_limit``, else a 400) and one of ``after`` / ``before``.
+
+    ``column_types`` (``(column, Python type)`` pairs, see :meth:`over`) is what a cursor's values
+    are checked against; a column missing from it takes any scalar.
+    """
 
     default_limit: int = 20
     min_limit: int = 1
     max_limit: int = 100
+    column_types: tuple[tuple[str, type], ...] = ()
+
+    @classmethod
+    def over(cls, table: Table, **options: Any) -> CursorPagination:
+        """Cursor pagination over ``table``, whose cursors must hold values of its columns' types."""
+        types = tuple((c.name, _PYTHON_TYPES[c.type]) for c in table.columns if c.type in _PYTHON_TYPES)
+        return cls(column_types=types, **options)
+
+    def position_types(self, order: Sequence[OrderBy]) -> list[type | None]:
+        known = dict(self.column_types)
+        return [known.get(o.column) for o in order]
 
     def limit(self, params: Mapping[str, Any]) -> int:
         value = params.get("limit")
@@ -113,8 +160,9 @@ class CursorPagination:
     ) -> CursorPage:
         limit = self.limit(params)
         after, before = params.get("after"), params.get("before")
-        after = None if after in (None, "") else decode_cursor(after, len(order), "after")
-        before = None if before in (None, "") else decode_cursor(before, len(order), "before")
+        types = self.position_types(order)
+        after = None if after in (None, "") else decode_cursor(after, types, "after")
+        before = None if before in (None, "") else decode_cursor(before, types, "before")
         if after is not None and before is not None:
             message = ErrorMessage("Send either after or before, not both.", "invalid_input")
             raise ValidationError({"after": [message], "before": [message]})

@@ -12,6 +12,7 @@ import marshmallow as ma
 
 from ...errors import ErrorMessage
 from ...jsonvalue import string_problem
+from ...limits import check_filter_values, too_many
 from ...query import Contains, Filter, In, OrderBy
 from ...repository import Record
 from ...resource import Context, ListRequest, Resource
@@ -20,7 +21,7 @@ from ...validation import Boolean, Choice, CodedField, Messages, Schema, String,
 from ...wire import column, json_column, timestamp_column
 from .pagination import CursorPagination
 
-__all__ = ["USAGE_METRICS", "PropertyFilters", "UsageMetricSchema", "UsageMetrics", "rule_errors"]
+__all__ = ["LIMITS", "USAGE_METRICS", "PropertyFilters", "UsageMetricSchema", "UsageMetrics", "rule_errors"]
 
 METRIC_TYPES = ("SIMPLE", "GROUPED")
 AGGREGATION_TYPES = ("COUNT", "UNIQUE", "SUM")
@@ -28,6 +29,10 @@ NEEDS_AGGREGATION_PROPERTY = ("SUM", "UNIQUE")
 TEXT_LENGTH = 255
 DESCRIPTION_LENGTH = 2000
 ACCOUNT_ID_LENGTH = 200
+#: The most items each list of a usage metric payload may hold (the table in
+#: docs/dialects/sequence.md); on top of these, a payload holds at most
+#: ``metricscore.limits.MAX_PAYLOAD_VALUES`` values.
+LIMITS = {"propertyFilters": 50, "propertyFilters.*": 100}
 
 
 class PropertyFilters(CodedField):
@@ -39,6 +44,7 @@ class PropertyFilters(CodedField):
         "empty": "This list may not be empty.",
         "bad_key": f"Property names must be non-blank strings of at most {TEXT_LENGTH} characters.",
         "bad_value": f"Expected a string of at most {TEXT_LENGTH} characters.",
+        "too_many_properties": "Ensure this field has no more than {max_length} properties.",
     }
     error_codes = {**CodedField.error_codes, "not_a_dict": "not_a_dict", "not_a_list": "not_a_list", "empty": "empty"}
 
@@ -50,6 +56,8 @@ class PropertyFilters(CodedField):
     def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> Any:
         if type(value) is not dict:
             raise self.make_error("not_a_dict", input_type=type_name(value))
+        if len(value) > LIMITS["propertyFilters"]:
+            raise self.make_error("too_many_properties", max_length=LIMITS["propertyFilters"])
         errors: dict[str, Any] = {}
         for key, values in value.items():
             if type(key) is not str or not key.strip() or len(key) > TEXT_LENGTH or string_problem(key):
@@ -59,6 +67,8 @@ class PropertyFilters(CodedField):
                 errors[key] = [self._message("not_a_list", input_type=type_name(values))]
             elif not values:
                 errors[key] = [self._message("empty")]
+            elif len(values) > LIMITS["propertyFilters.*"]:
+                errors[key] = [too_many(LIMITS["propertyFilters.*"])]
             else:
                 bad = {
                     str(i): [self._message("bad_value")]
@@ -159,7 +169,7 @@ class UsageMetrics(Resource):
         orderings=(("created_at", "id"),),
     )
     scope_fields = {"account_id": String(required=True, max_length=ACCOUNT_ID_LENGTH, coerce_numbers=False)}
-    pagination = CursorPagination()
+    pagination = CursorPagination.over(table)
     create_schema = UsageMetricSchema()
     replace_resets_omitted = True
     soft_delete_column = "deleted_at"
@@ -209,6 +219,7 @@ class UsageMetrics(Resource):
         for param, column_name in (("eventType", "event_type"), ("aggregationType", "aggregation_type")):
             values = _comma_list(params.get(param))
             if values is not None:
+                check_filter_values(param, values)
                 filters.append(In(column_name, values))
         return ListRequest(tuple(filters), (OrderBy("created_at"), OrderBy("id")))
 

@@ -9,7 +9,7 @@ from ...errors import NotFound
 from ...query import Eq, Query
 from ...repository import Record, Repository
 from ...resource import Context
-from ...service import ResourceService
+from ...service import ResourceService, may_name_a_record
 from .errors import error_headers, render_error
 from .metrics import METRICS, ORDER, metric_id
 from .pagination import NumberedPage, PagePagination
@@ -20,12 +20,16 @@ if TYPE_CHECKING:
 __all__ = ["MetricService", "NumberedPage", "PagePagination", "Statsig", "error_headers", "render_error"]
 
 
+def _texts(*values: Any) -> bool:
+    return all(isinstance(value, str) for value in values)
+
+
 class MetricService(ResourceService):
     """The generic service plus Statsig's read by name and type, and its archive operations."""
 
     def get_by_name(self, name: Any, type: Any) -> dict[str, Any]:
         """GET /console/v1/metrics/{name}/{type}: the metric now called ``name`` with that type."""
-        if not isinstance(name, str) or not isinstance(type, str):
+        if not may_name_a_record(self.resource.table, metric_id(name, type) if _texts(name, type) else None):
             raise NotFound(resource=self.resource.name, id=(name, type))
         with self._operation(write=False) as (repository, _):
             found = repository.find(self.scope, Query((Eq("name", name), Eq("type", type)), ORDER, limit=1))

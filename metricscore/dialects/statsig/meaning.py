@@ -17,6 +17,7 @@ from typing import Any
 from ...meaning import (
     Aggregation,
     AggregationKind,
+    Arithmetic,
     Condition,
     Direction,
     Display,
@@ -29,17 +30,21 @@ from ...meaning import (
     Path,
     Reading,
     ReadingBuilder,
+    Supersede,
     TranslationError,
     Unit,
     UnitKind,
     Window,
     WindowKind,
     Writing,
+    WritingBuilder,
     data_keys_of,
+    describe,
+    merged_conditions,
     wire_payload,
 )
-from .metrics import METRICS
-from .schemas import MetricCreateSchema
+from .metrics import METRICS, NEEDS_EVENTS, NEEDS_UNIT_TYPES
+from .schemas import DESCRIPTION_MAX, NAME_MAX, NAME_MIN, NAME_PATTERN, TAG_MAX, MetricCreateSchema
 
 __all__ = ["CONDITIONS", "CRITERION_FIELDS", "METRIC_MEANING", "MetricMeaning"]
 
@@ -132,6 +137,7 @@ def _measure(event: Mapping[str, Any]) -> EventField | None:
 
 class MetricMeaning:
     resource = METRICS.name
+    scope = METRICS.table.scope
 
     def read(self, payload: Any) -> Reading:
         wire = wire_payload(lambda data: METRICS.load(data, "create"), _DATA_KEYS, payload)
@@ -211,7 +217,137 @@ class MetricMeaning:
         return EventSource(event["name"], tuple(conditions), measure)
 
     def write(self, meaning: Meaning) -> Writing:
-        raise TranslationError("Writing Statsig metrics is not available yet.")
+        out = WritingBuilder(self.resource)
+        events = meaning.events
+        kind = meaning.aggregation.kind
+        if kind not in _WIRE_TYPES:
+            raise out.refuse(f"Statsig metrics have no '{kind.value}' aggregation outside warehouse-native metrics.")
+        if events.table is not None:
+            raise out.refuse("it reads a data-warehouse table; Statsig custom metrics read events.")
+        metric_type = _WIRE_TYPES[kind]
+        if not events.sources and metric_type in NEEDS_EVENTS:
+            raise out.refuse("it reads no event.")
+        metric_events = [
+            self._event(index, source, conditions, kind, out)
+            for index, (source, conditions) in enumerate(zip(events.sources, merged_conditions(events), strict=True))
+        ]
+        payload: dict[str, Any] = {
+            "name": _metric_name(meaning.display.name),
+            "type": metric_type,
+            "metricEvents": metric_events,
+        }
+        if payload["name"] != meaning.display.name:
+            out.note("display.name", "Statsig names are 4 to 200 letters, digits, spaces and _ . - ( ) / % :.")
+        unit = meaning.unit
+        if unit.kind is UnitKind.ID_TYPE and (unit.id_types or metric_type not in NEEDS_UNIT_TYPES):
+            payload["unitTypes"] = list(unit.id_types)
+        else:
+            payload["unitTypes"] = [DEFAULT_UNIT_TYPE]
+            out.default(
+                "unitTypes", f"Statsig computes per unit id; '{DEFAULT_UNIT_TYPE}' stands for {describe(unit)}."
+            )
+            out.note("unit", f"Statsig computes per unit id of a unit type ({DEFAULT_UNIT_TYPE}).")
+        display = meaning.display
+        payload["description"] = (display.description or "")[:DESCRIPTION_MAX]  # Statsig stores "" for none
+        if display.tags:
+            payload["tags"] = [tag for tag in display.tags if tag.strip() and len(tag) <= TAG_MAX]
+        if display.direction is not None:
+            payload["directionality"] = display.direction.value
+        else:
+            out.default("directionality", "The definition does not say which way is good; Statsig assumes 'increase'.")
+            out.note("display.direction", "Statsig metrics say which way is good; 'increase' is assumed.")
+        if meaning.aggregation.arithmetic is not None:
+            out.expect("aggregation.arithmetic", meaning.aggregation.arithmetic, Arithmetic.DECIMAL,
+                       "Statsig sums exact values, not Float64 ones.")  # fmt: skip
+        out.expect("window", meaning.window, WINDOW, "Statsig computes one value per unit per Statsig day (GMT-8).")
+        out.expect(
+            "events.supersede", events.supersede, Supersede.NONE, "Statsig counts every event; none supersedes another."
+        )
+        out.expect("group_by", meaning.group_by, None, "Statsig custom metrics are not split by a property.")
+        facts = {"unit": "unit", "currency": "currency format", "sparkline": "daily series display"}
+        out.display_facts(display, facts, "Statsig metric definitions")
+        return out.build(payload)
+
+    def _event(
+        self,
+        index: int,
+        source: EventSource,
+        conditions: tuple[Condition, ...],
+        kind: AggregationKind,
+        out: WritingBuilder,
+    ) -> dict[str, Any]:
+        aspect = f"events.sources[{index}]"
+        if source.name is None:
+            raise out.refuse("it reads every event; a Statsig metric event names its event.")
+        event: dict[str, Any] = {"name": source.name}
+        measure = source.measure
+        if kind is AggregationKind.UNIQUE_VALUES:
+            event["type"] = "count_distinct"
+            if measure is not None and measure.kind is FieldKind.PROPERTY:
+                event["metadataKey"] = measure.name
+            elif measure is None or measure.kind is not FieldKind.VALUE:
+                raise out.refuse(
+                    f"Statsig counts distinct values of metadata or of the event's value, not {describe(measure)}."
+                )
+        elif kind in (AggregationKind.SUM, AggregationKind.MEAN):
+            if measure is None:
+                event["type"] = "metadata"  # no metadataKey: the event contributes no value
+            elif measure.kind is FieldKind.PROPERTY:
+                event.update(type="metadata", metadataKey=measure.name)
+            elif measure.kind is FieldKind.VALUE:
+                event["type"] = "value"
+            else:
+                raise out.refuse(f"Statsig sums the event's value or metadata, not {describe(measure)}.")
+        criteria = []
+        for condition in conditions:
+            criterion = _criterion(condition)
+            if isinstance(criterion, str):
+                out.note(f"{aspect}.conditions", f"Left out {describe(condition)}: {criterion}")
+                continue
+            if not condition.case_sensitive:
+                out.note(f"{aspect}.conditions", f"{describe(condition)} is now case-sensitive: Statsig criteria are.")
+            criteria.append(criterion)
+        if criteria:
+            event["criteria"] = criteria
+        elif kind is AggregationKind.ACTIVE_UNITS:
+            raise out.refuse("Statsig event_user metrics need criteria on every metric event.")
+        return event
+
+
+_WIRE_TYPES = {
+    AggregationKind.COUNT: "event_count_custom",
+    AggregationKind.UNIQUE_VALUES: "event_count_custom",
+    AggregationKind.SUM: "sum",
+    AggregationKind.MEAN: "mean",
+    AggregationKind.ACTIVE_UNITS: "event_user",
+}
+_WIRE_CONDITIONS = {op: wire for wire, op in CONDITIONS.items() if wire != "="}
+_WIRE_FIELDS = {kind: wire for wire, kind in CRITERION_FIELDS.items()}
+DEFAULT_UNIT_TYPE = "userID"
+
+
+def _criterion(condition: Condition) -> dict[str, Any] | str:
+    """The criterion saying ``condition``, or why there is none."""
+    field = condition.field
+    if field.kind not in _WIRE_FIELDS:
+        return f"Statsig criteria read the value, metadata or user fields, not a {field.kind.value}."
+    criterion: dict[str, Any] = {"type": _WIRE_FIELDS[field.kind], "condition": _WIRE_CONDITIONS[condition.op]}
+    if field.kind is not FieldKind.VALUE:
+        criterion["column"] = field.name
+    if condition.values:
+        criterion["values"] = list(condition.values)
+    if condition.op in _OVERRIDABLE:
+        if condition.missing_passes:
+            criterion["nullVacuousOverride"] = True
+    elif condition.missing_passes and condition.op is not Op.IS_NOT_SET:
+        return "Statsig lets a missing field pass only not_in and not_contains criteria."
+    return criterion
+
+
+def _metric_name(name: str) -> str:
+    """``name`` as a valid Statsig name: other characters become ``_``; 4 to 200 characters."""
+    cleaned = "".join(c if NAME_PATTERN.fullmatch(c) else "_" for c in name)[:NAME_MAX]
+    return cleaned.ljust(NAME_MIN, "_")
 
 
 METRIC_MEANING = MetricMeaning()

@@ -10,10 +10,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ...errors import Conflict, ErrorMessage, MetricscoreError, ValidationError
-from ...jsonvalue import copy_json
+from ...jsonvalue import copy_json, string_problem
+from ...limits import check_filter_values
 from ...query import Eq, Filter, HasAny, OrderBy, Query
 from ...repository import Record
-from ...resource import Context, ListRequest, Mode, Resource
+from ...resource import ACTOR_FIELD, Context, ListRequest, Mode, Resource
 from ...table import Column, ColumnType, Table, UniqueKey
 from ...validation import String
 from .pagination import PagePagination
@@ -24,6 +25,7 @@ __all__ = [
     "DEFAULT_ACTOR",
     "METRICS",
     "Metrics",
+    "actor_errors",
     "actor_identity",
     "epoch_ms",
     "rule_errors",
@@ -31,7 +33,8 @@ __all__ = [
 
 DEFAULT_ACTOR = "CONSOLE API"
 #: How long a scheduled archive can still be cancelled; after it the metric is archived.
-ARCHIVE_GRACE = timedelta(days=7)
+#: "Metric archive scheduled successfully for next day." (Statsig): archived one day later.
+ARCHIVE_GRACE = timedelta(days=1)
 NEEDS_EVENTS = ("sum", "mean", "event_count_custom", "ratio")
 NEEDS_UNIT_TYPES = (*NEEDS_EVENTS, "composite", "composite_sum")
 NAME_TYPE_TAKEN = "A metric with this name and type already exists."
@@ -97,8 +100,15 @@ def rule_errors(record: Mapping[str, Any], failed: Iterable[str] = ()) -> dict[s
     return errors
 
 
+ACTOR_TEXT_MAX = 200
+BAD_ACTOR = "An actor is a name, or a mapping with optional name, email and id."
+
+
 def actor_identity(actor: Any) -> tuple[str, str | None, str | None]:
-    """(name, email, id) of whoever acts: a key name, or a mapping with ``name``/``email``/``id``."""
+    """(name, email, id) of whoever acts: a key name, or a mapping with ``name``/``email``/``id``.
+
+    ``actor`` has passed :func:`actor_errors`.
+    """
     name: Any = actor
     email: Any = None
     actor_id: Any = None
@@ -109,6 +119,29 @@ def actor_identity(actor: Any) -> tuple[str, str | None, str | None]:
         email if isinstance(email, str) else None,
         None if actor_id is None else str(actor_id),
     )
+
+
+def actor_errors(actor: Any) -> list[ErrorMessage]:
+    """Why ``actor`` cannot be recorded as creator or last modifier (empty when it can)."""
+    if actor is None:
+        return []
+    if type(actor) is str:
+        parts: dict[str, Any] = {"name": actor}
+    elif isinstance(actor, Mapping):
+        parts = {key: actor.get(key) for key in ("name", "email", "id")}
+    else:
+        return _message(BAD_ACTOR)
+    problems: list[ErrorMessage] = []
+    for key, value in parts.items():
+        if value is None or (key == "id" and type(value) is int and -(2**63) <= value < 2**63):
+            continue
+        if type(value) is not str:
+            problems += _message(f"The actor's {key} must be a string.")
+        elif (problem := string_problem(value)) is not None:
+            problems += _message(f"The actor's {key} is not valid: {problem}")
+        elif len(value) > ACTOR_TEXT_MAX:
+            problems += _message(f"The actor's {key} may have at most {ACTOR_TEXT_MAX} characters.")
+    return problems
 
 
 def _tags_filter(value: Any) -> tuple[str, ...] | None:
@@ -135,6 +168,8 @@ _OPTIONAL_WIRE = (
 
 class Metrics(Resource):
     name = "statsig.metrics"
+    #: An extension of the vendor's API: an ``Idempotency-Key`` on create (see metricscore.idempotency).
+    idempotent = True
     table = Table(
         name="statsig_metrics",
         scope=("project_id",),
@@ -213,6 +248,12 @@ class Metrics(Resource):
         if "description" in payload and payload["description"] is None:
             payload["description"] = ""
         return payload
+
+    def validate_actor(self, actor: Any) -> Any:
+        problems = actor_errors(actor)
+        if problems:
+            raise ValidationError({ACTOR_FIELD: problems})
+        return actor
 
     # -- record building -------------------------------------------------------------------------
 
@@ -335,6 +376,7 @@ class Metrics(Resource):
         filters: list[Filter] = []
         tags = _tags_filter(params.get("tags"))
         if tags:
+            check_filter_values("tags", tags)
             filters.append(HasAny("tag_index", tags))
         return ListRequest(tuple(filters), ORDER)
 

@@ -18,6 +18,7 @@ __all__ = [
     "DIRECTIONALITIES",
     "EVENT_TYPES",
     "FUNNEL_EVENT_TYPES",
+    "LIMITS",
     "NAME_PATTERN",
     "READ_TYPES",
     "UPDATABLE",
@@ -82,6 +83,20 @@ NAME_MIN, NAME_MAX = 4, 200
 DESCRIPTION_MAX = 1000
 TEXT_MAX = 1000
 TAG_MAX = 100
+#: The most items each list of a metric payload may hold (the table in docs/dialects/statsig.md).
+#: ``criteria`` is every list of criteria (``metricEvents[].criteria``, ``warehouseNative.criteria``,
+#: ...); on top of these, a payload holds at most ``metricscore.limits.MAX_PAYLOAD_VALUES`` values.
+LIMITS = {
+    "tags": 100,
+    "unitTypes": 20,
+    "metricEvents": 50,
+    "metricComponentMetrics": 50,
+    "funnelEventList": 50,
+    "criteria": 50,
+    "criteria[].values": 500,
+    "warehouseNative.funnelEvents": 50,
+    "warehouseNative.metricDimensionColumns": 50,
+}
 #: The fields an update (POST /console/v1/metrics/{id}) accepts; anything else is refused.
 UPDATABLE = (
     "name",
@@ -132,7 +147,9 @@ class Tags(CodedField):
     default_error_messages: Messages = {
         "invalid": "Expected a string or a list of strings.",
         "item": f"Expected a non-blank string of at most {TAG_MAX} characters.",
+        "max_length": "Ensure this field has no more than {max_length} elements.",
     }
+    error_codes = {**CodedField.error_codes, "max_length": "max_length"}
     _tag = String(trim=False, max_length=TAG_MAX, coerce_numbers=False)
 
     def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> Any:
@@ -140,6 +157,8 @@ class Tags(CodedField):
             value = [value]
         if type(value) is not list:
             raise self.make_error("invalid")
+        if len(value) > LIMITS["tags"]:
+            raise self.make_error("max_length", max_length=LIMITS["tags"])
         errors: dict[str, Any] = {}
         tags: list[str] = []
         for index, item in enumerate(value):
@@ -156,12 +175,12 @@ class CriterionSchema(Schema):
     type = Choice(CRITERIA_TYPES, required=True)
     condition = Choice(CONDITIONS, required=True)
     column = _text()
-    values = List(_text())
+    values = List(_text(), max_length=LIMITS["criteria[].values"])
     nullVacuousOverride = Boolean()
 
 
 def _criteria(**kwargs: Any) -> List:
-    return List(Nested(CriterionSchema), **kwargs)
+    return List(Nested(CriterionSchema), max_length=LIMITS["criteria"], **kwargs)
 
 
 class MetricEventSchema(Schema):
@@ -215,9 +234,9 @@ class WarehouseNativeSchema(Schema):
     denominatorValueColumn = _text()
     funnelCalculationWindow = Float()
     funnelCountDistinct = Choice(("sessions", "users"))
-    funnelEvents = List(Nested(WarehouseFunnelEventSchema))
+    funnelEvents = List(Nested(WarehouseFunnelEventSchema), max_length=LIMITS["warehouseNative.funnelEvents"])
     funnelStartCriteria = Choice(("start_event", "exposure"))
-    metricDimensionColumns = List(_text())
+    metricDimensionColumns = List(_text(), max_length=LIMITS["warehouseNative.metricDimensionColumns"])
     metricBakeDays = Float()
     numeratorAggregation = Choice(WAREHOUSE_AGGREGATIONS)
     valueColumn = _text()
@@ -258,10 +277,19 @@ class MetricCreateSchema(_Common):
     is_verified = Boolean(load_default=False, data_key="isVerified")
     is_read_only = Boolean(load_default=False, data_key="isReadOnly")
     is_permanent = Boolean(load_default=False, data_key="isPermanent")
-    unit_types = List(_word(), load_default=list, data_key="unitTypes")
-    metric_events = List(Nested(MetricEventSchema), load_default=list, data_key="metricEvents")
-    metric_component_metrics = List(Nested(ComponentMetricSchema), load_default=list, data_key="metricComponentMetrics")
-    funnel_event_list = List(Nested(FunnelEventSchema), allow_none=True, data_key="funnelEventList")
+    unit_types = List(_word(), load_default=list, data_key="unitTypes", max_length=LIMITS["unitTypes"])
+    metric_events = List(
+        Nested(MetricEventSchema), load_default=list, data_key="metricEvents", max_length=LIMITS["metricEvents"]
+    )
+    metric_component_metrics = List(
+        Nested(ComponentMetricSchema),
+        load_default=list,
+        data_key="metricComponentMetrics",
+        max_length=LIMITS["metricComponentMetrics"],
+    )
+    funnel_event_list = List(
+        Nested(FunnelEventSchema), allow_none=True, data_key="funnelEventList", max_length=LIMITS["funnelEventList"]
+    )
     funnel_count_distinct = Choice(FUNNEL_COUNT_DISTINCT, allow_none=True, data_key="funnelCountDistinct")
     rollup_time_window = _text(max_length=100, allow_none=True, data_key="rollupTimeWindow")
     custom_roll_up_start = Float(min_value=0, allow_none=True, data_key="customRollUpStart")
@@ -298,7 +326,7 @@ class MetricUpdateSchema(_Common):
     is_verified = Boolean(data_key="isVerified")
     is_read_only = Boolean(data_key="isReadOnly")
     is_permanent = Boolean(data_key="isPermanent")
-    unit_types = List(_word(), data_key="unitTypes")
+    unit_types = List(_word(), data_key="unitTypes", max_length=LIMITS["unitTypes"])
     owner = Nested(OwnerSchema)
 
 

@@ -15,9 +15,10 @@ Every class here is named ``*Contract`` so pytest collects it only through such 
 memory backend is the reference: a backend that answers differently has a bug.
 """
 
-from .crud import CrudContract, ScopeContract, UniquenessContract
+from .crud import CopyContract, CrudContract, ScopeContract, UniquenessContract
 from .events import EventsContract
 from .fixtures import BackendFixtures
+from .inputs import ReadInputContract
 from .listing import KeysetContract, ListingContract
 from .metrics import GroupUsageMetricContract, SequenceUsageMetricContract, StatsigMetricContract
 from .stateful import StatefulContract, compare_with_memory
@@ -26,11 +27,13 @@ from .transactions import TransactionContract
 __all__ = [
     "BackendContracts",
     "BackendFixtures",
+    "CopyContract",
     "CrudContract",
     "EventsContract",
     "GroupUsageMetricContract",
     "KeysetContract",
     "ListingContract",
+    "ReadInputContract",
     "ScopeContract",
     "SequenceUsageMetricContract",
     "StatefulContract",
@@ -43,6 +46,7 @@ __all__ = [
 
 class BackendContracts(
     CrudContract,
+    CopyContract,
     ScopeContract,
     UniquenessContract,
     ListingContract,
@@ -53,5 +57,6 @@ class BackendContracts(
     SequenceUsageMetricContract,
     StatsigMetricContract,
     EventsContract,
+    ReadInputContract,
 ):
     """Every contract at once: what a backend must pass."""

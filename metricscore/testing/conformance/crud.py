@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
+from ...dialects.posthog.accounts import ACCOUNTS
 from ...errors import Conflict, NotFound, ValidationError
+from ...query import OrderBy, Query
+from ...repository import Backend
 from ...store import Store
 from ..clock import FakeClock
-from .fixtures import BackendFixtures, fresh_project_id
+from .fixtures import BackendFixtures, fresh_project_id, row
 
-__all__ = ["CrudContract", "ScopeContract", "UniquenessContract"]
+__all__ = ["CopyContract", "CrudContract", "ScopeContract", "UniquenessContract"]
 
 FULL_PROPERTIES = {
     "csm": {"id": 1, "email": "csm@example.com"},
@@ -153,3 +157,43 @@ class UniquenessContract(BackendFixtures):
         accounts.delete(second["id"])
         accounts.create({"name": "C", "external_id": "e1"})
         assert sorted(r["name"] for r in accounts.list().results) == ["A", "C"]
+
+
+class CopyContract(BackendFixtures):
+    """A repository hands out records the caller owns: changing one never changes what is stored.
+
+    Checked below the service, whose renderers copy JSON values again and would hide a backend
+    that hands out its stored objects.
+    """
+
+    def _mutate(self, record: dict[str, Any]) -> None:
+        record["name"] = "mutated"
+        record["properties"]["csm"]["id"] = 99
+        record["properties"]["new"] = True
+        record["tags"].append("mutated")
+
+    def test_reads_return_copies(self, backend: Backend) -> None:
+        scope = {"project_id": fresh_project_id()}
+        stored = row(scope, "r1", "name", FakeClock()(), properties=copy.deepcopy(FULL_PROPERTIES), tags=["a", "b"])
+        expected = copy.deepcopy(stored)
+        with backend.unit_of_work() as uow:
+            uow.repository(ACCOUNTS.table).insert(scope, stored)
+        query = Query((), (OrderBy("id"),))
+        for read in ("get", "find", "get in the writing unit"):
+            with backend.unit_of_work(write=read.endswith("unit")) as uow:
+                repository = uow.repository(ACCOUNTS.table)
+                if read == "find":
+                    found = repository.find(scope, query)
+                    assert len(found) == 1
+                    record = found[0]
+                else:
+                    got = repository.get(scope, "r1")
+                    assert got is not None
+                    record = got
+                self._mutate(record)
+                again = repository.get(scope, "r1")
+                assert again is not None and again["name"] == "name", f"{read}: the stored record was changed"
+            with backend.unit_of_work(write=False) as uow:
+                fresh = uow.repository(ACCOUNTS.table).get(scope, "r1")
+            assert fresh is not None
+            assert {key: fresh[key] for key in expected} == expected, f"{read} handed out the stored record"

@@ -13,7 +13,7 @@ from ...repository import Backend
 from ...store import Store
 from ..clock import FakeClock
 
-__all__ = ["BackendFixtures", "fresh_project_id"]
+__all__ = ["BackendFixtures", "fresh_project_id", "row"]
 
 # Every test works in scopes nobody used before, so the contract also holds on a server database
 # that other tests (or other runs) have written to.
@@ -46,3 +46,23 @@ class BackendFixtures:
     @pytest.fixture
     def accounts(self, store: Store, project_id: int) -> Any:
         return store.posthog.accounts(project_id=project_id)
+
+
+def row(scope: dict[str, Any], id: str, name: str, stamp: Any, **extra: Any) -> dict[str, Any]:
+    """A complete PostHog account row (every column), for tests below the service."""
+    record = {
+        **scope,
+        "id": id,
+        "name": name,
+        "external_id": None,
+        "properties": {},
+        "tags": [],
+        "created_at": stamp,
+        "created_by": None,
+        "updated_at": stamp,
+        "csm_id": None,
+        "account_executive_id": None,
+        "account_owner_id": None,
+    }
+    record.update(extra)
+    return record

@@ -12,7 +12,7 @@ from ...errors import ValidationError
 from ...query import Contains, Eq, Filter, HasAny, In, OrderBy, Query
 from ...repository import Backend
 from ..clock import FakeClock
-from .fixtures import BackendFixtures, fresh_project_id
+from .fixtures import BackendFixtures, fresh_project_id, row
 
 __all__ = ["KeysetContract", "ListingContract"]
 
@@ -186,7 +186,7 @@ class KeysetContract(BackendFixtures):
             repo = uow.repository(table)
             for index in range(30):
                 stamp = base() if index % 3 else base.now  # some equal timestamps
-                repo.insert(scope, _row(scope, f"id-{index:03d}", rng.choice("abcd"), stamp))
+                repo.insert(scope, row(scope, f"id-{index:03d}", rng.choice("abcd"), stamp))
         orders = [
             (OrderBy("created_at"), OrderBy("id")),
             (OrderBy("created_at", True), OrderBy("id", True)),
@@ -219,7 +219,7 @@ class KeysetContract(BackendFixtures):
         with backend.unit_of_work() as uow:
             repo = uow.repository(ACCOUNTS.table)
             for index in range(7):
-                repo.insert(scope, _row(scope, f"r{index}", "ab"[index % 2], clock(), tags=["t"] if index % 3 else []))
+                repo.insert(scope, row(scope, f"r{index}", "ab"[index % 2], clock(), tags=["t"] if index % 3 else []))
         order = (OrderBy("name"), OrderBy("id"))
         with backend.unit_of_work(write=False) as uow:
             repo = uow.repository(ACCOUNTS.table)
@@ -240,9 +240,9 @@ class KeysetContract(BackendFixtures):
         clock = FakeClock()
         with backend.unit_of_work() as uow:
             repo = uow.repository(ACCOUNTS.table)
-            repo.insert(scope, _row(scope, "1", "x", clock(), tags=["a", "b"], external_id="E"))
-            repo.insert(scope, _row(scope, "2", "y", clock(), tags=["b"]))
-            repo.insert(scope, _row(scope, "3", "z", clock(), tags=[]))
+            repo.insert(scope, row(scope, "1", "x", clock(), tags=["a", "b"], external_id="E"))
+            repo.insert(scope, row(scope, "2", "y", clock(), tags=["b"]))
+            repo.insert(scope, row(scope, "3", "z", clock(), tags=[]))
         with backend.unit_of_work(write=False) as uow:
             repo = uow.repository(ACCOUNTS.table)
 
@@ -258,22 +258,3 @@ class KeysetContract(BackendFixtures):
             assert ids(Eq("external_id", "E")) == ["1"]
             assert ids(Contains(("name", "external_id"), "e")) == ["1"]
             assert repo.count(scope, (HasAny("tags", ("a", "b")),)) == 2
-
-
-def _row(scope: dict[str, Any], id: str, name: str, stamp: Any, **extra: Any) -> dict[str, Any]:
-    row = {
-        **scope,
-        "id": id,
-        "name": name,
-        "external_id": None,
-        "properties": {},
-        "tags": [],
-        "created_at": stamp,
-        "created_by": None,
-        "updated_at": stamp,
-        "csm_id": None,
-        "account_executive_id": None,
-        "account_owner_id": None,
-    }
-    row.update(extra)
-    return row

@@ -16,7 +16,7 @@ from ...errors import Conflict, NotFound, ValidationError
 from ...repository import Backend
 from ...store import Store
 from ..clock import FakeClock
-from .fixtures import BackendFixtures
+from .fixtures import BackendFixtures, fresh_project_id
 
 __all__ = ["GroupUsageMetricContract", "SequenceUsageMetricContract", "StatsigMetricContract"]
 
@@ -55,7 +55,7 @@ class GroupUsageMetricContract(BackendFixtures):
         store.posthog.group_usage_metrics(project_id=project_id, group_type_index=1).create(
             {"name": "Revenue", "filters": {}}
         )
-        store.posthog.group_usage_metrics(project_id=project_id + 1, group_type_index=0).create(
+        store.posthog.group_usage_metrics(project_id=fresh_project_id(), group_type_index=0).create(
             {"name": "Revenue", "filters": {}}
         )
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, rule, run_state_machine_as_test
 
 from ...errors import MetricscoreError
@@ -22,6 +22,8 @@ from .fixtures import BackendFixtures, fresh_project_id
 
 __all__ = ["StatefulContract", "compare_with_memory"]
 
+PHASES = tuple(Phase)
+
 
 def _outcome(call: Any) -> tuple[str, Any]:
     try:
@@ -33,8 +35,12 @@ def _outcome(call: Any) -> tuple[str, Any]:
     return ("ok", result)
 
 
-def compare_with_memory(backend: Backend, *, max_examples: int = 25, steps: int = 25) -> None:
-    """Run the account state machine against ``backend`` and a fresh memory backend."""
+def compare_with_memory(backend: Backend, *, max_examples: int = 25, steps: int = 25, shrink: bool = False) -> None:
+    """Run the account state machine against ``backend`` and a fresh memory backend.
+
+    A difference fails at once with the steps that led to it. ``shrink=True`` asks Hypothesis for
+    the shortest such sequence first, which on a broken backend can take minutes.
+    """
     memory_backend = backend_class("memory")  # through the registry: the core imports no backend
 
     class AccountsMachine(RuleBasedStateMachine):
@@ -92,6 +98,7 @@ def compare_with_memory(backend: Backend, *, max_examples: int = 25, steps: int 
             stateful_step_count=steps,
             deadline=None,
             suppress_health_check=list(HealthCheck),
+            phases=PHASES if shrink else tuple(p for p in PHASES if p is not Phase.shrink),
         ),
     )
 

@@ -17,6 +17,7 @@ from .accounts import (
     invalid_account_payloads,
     safe_text,
 )
+from .definitions import metric_definitions
 from .events import event_lists, events_for
 from .group_usage_metrics import group_usage_metric_payloads, invalid_group_usage_metric_payloads
 from .json import json_values
@@ -70,6 +71,7 @@ __all__ = [
     "invalid_statsig_metric_payloads",
     "invalid_usage_metric_payloads",
     "json_values",
+    "metric_definitions",
     "payloads",
     "safe_text",
     "statsig_metric_payloads",

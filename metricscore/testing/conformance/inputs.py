@@ -1,0 +1,212 @@
+"""Read-side inputs no record can hold: every backend answers them alike, never with a StorageError.
+
+Ids, filter values, cursors, actors and credentials come from paths, query strings and headers as
+they are. One holding a NUL or a lone surrogate (which no stored value holds: payloads are
+validated), a forged cursor, or an actor of the wrong type is answered as the vendor answers a bad
+or unknown value: NotFound for an id, no match for a filter value, a ValidationError for a cursor
+or an actor, no key for credentials.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from ...errors import NotFound, ValidationError
+from ...http.keys import Keyring
+from ...store import Store
+from ..clock import FakeClock
+from .fixtures import BackendFixtures
+
+__all__ = ["ReadInputContract", "forged_cursors"]
+
+#: Strings no stored value holds: NUL and lone surrogates, alone and inside ordinary text.
+UNSTORABLE = ("\x00", "acme\x00", "\x00acme", "\ud800", "acme\udfff", "\ud83d")
+USAGE = {"name": "Messages", "metricType": "SIMPLE", "eventType": "message_sent", "aggregationType": "COUNT"}
+STATSIG = {"name": "metric", "type": "sum", "unitTypes": ["userID"], "metricEvents": [{"name": "add_to_cart"}]}
+
+
+def _cursor(parts: Any) -> str:
+    raw = json.dumps(parts, ensure_ascii=True).encode("ascii")
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def forged_cursors() -> list[Any]:
+    """Cursors no page ever hands out, for a ``(created_at, id)`` order."""
+    moment = "2024-01-01T12:00:00+00:00"
+    return [
+        "\x00",
+        "\ud800",
+        _cursor([["v", 1], ["v", 2]]),  # integers where a time and an id belong
+        _cursor([["d", moment], ["v", 10**30]]),  # a huge integer as the id
+        _cursor([["d", moment], ["v", 2**63]]),
+        _cursor([["d", moment], ["v", True]]),
+        _cursor([["d", moment], ["v", None]]),
+        _cursor([["d", moment], ["v", 1.5]]),
+        _cursor([["d", moment], ["v", ["x"]]]),
+        _cursor([["d", moment], ["v", {"a": 1}]]),
+        _cursor([["d", moment], ["v", "id\u0000"]]),  # NUL inside the decoded id
+        _cursor([["d", moment], ["v", "\ud800"]]),  # a lone surrogate inside the decoded id
+        _cursor([["d", moment], ["d", moment]]),  # a time where the id belongs
+        _cursor([["v", moment], ["v", "x"]]),  # a string where the time belongs
+        _cursor([["d", "0001-01-01T00:00:00+05:00"], ["v", "x"]]),  # before year 1 in UTC
+        _cursor([["d", "9999-12-31T23:59:59-05:00"], ["v", "x"]]),  # after year 9999 in UTC
+        _cursor([["d", "2024-01-01T12:00:00"], ["v", "x"]]),  # no time zone
+        _cursor([["d", "yesterday"], ["v", "x"]]),
+        _cursor([["d", 5], ["v", "x"]]),
+        _cursor([["d", moment]]),  # too short
+        _cursor([["d", moment], ["v", "x"], ["v", "y"]]),  # too long
+        _cursor([["x", moment], ["v", "x"]]),
+        _cursor({"d": moment}),
+        _cursor("x"),
+        "e30",  # {}
+        "%%%",
+        5,
+        ["x"],
+        "A" * 5000,
+    ]
+
+
+def _names(page: Any) -> list[str]:
+    return sorted(r["name"] for r in page.results)
+
+
+class ReadInputContract(BackendFixtures):
+    def test_ids_no_record_can_have_are_not_found(self, store: Store, project_id: int) -> None:
+        accounts = store.posthog.accounts(project_id=project_id)
+        metrics = store.posthog.group_usage_metrics(project_id=project_id, group_type_index=0)
+        usage = store.sequence.usage_metrics(account_id=f"acct-{project_id}")
+        statsig = store.statsig.metrics(project_id=f"p{project_id}")
+        services = [
+            (accounts, accounts.create({"name": "Acme"})["id"], {"name": "x"}),
+            (metrics, metrics.create({"name": "Events", "filters": {}})["id"], {"name": "x", "filters": {}}),
+            (usage, usage.create(USAGE)["id"], USAGE),
+            (statsig, statsig.create(STATSIG)["id"], {"description": "x"}),
+        ]
+        for service, existing, body in services:
+            for bad in (*UNSTORABLE, existing + "\x00", "\ud800" + existing, "x" * 10_000):
+                with pytest.raises(NotFound):
+                    service.get(bad)
+                with pytest.raises(NotFound):
+                    service.update(bad, body)
+                with pytest.raises(NotFound):
+                    service.delete(bad)
+            assert service.list().count == 1
+        for name, kind in (("\x00", "sum"), ("metric", "\x00"), ("metric\ud800", "sum"), ("m" * 10_000, "sum")):
+            with pytest.raises(NotFound):
+                statsig.get_by_name(name, kind)
+        for bad in UNSTORABLE:
+            with pytest.raises(NotFound):
+                statsig.schedule_archive(bad)
+
+    def test_filter_values_no_record_can_hold_match_nothing(self, store: Store, project_id: int) -> None:
+        accounts = store.posthog.accounts(project_id=project_id)
+        accounts.create({"name": "Acme", "external_id": "acme-1", "tags": ["billing"]})
+        accounts.create({"name": "Globex", "tags": ["urgent"]})
+        for bad in UNSTORABLE:
+            assert accounts.list(search=bad).count == 0, repr(bad)
+            assert accounts.list(tags=json.dumps([bad])).count == 0, repr(bad)
+            assert accounts.list(tags=[bad]).count == 0, repr(bad)
+            assert _names(accounts.list(tags=json.dumps(["billing", bad]))) == ["Acme"]
+            assert accounts.list(ordering=bad, csm=bad, limit=bad, offset=bad).count == 2
+
+        usage = store.sequence.usage_metrics(account_id=f"acct-{project_id}")
+        first = usage.create(USAGE)
+        for bad in UNSTORABLE:
+            for param in ("name", "id", "eventType", "aggregationType"):
+                assert usage.list(**{param: bad}).count == 0, (param, bad)
+            assert usage.list(id=first["id"] + bad).count == 0
+            assert usage.list(eventType=f"message_sent,{bad}").count == 1
+
+        statsig = store.statsig.metrics(project_id=f"p{project_id}")
+        statsig.create({**STATSIG, "tags": ["even"]})
+        for bad in UNSTORABLE:
+            assert statsig.list(tags=bad).count == 0
+            assert statsig.list(tags=f"even,{bad}").count == 1
+
+    def test_forged_cursors_are_invalid(self, store: Store, project_id: int) -> None:
+        usage = store.sequence.usage_metrics(account_id=f"acct-{project_id}")
+        for index in range(3):
+            usage.create({**USAGE, "name": f"m{index}"})
+        for forged in forged_cursors():
+            for param in ("after", "before"):
+                with pytest.raises(ValidationError) as error:
+                    usage.list(**{param: forged})
+                assert error.value.errors == {param: ["Invalid cursor."]}, (param, forged)
+
+    def test_cursors_at_the_ends_of_time(self, store: Store, project_id: int) -> None:
+        usage = store.sequence.usage_metrics(account_id=f"acct-{project_id}")
+        ids = [usage.create({**USAGE, "name": f"m{index}"})["id"] for index in range(3)]
+        earliest = _cursor([["d", "0001-01-01T00:00:00+00:00"], ["v", ""]])
+        latest = _cursor([["d", "9999-12-31T23:59:59.999999+00:00"], ["v", "~"]])
+        assert [r["id"] for r in usage.list(after=earliest).results] == ids
+        assert usage.list(before=earliest).results == []
+        assert [r["id"] for r in usage.list(before=latest).results] == ids
+        assert usage.list(after=latest).results == []
+        shifted = _cursor([["d", "2024-01-01T14:00:00.123456+02:00"], ["v", ids[0]]])  # = the first record
+        assert [r["id"] for r in usage.list(after=shifted).results] == ids[1:]
+
+    @pytest.mark.parametrize("actor", ["alice", "7", True, False, 3.5, 4.0, {}, [], {"id": 7}, 2**63, -(2**63) - 1])
+    def test_posthog_actor_is_an_integer_user_id(self, store: Store, project_id: int, actor: Any) -> None:
+        accounts = store.posthog.accounts(project_id=project_id)
+        metrics = store.posthog.group_usage_metrics(project_id=project_id, group_type_index=0)
+        kept = accounts.create({"name": "kept"}, actor_id=1)
+        calls: list[Callable[[], Any]] = [
+            lambda: accounts.create({"name": "Acme"}, actor_id=actor),
+            lambda: accounts.update(kept["id"], {"name": "changed"}, actor_id=actor),
+            lambda: accounts.delete(kept["id"], actor_id=actor),
+            lambda: metrics.create({"name": "Events", "filters": {}}, actor_id=actor),
+        ]
+        for call in calls:
+            with pytest.raises(ValidationError) as error:
+                call()
+            assert list(error.value.errors) == ["actor_id"]
+        assert [r["name"] for r in accounts.list().results] == ["kept"]
+        assert metrics.list().count == 0
+
+    def test_posthog_actor_ids_are_stored_exactly(self, store: Store, project_id: int) -> None:
+        accounts = store.posthog.accounts(project_id=project_id)
+        for actor in (None, 0, 7, -1, 2**63 - 1, -(2**63)):
+            created = accounts.create({"name": f"by {actor}"}, actor_id=actor)
+            assert created["created_by"] == actor
+            assert accounts.get(created["id"])["created_by"] == actor
+
+    def test_statsig_actor_is_a_name_or_a_mapping(self, store: Store, project_id: int, clock: FakeClock) -> None:
+        statsig = store.statsig.metrics(project_id=f"p{project_id}")
+        bad_actors: list[Any] = [
+            5, 2.5, True, ["ops"], "ops\x00", "\ud800", "x" * 201,
+            {"name": 5}, {"name": "a\x00"}, {"email": "\ud800"}, {"id": 2**64}, {"id": 1.5}, {"id": ["x"]},
+        ]  # fmt: skip
+        for actor in bad_actors:
+            with pytest.raises(ValidationError) as error:
+                statsig.create(STATSIG, actor_id=actor)
+            assert list(error.value.errors) == ["actor_id"], actor
+        assert statsig.list().count == 0
+        created = statsig.create(STATSIG, actor_id={"name": "Ada", "email": "ada@example.com", "id": 7})
+        assert (created["creatorName"], created["creatorEmail"]) == ("Ada", "ada@example.com")
+        clock.advance(timedelta(seconds=1))
+        updated = statsig.update(created["id"], {"description": "x"}, actor_id="ci key")
+        assert updated["lastModifierName"] == "ci key"
+        assert statsig.get(created["id"]) == updated
+
+    def test_credentials_no_key_can_have_find_no_key(self, store: Store) -> None:
+        keyring = Keyring(store)
+        sequence = keyring.create_sequence_credentials(account_id="acct")
+        posthog = keyring.create_posthog_key(scopes=["*"])
+        statsig = keyring.create_statsig_key(project_id="p")
+        for bad in UNSTORABLE:
+            assert keyring.check_credentials(bad * 16, sequence.client_secret) is None
+            assert keyring.check_credentials(sequence.client_id[:-1] + bad, sequence.client_secret) is None
+            assert keyring.check_credentials(sequence.client_id, sequence.client_secret + bad) is None
+            assert keyring.check_token("posthog", posthog.token + bad) is None
+            assert keyring.check_token("posthog", "phx_" + bad * 16 + "secret") is None
+            assert keyring.check_token("statsig", statsig.token.replace("-", "-" + bad, 1)) is None
+            assert keyring.revoke(bad) is False
+        assert keyring.check_credentials(sequence.client_id, sequence.client_secret) is not None
+        assert keyring.check_token("posthog", posthog.token) is not None
+        assert keyring.check_token("statsig", statsig.token) is not None

@@ -1,0 +1,131 @@
+"""Property tests: whatever a caller passes, the cursor decoder and the Keyring raise only
+metricscore's errors (and the decoder gives back only positions of the right types)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import metricscore as mc
+from metricscore.dialects.sequence.pagination import decode_cursor, encode_cursor
+from metricscore.errors import MetricscoreError, ValidationError
+from metricscore.http.keys import KEY_KINDS, Keyring
+
+BOUNDED = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+TYPES = (datetime, str)
+
+#: Any character, lone surrogates and NUL included.
+any_text = st.text(st.characters(codec=None, exclude_categories=()), max_size=40)
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.integers(min_value=2**62, max_value=2**70),
+    st.floats(),
+    any_text,
+    st.binary(max_size=20),
+    st.just(object()),
+)
+anything = st.recursive(
+    scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.tuples(inner, inner),
+        st.frozensets(st.one_of(st.integers(), any_text), max_size=4),
+        st.dictionaries(any_text, inner, max_size=3),
+    ),
+    max_leaves=8,
+)
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+json_values = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), any_text),
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(any_text, inner, max_size=3)),
+    max_leaves=10,
+)
+parts = st.lists(st.tuples(st.sampled_from(["d", "v", "x"]), json_values).map(list), max_size=3)
+cursors = st.one_of(
+    anything,
+    any_text,
+    st.binary(max_size=200).map(_b64),
+    json_values.map(lambda v: _b64(json.dumps(v).encode("utf-8", "surrogatepass"))),
+    parts.map(lambda p: _b64(json.dumps(p).encode("utf-8", "surrogatepass"))),
+    st.tuples(st.datetimes(timezones=st.timezones()).map(datetime.isoformat), json_values).map(
+        lambda p: _b64(json.dumps([["d", p[0]], ["v", p[1]]]).encode("utf-8", "surrogatepass"))
+    ),
+)
+
+
+@BOUNDED
+@given(cursors)
+def test_the_cursor_decoder_only_raises_invalid_cursor(cursor: Any) -> None:
+    try:
+        position = decode_cursor(cursor, TYPES, "after")
+    except ValidationError as error:
+        assert error.errors == {"after": ["Invalid cursor."]}
+        return
+    moment, id = position
+    assert type(moment) is datetime and moment.utcoffset() is not None and moment.tzinfo is UTC
+    assert type(id) is str and "\x00" not in id
+    id.encode("utf-8")
+
+
+@BOUNDED
+@given(
+    st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30), timezones=st.just(UTC)),
+    st.text(max_size=50).filter(lambda t: "\x00" not in t),
+)
+def test_cursors_round_trip(moment: datetime, id: str) -> None:
+    assert decode_cursor(encode_cursor((moment, id)), TYPES, "before") == (moment, id)
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def keyring(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Keyring]:
+    if request.param == "sqlite":
+        pytest.importorskip("sqlalchemy")
+    url = "memory://" if request.param == "memory" else f"sqlite:///{tmp_path}/keys.db"
+    store = mc.open_store(url)
+    yield Keyring(store)
+    store.close()
+
+
+def _only_metricscore_errors(call: Any) -> Any:
+    try:
+        return call()
+    except MetricscoreError:
+        return None
+
+
+@BOUNDED
+@given(anything, anything, anything, anything)
+def test_creating_keys_raises_only_metricscore_errors(keyring: Keyring, a: Any, b: Any, c: Any, d: Any) -> None:
+    _only_metricscore_errors(lambda: keyring.create_posthog_key(scopes=a, projects=b, name=c, user_id=d))
+    _only_metricscore_errors(lambda: keyring.create_posthog_key(scopes=["*"], projects=b, name=c, user_id=d))
+    _only_metricscore_errors(lambda: keyring.create_sequence_credentials(account_id=a, name=c))
+    _only_metricscore_errors(lambda: keyring.create_statsig_key(project_id=a, name=c))
+    _only_metricscore_errors(lambda: Keyring(keyring.store, cache_seconds=a))
+
+
+@BOUNDED
+@given(anything, anything, anything)
+def test_checking_and_revoking_raise_only_metricscore_errors(keyring: Keyring, a: Any, b: Any, c: Any) -> None:
+    for kind in (*KEY_KINDS, a):
+        assert _only_metricscore_errors(lambda kind=kind: keyring.check_token(kind, b)) is None
+    assert _only_metricscore_errors(lambda: keyring.check_credentials(a, b)) is None
+    assert _only_metricscore_errors(lambda: keyring.revoke(a)) in (False, None)
+    _only_metricscore_errors(lambda: keyring.list(include_revoked=c))
+    new = keyring.create_sequence_credentials(account_id="acct")
+    assert _only_metricscore_errors(lambda: keyring.check_credentials(new.client_id, a)) is None
+    assert keyring.check_credentials(new.client_id, new.client_secret) is not None

@@ -1,0 +1,118 @@
+"""What `pip install` ships: every package, the LICENSE, and an editable install static tools can read."""
+
+from __future__ import annotations
+
+import configparser
+import os
+import shutil
+import sys
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _setup_cfg() -> configparser.ConfigParser:
+    parser = configparser.ConfigParser()
+    parser.read(ROOT / "setup.cfg")
+    return parser
+
+
+def _listed(option: str) -> list[str]:
+    return [line.strip() for line in _setup_cfg()["options"][option].splitlines() if line.strip()]
+
+
+def _package_folders(top: str, name: str) -> set[str]:
+    found = set()
+    for init in (ROOT / top).rglob("__init__.py"):
+        relative = init.parent.relative_to(ROOT / top)
+        found.add(".".join((name, *relative.parts)))
+    return found
+
+
+def test_every_package_folder_is_listed_in_setup_cfg() -> None:
+    packages = set(_listed("packages"))
+    folders = _package_folders("metricscore", "metricscore") | _package_folders("backends", "metricscore.backends")
+    assert folders - packages == set(), "package folders missing from setup.cfg [options] packages"
+    assert packages - folders == set(), "setup.cfg lists packages that have no folder"
+    assert _listed("package_dir") == ["metricscore.backends = backends"]
+
+
+def test_the_license_file_is_shipped() -> None:
+    text = (ROOT / "LICENSE").read_text(encoding="utf-8")
+    assert text.startswith("MIT License")
+    assert "metricscore developers" in text
+    metadata = _setup_cfg()["metadata"]
+    assert metadata["license"] == "MIT"
+    assert metadata["license_files"].split() == ["LICENSE"]
+    assert "include LICENSE" in (ROOT / "MANIFEST.in").read_text(encoding="utf-8").splitlines()
+
+
+@pytest.fixture
+def build_backend(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    pytest.importorskip("setuptools")
+    monkeypatch.syspath_prepend(str(ROOT / "_build_backend"))
+    sys.modules.pop("metricscore_build", None)
+    import metricscore_build
+
+    yield metricscore_build
+    sys.modules.pop("metricscore_build", None)
+
+
+def test_the_build_backend_is_declared(build_backend: Any) -> None:
+    import tomllib
+
+    system = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["build-system"]
+    assert (system["build-backend"], system["backend-path"]) == ("metricscore_build", ["_build_backend"])
+    for hook in ("build_wheel", "build_sdist", "build_editable", "prepare_metadata_for_build_editable"):
+        assert callable(getattr(build_backend, hook))
+
+
+def test_editable_installs_are_strict_unless_asked_otherwise(
+    build_backend: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[Any] = []
+    monkeypatch.setattr(build_backend._setuptools, "build_editable", lambda *args: seen.append(args) or "w.whl")
+    assert build_backend.build_editable("dist") == "w.whl"
+    assert build_backend.build_editable("dist", {"editable_mode": "lenient"}, "meta") == "w.whl"
+    assert seen == [("dist", {"editable_mode": "strict"}, None), ("dist", {"editable_mode": "lenient"}, "meta")]
+
+
+def test_the_source_tree_has_the_installed_layout() -> None:
+    """``metricscore/backends`` links to ``backends/``, so a checkout on ``sys.path`` (``python -m
+    pytest`` from the root) imports ``metricscore.backends`` as an installed package does."""
+    link = ROOT / "metricscore" / "backends"
+    assert link.is_symlink() and os.readlink(link) == "../backends"
+    assert os.path.samefile(link / "sql" / "backend.py", ROOT / "backends" / "sql" / "backend.py")
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:Editable installation")
+def test_an_editable_wheel_puts_a_plain_folder_on_sys_path(
+    build_backend: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real build, on a copy of the project (a strict build writes its tree under build/):
+    the wheel's .pth names a folder holding metricscore and metricscore.backends.sql."""
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in ("setup.cfg", "pyproject.toml", "README.md", "LICENSE", "MANIFEST.in"):
+        shutil.copy2(ROOT / name, project / name)
+    for name in ("metricscore", "backends", "_build_backend"):
+        shutil.copytree(ROOT / name, project / name, symlinks=True, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.chdir(project)
+    wheel = build_backend.build_editable(str(tmp_path))
+    with zipfile.ZipFile(tmp_path / wheel) as archive:
+        names = archive.namelist()
+        pth = [archive.read(name).decode() for name in names if name.endswith(".pth")]
+    assert not [name for name in names if name.endswith("_finder.py")], "an import hook static tools cannot follow"
+    assert len(pth) == 1 and not pth[0].startswith("import ")
+    tree = Path(pth[0].strip())
+    assert (tree / "metricscore" / "__init__.py").exists()
+    assert tree.is_relative_to(project)
+    assert os.path.samefile(
+        tree / "metricscore" / "backends" / "sql" / "backend.py", project / "backends/sql/backend.py"
+    )
