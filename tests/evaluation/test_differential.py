@@ -6,6 +6,8 @@ real evaluation runs (Sequence billing periods, PostHog trailing windows, Statsi
 canonical max / min / latest / unique measures, draws events that exercise them
 (``events_for``), and compares each engine's rows to the reference rows: equal values, so
 counts and integer sums exactly, decimal sums without drift.
+
+CI runs 15 examples per resource and engine; ``DIFF_EXAMPLES=200`` runs a deeper search locally.
 """
 
 from __future__ import annotations
