@@ -1,4 +1,4 @@
-"""HTTP throughput and latency: ``metricscore serve`` (gunicorn, 2 sync workers) against a minimal
+"""HTTP throughput and latency: ``metricscore serve`` (gunicorn, 2 threaded workers) against a minimal
 WSGI app returning a constant JSON body under the same gunicorn settings (the ceiling), same run.
 
 ``python -m benchmarks.bench_http [--quick] [--url STORE_URL ...]``. SQLite always; PostgreSQL too
@@ -166,7 +166,9 @@ def run(url: str, label: str, requests: int, workdir: Path) -> list[Result]:
         "--workers",
         "2",
         "--worker-class",
-        "sync",
+        "gthread",
+        "--threads",
+        "16",
         "--bind",
         f"127.0.0.1:{ceiling_port}",
         *_gunicorn_flags(),

@@ -286,6 +286,12 @@ def keys() -> None:
 @click.option("--account", default=None, help="Sequence: the sequenceAccountId")
 @click.option("--project", default=None, help="Statsig: the project id")
 @click.option("--json", "as_json", is_flag=True, help="print JSON")
+@click.option(
+    "--token-only",
+    is_flag=True,
+    help="print only the credential for the auth header: the token (PostHog, Statsig) or the base64 "
+    "Basic credentials (Sequence), e.g. KEY=$(metricscore keys create ... --token-only)",
+)
 def create_key(
     kind: str,
     url: str | None,
@@ -296,6 +302,7 @@ def create_key(
     account: str | None,
     project: str | None,
     as_json: bool,
+    token_only: bool,
 ) -> int:
     """Create a key and print it (the secret is shown only once)."""
     from .http.keys import Keyring
@@ -328,7 +335,9 @@ def create_key(
             out = {"key_id": new.key_id, "token": new.token, "header": f"STATSIG-API-KEY: {new.token}"}
     finally:
         store.close()
-    if as_json:
+    if token_only:
+        print(out["header"].split(" ")[-1])
+    elif as_json:
         print(json.dumps(out))
     else:
         for label, value in out.items():

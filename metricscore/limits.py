@@ -17,6 +17,7 @@ from .errors import ErrorMessage, ValidationError
 __all__ = [
     "MAX_FILTER_VALUES",
     "MAX_PAYLOAD_VALUES",
+    "TOO_MANY_ITEMS",
     "check_filter_values",
     "check_payload_size",
     "count_values",
@@ -29,9 +30,13 @@ MAX_PAYLOAD_VALUES = 2_000
 MAX_FILTER_VALUES = 100
 
 
+#: DRF's message for a list longer than its ``max_length``.
+TOO_MANY_ITEMS = "Ensure this field has no more than {max_length} elements."
+
+
 def too_many(limit: int) -> ErrorMessage:
     """DRF's message for a list longer than ``limit``."""
-    return ErrorMessage(f"Ensure this field has no more than {limit} elements.", "max_length")
+    return ErrorMessage(TOO_MANY_ITEMS.format(max_length=limit), "max_length")
 
 
 def count_values(value: Any, limit: int) -> int:

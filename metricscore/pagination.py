@@ -8,15 +8,16 @@ shape: ``fetch(repository, scope, filters, order, params) -> Page``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 from .query import Filter, OrderBy, Query
 from .repository import Record, Repository, Scope
 
 __all__ = [
+    "ItemT",
     "LimitOffsetPagination",
     "OffsetPage",
     "Page",
@@ -28,16 +29,25 @@ __all__ = [
 ]
 
 Renderer = Callable[[Record], dict[str, Any]]
+#: The records a page holds: a resource's record type (``OffsetPage[AccountRecord]``).
+ItemT = TypeVar("ItemT", bound=Mapping[str, object])
 
 
 class Page(Protocol):
-    results: list[dict[str, Any]]
-    count: int
+    @property
+    def results(self) -> Sequence[Mapping[str, object]]: ...
+
+    @property
+    def count(self) -> int: ...
 
     def envelope(self, *args: Any, **kwargs: Any) -> dict[str, Any]: ...
 
 
 class Pagination(Protocol):
+    def parameters(self) -> dict[str, dict[str, Any]]:
+        """The query parameters the style reads (for the OpenAPI document)."""
+        ...
+
     def fetch(
         self,
         repository: Repository,
@@ -99,10 +109,10 @@ def offset_window(
 
 
 @dataclass
-class OffsetPage:
+class OffsetPage(Generic[ItemT]):
     """One limit/offset page: ``results``, the total ``count``, and DRF-style links."""
 
-    results: list[dict[str, Any]]
+    results: list[ItemT]
     count: int
     limit: int
     offset: int
@@ -120,6 +130,21 @@ class OffsetPage:
         if self.offset - self.limit <= 0:
             return remove_query_param(url, "offset")
         return replace_query_param(url, "offset", self.offset - self.limit)
+
+    @staticmethod
+    def envelope_schema(item: dict[str, Any]) -> dict[str, Any]:
+        """The OpenAPI 3.0 schema of :meth:`envelope`, its results described by ``item``."""
+        link = {"type": "string", "format": "uri", "nullable": True}
+        return {
+            "type": "object",
+            "properties": {
+                "count": {"type": "integer"},
+                "next": link,
+                "previous": link,
+                "results": {"type": "array", "items": item},
+            },
+            "required": ["count", "next", "previous", "results"],
+        }
 
     def envelope(self, request_url: str) -> dict[str, Any]:
         """``{count, next, previous, results}`` with links built from the request's own URL."""
@@ -141,6 +166,13 @@ class LimitOffsetPagination:
     default_limit: int = 100
     max_limit: int | None = None
 
+    def parameters(self) -> dict[str, dict[str, Any]]:
+        """The query parameters this style reads, name -> OpenAPI schema."""
+        return {
+            "limit": {"type": "integer", "minimum": 1, "default": self.default_limit},
+            "offset": {"type": "integer", "minimum": 0, "default": 0},
+        }
+
     def window(self, params: Mapping[str, Any]) -> tuple[int, int]:
         limit = parse_int(params.get("limit"))
         if limit is None or limit <= 0:
@@ -160,7 +192,7 @@ class LimitOffsetPagination:
         order: tuple[OrderBy, ...],
         params: Mapping[str, Any],
         render: Renderer,
-    ) -> OffsetPage:
+    ) -> OffsetPage[Any]:
         limit, offset = self.window(params)
         rows, count = offset_window(repository, scope, filters, order, offset, limit)
         return OffsetPage([render(r) for r in rows], count, limit, offset)

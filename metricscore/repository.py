@@ -25,7 +25,7 @@ from .errors import MetricscoreError, StorageError
 from .query import Filter, Query
 from .table import Table
 
-__all__ = ["Backend", "Record", "Repository", "Scope", "UnitOfWork", "guarded_unit_of_work"]
+__all__ = ["Backend", "CountingRepository", "Record", "Repository", "Scope", "UnitOfWork", "guarded_unit_of_work"]
 
 Record = dict[str, Any]
 Scope = Mapping[str, Any]
@@ -61,9 +61,18 @@ class Repository(Protocol):
         """How many records match ``filters``."""
         ...
 
-    # Optional: ``find_with_count(scope, query) -> (records, count)`` returns ``find(scope, query)``
-    # and ``count(scope, query.filters)`` together; pagination uses it when a backend offers it
-    # (to save a round trip).
+
+@runtime_checkable
+class CountingRepository(Repository, Protocol):
+    """An optional capability: a repository that answers a page and its total in one round trip.
+
+    Pagination uses it when a backend offers it (the SQL backend does); the conformance suite
+    checks it answers exactly as ``find`` and ``count`` do, and reports it skipped otherwise.
+    """
+
+    def find_with_count(self, scope: Scope, query: Query) -> tuple[list[Record], int]:
+        """``(find(scope, query), count(scope, query.filters))``."""
+        ...
 
 
 class UnitOfWork(Protocol):

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar, cast
 
 import marshmallow as ma
 
@@ -23,11 +23,13 @@ from .validation import CodedField, load
 if TYPE_CHECKING:
     from .store import Store
 
-__all__ = ["ACTOR_FIELD", "Context", "ListRequest", "Mode", "Resource"]
+__all__ = ["ACTOR_FIELD", "Context", "ListRequest", "Mode", "RecordT", "Resource"]
 
 #: The name under which a bad actor is reported (the keyword argument of the service calls).
 ACTOR_FIELD = "actor_id"
 
+#: A resource's wire shape: the ``TypedDict`` its ``render`` returns (e.g. ``AccountRecord``).
+RecordT = TypeVar("RecordT", bound=Mapping[str, object])
 #: ``create``: a new record; ``update``: a partial change (PATCH); ``replace``: a full one (PUT).
 Mode = Literal["create", "update", "replace"]
 
@@ -53,11 +55,21 @@ class ListRequest:
     order: tuple[OrderBy, ...]
 
 
-class Resource:
-    """Base class of every resource. Subclasses set the class attributes and override hooks."""
+class Resource(Generic[RecordT]):
+    """Base class of every resource. Subclasses set the class attributes and override hooks.
+
+    ``record_type`` (a ``TypedDict``) is the one declaration of the wire shape: it types the
+    results of the resource's service, orders and checks ``render`` (tests/test_resource_declarations.py),
+    builds ``wire`` (:func:`~metricscore.wire.wire_map`) and the record schema of the OpenAPI document.
+    """
 
     #: Dotted public name, e.g. ``"posthog.accounts"``.
     name: ClassVar[str]
+    #: The name of the resource in documents (the OpenAPI components), e.g. ``"PostHogAccount"``.
+    title: ClassVar[str]
+    #: The wire shape: a ``TypedDict`` whose keys are the wire keys in wire order; keys that a
+    #: record may leave out are ``NotRequired``.
+    record_type: ClassVar[type[Any]]
     table: ClassVar[Table]
     #: Scope column -> field validating the value the caller passes (e.g. ``project_id=1``).
     scope_fields: ClassVar[Mapping[str, CodedField]]
@@ -72,10 +84,14 @@ class Resource:
     replace_resets_omitted: ClassVar[bool] = False
     #: Column set on delete instead of removing the row (a soft delete).
     soft_delete_column: ClassVar[str | None] = None
-    #: Wire field -> function rendering the stored value; the order is the wire order.
-    wire: ClassVar[Mapping[str, Callable[[Record], Any]]]
+    #: Wire key -> function rendering the stored value, read by the default :meth:`render`; build
+    #: it with :func:`~metricscore.wire.wire_map`. Empty when ``render`` is written out.
+    wire: ClassVar[Mapping[str, Callable[[Record], Any]]] = {}
     #: ``create``/``replace``/``delete`` accept an ``idempotency_key`` (see :mod:`metricscore.idempotency`).
     idempotent: ClassVar[bool] = False
+    #: The vendor's list query parameters that :meth:`list_request` reads (filters, search,
+    #: ordering), name -> OpenAPI schema; the pagination's own (``limit``...) come from its page class.
+    list_parameters: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
     #: Validates the ``actor_id`` callers pass (who acts, recorded e.g. as ``created_by``); ``None``:
     #: the resource records no actor and ignores it.
     actor_field: ClassVar[CodedField | None] = None
@@ -153,8 +169,9 @@ class Resource:
 
     # -- reading -------------------------------------------------------------------------------
 
-    def render(self, record: Record) -> dict[str, Any]:
-        return {name: get(record) for name, get in self.wire.items()}
+    def render(self, record: Record) -> RecordT:
+        """The stored ``record`` in the vendor's wire shape."""
+        return cast(RecordT, {name: get(record) for name, get in self.wire.items()})
 
     def list_request(self, params: Mapping[str, Any]) -> ListRequest:
         """Filters and order from the vendor's own query parameters; unknown ones are ignored."""

@@ -2,6 +2,11 @@
 
 Validation runs before any storage is touched; everything after it runs in one unit of work,
 so a failure at any step leaves nothing behind.
+
+The service is generic in the resource's wire shape and page class, so a type checker knows what
+each call returns: ``store.posthog.accounts(project_id=1)`` is a
+``ResourceService[AccountRecord, OffsetPage[AccountRecord]]``, its ``get(...)["tags"]`` is a
+``list[str]``, and its ``list()`` an :class:`~metricscore.pagination.OffsetPage` of ``AccountRecord``.
 """
 
 from __future__ import annotations
@@ -9,7 +14,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Mapping
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, Never, TypeVar, cast
 
 from .errors import Conflict, ErrorMessage, MetricscoreError, NotFound, StorageError, ValidationError
 from .idempotency import KEY_FIELD, IdempotencyKeys, KeyRace, fingerprint, validate_key
@@ -17,14 +22,19 @@ from .jsonvalue import string_problem
 from .pagination import Page
 from .query import Eq, storable_filters
 from .repository import Record, Repository
-from .resource import Context, Mode, Resource
+from .resource import Context, Mode, RecordT, Resource
 from .table import Table
 
 if TYPE_CHECKING:
     from .evaluation.events import EventLog
     from .store import Store
 
-__all__ = ["ResourceService", "may_name_a_record"]
+__all__ = ["EvaluatingService", "IdempotentService", "PageT", "ResourceService", "ResultT", "may_name_a_record"]
+
+#: The page class a resource's ``list()`` returns (``OffsetPage``, ``CursorPage``, ``NumberedPage``).
+PageT = TypeVar("PageT", bound=Page)
+#: What a metric's ``evaluate()`` answers (a ``TypedDict``, or a union of them, per dialect).
+ResultT = TypeVar("ResultT", bound=Mapping[str, object])
 
 
 @lru_cache(maxsize=64)
@@ -45,10 +55,18 @@ def may_name_a_record(table: Table, id: Any) -> bool:
     return (length is None or len(id) <= length) and string_problem(id) is None
 
 
-class ResourceService:
-    """The operations on one resource within one scope (e.g. one PostHog project's accounts)."""
+class ResourceService(Generic[RecordT, PageT]):
+    """The operations on one resource within one scope (e.g. one PostHog project's accounts).
 
-    def __init__(self, store: Store, resource: Resource, scope: Mapping[str, Any]) -> None:
+    Every call returns the record in the vendor's wire shape (``RecordT``, a ``TypedDict``) or, for
+    :meth:`list`, the dialect's page (``PageT``). Bad input raises
+    :class:`~metricscore.ValidationError` naming every bad field; a missing record, or one of another
+    scope, :class:`~metricscore.NotFound`; a taken unique key :class:`~metricscore.Conflict`.
+    A keyword the resource does not take (``idempotency_key``, except on an
+    :class:`IdempotentService`) is a type error for mypy and a ValidationError at run time.
+    """
+
+    def __init__(self, store: Store, resource: Resource[RecordT], scope: Mapping[str, Any]) -> None:
         self.store = store
         self.resource = resource
         self.scope = resource.validate_scope(scope)
@@ -82,6 +100,17 @@ class ResourceService:
         requested = bool(payload.pop(field, False)) if field is not None else False
         return dry_run or requested
 
+    def _refused_key(self, refused: dict[str, Any]) -> str | None:
+        """Keyword arguments outside the signature. ``idempotency_key`` (a type error for mypy on a
+        plain ResourceService) is honoured when the resource is idempotent and a ValidationError
+        naming it otherwise; any other keyword is the TypeError Python raises for an unknown one."""
+        key: str | None = refused.pop("idempotency_key", None)  # checked by _key()
+        if refused:
+            raise TypeError(f"{type(self).__name__} takes no keyword argument(s) {', '.join(sorted(refused))}")
+        if key is not None and not self.resource.idempotent:
+            self._key(key)  # raises the ValidationError
+        return key
+
     def _key(self, idempotency_key: str | None) -> str | None:
         if idempotency_key is None:
             return None
@@ -97,8 +126,8 @@ class ResourceService:
         payload: Any,
         actor: Any,
         key: str | None,
-        body: Callable[[Repository, Context], dict[str, Any]],
-    ) -> dict[str, Any]:
+        body: Callable[[Repository, Context], RecordT],
+    ) -> RecordT:
         """Run ``body`` in one unit of work, at most once per idempotency ``key``.
 
         With a key, the stored result of an earlier identical request is returned instead; the
@@ -116,9 +145,9 @@ class ResourceService:
                 keys = IdempotencyKeys(ctx.uow, self.resource.name, self.scope)
                 stored = keys.lookup(key, digest, ctx.now)
                 if stored is not None:
-                    return stored
+                    return cast(RecordT, stored)
                 result = body(repository, ctx)
-                keys.remember(key, digest, operation, result, ctx.now)
+                keys.remember(key, digest, operation, cast(dict[str, Any], result), ctx.now)
                 return result
         except KeyRace:
             with self._operation(write=False) as (_, ctx):
@@ -127,21 +156,24 @@ class ResourceService:
                 )
             if stored is None:  # pragma: no cover - the winner's key expired in between
                 raise Conflict("A concurrent request used this idempotency key.", fields=(KEY_FIELD,)) from None
-            return stored
+            return cast(RecordT, stored)
 
-    def create(
-        self, data: Any, *, actor_id: Any = None, dry_run: bool = False, idempotency_key: str | None = None
-    ) -> dict[str, Any]:
-        """Validate ``data`` and store a new record; returns it in the vendor's wire shape.
+    def create(self, data: Any, *, actor_id: Any = None, dry_run: bool = False, **refused: Never) -> RecordT:
+        """Validate ``data`` (the vendor's create body) and store a new record; returns it in the
+        vendor's wire shape, read-only fields (id, timestamps, lineage) filled in.
 
-        ``dry_run`` validates and returns the would-be record without storing anything.
-        ``idempotency_key`` (resources with ``idempotent = True``): see :meth:`_run`.
+        ``actor_id`` is who acts (PostHog's ``created_by``; Statsig's creator, an id or a mapping
+        with ``name``/``email``/``id``). ``dry_run`` validates and returns the would-be record
+        without storing anything. Raises ValidationError (every bad field) or Conflict.
         """
+        return self._create(data, actor_id, dry_run, self._refused_key(refused) if refused else None)
+
+    def _create(self, data: Any, actor_id: Any, dry_run: bool, idempotency_key: str | None) -> RecordT:
         payload = self.resource.load(data, "create")
         dry_run = self._dry_run(payload, dry_run)
         key = None if dry_run else self._key(idempotency_key)
 
-        def body(repository: Repository, ctx: Context) -> dict[str, Any]:
+        def body(repository: Repository, ctx: Context) -> RecordT:
             record = self.resource.new_record(payload, ctx)
             self.resource.check(record, ctx, None)
             if not dry_run:
@@ -150,34 +182,37 @@ class ResourceService:
 
         return self._run("create", None, payload, actor_id, key, body)
 
-    def get(self, id: Any) -> dict[str, Any]:
+    def get(self, id: Any) -> RecordT:
+        """The record with this ``id`` in the vendor's wire shape; NotFound if there is none in
+        this scope (a soft-deleted record is not found either)."""
         with self._operation(write=False) as (repository, _):
             return self.resource.render(self._existing(repository, id))
 
-    def update(self, id: Any, data: Any, *, actor_id: Any = None, dry_run: bool = False) -> dict[str, Any]:
-        """Change only the fields sent (PATCH)."""
+    def update(self, id: Any, data: Any, *, actor_id: Any = None, dry_run: bool = False) -> RecordT:
+        """Change only the fields sent (PATCH; Statsig's POST to a metric); returns the new state.
+
+        Fields not sent keep their values. ``dry_run`` validates and returns the would-be record
+        without storing it. Raises ValidationError, NotFound or Conflict.
+        """
         return self._change(id, data, "update", actor_id, dry_run)
 
-    def replace(
-        self,
-        id: Any,
-        data: Any,
-        *,
-        actor_id: Any = None,
-        dry_run: bool = False,
-        idempotency_key: str | None = None,
-    ) -> dict[str, Any]:
-        """Replace the record (PUT): required fields must be sent; see each resource's rules."""
-        return self._change(id, data, "replace", actor_id, dry_run, idempotency_key)
+    def replace(self, id: Any, data: Any, *, actor_id: Any = None, dry_run: bool = False, **refused: Never) -> RecordT:
+        """Replace the record (PUT): required fields must be sent; returns the new state.
+
+        An omitted optional field keeps its value (PostHog, as DRF) or is reset to its default
+        (Sequence). Raises ValidationError, NotFound or Conflict.
+        """
+        key = self._refused_key(refused) if refused else None
+        return self._change(id, data, "replace", actor_id, dry_run, key)
 
     def _change(
         self, id: Any, data: Any, mode: Mode, actor: Any, dry_run: bool, idempotency_key: str | None = None
-    ) -> dict[str, Any]:
+    ) -> RecordT:
         payload = self.resource.load(data, mode)
         dry_run = self._dry_run(payload, dry_run)
         key = None if dry_run else self._key(idempotency_key)
 
-        def body(repository: Repository, ctx: Context) -> dict[str, Any]:
+        def body(repository: Repository, ctx: Context) -> RecordT:
             existing = self._existing(repository, id)
             record = self.resource.merge(existing, payload, ctx, mode)
             self.resource.check(record, ctx, existing)
@@ -187,11 +222,16 @@ class ResourceService:
 
         return self._run(mode, id, payload, actor, key, body)
 
-    def delete(self, id: Any, *, actor_id: Any = None, idempotency_key: str | None = None) -> dict[str, Any]:
-        """Delete the record; returns its last state (with ``deletedAt`` set for soft deletes)."""
+    def delete(self, id: Any, *, actor_id: Any = None, **refused: Never) -> RecordT:
+        """Delete the record; returns its last state (with ``deletedAt`` set for Sequence's soft
+        deletes). Raises NotFound, or Conflict when the resource refuses (a Statsig metric that is
+        permanent or used by another)."""
+        return self._delete(id, actor_id, self._refused_key(refused) if refused else None)
+
+    def _delete(self, id: Any, actor_id: Any, idempotency_key: str | None) -> RecordT:
         key = self._key(idempotency_key)
 
-        def body(repository: Repository, ctx: Context) -> dict[str, Any]:
+        def body(repository: Repository, ctx: Context) -> RecordT:
             record = self._existing(repository, id)
             self.resource.before_delete(record, ctx)
             soft = self.resource.soft_delete_column
@@ -204,14 +244,20 @@ class ResourceService:
 
         return self._run("delete", id, None, actor_id, key, body)
 
-    def list(self, **params: Any) -> Page:
-        """One page, from the vendor's own query parameters (typed values or raw strings)."""
+    def list(self, **params: Any) -> PageT:
+        """One page of records, from the vendor's own query parameters (typed values or the raw
+        strings of a query string; unknown ones are ignored, as the vendors ignore them).
+
+        PostHog: ``search``, ``tags``, ``ordering``, role filters, ``limit``/``offset`` -> OffsetPage.
+        Sequence: ``name``, ``id``, ``eventType``, ``aggregationType``, ``limit``, ``after``/``before``
+        -> CursorPage. Statsig: ``tags``, ``page``, ``limit`` -> NumberedPage.
+        """
         request = self.resource.list_request(params)
         filters = storable_filters(self._filters(request.filters))
+        render: Any = self.resource.render
         with self._operation(write=False) as (repository, _):
-            return self.resource.pagination.fetch(
-                repository, self.scope, filters, request.order, params, self.resource.render
-            )
+            page = self.resource.pagination.fetch(repository, self.scope, filters, request.order, params, render)
+        return cast(PageT, page)
 
     # -- evaluation over events ------------------------------------------------------------------
 
@@ -222,14 +268,16 @@ class ResourceService:
 
         return EventLog(self.store, self.resource.events_dataset(self.scope))
 
-    def evaluate(self, id: Any, *, events: Any = None, **params: Any) -> dict[str, Any]:
-        """Compute the metric ``id`` over events; the answer is in the vendor's shape.
+    def evaluate(self, id: Any, *, events: Any = None, **params: Any) -> Mapping[str, Any]:
+        """Compute the metric ``id`` over events; the answer is in the vendor's shape (typed on an
+        :class:`EvaluatingService`, which every metric namespace returns).
 
         ``events``: ``None`` for the built-in events of this scope (:attr:`events`), an events
         runner (``metricscore.evaluation.sql_events(...)`` over a declared source), or a list of
         events (the reference evaluator). ``params`` are the vendor's query parameters
         (docs/evaluation.md): Sequence ``customerAliases``, ``periodStart``, ``periodEnd``;
         PostHog ``group_key``, ``now``; Statsig ``date_from``, ``date_to``, ``day_start_utc_offset``.
+        A resource that is no metric (accounts) raises ValidationError naming ``id``.
         """
         from .evaluation.runners import events_runner
 
@@ -242,7 +290,7 @@ class ResourceService:
         record = self.get(id)
         runner = events_runner(self.store, self.resource.events_dataset(self.scope), events)
         try:
-            result: dict[str, Any] = evaluation.evaluate(record, self.scope, runner, dict(params), self.store.now())
+            result: Mapping[str, Any] = evaluation.evaluate(record, self.scope, runner, dict(params), self.store.now())
         except MetricscoreError:
             raise
         except Exception as error:
@@ -256,6 +304,67 @@ class ResourceService:
             raise self.resource.conflict(conflict) from conflict
 
 
+class IdempotentService(ResourceService[RecordT, PageT]):
+    """A service whose ``create``, ``replace`` and ``delete`` take an ``idempotency_key`` (the
+    ``Idempotency-Key`` header: Sequence's own, an extension on PostHog and Statsig): a repeated
+    call with the same key and body returns the first result without writing again; the same key
+    with another body is a Conflict. Every shipped resource is idempotent."""
+
+    def create(
+        self,
+        data: Any,
+        *,
+        actor_id: Any = None,
+        dry_run: bool = False,
+        idempotency_key: str | None = None,
+        **refused: Never,
+    ) -> RecordT:
+        """Validate ``data`` and store a new record, at most once per ``idempotency_key``; returns
+        it in the vendor's wire shape. ``dry_run`` stores nothing (and no key)."""
+        if refused:
+            self._refused_key(refused)
+        return self._create(data, actor_id, dry_run, idempotency_key)
+
+    def replace(
+        self,
+        id: Any,
+        data: Any,
+        *,
+        actor_id: Any = None,
+        dry_run: bool = False,
+        idempotency_key: str | None = None,
+        **refused: Never,
+    ) -> RecordT:
+        """Replace the record (PUT), at most once per ``idempotency_key``; see :meth:`ResourceService.replace`
+        for omitted optional fields. Raises ValidationError, NotFound or Conflict."""
+        if refused:
+            self._refused_key(refused)
+        return self._change(id, data, "replace", actor_id, dry_run, idempotency_key)
+
+    def delete(self, id: Any, *, actor_id: Any = None, idempotency_key: str | None = None, **refused: Never) -> RecordT:
+        """Delete the record, at most once per ``idempotency_key`` (a repeat returns the first
+        result, not a 404); returns its last state."""
+        if refused:
+            self._refused_key(refused)
+        return self._delete(id, actor_id, idempotency_key)
+
+
+class EvaluatingService(IdempotentService[RecordT, PageT], Generic[RecordT, PageT, ResultT]):
+    """An idempotent service over metric definitions, whose :meth:`evaluate` answers ``ResultT``
+    (the vendor's answer shape, a ``TypedDict``): ``store.sequence.usage_metrics(...)``,
+    ``store.posthog.group_usage_metrics(...)`` and ``store.statsig.metrics(...)``."""
+
+    def evaluate(self, id: Any, *, events: Any = None, **params: Any) -> ResultT:
+        """Compute the metric ``id`` over events, in the vendor's answer shape (docs/evaluation.md).
+
+        ``events``: ``None`` for this scope's built-in events (:attr:`events`), an events runner
+        over a declared source (``metricscore.evaluation.sql_events(...)``) or a list of events.
+        ``params``: the vendor's query parameters. Raises ValidationError naming every bad
+        parameter, NotFound for an unknown id.
+        """
+        return cast(ResultT, super().evaluate(id, events=events, **params))
+
+
 class _Operation:
     """The context manager behind :meth:`ResourceService._operation`.
 
@@ -265,7 +374,7 @@ class _Operation:
 
     __slots__ = ("_actor", "_service", "_unit", "_write")
 
-    def __init__(self, service: ResourceService, write: bool, actor: Any) -> None:
+    def __init__(self, service: ResourceService[Any, Any], write: bool, actor: Any) -> None:
         self._service = service
         self._write = write
         self._actor = actor

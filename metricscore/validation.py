@@ -16,7 +16,7 @@ from marshmallow import fields as ma_fields
 
 from .errors import NON_FIELD_ERRORS, ErrorMessage, ValidationError
 from .jsonvalue import copy_json, json_problem, string_problem
-from .limits import check_payload_size
+from .limits import TOO_MANY_ITEMS, check_payload_size
 
 __all__ = [
     "Boolean",
@@ -258,7 +258,7 @@ class List(CodedField):
     default_error_messages: Messages = {
         "not_a_list": 'Expected a list of items but got type "{input_type}".',
         "empty": "This list may not be empty.",
-        "max_length": "Ensure this field has no more than {max_length} elements.",
+        "max_length": TOO_MANY_ITEMS,
     }
     error_codes = {**CodedField.error_codes, "not_a_list": "not_a_list", "empty": "empty", "max_length": "max_length"}
 

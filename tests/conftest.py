@@ -4,9 +4,15 @@ import os
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 import metricscore as mc
 from metricscore.testing.clock import FakeClock
+
+# The machine running the suite is shared (CI runs on 2 cores beside other work): generation speed
+# and per-example time are not what the properties are about, so neither may fail a test.
+settings.register_profile("metricscore", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "metricscore"))
 
 
 @pytest.fixture

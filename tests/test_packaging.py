@@ -36,7 +36,9 @@ def _package_folders(top: str, name: str) -> set[str]:
 
 def test_every_package_folder_is_listed_in_setup_cfg() -> None:
     packages = set(_listed("packages"))
+    """Every folder holding an ``__init__.py`` (under metricscore/ and backends/) ships, and only those."""
     folders = _package_folders("metricscore", "metricscore") | _package_folders("backends", "metricscore.backends")
+    assert "metricscore" in folders and "metricscore.backends.sql" in folders, "no package folder found"
     assert folders - packages == set(), "package folders missing from setup.cfg [options] packages"
     assert packages - folders == set(), "setup.cfg lists packages that have no folder"
     assert _listed("package_dir") == ["metricscore.backends = backends"]

@@ -89,8 +89,13 @@ def test_entry_point_backends_are_found(monkeypatch: pytest.MonkeyPatch) -> None
         return real(**kwargs)
 
     monkeypatch.setattr(metadata, "entry_points", fake_entry_points)
-    with pytest.raises(mc.ConfigurationError):  # MemoryBackend.from_url insists on memory://
+    # The entry point was found and loaded: it is MemoryBackend.from_url that refuses the URL (an
+    # unknown scheme would raise a ConfigurationError too, but not this one).
+    with pytest.raises(mc.ConfigurationError, match="takes the URL 'memory://', not 'viaentrypoint://'"):
         mc.open_store("viaentrypoint://")
+    from metricscore import registry
+
+    assert registry.backend_class("viaentrypoint") is MemoryBackend
 
 
 def test_memory_stores_do_not_share_state() -> None:

@@ -9,9 +9,12 @@ from typing import Any
 
 from ..errors import ErrorMessage
 
-__all__ = ["Errors", "aliases", "day", "instant", "json_number", "text", "utc_offset"]
+__all__ = ["Errors", "Number", "aliases", "day", "instant", "json_number", "text", "utc_offset"]
 
 Errors = dict[str, list[ErrorMessage]]
+#: A computed value: an exact ``Decimal`` (an ``int`` for counts; a ``float`` where the vendor's
+#: arithmetic is floating point); a JSON number over HTTP (:func:`json_number`).
+Number = Decimal | int | float
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _OFFSET = re.compile(r"([+-])(\d{2}):(\d{2})")
 REQUIRED = "This field is required."

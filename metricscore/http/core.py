@@ -189,6 +189,12 @@ class Operation:
     body: tuple[str, str] | None = None
     #: Statsig: counts towards the mutation rate limit.
     mutation: bool = False
+    #: What a success answers, for the OpenAPI document: the resource and the shape, one of
+    #: ``record``, ``page`` (the resource's list envelope), ``data`` (Statsig's ``{message, data}``)
+    #: or ``message`` (Statsig's ``{message}``); ``None`` with no body (a 204).
+    response: tuple[str, str] | None = None
+    #: The handler reads an ``Idempotency-Key`` header (documented as an optional header parameter).
+    idempotency_key: bool = False
 
 
 @dataclass(frozen=True)

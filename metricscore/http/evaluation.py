@@ -16,19 +16,31 @@ decimals become integers when whole and the nearest double otherwise.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
+from ..dialects.posthog.evaluation import GroupUsageResult
+from ..dialects.sequence.evaluation import UsageMetricCalculation
+from ..dialects.statsig.evaluation import MetricDay
 from ..evaluation.inputs import json_number
 from .core import Call, Operation, Route
 
-__all__ = ["EVALUATION_ROUTES", "QueryOperation"]
+__all__ = ["EVALUATION_ROUTES", "QueryOperation", "StatsigMetricEvaluation"]
 
 
 @dataclass(frozen=True)
 class QueryOperation(Operation):
-    """An operation documented with its query parameters: ``(name, required, description)``."""
+    """An operation documented with its query parameters: ``(name, required, description)``, and
+    its success body: ``(OpenAPI component name, the TypedDict or union of them it answers)``."""
 
     query: tuple[tuple[str, bool, str], ...] = ()
+    answer: tuple[str, Any] | None = None
+
+
+class StatsigMetricEvaluation(TypedDict):
+    """``GET /console/v1/metrics/{id}/evaluate``: Statsig's ``{message, data}`` around the rows."""
+
+    message: str
+    data: list[MetricDay]
 
 
 def _json(value: Any) -> Any:
@@ -63,6 +75,7 @@ _CALCULATE = QueryOperation(
     "usage_metrics_calculate",
     "Calculate usage metric for customer and timeframe",
     200,
+    answer=("SequenceUsageMetricCalculation", UsageMetricCalculation),
     query=(
         ("customerAliases", True, "Customer Aliases / internal IDs (comma-separated)"),
         ("periodStart", True, "Billing period start (YYYY-MM-DD, UTC)"),
@@ -75,6 +88,7 @@ _POSTHOG_USAGE = QueryOperation(
     "Usage of a group usage metric for one group (metricscore extension)",
     200,
     scope="usage_metric:read",
+    answer=("PostHogGroupUsage", GroupUsageResult),
     query=(
         ("group_key", True, "The group's key ($group_N of the metric's group type)"),
         ("now", False, "ISO 8601 instant ending the interval (default: now)"),
@@ -85,6 +99,7 @@ _STATSIG_EVALUATE = QueryOperation(
     "metrics_evaluate",
     "Metric value per unit per day (metricscore extension)",
     200,
+    answer=("StatsigMetricEvaluation", StatsigMetricEvaluation),
     query=(
         ("date_from", True, "First Statsig day (YYYY-MM-DD)"),
         ("date_to", True, "Last Statsig day, inclusive (YYYY-MM-DD)"),

@@ -1,4 +1,6 @@
-"""The OpenAPI 3 document of every route, generated with apispec from the marshmallow schemas.
+"""The OpenAPI 3 document of every route: request bodies from the marshmallow schemas (apispec),
+records from each resource's record type, list envelopes from its page class, and every status an
+operation can answer with its dialect's error body, so that a generated client is typed.
 
 Needs the ``server`` extra (``pip install 'metricscore[server]'``), imported only when asked for.
 """
@@ -6,24 +8,46 @@ Needs the ``server`` extra (``pip install 'metricscore[server]'``), imported onl
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from typing import Any
+import types
+import typing
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any, Literal, NotRequired, Required, Union, get_args, get_origin, get_type_hints, is_typeddict
+
+import marshmallow as ma
 
 from ..errors import ConfigurationError
-from .core import Route
+from ..idempotency import MAX_KEY_LENGTH
+from ..resource import Resource
+from .core import Operation, Route
+from .evaluation import QueryOperation
 
-__all__ = ["openapi_document", "openapi_path"]
+__all__ = ["openapi_document", "openapi_path", "record_schema"]
 
 _SECURITY = {
     "posthog": ("PostHogPersonalAPIKey", {"type": "http", "scheme": "bearer"}),
     "sequence": ("SequenceBasic", {"type": "http", "scheme": "basic"}),
     "statsig": ("StatsigConsoleKey", {"type": "apiKey", "in": "header", "name": "STATSIG-API-KEY"}),
 }
-_COMPONENT = {
-    "posthog.accounts": "PostHogAccount",
-    "posthog.group_usage_metrics": "PostHogGroupUsageMetric",
-    "sequence.usage_metrics": "SequenceUsageMetric",
-    "statsig.metrics": "StatsigMetric",
+_ERROR_COMPONENTS = {"posthog": "PostHogError", "sequence": "SequenceError", "statsig": "StatsigError"}
+_STATUS_TEXT = {
+    400: "Invalid request: a body, query parameter or header that is not valid (every bad field named)",
+    401: "No valid credentials",
+    403: "Valid credentials without the scope or the project",
+    404: "Not found (a record of another scope is not found either)",
+    409: "Conflict: a unique key is taken, an idempotency key was used with another body, or the state refuses",
+    413: "Request body too large",
+    415: "Unsupported media type",
+    429: "Rate limited: retry after Retry-After seconds",
+    500: "Server error (storage unavailable, or a bug)",
+    503: "Storage unavailable",
+}
+_SCALARS: dict[Any, dict[str, Any]] = {
+    str: {"type": "string"},
+    int: {"type": "integer"},
+    float: {"type": "number"},
+    Decimal: {"type": "number"},  # an exact number, a JSON number on the wire
+    bool: {"type": "boolean"},
 }
 
 
@@ -32,13 +56,95 @@ def openapi_path(route: Route) -> str:
     return route.template
 
 
-def _resources() -> dict[str, Any]:
-    from ..dialects.posthog.accounts import ACCOUNTS
-    from ..dialects.posthog.group_usage_metrics import GROUP_USAGE_METRICS
-    from ..dialects.sequence.usage_metrics import USAGE_METRICS
-    from ..dialects.statsig.metrics import METRICS
+def record_schema(tp: Any, nested: Any = None) -> dict[str, Any]:
+    """The OpenAPI 3.0 schema of a type of a record type (a ``TypedDict`` and what it holds).
 
-    return {r.name: r for r in (ACCOUNTS, GROUP_USAGE_METRICS, USAGE_METRICS, METRICS)}
+    ``nested(schema_class)`` describes a marshmallow schema named by ``Annotated[..., SchemaClass]``.
+    """
+    origin, args = get_origin(tp), get_args(tp)
+    if origin is typing.Annotated:
+        marks = [m for m in tp.__metadata__ if isinstance(m, type) and issubclass(m, ma.Schema)]
+        return nested(marks[0]) if marks and nested is not None else record_schema(args[0], nested)
+    if origin in (Required, NotRequired):
+        return record_schema(args[0], nested)
+    if is_typeddict(tp):
+        hints = get_type_hints(tp, include_extras=True)
+        found: dict[str, Any] = {
+            "type": "object",
+            "properties": {key: record_schema(hint, nested) for key, hint in hints.items()},
+        }
+        required = [key for key in hints if key in tp.__required_keys__]
+        if required:
+            found["required"] = required
+        return found
+    if origin in (Union, types.UnionType):
+        schemas: list[dict[str, Any]] = []
+        for option in args:
+            if option is not type(None) and (found := record_schema(option, nested)) not in schemas:
+                schemas.append(found)
+        numeric = all(found in _SCALARS.values() for found in schemas)
+        if numeric and {found["type"] for found in schemas} == {"integer", "number"}:
+            schemas = [{"type": "number"}]  # Decimal | int | float: a JSON number
+        inner = schemas[0] if len(schemas) == 1 else {"anyOf": schemas}
+        return {**inner, "nullable": True} if type(None) in args else inner
+    if origin is Literal:
+        return {"type": "string", "enum": list(args)}
+    if origin is list:
+        return {"type": "array", "items": record_schema(args[0], nested)}
+    if origin in (dict, Mapping):
+        value = args[1] if args else Any
+        return {"type": "object"} if value is Any else {"type": "object", "additionalProperties": record_schema(value)}
+    if tp is Any:
+        return {}
+    return dict(_SCALARS[tp])
+
+
+def _ref(name: str) -> dict[str, Any]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _page_class(resource: Resource[Any]) -> Any:
+    """The page class the resource's pagination returns (the return type of its ``fetch``)."""
+    hint = get_type_hints(type(resource.pagination).fetch)["return"]
+    return get_origin(hint) or hint
+
+
+def _parameter(name: str, schema: Mapping[str, Any], required: bool = False) -> dict[str, Any]:
+    """A query parameter from its schema (a ``description`` in it describes the parameter)."""
+    parameter: dict[str, Any] = {"name": name, "in": "query", "required": required}
+    described = dict(schema)
+    if "description" in described:
+        parameter["description"] = described.pop("description")
+    parameter["schema"] = described
+    return parameter
+
+
+def _query_parameters(resource: Resource[Any]) -> list[dict[str, Any]]:
+    """A list operation's query parameters: the resource's filters, then its pagination's."""
+    declared = {**resource.list_parameters, **resource.pagination.parameters()}
+    return [_parameter(name, schema) for name, schema in declared.items()]
+
+
+def _statuses(route: Route, method: str, operation: Operation) -> list[int]:
+    """Every error status the operation can answer."""
+    item = "{id}" in route.template or "{name}" in route.template
+    found = {401, 500}
+    queried = isinstance(operation, QueryOperation) and bool(operation.query)
+    if operation.body is not None or operation.idempotency_key or (method == "GET" and not item) or queried:
+        found.add(400)  # a body, an Idempotency-Key, or query parameters
+    if route.dialect == "posthog":
+        found |= {403, 404, 503}  # scopes and projects; a project id that is no number; storage down
+    if item:
+        found.add(404)
+    if method != "GET" and not (route.dialect == "posthog" and method == "DELETE"):
+        found.add(409)
+    if operation.body is not None:
+        found.add(413)
+        if route.dialect == "posthog":
+            found.add(415)  # JSON and form bodies only
+    if operation.mutation:
+        found.add(429)
+    return sorted(found)
 
 
 def _coded_field(self: Any, field: Any, **kwargs: Any) -> dict[str, Any]:
@@ -66,7 +172,10 @@ def _coded_field(self: Any, field: Any, **kwargs: Any) -> dict[str, Any]:
             found["maximum"] = field.max_value
         return found
     if isinstance(field, v.List):
-        return {"type": "array", "items": self.field2property(field.inner)}
+        array: dict[str, Any] = {"type": "array", "items": self.field2property(field.inner)}
+        if field.max_length is not None:
+            array["maxItems"] = field.max_length
+        return array
     if isinstance(field, v.Nested):
         return dict(self.schema2jsonschema(field.schema))
     if isinstance(field, v.JSONObject) or type(field).__name__ in ("AccountProperties", "PropertyFilters"):
@@ -96,20 +205,73 @@ def openapi_document(routes: Sequence[Route]) -> dict[str, Any]:
         converter.add_attribute_function(_coded_field)
     for name, scheme in _SECURITY.values():
         spec.components.security_scheme(name, scheme)
-    resources = _resources()
-    registered: dict[str, str] = {}
+    from ..dialects import RESOURCES
+    from ..dialects.posthog.errors import ERROR_SCHEMA as POSTHOG_ERROR
+    from ..dialects.sequence.errors import ERROR_SCHEMA as SEQUENCE_ERROR
+    from ..dialects.statsig.errors import ERROR_SCHEMA as STATSIG_ERROR
 
-    def component(resource_name: str, mode: str) -> str:
-        resource = resources[resource_name]
+    def nested(schema_class: type[ma.Schema]) -> dict[str, Any]:
+        return dict(converter.schema2jsonschema(schema_class)) if converter is not None else {"type": "object"}
+
+    for dialect, error_schema in (("posthog", POSTHOG_ERROR), ("sequence", SEQUENCE_ERROR), ("statsig", STATSIG_ERROR)):
+        spec.components.schema(_ERROR_COMPONENTS[dialect], component=error_schema)
+    for resource in RESOURCES.values():
+        record = resource.title
+        spec.components.schema(record, component=record_schema(resource.record_type, nested))
+        spec.components.schema(f"{record}Page", component=_page_class(resource).envelope_schema(_ref(record)))
+    spec.components.schema(
+        "StatsigMessage",
+        component={"type": "object", "properties": {"message": {"type": "string"}}, "required": ["message"]},
+    )
+    registered: set[str] = set()
+
+    def request_component(resource_name: str, mode: str) -> str:
+        resource = RESOURCES[resource_name]
         schema = (
             resource.create_schema if mode == "create" or resource.update_schema is None else resource.update_schema
         )
-        base = _COMPONENT[resource_name]
-        component_name = base + ("Update" if schema is not resource.create_schema else "")
-        if component_name not in registered:
-            spec.components.schema(component_name, schema=type(schema))
-            registered[component_name] = component_name
-        return component_name
+        name = resource.title + ("UpdateInput" if schema is not resource.create_schema else "Input")
+        if name not in registered:
+            spec.components.schema(name, schema=type(schema))
+            registered.add(name)
+        return name
+
+    def success(operation: Operation) -> dict[str, Any]:
+        answer: dict[str, Any] = {"description": operation.summary}
+        if isinstance(operation, QueryOperation) and operation.answer is not None:
+            name, answer_type = operation.answer
+            if name not in registered:
+                spec.components.schema(name, component=record_schema(answer_type, nested))
+                registered.add(name)
+            answer["content"] = {"application/json": {"schema": _ref(name)}}
+            return answer
+        if operation.response is None:
+            return answer
+        resource_name, shape = operation.response
+        record = RESOURCES[resource_name].title
+        schema = {
+            "record": _ref(record),
+            "page": _ref(f"{record}Page"),
+            "message": _ref("StatsigMessage"),
+            "data": {
+                "type": "object",
+                "properties": {"message": {"type": "string"}, "data": _ref(record)},
+                "required": ["message", "data"],
+            },
+        }[shape]
+        answer["content"] = {"application/json": {"schema": schema}}
+        return answer
+
+    def failure(dialect: str, status: int) -> dict[str, Any]:
+        answer: dict[str, Any] = {
+            "description": _STATUS_TEXT[status],
+            "content": {"application/json": {"schema": _ref(_ERROR_COMPONENTS[dialect])}},
+        }
+        if status == 429:
+            answer["headers"] = {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait"}}
+        if status == 401 and dialect == "sequence":
+            answer["headers"] = {"WWW-Authenticate": {"schema": {"type": "string"}}}
+        return answer
 
     used_ids: set[str] = set()
     paths: dict[str, dict[str, Any]] = {}
@@ -128,23 +290,9 @@ def openapi_document(routes: Sequence[Route]) -> dict[str, Any]:
                 operation_id = f"{route.dialect}_{operation.name}_{suffix}"
                 suffix += 1
             used_ids.add(operation_id)
-            description = ""
-            if operation.scope:
-                description = f"Required API key scope: `{operation.scope}`."
-            responses: dict[str, Any] = {str(operation.status): {"description": operation.summary}}
-            if operation.status != 204:
-                responses[str(operation.status)]["content"] = {"application/json": {"schema": {"type": "object"}}}
-            responses.update(
-                {
-                    "400": {"description": "Invalid request"},
-                    "401": {"description": "No valid credentials"},
-                    "404": {"description": "Not found"},
-                }
-            )
-            if route.dialect == "posthog":
-                responses["403"] = {"description": "Missing scope or no access to the project"}
-            if operation.mutation:
-                responses["429"] = {"description": "Rate limited (see Retry-After)"}
+            responses: dict[str, Any] = {str(operation.status): success(operation)}
+            for status in _statuses(route, method, operation):
+                responses[str(status)] = failure(route.dialect, status)
             entry: dict[str, Any] = {
                 "operationId": operation_id,
                 "summary": operation.summary,
@@ -152,23 +300,43 @@ def openapi_document(routes: Sequence[Route]) -> dict[str, Any]:
                 "security": [{security_name: []}],
                 "responses": responses,
             }
-            if description:
-                entry["description"] = description
-            query = [
-                {"name": name, "in": "query", "required": required, "description": text, "schema": {"type": "string"}}
-                for name, required, text in getattr(operation, "query", ())
-            ]
-            if parameters or query:
-                entry["parameters"] = [*parameters, *query]
-            if method in ("POST", "PUT", "DELETE") and route.dialect == "sequence":
+            if operation.scope:
+                entry["description"] = f"Required API key scope: `{operation.scope}`."
+            if parameters:
+                entry["parameters"] = list(parameters)
+            if operation.response is not None and operation.response[1] == "page":
+                entry.setdefault("parameters", []).extend(_query_parameters(RESOURCES[operation.response[0]]))
+            if isinstance(operation, QueryOperation):
+                entry.setdefault("parameters", []).extend(
+                    _parameter(name, {"type": "string", "description": text}, required)
+                    for name, required, text in operation.query
+                )
+            if operation.idempotency_key:
                 entry.setdefault("parameters", []).append(
-                    {"name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string"}}
+                    {
+                        "name": "Idempotency-Key",
+                        "in": "header",
+                        "required": False,
+                        "description": "A repeat with the same key and body answers the first result, "
+                        "storing nothing again; the same key with another body is a 409.",
+                        "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
+                    }
+                )
+            if operation.body is not None and route.dialect == "statsig":
+                entry.setdefault("parameters", []).append(
+                    {
+                        "name": "dryRun",
+                        "in": "query",
+                        "required": False,
+                        "description": "`true`: validate and answer the would-be metric; store nothing.",
+                        "schema": {"type": "boolean"},
+                    }
                 )
             if operation.body is not None:
-                name = component(*operation.body)
+                name = request_component(*operation.body)
                 entry["requestBody"] = {
                     "required": True,
-                    "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}},
+                    "content": {"application/json": {"schema": _ref(name)}},
                 }
             operations[method.lower()] = entry
         paths.setdefault(path, {}).update(operations)

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ..dialects.posthog import AccountRecord, GroupUsageMetricRecord
+from ..dialects.sequence import CursorPage, UsageMetricRecord
+from ..dialects.statsig import MetricService
 from ..errors import NotFound, ValidationError
-from ..service import ResourceService
+from ..pagination import OffsetPage
+from ..service import EvaluatingService, IdempotentService
 from .core import Call, Operation, Route
 from .evaluation import EVALUATION_ROUTES
+
+if TYPE_CHECKING:
+    from ..dialects.posthog.evaluation import GroupUsageResult
+    from ..dialects.sequence.evaluation import UsageMetricCalculation
 
 __all__ = ["ROUTES", "STATSIG_ARCHIVE_MESSAGES"]
 
@@ -20,14 +28,16 @@ def _idempotency_key(call: Call) -> str | None:
 # -- PostHog -------------------------------------------------------------------------------------
 
 
-def _accounts(call: Call) -> ResourceService:
+def _accounts(call: Call) -> IdempotentService[AccountRecord, OffsetPage[AccountRecord]]:
     try:
         return call.app.store.posthog.accounts(project_id=int(call.params["project_id"]))
     except ValidationError:
         raise NotFound() from None
 
 
-def _group_metrics(call: Call) -> ResourceService:
+def _group_metrics(
+    call: Call,
+) -> EvaluatingService[GroupUsageMetricRecord, OffsetPage[GroupUsageMetricRecord], GroupUsageResult]:
     index = call.params["group_type_index"]
     if not (index.isascii() and index.isdigit()) or len(index) > 9:
         raise NotFound()
@@ -54,8 +64,17 @@ def _posthog_operations(service: Any, label: str, scope: str, item: bool) -> dic
             return 201, created
 
         return {
-            "GET": Operation(list_, f"{label}_list", f"List {label}", 200, read),
-            "POST": Operation(create, f"{label}_create", f"Create {label}", 201, write, (resource, "create")),
+            "GET": Operation(list_, f"{label}_list", f"List {label}", 200, read, response=(resource, "page")),
+            "POST": Operation(
+                create,
+                f"{label}_create",
+                f"Create {label}",
+                201,
+                write,
+                (resource, "create"),
+                response=(resource, "record"),
+                idempotency_key=True,
+            ),
         }
 
     def retrieve(call: Call) -> tuple[int, Any]:
@@ -71,10 +90,15 @@ def _posthog_operations(service: Any, label: str, scope: str, item: bool) -> dic
         service(call).delete(call.params["id"], actor_id=call.key.user_id)
         return 204, None
 
+    record = (resource, "record")
     return {
-        "GET": Operation(retrieve, f"{label}_retrieve", f"Retrieve {label}", 200, read),
-        "PATCH": Operation(update, f"{label}_partial_update", f"Update {label}", 200, write, (resource, "update")),
-        "PUT": Operation(replace, f"{label}_update", f"Replace {label}", 200, write, (resource, "replace")),
+        "GET": Operation(retrieve, f"{label}_retrieve", f"Retrieve {label}", 200, read, response=record),
+        "PATCH": Operation(
+            update, f"{label}_partial_update", f"Update {label}", 200, write, (resource, "update"), response=record
+        ),
+        "PUT": Operation(
+            replace, f"{label}_update", f"Replace {label}", 200, write, (resource, "replace"), response=record
+        ),
         "DELETE": Operation(destroy, f"{label}_destroy", f"Delete {label}", 204, write),
     }
 
@@ -82,8 +106,11 @@ def _posthog_operations(service: Any, label: str, scope: str, item: bool) -> dic
 # -- Sequence ------------------------------------------------------------------------------------
 
 
-def _usage_metrics(call: Call) -> ResourceService:
-    return call.app.store.sequence.usage_metrics(account_id=call.key.subject)
+def _usage_metrics(
+    call: Call,
+) -> EvaluatingService[UsageMetricRecord, CursorPage[UsageMetricRecord], UsageMetricCalculation]:
+    # A Sequence key always has a subject (its account); "" would be refused as a blank id.
+    return call.app.store.sequence.usage_metrics(account_id=call.key.subject or "")
 
 
 def _sequence_list(call: Call) -> tuple[int, Any]:
@@ -106,26 +133,40 @@ def _sequence_delete(call: Call) -> tuple[int, Any]:
     return 200, _usage_metrics(call).delete(call.params["id"], idempotency_key=_idempotency_key(call))
 
 
+USAGE_METRIC = ("sequence.usage_metrics", "record")
 SEQUENCE_COLLECTION = {
-    "GET": Operation(_sequence_list, "usage_metrics_list", "List usage metrics", 200),
+    "GET": Operation(
+        _sequence_list, "usage_metrics_list", "List usage metrics", 200, response=("sequence.usage_metrics", "page")
+    ),
     "POST": Operation(
         _sequence_create,
         "usage_metrics_create",
         "Create a usage metric",
         201,
         body=("sequence.usage_metrics", "create"),
+        response=USAGE_METRIC,
+        idempotency_key=True,
     ),
 }
 SEQUENCE_ITEM = {
-    "GET": Operation(_sequence_get, "usage_metrics_get", "Get a usage metric", 200),
+    "GET": Operation(_sequence_get, "usage_metrics_get", "Get a usage metric", 200, response=USAGE_METRIC),
     "PUT": Operation(
         _sequence_replace,
         "usage_metrics_update",
         "Update a usage metric",
         200,
         body=("sequence.usage_metrics", "replace"),
+        response=USAGE_METRIC,
+        idempotency_key=True,
     ),
-    "DELETE": Operation(_sequence_delete, "usage_metrics_delete", "Delete a usage metric", 200),
+    "DELETE": Operation(
+        _sequence_delete,
+        "usage_metrics_delete",
+        "Delete a usage metric",
+        200,
+        response=USAGE_METRIC,
+        idempotency_key=True,
+    ),
 }
 
 # -- Statsig -------------------------------------------------------------------------------------
@@ -138,8 +179,9 @@ STATSIG_ARCHIVE_MESSAGES = {
 }
 
 
-def _metrics(call: Call) -> Any:
-    return call.app.store.statsig.metrics(project_id=call.key.subject)
+def _metrics(call: Call) -> MetricService:
+    # A Statsig key always has a subject (its project); "" would be refused as a blank id.
+    return call.app.store.statsig.metrics(project_id=call.key.subject or "")
 
 
 def _actor(call: Call) -> dict[str, Any]:
@@ -187,10 +229,11 @@ def _statsig_archive(action: str) -> Operation:
         return 200, {"message": STATSIG_ARCHIVE_MESSAGES[action], "data": data}
 
     summary = action.replace("_", " ").capitalize()
-    return Operation(handler, f"metrics_{action}", f"{summary} a metric", 200, mutation=True)
+    return Operation(handler, f"metrics_{action}", f"{summary} a metric", 200, mutation=True, response=METRIC_DATA)
 
 
 STATSIG = "/console/v1/metrics"
+METRIC_DATA = ("statsig.metrics", "data")
 
 # -- the table -------------------------------------------------------------------------------------
 
@@ -224,7 +267,11 @@ def _routes() -> tuple[Route, ...]:
         Route(
             "statsig",
             f"{STATSIG}/list",
-            {"GET": Operation(_statsig_list, "metrics_list", "List metrics", 200)},
+            {
+                "GET": Operation(
+                    _statsig_list, "metrics_list", "List metrics", 200, response=("statsig.metrics", "page")
+                )
+            },
         )
     )
     routes.append(
@@ -239,6 +286,8 @@ def _routes() -> tuple[Route, ...]:
                     201,
                     body=("statsig.metrics", "create"),
                     mutation=True,
+                    response=METRIC_DATA,
+                    idempotency_key=True,
                 )
             },
         )
@@ -248,7 +297,7 @@ def _routes() -> tuple[Route, ...]:
             "statsig",
             STATSIG + "/{id}",
             {
-                "GET": Operation(_statsig_read, "metrics_read", "Read a metric", 200),
+                "GET": Operation(_statsig_read, "metrics_read", "Read a metric", 200, response=METRIC_DATA),
                 "POST": Operation(
                     _statsig_update,
                     "metrics_update",
@@ -256,8 +305,16 @@ def _routes() -> tuple[Route, ...]:
                     200,
                     body=("statsig.metrics", "update"),
                     mutation=True,
+                    response=METRIC_DATA,
                 ),
-                "DELETE": Operation(_statsig_delete, "metrics_delete", "Delete a metric", 200, mutation=True),
+                "DELETE": Operation(
+                    _statsig_delete,
+                    "metrics_delete",
+                    "Delete a metric",
+                    200,
+                    mutation=True,
+                    response=("statsig.metrics", "message"),
+                ),
             },
         )
     )
@@ -267,7 +324,15 @@ def _routes() -> tuple[Route, ...]:
         Route(
             "statsig",
             STATSIG + "/{name}/{type}",
-            {"GET": Operation(_statsig_read_by_name, "metrics_read_by_name", "Read a metric by name and type", 200)},
+            {
+                "GET": Operation(
+                    _statsig_read_by_name,
+                    "metrics_read_by_name",
+                    "Read a metric by name and type",
+                    200,
+                    response=METRIC_DATA,
+                )
+            },
         )
     )
     return tuple(routes)

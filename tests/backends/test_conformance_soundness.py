@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
+import metricscore.testing as shared_testing
 from metricscore.backends.memory import MemoryBackend, MemoryRepository, _MemoryUnitOfWork
 from metricscore.query import Query
 from metricscore.repository import Record, Scope
 from metricscore.table import Table
 from metricscore.testing.conformance import BackendContracts, CopyContract, compare_with_memory
-from metricscore.testing.conformance import fixtures as conformance_fixtures
 
 
 class _Repository(MemoryRepository):
@@ -115,14 +115,14 @@ class TestEveryContractKeepsToItsOwnScopes(BackendContracts):
     @pytest.fixture
     def backend(self, monkeypatch: pytest.MonkeyPatch) -> Iterator[AuditingBackend]:
         handed_out: list[int] = []
-        counter = conformance_fixtures._projects
+        counter = shared_testing._ids
 
         def recording() -> Iterator[int]:
             for value in counter:
                 handed_out.append(value)
                 yield value
 
-        monkeypatch.setattr(conformance_fixtures, "_projects", recording())
+        monkeypatch.setattr(shared_testing, "_ids", recording())
         backend = AuditingBackend()
         yield backend
         numbers = {

@@ -8,12 +8,7 @@ import pytest
 
 import metricscore as mc
 from metricscore.dialects.posthog import render_error
-
-
-def errors_of(call: Any) -> dict[str, Any]:
-    with pytest.raises(mc.ValidationError) as caught:
-        call()
-    return caught.value.errors
+from metricscore.testing import errors_of
 
 
 def codes_of(call: Any) -> list[tuple[str, str]]:

@@ -8,17 +8,12 @@ import pytest
 
 import metricscore as mc
 from metricscore.dialects.posthog import render_error
+from metricscore.testing import errors_of
 
 
 @pytest.fixture
 def metrics(store: mc.Store) -> Any:
     return store.posthog.group_usage_metrics(project_id=1, group_type_index=0)
-
-
-def errors_of(call: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
-    with pytest.raises(mc.ValidationError) as info:
-        call(*args, **kwargs)
-    return info.value.errors
 
 
 def test_create_applies_defaults_and_renders_wire_order(metrics: Any) -> None:

@@ -9,6 +9,7 @@ import pytest
 
 import metricscore as mc
 from metricscore.dialects.sequence import render_error
+from metricscore.testing import errors_of
 from metricscore.testing.clock import FakeClock
 
 VALID = {"name": "Messages", "metricType": "SIMPLE", "eventType": "message_sent", "aggregationType": "COUNT"}
@@ -33,12 +34,6 @@ WIRE = [
 @pytest.fixture
 def usage(store: mc.Store) -> Any:
     return store.sequence.usage_metrics(account_id="ec1479a2-6ba1-421f-a7de-0853a20d17a1")
-
-
-def errors_of(call: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
-    with pytest.raises(mc.ValidationError) as info:
-        call(*args, **kwargs)
-    return info.value.errors
 
 
 def test_create_renders_the_seed_shape_with_defaults(usage: Any) -> None:

@@ -12,6 +12,7 @@ from openapi_schema_validator import OAS30Validator
 
 import metricscore as mc
 from metricscore.dialects.statsig import error_headers, render_error
+from metricscore.testing import errors_of
 from metricscore.testing.clock import FakeClock
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "statsig-read-metric-openapi.yaml"
@@ -33,12 +34,6 @@ def assert_valid_read(schema: dict[str, Any], record: dict[str, Any]) -> None:
 @pytest.fixture
 def metrics(store: mc.Store) -> Any:
     return store.statsig.metrics(project_id="p1")
-
-
-def errors_of(call: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
-    with pytest.raises(mc.ValidationError) as info:
-        call(*args, **kwargs)
-    return info.value.errors
 
 
 def test_create_matches_the_seed_response(metrics: Any) -> None:

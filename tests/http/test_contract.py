@@ -1,8 +1,11 @@
-"""The shipped HttpContract, in-process, on the memory backend and on SQLite."""
+"""The shipped HttpContract, in-process, on the memory backend, SQLite, PostgreSQL and MariaDB.
+
+Server runs need METRICSCORE_TEST_POSTGRESQL_URL / METRICSCORE_TEST_MYSQL_URL and use the dedicated
+test database (METRICSCORE_TEST_DATABASE), as the backend contracts do.
+"""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,13 +33,28 @@ class TestHttpOnSQLite(HttpContract):
         store.close()
 
 
+def _server_app(kind: str) -> Iterator[App]:
+    pytest.importorskip("sqlalchemy")
+    from metricscore.backends.sql.testing import dedicated_database, server_url, skip_reason
+
+    url = server_url(kind)
+    if url is None:
+        pytest.skip(skip_reason(kind))
+    # Every contract test works in fresh projects and accounts, so rows left by others do not matter.
+    store = mc.open_store(dedicated_database(url))
+    yield App(store)
+    store.close()
+
+
 @pytest.mark.server
 class TestHttpOnPostgreSQL(HttpContract):
     @pytest.fixture
     def app(self) -> Iterator[App]:
-        url = os.environ.get("METRICSCORE_TEST_POSTGRESQL_URL")
-        if not url:
-            pytest.skip("postgresql server tests are off: set METRICSCORE_TEST_POSTGRESQL_URL to run them")
-        store = mc.open_store(url)
-        yield App(store)
-        store.close()
+        yield from _server_app("postgresql")
+
+
+@pytest.mark.server
+class TestHttpOnMariaDB(HttpContract):
+    @pytest.fixture
+    def app(self) -> Iterator[App]:
+        yield from _server_app("mysql")

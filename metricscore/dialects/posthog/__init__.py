@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from ...service import ResourceService
-from .accounts import ACCOUNTS
+from ...pagination import OffsetPage
+from ...service import EvaluatingService, IdempotentService
+from .accounts import ACCOUNTS, AccountRecord
 from .errors import render_error
-from .group_usage_metrics import GROUP_USAGE_METRICS
+from .group_usage_metrics import GROUP_USAGE_METRICS, GroupUsageMetricRecord
 
 if TYPE_CHECKING:
     from ...store import Store
+    from .evaluation import GroupUsageResult
 
-__all__ = ["PostHog", "render_error"]
+__all__ = ["AccountRecord", "GroupUsageMetricRecord", "PostHog", "render_error"]
 
 
 class PostHog:
@@ -21,11 +23,24 @@ class PostHog:
     def __init__(self, store: Store) -> None:
         self._store = store
 
-    def accounts(self, *, project_id: Any) -> ResourceService:
-        return ResourceService(self._store, ACCOUNTS, {"project_id": project_id})
+    def accounts(self, *, project_id: int) -> IdempotentService[AccountRecord, OffsetPage[AccountRecord]]:
+        """The accounts of one PostHog project (``project_id``: a non-negative integer).
 
-    def group_usage_metrics(self, *, project_id: Any, group_type_index: Any) -> ResourceService:
-        """The usage metrics of one group type (``group_type_index`` 0..4) of a project."""
-        return ResourceService(
+        Records are :class:`AccountRecord`; lists return an :class:`~metricscore.pagination.OffsetPage`.
+        Writes take an ``idempotency_key`` (an extension of PostHog's API).
+        """
+        return IdempotentService(self._store, ACCOUNTS, {"project_id": project_id})
+
+    def group_usage_metrics(
+        self, *, project_id: int, group_type_index: int
+    ) -> EvaluatingService[GroupUsageMetricRecord, OffsetPage[GroupUsageMetricRecord], GroupUsageResult]:
+        """The usage metrics of one group type (``group_type_index`` 0..4) of a PostHog project.
+
+        Records are :class:`GroupUsageMetricRecord`; lists return an
+        :class:`~metricscore.pagination.OffsetPage`. Writes take an ``idempotency_key`` (an
+        extension of PostHog's API). ``evaluate(id, group_key=...)`` answers a
+        :data:`~.evaluation.GroupUsageResult` over the project's ``events``.
+        """
+        return EvaluatingService(
             self._store, GROUP_USAGE_METRICS, {"project_id": project_id, "group_type_index": group_type_index}
         )

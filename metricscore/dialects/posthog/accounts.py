@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypedDict
 
 import marshmallow as ma
 
@@ -20,9 +20,9 @@ from ...repository import Record
 from ...resource import Context, ListRequest, Mode, Resource
 from ...table import Column, ColumnType, Table, UniqueKey
 from ...validation import CodedField, Integer, List, Messages, Schema, String, type_name
-from ...wire import column, iso_z, json_column, timestamp_column
+from ...wire import iso_z
 
-__all__ = ["ACCOUNTS", "LIMITS", "AccountSchema", "Accounts", "normalize_tags"]
+__all__ = ["ACCOUNTS", "LIMITS", "AccountRecord", "AccountSchema", "Accounts", "normalize_tags"]
 
 ROLES = ("csm", "account_executive", "account_owner")
 STRING_PROPERTIES = ("stripe_customer_id", "hubspot_deal_id", "billing_id", "sfdc_id", "zendesk_id")
@@ -126,6 +126,23 @@ class AccountSchema(Schema):
     tags = List(_Tag(), max_length=LIMITS["tags"])
 
 
+class AccountRecord(TypedDict):
+    """A PostHog account as the API returns it (the wire order)."""
+
+    id: str
+    name: str
+    external_id: str | None
+    #: ``{csm|account_executive|account_owner: {id, email} | None, <string property>: str | None}``
+    properties: dict[str, Any]
+    #: Lowercased, stripped, distinct, sorted.
+    tags: list[str]
+    #: ISO-8601 UTC with ``Z``.
+    created_at: str
+    #: The acting user's id (``actor_id``), if any.
+    created_by: int | None
+    updated_at: str
+
+
 def normalize_tags(tags: list[str]) -> list[str]:
     """Stripped, lowercased, without duplicates, sorted."""
     return sorted({tag.strip().lower() for tag in tags})
@@ -138,8 +155,10 @@ def _role_id(properties: Mapping[str, Any] | None, role: str) -> int | None:
     return None
 
 
-class Accounts(Resource):
+class Accounts(Resource[AccountRecord]):
     name = "posthog.accounts"
+    title = "PostHogAccount"
+    record_type = AccountRecord
     #: An extension of the vendor's API: an ``Idempotency-Key`` on create (see metricscore.idempotency).
     idempotent = True
     table = Table(
@@ -165,19 +184,17 @@ class Accounts(Resource):
     actor_field = Integer(strict=True, allow_none=True)  # the PostHog user id
     create_schema = AccountSchema()
     initial_values = {"external_id": None, "properties": {}, "tags": []}
-    wire = {
-        "id": column("id"),
-        "name": column("name"),
-        "external_id": column("external_id"),
-        "properties": json_column("properties"),
-        "tags": json_column("tags"),
-        "created_at": timestamp_column("created_at"),
-        "created_by": column("created_by"),
-        "updated_at": timestamp_column("updated_at"),
+    list_parameters = {
+        "search": {"type": "string", "description": "Case-insensitive substring of name or external_id."},
+        "tags": {"type": "string", "description": 'A JSON list of tags, any of which matches: ["a", "b"].'},
+        "ordering": {"type": "string", "enum": list(ORDERINGS), "default": DEFAULT_ORDERING},
+        **{role: {"type": "string", "description": f"The id of the {role}, or `unassigned`."} for role in ROLES},
+        "all_roles_unassigned": {"type": "boolean"},
     }
 
-    def render(self, record: Record) -> dict[str, Any]:
-        # Written out rather than driven by `wire`: this runs for every record a page returns.
+    def render(self, record: Record) -> AccountRecord:
+        # Written out rather than built with `wire_map`: this runs for every record a page returns.
+        # tests/test_resource_declarations.py checks it against AccountRecord.
         created_at = iso_z(record["created_at"])
         updated = record["updated_at"]
         return {

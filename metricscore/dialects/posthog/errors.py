@@ -15,7 +15,7 @@ from ...errors import (
     ValidationError,
 )
 
-__all__ = ["render_error"]
+__all__ = ["ERROR_SCHEMA", "render_error"]
 
 _TYPES = {
     400: "validation_error",
@@ -66,3 +66,16 @@ def render_error(error: MetricscoreError) -> tuple[int, dict[str, Any]]:
 
 def _body(status: int, code: str, detail: str, attr: str | None) -> dict[str, Any]:
     return {"type": _TYPES.get(status, "server_error"), "code": code, "detail": detail, "attr": attr}
+
+
+#: The error body, as an OpenAPI 3.0 schema (every status but 204 shares it).
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "type": {"type": "string", "enum": sorted({*_TYPES.values(), "server_error"})},
+        "code": {"type": "string"},
+        "detail": {"type": "string"},
+        "attr": {"type": "string", "nullable": True},
+    },
+    "required": ["type", "code", "detail", "attr"],
+}

@@ -17,19 +17,55 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypedDict
 
 from ...errors import ErrorMessage, ValidationError
 from ...evaluation import inputs
 from ...evaluation.compile import EventsRunner, measures_for, trailing_plan
 from ...evaluation.reference import day_range
 from ...meaning import meaning_of
+from .group_usage_metrics import Display, Format
 
-__all__ = ["GROUP_USAGE_METRIC_EVALUATION", "GroupUsageMetricEvaluation"]
+__all__ = [
+    "GROUP_USAGE_METRIC_EVALUATION",
+    "GroupUsage",
+    "GroupUsageMetricEvaluation",
+    "GroupUsageResult",
+    "SkippedGroupUsage",
+]
 
 
-def _skipped(record: Mapping[str, Any], reason: str) -> dict[str, Any]:
-    return {"id": record.get("id"), "name": record["name"], "skipped": True, "reason": reason}
+class GroupUsage(TypedDict):
+    """A group usage metric's usage for one group: the current and the previous window."""
+
+    id: str
+    name: str
+    format: Format
+    display: Display
+    interval: int
+    value: float
+    previous: float
+    change_from_previous_pct: float | None
+    #: Daily values of the current window (``display: sparkline`` only, else null).
+    timeseries: list[float] | None
+    timeseries_labels: list[str] | None
+
+
+class SkippedGroupUsage(TypedDict):
+    """A metric PostHog leaves out (``skipped`` is always true)."""
+
+    id: str
+    name: str
+    skipped: bool
+    reason: str
+
+
+#: What ``evaluate`` answers: tell the two apart by ``"skipped" in result``.
+GroupUsageResult = GroupUsage | SkippedGroupUsage
+
+
+def _skipped(record: Mapping[str, Any], reason: str) -> SkippedGroupUsage:
+    return {"id": record["id"], "name": record["name"], "skipped": True, "reason": reason}
 
 
 class GroupUsageMetricEvaluation:
@@ -40,7 +76,7 @@ class GroupUsageMetricEvaluation:
         runner: EventsRunner,
         params: dict[str, Any],
         now: datetime,
-    ) -> dict[str, Any]:
+    ) -> GroupUsageResult:
         errors: inputs.Errors = {}
         group_key = inputs.text(params, "group_key", errors)
         now = inputs.instant(params, "now", errors, now)
@@ -73,10 +109,10 @@ class GroupUsageMetricEvaluation:
         before = sum(previous[d] for d in previous_dates)
         sparkline = record.get("display") == "sparkline"
         return {
-            "id": record.get("id"),
+            "id": record["id"],
             "name": record["name"],
-            "format": record.get("format"),
-            "display": record.get("display"),
+            "format": record["format"],
+            "display": record["display"],
             "interval": days,
             "value": value,
             "previous": before,

@@ -6,7 +6,7 @@ Rules: ../shared/vendor-behaviour.md section 2 (mirrored in docs/dialects/postho
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal, TypedDict, get_args
 
 import marshmallow as ma
 
@@ -17,10 +17,11 @@ from ...repository import Record
 from ...resource import Context, ListRequest, Resource
 from ...table import Column, ColumnType, Table, UniqueKey
 from ...validation import Choice, Integer, JSONObject, Schema, String
-from ...wire import column, json_column
+from ...wire import wire_map
 
 __all__ = [
     "GROUP_USAGE_METRICS",
+    "GroupUsageMetricRecord",
     "GroupUsageMetricSchema",
     "GroupUsageMetrics",
     "filters_errors",
@@ -28,9 +29,12 @@ __all__ = [
     "rule_errors",
 ]
 
-FORMATS = ("numeric", "currency")
-DISPLAYS = ("number", "sparkline")
-MATHS = ("count", "sum")
+Format = Literal["numeric", "currency"]
+Display = Literal["number", "sparkline"]
+Math = Literal["count", "sum"]
+FORMATS: tuple[str, ...] = get_args(Format)
+DISPLAYS: tuple[str, ...] = get_args(Display)
+MATHS: tuple[str, ...] = get_args(Math)
 SOURCES = ("events", "data_warehouse")
 WAREHOUSE_FIELDS = ("table_name", "timestamp_field", "key_field")
 #: PostHog has at most five group types per project (indexes 0..4).
@@ -40,6 +44,20 @@ WAREHOUSE_FIELDS_REQUIRED = "Data warehouse metrics require table_name, timestam
 SUM_NEEDS_PROPERTY = "math_property is required when math is 'sum'."
 SUM_NEEDS_COLUMN = "math_property (column to sum) is required when math is 'sum'."
 COUNT_REFUSES_PROPERTY = "math_property must be empty when math is 'count'."
+
+
+class GroupUsageMetricRecord(TypedDict):
+    """A PostHog group usage metric as the API returns it (the wire order)."""
+
+    id: str
+    name: str
+    format: Format
+    interval: int
+    display: Display
+    #: ``{"source": "events" | "data_warehouse", ...}``: free-form beyond the source's own fields.
+    filters: dict[str, Any]
+    math: Math
+    math_property: str | None
 
 
 class GroupUsageMetricSchema(Schema):
@@ -115,8 +133,10 @@ def rule_errors(record: Mapping[str, Any], *, math_known: bool = True, property_
     return errors
 
 
-class GroupUsageMetrics(Resource):
+class GroupUsageMetrics(Resource[GroupUsageMetricRecord]):
     name = "posthog.group_usage_metrics"
+    title = "PostHogGroupUsageMetric"
+    record_type = GroupUsageMetricRecord
     #: An extension of the vendor's API: an ``Idempotency-Key`` on create (see metricscore.idempotency).
     idempotent = True
     table = Table(
@@ -148,16 +168,7 @@ class GroupUsageMetrics(Resource):
     update_schema = GroupUsageMetricSchema()
     initial_values = {"math_property": None}
     evaluation = "metricscore.dialects.posthog.evaluation:GROUP_USAGE_METRIC_EVALUATION"
-    wire = {
-        "id": column("id"),
-        "name": column("name"),
-        "format": column("format"),
-        "interval": column("interval"),
-        "display": column("display"),
-        "filters": json_column("filters"),
-        "math": column("math"),
-        "math_property": column("math_property"),
-    }
+    wire = wire_map(GroupUsageMetricRecord, table)
 
     def derive(self, record: Record, ctx: Context, existing: Record | None) -> None:
         if existing is None:

@@ -15,7 +15,7 @@ from ...errors import (
     ValidationError,
 )
 
-__all__ = ["render_error"]
+__all__ = ["ERROR_SCHEMA", "render_error"]
 
 
 def render_error(error: MetricscoreError) -> tuple[int, dict[str, Any]]:
@@ -41,3 +41,20 @@ def render_error(error: MetricscoreError) -> tuple[int, dict[str, Any]]:
 
 def _body(message: str, key: str = "") -> dict[str, Any]:
     return {"errors": [{"key": key, "error": message}]}
+
+
+#: The error body, as an OpenAPI 3.0 schema: ``key`` is a dotted field path, or empty.
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"key": {"type": "string"}, "error": {"type": "string"}},
+                "required": ["key", "error"],
+            },
+        }
+    },
+    "required": ["errors"],
+}

@@ -7,21 +7,49 @@ passing the property filters. ``eventCount`` counts those events, ``value`` is t
 (exact decimals), ``minEventId``/``maxEventId`` the smallest/largest event id among them.
 GROUPED metrics add the extension ``groups``: one entry per text value of ``groupingProperty``
 (events without it form the group ``null``, listed last).
-"""
 
-from __future__ import annotations
+No ``from __future__ import annotations`` here: Python 3.11 computes a ``TypedDict``'s required keys
+(``groups`` is not) from evaluated annotations only.
+"""
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, NotRequired, TypedDict, cast
 
 from ...errors import ErrorMessage, ValidationError
 from ...evaluation import inputs
 from ...evaluation.compile import EventsRunner, measures_for, period_plan
+from ...evaluation.inputs import Number
 from ...evaluation.plan import Field, Measure
 from ...meaning import meaning_of
+from .usage_metrics import AggregationType, MetricType
 
-__all__ = ["USAGE_METRIC_EVALUATION", "UsageMetricEvaluation"]
+__all__ = ["USAGE_METRIC_EVALUATION", "CalculationGroup", "UsageMetricCalculation", "UsageMetricEvaluation"]
+
+
+class CalculationGroup(TypedDict):
+    """One ``groupingProperty`` value of a GROUPED metric (``None``: the events without it)."""
+
+    group: str | None
+    eventCount: int
+    value: Number | None
+
+
+class UsageMetricCalculation(TypedDict):
+    """The calculate endpoint's answer; ``minEventId``/``maxEventId`` are null with no events."""
+
+    name: str
+    metricType: MetricType
+    eventType: str
+    aggregationType: AggregationType
+    eventCount: int
+    value: Number | None
+    unit: str | None
+    minEventId: str | None
+    maxEventId: str | None
+    #: GROUPED metrics only (an extension).
+    groups: NotRequired[list[CalculationGroup]]
+
 
 _IDS = (Measure("min_text", Field("id")), Measure("max_text", Field("id")))
 
@@ -36,7 +64,7 @@ class UsageMetricEvaluation:
         runner: EventsRunner,
         params: dict[str, Any],
         now: datetime,
-    ) -> dict[str, Any]:
+    ) -> UsageMetricCalculation:
         errors: inputs.Errors = {}
         customers = inputs.aliases(params, "customerAliases", errors)
         start = inputs.day(params, "periodStart", errors)
@@ -49,21 +77,25 @@ class UsageMetricEvaluation:
         measures = measures_for(meaning)
         [row] = runner.run(period_plan(meaning, start, end, customers=customers, extra=_IDS))
         size = len(measures.measures)
-        result: dict[str, Any] = {
+        result: UsageMetricCalculation = {
             "name": record["name"],
             "metricType": record["metricType"],
             "eventType": record["eventType"],
             "aggregationType": record["aggregationType"],
-            "eventCount": row[0],
-            "value": measures.value(row),
+            "eventCount": cast(int, row[0]),
+            "value": cast(Number | None, measures.value(row)),
             "unit": record.get("unit"),
-            "minEventId": row[size],
-            "maxEventId": row[size + 1],
+            "minEventId": cast(str | None, row[size]),
+            "maxEventId": cast(str | None, row[size + 1]),
         }
         if meaning.group_by is not None:
             rows = runner.run(period_plan(meaning, start, end, customers=customers, grouped=True))
             result["groups"] = [
-                {"group": group_row[0], "eventCount": group_row[1], "value": measures.value(group_row[1:])}
+                {
+                    "group": cast(str | None, group_row[0]),
+                    "eventCount": cast(int, group_row[1]),
+                    "value": cast(Number | None, measures.value(group_row[1:])),
+                }
                 for group_row in rows
             ]
         return result

@@ -15,11 +15,11 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Generic
 
 from ...errors import ErrorMessage, ValidationError
 from ...jsonvalue import string_problem
-from ...pagination import parse_int
+from ...pagination import ItemT, parse_int
 from ...query import Filter, OrderBy, Query, order_key
 from ...repository import Record, Repository, Scope
 from ...table import ColumnType, Table
@@ -90,13 +90,30 @@ def _position_value(kind: str, value: Any, expected: type | None) -> Any:
 
 
 @dataclass
-class CursorPage:
+class CursorPage(Generic[ItemT]):
     """One page of items plus the cursors to the neighbouring pages."""
 
-    results: list[dict[str, Any]]
+    results: list[ItemT]
     count: int
     after: str | None
     before: str | None
+
+    @staticmethod
+    def envelope_schema(item: dict[str, Any]) -> dict[str, Any]:
+        """The OpenAPI 3.0 schema of :meth:`envelope`, its items described by ``item``."""
+        cursor = {"type": "string", "nullable": True}
+        return {
+            "type": "object",
+            "properties": {
+                "items": {"type": "array", "items": item},
+                "pagination": {
+                    "type": "object",
+                    "properties": {"after": cursor, "before": cursor, "totalResultSize": {"type": "integer"}},
+                    "required": ["after", "before", "totalResultSize"],
+                },
+            },
+            "required": ["items", "pagination"],
+        }
 
     def envelope(self) -> dict[str, Any]:
         """``{"items", "pagination": {"after", "before", "totalResultSize"}}``."""
@@ -139,6 +156,19 @@ class CursorPagination:
         known = dict(self.column_types)
         return [known.get(o.column) for o in order]
 
+    def parameters(self) -> dict[str, dict[str, Any]]:
+        """The query parameters this style reads, name -> OpenAPI schema."""
+        return {
+            "limit": {
+                "type": "integer",
+                "minimum": self.min_limit,
+                "maximum": self.max_limit,
+                "default": self.default_limit,
+            },
+            "after": {"type": "string", "description": "The cursor of the page after this one."},
+            "before": {"type": "string", "description": "The cursor of the page before this one."},
+        }
+
     def limit(self, params: Mapping[str, Any]) -> int:
         value = params.get("limit")
         if value is None or value == "":
@@ -157,7 +187,7 @@ class CursorPagination:
         order: tuple[OrderBy, ...],
         params: Mapping[str, Any],
         render: Renderer,
-    ) -> CursorPage:
+    ) -> CursorPage[Any]:
         limit = self.limit(params)
         after, before = params.get("after"), params.get("before")
         types = self.position_types(order)

@@ -6,7 +6,7 @@ Rules: ../shared/vendor-behaviour.md section 4 (mirrored in docs/dialects/sequen
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal, TypedDict, get_args
 
 import marshmallow as ma
 
@@ -18,13 +18,23 @@ from ...repository import Record
 from ...resource import Context, ListRequest, Resource
 from ...table import Column, ColumnType, Table
 from ...validation import Boolean, Choice, CodedField, Messages, Schema, String, type_name
-from ...wire import column, json_column, timestamp_column
+from ...wire import wire_map
 from .pagination import CursorPagination
 
-__all__ = ["LIMITS", "USAGE_METRICS", "PropertyFilters", "UsageMetricSchema", "UsageMetrics", "rule_errors"]
+__all__ = [
+    "LIMITS",
+    "USAGE_METRICS",
+    "PropertyFilters",
+    "UsageMetricRecord",
+    "UsageMetricSchema",
+    "UsageMetrics",
+    "rule_errors",
+]
 
-METRIC_TYPES = ("SIMPLE", "GROUPED")
-AGGREGATION_TYPES = ("COUNT", "UNIQUE", "SUM")
+MetricType = Literal["SIMPLE", "GROUPED"]
+AggregationType = Literal["COUNT", "UNIQUE", "SUM"]
+METRIC_TYPES: tuple[str, ...] = get_args(MetricType)
+AGGREGATION_TYPES: tuple[str, ...] = get_args(AggregationType)
 NEEDS_AGGREGATION_PROPERTY = ("SUM", "UNIQUE")
 TEXT_LENGTH = 255
 DESCRIPTION_LENGTH = 2000
@@ -103,6 +113,28 @@ def rule_errors(payload: Mapping[str, Any]) -> dict[str, list[ErrorMessage]]:
     return errors
 
 
+class UsageMetricRecord(TypedDict):
+    """A Sequence usage metric as the API returns it (the wire order)."""
+
+    id: str
+    sequenceAccountId: str
+    name: str
+    description: str | None
+    metricType: MetricType
+    eventType: str
+    aggregationType: AggregationType
+    aggregationProperty: str | None
+    groupingProperty: str | None
+    #: Property name -> the accepted values.
+    propertyFilters: dict[str, list[str]]
+    caseSensitive: bool
+    unit: str | None
+    #: ISO-8601 UTC with ``Z``.
+    createdAt: str
+    #: Set by a delete (records are soft-deleted); ``None`` before.
+    deletedAt: str | None
+
+
 class UsageMetricSchema(Schema):
     """A create or PUT body. Read-only fields (``id``, ``createdAt``, ``deletedAt``...) are ignored."""
 
@@ -145,8 +177,10 @@ def _comma_list(value: Any) -> tuple[str, ...] | None:
     return cleaned or None
 
 
-class UsageMetrics(Resource):
+class UsageMetrics(Resource[UsageMetricRecord]):
     name = "sequence.usage_metrics"
+    title = "SequenceUsageMetric"
+    record_type = UsageMetricRecord
     table = Table(
         name="sequence_usage_metrics",
         scope=("account_id",),
@@ -183,21 +217,12 @@ class UsageMetrics(Resource):
         "case_sensitive": True,
         "unit": None,
     }
-    wire = {
-        "id": column("id"),
-        "sequenceAccountId": column("account_id"),
-        "name": column("name"),
-        "description": column("description"),
-        "metricType": column("metric_type"),
-        "eventType": column("event_type"),
-        "aggregationType": column("aggregation_type"),
-        "aggregationProperty": column("aggregation_property"),
-        "groupingProperty": column("grouping_property"),
-        "propertyFilters": json_column("property_filters"),
-        "caseSensitive": column("case_sensitive"),
-        "unit": column("unit"),
-        "createdAt": timestamp_column("created_at"),
-        "deletedAt": timestamp_column("deleted_at"),
+    wire = wire_map(UsageMetricRecord, table, {"sequenceAccountId": "account_id"})
+    list_parameters = {
+        "name": {"type": "string", "description": "Case-insensitive substring of the name."},
+        "id": {"type": "string", "description": "Case-insensitive substring of the id."},
+        "eventType": {"type": "string", "description": "Comma-separated event types, any of which matches."},
+        "aggregationType": {"type": "string", "description": "Comma-separated aggregation types."},
     }
 
     def load(self, data: Any, mode: Any) -> dict[str, Any]:

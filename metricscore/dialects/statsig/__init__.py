@@ -9,25 +9,38 @@ from ...errors import NotFound
 from ...query import Eq, Query
 from ...repository import Record, Repository
 from ...resource import Context
-from ...service import ResourceService, may_name_a_record
+from ...service import EvaluatingService, may_name_a_record
 from .errors import error_headers, render_error
 from .metrics import METRICS, ORDER, metric_id
 from .pagination import NumberedPage, PagePagination
+from .records import StatsigMetricRecord
 
 if TYPE_CHECKING:
     from ...store import Store
+    from .evaluation import MetricEvaluationResult  # noqa: F401 (quoted in MetricService's base)
 
-__all__ = ["MetricService", "NumberedPage", "PagePagination", "Statsig", "error_headers", "render_error"]
+__all__ = [
+    "MetricService",
+    "NumberedPage",
+    "PagePagination",
+    "Statsig",
+    "StatsigMetricRecord",
+    "error_headers",
+    "render_error",
+]
 
 
 def _texts(*values: Any) -> bool:
     return all(isinstance(value, str) for value in values)
 
 
-class MetricService(ResourceService):
-    """The generic service plus Statsig's read by name and type, and its archive operations."""
+class MetricService(
+    EvaluatingService[StatsigMetricRecord, NumberedPage[StatsigMetricRecord], "MetricEvaluationResult"]
+):
+    """The generic service plus Statsig's read by name and type, and its archive operations;
+    ``evaluate`` answers a :class:`~.evaluation.MetricEvaluationResult`."""
 
-    def get_by_name(self, name: Any, type: Any) -> dict[str, Any]:
+    def get_by_name(self, name: Any, type: Any) -> StatsigMetricRecord:
         """GET /console/v1/metrics/{name}/{type}: the metric now called ``name`` with that type."""
         if not may_name_a_record(self.resource.table, metric_id(name, type) if _texts(name, type) else None):
             raise NotFound(resource=self.resource.name, id=(name, type))
@@ -37,20 +50,20 @@ class MetricService(ResourceService):
             raise NotFound(resource=self.resource.name, id=metric_id(name, type))
         return self.resource.render(found[0])
 
-    def schedule_archive(self, id: Any, *, actor_id: Any = None) -> dict[str, Any]:
+    def schedule_archive(self, id: Any, *, actor_id: Any = None) -> StatsigMetricRecord:
         """Archive the metric once :data:`~.metrics.ARCHIVE_GRACE` has passed (409 if already)."""
         return self._archive_step(id, actor_id, METRICS.schedule_archive)
 
-    def cancel_archive(self, id: Any, *, actor_id: Any = None) -> dict[str, Any]:
+    def cancel_archive(self, id: Any, *, actor_id: Any = None) -> StatsigMetricRecord:
         """Cancel a scheduled archive that has not taken effect yet (409 otherwise)."""
         return self._archive_step(id, actor_id, METRICS.cancel_archive)
 
-    def unarchive(self, id: Any, *, actor_id: Any = None) -> dict[str, Any]:
+    def unarchive(self, id: Any, *, actor_id: Any = None) -> StatsigMetricRecord:
         """Restore an archived metric (409 when it is not archived)."""
         return self._archive_step(id, actor_id, METRICS.unarchive)
 
-    def _archive_step(self, id: Any, actor: Any, step: Callable[[Record, Context], None]) -> dict[str, Any]:
-        def body(repository: Repository, ctx: Context) -> dict[str, Any]:
+    def _archive_step(self, id: Any, actor: Any, step: Callable[[Record, Context], None]) -> StatsigMetricRecord:
+        def body(repository: Repository, ctx: Context) -> StatsigMetricRecord:
             existing = self._existing(repository, id)
             record = dict(existing)
             step(record, ctx)
@@ -67,6 +80,7 @@ class Statsig:
     def __init__(self, store: Store) -> None:
         self._store = store
 
-    def metrics(self, *, project_id: Any) -> MetricService:
-        """The metric definitions of one project."""
+    def metrics(self, *, project_id: str) -> MetricService:
+        """The metric definitions of one Statsig project (``project_id``: the project a Console
+        API key belongs to; up to 100 characters). Lists return a :class:`NumberedPage`."""
         return MetricService(self._store, METRICS, {"project_id": project_id})

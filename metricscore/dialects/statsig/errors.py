@@ -15,7 +15,7 @@ from ...errors import (
     ValidationError,
 )
 
-__all__ = ["BAD_REQUEST", "NOT_FOUND", "error_headers", "render_error"]
+__all__ = ["BAD_REQUEST", "ERROR_SCHEMA", "NOT_FOUND", "error_headers", "render_error"]
 
 BAD_REQUEST = "Invalid request. Please check the request input and try again."
 NOT_FOUND = "Not Found. The requested resource could not be found."
@@ -55,3 +55,15 @@ def error_headers(error: MetricscoreError) -> dict[str, str]:
 
 def _body(status: int, message: str) -> dict[str, Any]:
     return {"status": status, "message": message}
+
+
+#: The error body, as an OpenAPI 3.0 schema; ``errors`` (dotted field path -> messages) on a 400.
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "status": {"type": "integer"},
+        "message": {"type": "string"},
+        "errors": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
+    },
+    "required": ["status", "message"],
+}

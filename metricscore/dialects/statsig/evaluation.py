@@ -13,14 +13,34 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypedDict, cast
 
 from ...errors import ErrorMessage, ValidationError
 from ...evaluation import inputs
 from ...evaluation.compile import EventsRunner, daily_plan, measures_for
+from ...evaluation.inputs import Number
 from ...meaning import AggregationKind, TranslationError, UnitKind, meaning_of
 
-__all__ = ["METRIC_EVALUATION", "MetricEvaluation"]
+__all__ = ["METRIC_EVALUATION", "MetricDay", "MetricEvaluation", "MetricEvaluationResult"]
+
+
+class MetricDay(TypedDict):
+    """One unit's value on one Statsig day; ``numerator``/``denominator`` are set for ``mean`` only."""
+
+    date: str
+    unitType: str
+    unitId: str
+    value: Number | None
+    numerator: Number | None
+    denominator: int | None
+
+
+class MetricEvaluationResult(TypedDict):
+    """The metric's rows, sorted by date, unit type and unit id."""
+
+    metricID: str
+    data: list[MetricDay]
+
 
 DEFAULT_DAY_START = "-08:00"
 
@@ -33,7 +53,7 @@ class MetricEvaluation:
         runner: EventsRunner,
         params: dict[str, Any],
         now: datetime,
-    ) -> dict[str, Any]:
+    ) -> MetricEvaluationResult:
         errors: inputs.Errors = {}
         first = inputs.day(params, "date_from", errors)
         last = inputs.day(params, "date_to", errors)
@@ -52,7 +72,7 @@ class MetricEvaluation:
             raise ValidationError({"unitTypes": [ErrorMessage("The metric names no unit type.", "unsupported")]})
         measures = measures_for(meaning)
         mean = measures.kind is AggregationKind.MEAN
-        out: list[dict[str, Any]] = []
+        out: list[MetricDay] = []
         for id_type in dict.fromkeys(meaning.unit.id_types):
             for day, unit_id, *values in runner.run(daily_plan(meaning, first, last, offset, id_type)):
                 assert isinstance(day, date)
@@ -61,14 +81,14 @@ class MetricEvaluation:
                     {
                         "date": day.isoformat(),
                         "unitType": id_type,
-                        "unitId": unit_id,
-                        "value": measures.value(values),
-                        "numerator": numerator,
-                        "denominator": denominator,
+                        "unitId": cast(str, unit_id),
+                        "value": cast(Number | None, measures.value(values)),
+                        "numerator": cast(Number | None, numerator),
+                        "denominator": cast(int | None, denominator),
                     }
                 )
         out.sort(key=lambda r: (r["date"], r["unitType"], r["unitId"]))
-        return {"metricID": record.get("id"), "data": out}
+        return {"metricID": record["id"], "data": out}
 
 
 METRIC_EVALUATION = MetricEvaluation()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from ...errors import Conflict, ErrorMessage, MetricscoreError, ValidationError
 from ...jsonvalue import copy_json, string_problem
@@ -18,6 +18,7 @@ from ...resource import ACTOR_FIELD, Context, ListRequest, Mode, Resource
 from ...table import Column, ColumnType, Table, UniqueKey
 from ...validation import String
 from .pagination import PagePagination
+from .records import StatsigMetricRecord
 from .schemas import MetricCreateSchema, MetricUpdateSchema, not_updatable
 
 __all__ = [
@@ -166,8 +167,10 @@ _OPTIONAL_WIRE = (
 )
 
 
-class Metrics(Resource):
+class Metrics(Resource[StatsigMetricRecord]):
     name = "statsig.metrics"
+    title = "StatsigMetric"
+    record_type = StatsigMetricRecord
     #: An extension of the vendor's API: an ``Idempotency-Key`` on create (see metricscore.idempotency).
     idempotent = True
     table = Table(
@@ -216,6 +219,7 @@ class Metrics(Resource):
     update_schema = MetricUpdateSchema()
     dry_run_field = "dry_run"
     evaluation = "metricscore.dialects.statsig.evaluation:METRIC_EVALUATION"
+    list_parameters = {"tags": {"type": "string", "description": "Comma-separated tags, any of which matches."}}
     initial_values = {
         "description": "",
         "tags": [],
@@ -233,7 +237,6 @@ class Metrics(Resource):
         "last_modifier_email": None,
         "archive_at": None,
     }
-    wire = {}  # rendered by :meth:`render`: optional fields are left out when unset
 
     # -- validation ------------------------------------------------------------------------------
 
@@ -333,7 +336,8 @@ class Metrics(Resource):
 
     # -- reading ---------------------------------------------------------------------------------
 
-    def render(self, record: Record) -> dict[str, Any]:
+    def render(self, record: Record) -> StatsigMetricRecord:
+        # Written out: optional keys are left out when unset (NotRequired in StatsigMetricRecord).
         components = record["metric_component_metrics"]
         out: dict[str, Any] = {
             "id": record["id"],
@@ -370,7 +374,7 @@ class Metrics(Resource):
             out["lastModifierEmail"] = record["last_modifier_email"]
         if record.get("archive_at") is not None:
             out["archiveTime"] = epoch_ms(record["archive_at"])
-        return out
+        return cast(StatsigMetricRecord, out)
 
     def list_request(self, params: Mapping[str, Any]) -> ListRequest:
         filters: list[Filter] = []

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic
 
-from ...pagination import offset_window, parse_int
+from ...pagination import ItemT, offset_window, parse_int
 from ...query import Filter, OrderBy
 from ...repository import Record, Repository, Scope
 
@@ -22,14 +22,41 @@ Renderer = Callable[[Record], dict[str, Any]]
 
 
 @dataclass
-class NumberedPage:
-    results: list[dict[str, Any]]
+class NumberedPage(Generic[ItemT]):
+    """One page of a page/limit listing: ``results``, the total ``count``, ``page`` and ``limit``."""
+
+    results: list[ItemT]
     count: int
     page: int
     limit: int
 
     def link(self, path: str, page: int) -> str:
         return f"{path}?page={page}&limit={self.limit}"
+
+    @staticmethod
+    def envelope_schema(item: dict[str, Any]) -> dict[str, Any]:
+        """The OpenAPI 3.0 schema of :meth:`envelope`, its data described by ``item``."""
+        link = {"type": "string", "nullable": True}
+        return {
+            "type": "object",
+            "properties": {
+                "message": {"type": "string"},
+                "data": {"type": "array", "items": item},
+                "pagination": {
+                    "type": "object",
+                    "properties": {
+                        "itemsPerPage": {"type": "integer"},
+                        "pageNumber": {"type": "integer"},
+                        "totalItems": {"type": "integer"},
+                        "nextPage": link,
+                        "previousPage": link,
+                        "all": {"type": "string"},
+                    },
+                    "required": ["itemsPerPage", "pageNumber", "totalItems", "nextPage", "previousPage", "all"],
+                },
+            },
+            "required": ["message", "data", "pagination"],
+        }
 
     def envelope(
         self, path: str = "/console/v1/metrics/list", message: str = "Metrics listed successfully."
@@ -53,6 +80,13 @@ class NumberedPage:
 class PagePagination:
     default_limit: int = 100
 
+    def parameters(self) -> dict[str, dict[str, Any]]:
+        """The query parameters this style reads, name -> OpenAPI schema."""
+        return {
+            "page": {"type": "integer", "minimum": 1, "default": 1},
+            "limit": {"type": "integer", "minimum": 1, "default": self.default_limit},
+        }
+
     def window(self, params: Mapping[str, Any]) -> tuple[int, int]:
         page = parse_int(params.get("page"))
         limit = parse_int(params.get("limit"))
@@ -68,7 +102,7 @@ class PagePagination:
         order: tuple[OrderBy, ...],
         params: Mapping[str, Any],
         render: Renderer,
-    ) -> NumberedPage:
+    ) -> NumberedPage[Any]:
         page, limit = self.window(params)
         rows, count = offset_window(repository, scope, filters, order, (page - 1) * limit, limit)
         return NumberedPage([render(r) for r in rows], count, page, limit)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal, get_args
 
 import marshmallow as ma
 
 from ...errors import ErrorMessage
+from ...limits import TOO_MANY_ITEMS
 from ...validation import Boolean, Choice, CodedField, Float, List, Messages, Nested, Schema, String
 
 __all__ = [
@@ -27,7 +28,9 @@ __all__ = [
     "MetricUpdateSchema",
 ]
 
-CREATE_TYPES = (
+# Each enum is declared once, as a Literal: the record types (records.py) use the Literal, the
+# schemas below the tuple of its values.
+CreateType = Literal[
     "ratio",
     "mean",
     "event_count_custom",
@@ -38,12 +41,13 @@ CREATE_TYPES = (
     "sum",
     "undefined",
     "user_warehouse",
-)
-READ_TYPES = (*CREATE_TYPES, "setup_incomplete", "import_window")
-DIRECTIONALITIES = ("increase", "decrease")
-EVENT_TYPES = ("count", "count_distinct", "value", "metadata")
-CRITERIA_TYPES = ("value", "metadata", "user", "user_custom")
-CONDITIONS = (
+]
+#: A read can also show types the Console API does not create.
+ReadType = Literal[CreateType, "setup_incomplete", "import_window"]
+Directionality = Literal["increase", "decrease"]
+EventType = Literal["count", "count_distinct", "value", "metadata"]
+CriterionType = Literal["value", "metadata", "user", "user_custom"]
+Condition = Literal[
     "in",
     "not_in",
     "=",
@@ -59,9 +63,17 @@ CONDITIONS = (
     "starts_with",
     "ends_with",
     "after_exposure",
-)
-FUNNEL_EVENT_TYPES = ("event_dau", "event_user", "event_count", "event_count_custom")
-FUNNEL_COUNT_DISTINCT = ("events", "users")
+]
+FunnelEventType = Literal["event_dau", "event_user", "event_count", "event_count_custom"]
+FunnelCountDistinct = Literal["events", "users"]
+CREATE_TYPES: tuple[str, ...] = get_args(CreateType)
+READ_TYPES: tuple[str, ...] = get_args(ReadType)
+DIRECTIONALITIES: tuple[str, ...] = get_args(Directionality)
+EVENT_TYPES: tuple[str, ...] = get_args(EventType)
+CRITERIA_TYPES: tuple[str, ...] = get_args(CriterionType)
+CONDITIONS: tuple[str, ...] = get_args(Condition)
+FUNNEL_EVENT_TYPES: tuple[str, ...] = get_args(FunnelEventType)
+FUNNEL_COUNT_DISTINCT: tuple[str, ...] = get_args(FunnelCountDistinct)
 WAREHOUSE_AGGREGATIONS = (
     "count",
     "sum",
@@ -147,7 +159,7 @@ class Tags(CodedField):
     default_error_messages: Messages = {
         "invalid": "Expected a string or a list of strings.",
         "item": f"Expected a non-blank string of at most {TAG_MAX} characters.",
-        "max_length": "Ensure this field has no more than {max_length} elements.",
+        "max_length": TOO_MANY_ITEMS,
     }
     error_codes = {**CodedField.error_codes, "max_length": "max_length"}
     _tag = String(trim=False, max_length=TAG_MAX, coerce_numbers=False)

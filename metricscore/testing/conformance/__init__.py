@@ -11,13 +11,18 @@ A backend joins by subclassing :class:`BackendContracts` and overriding one fixt
             yield backend
             backend.close()
 
+Optional capabilities (today one: :data:`COUNTING`, a repository that is a
+:class:`~metricscore.repository.CountingRepository`) come from the ``capabilities`` fixture: detected
+by default, so a backend without one sees its contract skipped with the reason; override the fixture
+to declare what your backend promises, and a capability that goes missing fails instead.
+
 Every class here is named ``*Contract`` so pytest collects it only through such a subclass. The
 memory backend is the reference: a backend that answers differently has a bug.
 """
 
 from .crud import CopyContract, CrudContract, ScopeContract, UniquenessContract
 from .events import EventsContract
-from .fixtures import BackendFixtures
+from .fixtures import COUNTING, BackendFixtures
 from .inputs import ReadInputContract
 from .listing import KeysetContract, ListingContract
 from .metrics import GroupUsageMetricContract, SequenceUsageMetricContract, StatsigMetricContract
@@ -25,6 +30,7 @@ from .stateful import StatefulContract, compare_with_memory
 from .transactions import TransactionContract
 
 __all__ = [
+    "COUNTING",
     "BackendContracts",
     "BackendFixtures",
     "CopyContract",

@@ -14,7 +14,8 @@ from ...query import OrderBy, Query
 from ...repository import Backend
 from ...store import Store
 from ..clock import FakeClock
-from .fixtures import BackendFixtures, fresh_project_id, row
+from .fixtures import BackendFixtures, fresh_project_id
+from .rows import account_row
 
 __all__ = ["CopyContract", "CrudContract", "ScopeContract", "UniquenessContract"]
 
@@ -174,7 +175,9 @@ class CopyContract(BackendFixtures):
 
     def test_reads_return_copies(self, backend: Backend) -> None:
         scope = {"project_id": fresh_project_id()}
-        stored = row(scope, "r1", "name", FakeClock()(), properties=copy.deepcopy(FULL_PROPERTIES), tags=["a", "b"])
+        stored = account_row(
+            scope, "r1", "name", FakeClock()(), properties=copy.deepcopy(FULL_PROPERTIES), tags=["a", "b"]
+        )
         expected = copy.deepcopy(stored)
         with backend.unit_of_work() as uow:
             uow.repository(ACCOUNTS.table).insert(scope, stored)

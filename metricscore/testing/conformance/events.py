@@ -126,10 +126,12 @@ class EventsContract(BackendFixtures):
             ]
         )
         result = metrics.evaluate(metric["id"], group_key="acme", now=now.isoformat())
+        assert "skipped" not in result
         assert (result["value"], result["previous"]) == (3.0, 3.0)
         assert result["change_from_previous_pct"] == 0.0
         assert result["timeseries"] == [1.0, 0, 0, 0, 0, 0, 0, 2.0]
-        assert result["timeseries_labels"][0] == "2025-10-02"
+        labels = result["timeseries_labels"]
+        assert labels is not None and labels[0] == "2025-10-02"
 
     def test_statsig_mean_per_unit_per_day(self, store: Store) -> None:
         metrics = store.statsig.metrics(project_id=f"p{fresh_project_id()}")

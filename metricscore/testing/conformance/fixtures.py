@@ -2,26 +2,24 @@
 
 from __future__ import annotations
 
-import itertools
-import os
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from ...repository import Backend
+from ...dialects.posthog.accounts import ACCOUNTS
+from ...repository import Backend, CountingRepository
 from ...store import Store
+from .. import fresh_id
 from ..clock import FakeClock
 
-__all__ = ["BackendFixtures", "fresh_project_id", "row"]
+__all__ = ["COUNTING", "BackendFixtures", "fresh_project_id"]
 
-# Every test works in scopes nobody used before, so the contract also holds on a server database
-# that other tests (or other runs) have written to.
-_projects = itertools.count(int.from_bytes(os.urandom(3), "big") * 1000 + 1)
+#: The capability of repositories that are :class:`~metricscore.repository.CountingRepository`.
+COUNTING = "find_with_count"
 
-
-def fresh_project_id() -> int:
-    return next(_projects)
+#: A project id no earlier test used (the one counter of :func:`metricscore.testing.fresh_id`).
+fresh_project_id = fresh_id
 
 
 class BackendFixtures:
@@ -30,6 +28,15 @@ class BackendFixtures:
     @pytest.fixture
     def backend(self) -> Iterator[Backend]:
         raise NotImplementedError("Override the `backend` fixture to return a fresh backend instance.")
+
+    @pytest.fixture
+    def capabilities(self, backend: Backend) -> frozenset[str]:
+        """The optional capabilities the backend offers; their contracts are skipped, with the
+        reason, for a backend without them. Detected by default; override it to *declare* them,
+        so that a capability that goes missing fails its contract instead of being skipped."""
+        with backend.unit_of_work(write=False) as uow:
+            counting = isinstance(uow.repository(ACCOUNTS.table), CountingRepository)
+        return frozenset({COUNTING} if counting else ())
 
     @pytest.fixture
     def clock(self) -> FakeClock:
@@ -46,23 +53,3 @@ class BackendFixtures:
     @pytest.fixture
     def accounts(self, store: Store, project_id: int) -> Any:
         return store.posthog.accounts(project_id=project_id)
-
-
-def row(scope: dict[str, Any], id: str, name: str, stamp: Any, **extra: Any) -> dict[str, Any]:
-    """A complete PostHog account row (every column), for tests below the service."""
-    record = {
-        **scope,
-        "id": id,
-        "name": name,
-        "external_id": None,
-        "properties": {},
-        "tags": [],
-        "created_at": stamp,
-        "created_by": None,
-        "updated_at": stamp,
-        "csm_id": None,
-        "account_executive_id": None,
-        "account_owner_id": None,
-    }
-    record.update(extra)
-    return record

@@ -19,6 +19,7 @@ import pytest
 
 from ...errors import NotFound, ValidationError
 from ...http.keys import Keyring
+from ...service import IdempotentService
 from ...store import Store
 from ..clock import FakeClock
 from .fixtures import BackendFixtures
@@ -82,7 +83,7 @@ class ReadInputContract(BackendFixtures):
         metrics = store.posthog.group_usage_metrics(project_id=project_id, group_type_index=0)
         usage = store.sequence.usage_metrics(account_id=f"acct-{project_id}")
         statsig = store.statsig.metrics(project_id=f"p{project_id}")
-        services = [
+        services: list[tuple[IdempotentService[Any, Any], str, dict[str, Any]]] = [
             (accounts, accounts.create({"name": "Acme"})["id"], {"name": "x"}),
             (metrics, metrics.create({"name": "Events", "filters": {}})["id"], {"name": "x", "filters": {}}),
             (usage, usage.create(USAGE)["id"], USAGE),

@@ -11,7 +11,8 @@ from ...errors import Conflict, ValidationError
 from ...query import Query
 from ...repository import Backend
 from ..clock import FakeClock
-from .fixtures import BackendFixtures, fresh_project_id, row
+from .fixtures import BackendFixtures, fresh_project_id
+from .rows import account_row
 
 __all__ = ["TransactionContract"]
 
@@ -33,10 +34,10 @@ class TransactionContract(BackendFixtures):
         scope = {"project_id": fresh_project_id()}
         clock = FakeClock()
         with backend.unit_of_work() as uow:
-            uow.repository(ACCOUNTS.table).insert(scope, row(scope, "kept", "kept", clock()))
+            uow.repository(ACCOUNTS.table).insert(scope, account_row(scope, "kept", "kept", clock()))
         with pytest.raises(_Boom), backend.unit_of_work() as uow:
             repo = uow.repository(ACCOUNTS.table)
-            repo.insert(scope, row(scope, "new", "new", clock()))
+            repo.insert(scope, account_row(scope, "new", "new", clock()))
             changed = repo.get(scope, "kept")
             assert changed is not None
             changed["name"] = "changed"
@@ -51,14 +52,14 @@ class TransactionContract(BackendFixtures):
         scope = {"project_id": fresh_project_id()}
         clock = FakeClock()
         with backend.unit_of_work() as uow:
-            uow.repository(ACCOUNTS.table).insert(scope, row(scope, "a", "a", clock(), external_id="E"))
+            uow.repository(ACCOUNTS.table).insert(scope, account_row(scope, "a", "a", clock(), external_id="E"))
         with pytest.raises(Conflict) as error, backend.unit_of_work() as uow:
             repo = uow.repository(ACCOUNTS.table)
-            repo.insert(scope, row(scope, "b", "b", clock()))
-            repo.insert(scope, row(scope, "c", "c", clock(), external_id="E"))
+            repo.insert(scope, account_row(scope, "b", "b", clock()))
+            repo.insert(scope, account_row(scope, "c", "c", clock(), external_id="E"))
         assert error.value.fields == ("external_id",)
         with pytest.raises(Conflict) as error, backend.unit_of_work() as uow:
-            uow.repository(ACCOUNTS.table).insert(scope, row(scope, "a", "dup", clock()))
+            uow.repository(ACCOUNTS.table).insert(scope, account_row(scope, "a", "dup", clock()))
         assert error.value.fields == ("id",)
         with backend.unit_of_work(write=False) as uow:
             rows = uow.repository(ACCOUNTS.table).find(scope, Query())

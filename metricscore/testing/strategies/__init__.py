@@ -5,10 +5,25 @@ generate ``(payload, fields)`` pairs, where ``fields`` is exactly the set of top
 resulting :class:`~metricscore.ValidationError` must name.
 """
 
+from collections.abc import Callable
 from typing import Any
 
-from hypothesis.strategies import SearchStrategy
+try:
+    from hypothesis.strategies import SearchStrategy
+except ModuleNotFoundError as missing:  # pragma: no cover - exercised in a subprocess test
+    if missing.name != "hypothesis":
+        raise
+    from ...errors import ConfigurationError
 
+    raise ConfigurationError(
+        "metricscore.testing.strategies needs Hypothesis: pip install 'metricscore[testing]'"
+    ) from None
+
+from ...dialects.posthog.accounts import ACCOUNTS
+from ...dialects.posthog.group_usage_metrics import GROUP_USAGE_METRICS
+from ...dialects.sequence.usage_metrics import USAGE_METRICS
+from ...dialects.statsig.metrics import METRICS
+from ...resource import Resource
 from .accounts import (
     account_list_params,
     account_payloads,
@@ -24,40 +39,38 @@ from .json import json_values
 from .sequence import invalid_usage_metric_payloads, usage_metric_list_params, usage_metric_payloads
 from .statsig import invalid_statsig_metric_payloads, statsig_metric_payloads, statsig_metric_updates
 
-_VALID = {
-    "posthog.accounts": account_payloads,
-    "posthog.group_usage_metrics": group_usage_metric_payloads,
-    "sequence.usage_metrics": usage_metric_payloads,
-    "statsig.metrics": statsig_metric_payloads,
-}
-_INVALID = {
-    "posthog.accounts": invalid_account_payloads,
-    "posthog.group_usage_metrics": invalid_group_usage_metric_payloads,
-    "sequence.usage_metrics": invalid_usage_metric_payloads,
-    "statsig.metrics": invalid_statsig_metric_payloads,
+#: Resource -> (valid payloads, invalid payloads); tests/test_resource_declarations.py checks that
+#: every resource of :data:`metricscore.dialects.RESOURCES` has both.
+STRATEGIES: dict[str, tuple[Callable[[], Any], Callable[[], Any]]] = {
+    ACCOUNTS.name: (account_payloads, invalid_account_payloads),
+    GROUP_USAGE_METRICS.name: (group_usage_metric_payloads, invalid_group_usage_metric_payloads),
+    USAGE_METRICS.name: (usage_metric_payloads, invalid_usage_metric_payloads),
+    METRICS.name: (statsig_metric_payloads, invalid_statsig_metric_payloads),
 }
 
 
-def payloads(resource: str) -> SearchStrategy[dict[str, Any]]:
+def payloads(resource: str | Resource[Any]) -> SearchStrategy[dict[str, Any]]:
     """Valid create payloads for ``resource`` (its dotted name, e.g. ``"sequence.usage_metrics"``)."""
-    strategy: SearchStrategy[dict[str, Any]] = _pick(_VALID, resource)()
+    strategy: SearchStrategy[dict[str, Any]] = _pick(resource)[0]()
     return strategy
 
 
-def invalid_payloads(resource: str) -> SearchStrategy[tuple[Any, set[str]]]:
+def invalid_payloads(resource: str | Resource[Any]) -> SearchStrategy[tuple[Any, set[str]]]:
     """``(payload, fields)`` pairs for ``resource``: ``fields`` is exactly what the error must name."""
-    strategy: SearchStrategy[tuple[Any, set[str]]] = _pick(_INVALID, resource)()
+    strategy: SearchStrategy[tuple[Any, set[str]]] = _pick(resource)[1]()
     return strategy
 
 
-def _pick(table: dict[str, Any], resource: str) -> Any:
+def _pick(resource: str | Resource[Any]) -> tuple[Callable[[], Any], Callable[[], Any]]:
+    name: Any = resource if isinstance(resource, str) else getattr(resource, "name", resource)
     try:
-        return table[resource]
-    except KeyError:
-        raise ValueError(f"Unknown resource {resource!r}; known: {', '.join(sorted(table))}") from None
+        return STRATEGIES[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"Unknown resource {name!r}; known: {', '.join(STRATEGIES)}") from None
 
 
 __all__ = [
+    "STRATEGIES",
     "account_list_params",
     "account_payloads",
     "account_properties",

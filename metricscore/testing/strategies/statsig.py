@@ -115,6 +115,8 @@ def statsig_metric_payloads(draw: st.DrawFn) -> dict[str, Any]:
                 "team": st.none() | safe_text(0, 10),
                 "teamID": st.none() | safe_text(0, 10),
                 "rollupTimeWindow": st.just("latest"),
+                "metricComponentMetrics": st.just([]),  # components must exist: see composite_sum tests
+                "dryRun": st.just(False),
                 "lineage": st.just({"events": ["ignored"]}),  # read-only: ignored
             },
         )

@@ -1,0 +1,53 @@
+# A user's program, checked with `mypy --strict` by tests/test_typing.py (never run by pytest).
+# Lines ending in an E-comment must be reported with its text; `reveal_type` lines must reveal
+# the type in their R-comment; no other line may be reported.
+# fmt: off
+from typing import reveal_type
+
+import metricscore as mc
+from metricscore.dialects.posthog import AccountRecord
+from metricscore.dialects.sequence import CursorPage, UsageMetricRecord
+from metricscore.dialects.statsig import NumberedPage, StatsigMetricRecord
+from metricscore.pagination import OffsetPage
+
+store = mc.open_store("memory://")
+accounts = store.posthog.accounts(project_id=1)
+account = accounts.create({"name": "Acme"}, actor_id=7)
+reveal_type(account["tags"])  # R: list[str]
+reveal_type(accounts.get(account["id"])["created_by"])  # R: int | None
+page: OffsetPage[AccountRecord] = accounts.list(search="acme")
+reveal_type(page.results[0]["external_id"])  # R: str | None
+account["nope"]  # E: TypedDict "AccountRecord" has no key "nope"
+reveal_type(accounts.create({"name": "x"}, idempotency_key="k")["name"])  # R: str
+accounts.update(account["id"], {"name": "y"}, idempotency_key="k")  # E: Unexpected keyword argument "idempotency_key" for "update" of "ResourceService"
+store.posthog.accounts(project_id="1")  # E: Argument "project_id" to "accounts" of "PostHog" has incompatible type "str"; expected "int"
+
+metric = store.posthog.group_usage_metrics(project_id=1, group_type_index=0).update("id", {"interval": 30})
+reveal_type(metric["math"])  # R: Literal['count'] | Literal['sum']
+
+usage = store.sequence.usage_metrics(account_id="acct")
+created = usage.create({"name": "n"}, idempotency_key="k1")
+reveal_type(created["propertyFilters"])  # R: dict[str, list[str]]
+reveal_type(usage.replace(created["id"], {}, idempotency_key="k2")["deletedAt"])  # R: str | None
+cursor_page: CursorPage[UsageMetricRecord] = usage.list(limit=10)
+reveal_type(cursor_page.results[0]["caseSensitive"])  # R: bool
+
+statsig = store.statsig.metrics(project_id="p1")
+definition = statsig.get_by_name("revenue", "sum")
+reveal_type(definition["lineage"]["events"])  # R: list[str]
+reveal_type(definition.get("archiveTime"))  # R: int | None
+numbered: NumberedPage[StatsigMetricRecord] = statsig.list(page=2)
+reveal_type(numbered.results[0]["metricEvents"][0]["criteria"][0]["condition"])  # R: Literal['in'] | Literal['not_in'] | Literal['='] | Literal['>'] | Literal['<'] | Literal['>='] | Literal['<='] | Literal['is_null'] | Literal['non_null'] | Literal['contains'] | Literal['not_contains'] | Literal['sql_filter'] | Literal['starts_with'] | Literal['ends_with'] | Literal['after_exposure']
+wrong_page: OffsetPage[AccountRecord] = usage.list()  # E: Incompatible types in assignment (expression has type "CursorPage[UsageMetricRecord]", variable has type "OffsetPage[AccountRecord]")
+reveal_type(statsig.create({}, dry_run=True, idempotency_key="k")["id"])  # R: str
+statsig.update("id", {}, dry_run=True, idempotency_key="k")  # E: Unexpected keyword argument "idempotency_key" for "update" of "ResourceService"
+
+calculation = usage.evaluate(created["id"], customerAliases="a", periodStart="2026-01-01", periodEnd="2026-01-31")
+reveal_type(calculation["eventCount"])  # R: int
+reveal_type(calculation["value"])  # R: decimal.Decimal | int | float | None
+reveal_type(usage.events.append([]).appended)  # R: int
+group_usage = store.posthog.group_usage_metrics(project_id=1, group_type_index=0).evaluate("id", group_key="acme")
+group_usage["value"]  # E: TypedDict "SkippedGroupUsage" has no key "value"
+if "skipped" not in group_usage:
+    reveal_type(group_usage["timeseries"])  # R: list[float] | None
+reveal_type(statsig.evaluate("id", date_from="2026-01-01", date_to="2026-01-02")["data"][0]["denominator"])  # R: int | None
