@@ -15,12 +15,13 @@ __all__ = ["all_tables"]
 def all_tables() -> list[Table]:
     """The tables of every registered resource, then the shared ones, each once, in a stable order."""
     from .dialects import RESOURCES
+    from .evaluation.events import EVENTS
     from .http.keys import API_KEYS
     from .http.ratelimit import RATE_LIMIT_HITS
     from .idempotency import IDEMPOTENCY_KEYS
 
     tables = [resource.table for resource in RESOURCES.values()]
-    tables += [IDEMPOTENCY_KEYS, API_KEYS, RATE_LIMIT_HITS]
+    tables += [IDEMPOTENCY_KEYS, API_KEYS, RATE_LIMIT_HITS, EVENTS]
     seen: set[str] = set()
     unique: list[Table] = []
     for table in tables:

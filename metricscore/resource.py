@@ -98,6 +98,9 @@ class Resource(Generic[RecordT]):
     #: A payload field that asks for a dry run (Statsig's ``dryRun``); the service removes it from
     #: the validated payload and stores nothing when it is true.
     dry_run_field: ClassVar[str | None] = None
+    #: ``"module:attribute"`` of the object that evaluates a record over events
+    #: (``evaluate(record, scope, runner, params, now) -> dict``); ``None``: not a metric.
+    evaluation: ClassVar[str | None] = None
 
     # -- validation ----------------------------------------------------------------------------
 
@@ -159,6 +162,10 @@ class Resource(Generic[RecordT]):
     def conflict(self, error: Conflict) -> MetricscoreError:
         """The error a caller sees when the backend reports a taken unique key."""
         return error
+
+    def events_dataset(self, scope: Mapping[str, Any]) -> str:
+        """The built-in events dataset a scope's metrics read: ``<vendor>:<scope values>``."""
+        return ":".join([self.name.split(".", 1)[0], *(str(scope[c]) for c in self.table.scope)])
 
     # -- reading -------------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ each call returns: ``store.posthog.accounts(project_id=1)`` is a
 from __future__ import annotations
 
 import copy
+import importlib
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Generic, Never, Self, TypeVar, cast
 
@@ -26,12 +27,15 @@ from .table import Table
 from .validation import display
 
 if TYPE_CHECKING:
+    from .evaluation.events import EventLog
     from .store import Store
 
-__all__ = ["IdempotentService", "PageT", "ResourceService", "may_name_a_record"]
+__all__ = ["EvaluatingService", "IdempotentService", "PageT", "ResourceService", "ResultT", "may_name_a_record"]
 
 #: The page class a resource's ``list()`` returns (``OffsetPage``, ``CursorPage``, ``NumberedPage``).
 PageT = TypeVar("PageT", bound=Page)
+#: What a metric's ``evaluate()`` answers (a ``TypedDict``, or a union of them, per dialect).
+ResultT = TypeVar("ResultT", bound=Mapping[str, object])
 
 _MODES = ("create", "update", "replace")
 
@@ -372,6 +376,52 @@ class ResourceService(Generic[RecordT, PageT]):
             page = self.resource.pagination.fetch(repository, self.scope, filters, request.order, params, render)
         return cast(PageT, page)
 
+    # -- evaluation over events ------------------------------------------------------------------
+
+    @property
+    def events(self) -> EventLog:
+        """The built-in events this scope's metrics read (``append`` events to it).
+
+        Not on the service a :meth:`batch` gives (a ValidationError naming ``events``): each
+        append is its own transaction, which a batch's open one would block on some backends.
+        """
+        from .evaluation.events import EventLog
+
+        if self._shared is not None:
+            message = "Events are appended outside a batch: each append is its own transaction."
+            raise ValidationError({"events": [ErrorMessage(message, "unsupported")]})
+
+        return EventLog(self.store, self.resource.events_dataset(self.scope))
+
+    def evaluate(self, id: Any, *, events: Any = None, **params: Any) -> Mapping[str, Any]:
+        """Compute the metric ``id`` over events; the answer is in the vendor's shape (typed on an
+        :class:`EvaluatingService`, which every metric namespace returns).
+
+        ``events``: ``None`` for the built-in events of this scope (:attr:`events`), an events
+        runner (``metricscore.evaluation.sql_events(...)`` over a declared source), or a list of
+        events (the reference evaluator). ``params`` are the vendor's query parameters
+        (docs/evaluation.md): Sequence ``customerAliases``, ``periodStart``, ``periodEnd``;
+        PostHog ``group_key``, ``now``; Statsig ``date_from``, ``date_to``, ``day_start_utc_offset``.
+        A resource that is no metric (accounts) raises ValidationError naming ``id``.
+        """
+        from .evaluation.runners import events_runner
+
+        path = self.resource.evaluation
+        if path is None:
+            message = ErrorMessage(f"{self.resource.name} are not metrics: they cannot be evaluated.", "unsupported")
+            raise ValidationError({"id": [message]})
+        module_name, _, attribute = path.partition(":")
+        evaluation = getattr(importlib.import_module(module_name), attribute)
+        record = self.get(id)
+        runner = events_runner(self.store, self.resource.events_dataset(self.scope), events)
+        try:
+            result: Mapping[str, Any] = evaluation.evaluate(record, self.scope, runner, dict(params), self.store.now())
+        except MetricscoreError:
+            raise
+        except Exception as error:
+            raise StorageError(f"Evaluation failed: {type(error).__name__}: {error}") from error
+        return result
+
     def _write(self, operation: Any, record: Record) -> None:
         try:
             operation(self.scope, record)
@@ -422,6 +472,22 @@ class IdempotentService(ResourceService[RecordT, PageT]):
         if refused:
             self._refused_key(refused)
         return self._delete(id, actor_id, idempotency_key)
+
+
+class EvaluatingService(IdempotentService[RecordT, PageT], Generic[RecordT, PageT, ResultT]):
+    """An idempotent service over metric definitions, whose :meth:`evaluate` answers ``ResultT``
+    (the vendor's answer shape, a ``TypedDict``): ``store.sequence.usage_metrics(...)``,
+    ``store.posthog.group_usage_metrics(...)`` and ``store.statsig.metrics(...)``."""
+
+    def evaluate(self, id: Any, *, events: Any = None, **params: Any) -> ResultT:
+        """Compute the metric ``id`` over events, in the vendor's answer shape (docs/evaluation.md).
+
+        ``events``: ``None`` for this scope's built-in events (:attr:`events`), an events runner
+        over a declared source (``metricscore.evaluation.sql_events(...)``) or a list of events.
+        ``params``: the vendor's query parameters. Raises ValidationError naming every bad
+        parameter, NotFound for an unknown id.
+        """
+        return cast(ResultT, super().evaluate(id, events=events, **params))
 
 
 class _Unit:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigurationError, MetricscoreError, StorageError
 from .ids import Clock, IdFactory, utc_now, uuid7_str
 from .registry import backend_class, scheme_of
 from .repository import Backend
+
+if TYPE_CHECKING:
+    from .evaluation.events import EventLog
 
 __all__ = ["Store", "WarehouseTableExists", "open_store"]
 
@@ -53,6 +56,12 @@ class Store:
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+    def events(self, dataset: str = "default") -> EventLog:
+        """The built-in events table of ``dataset`` (see :mod:`metricscore.evaluation.events`)."""
+        from .evaluation.events import EventLog
+
+        return EventLog(self, dataset)
 
     def close(self) -> None:
         self.backend.close()

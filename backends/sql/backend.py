@@ -363,6 +363,13 @@ class SQLBackend:
 
     # -- tables --------------------------------------------------------------------------------
 
+    def evaluate_events(self, dataset: str, plan: Any) -> list[Any]:
+        """Evaluation pushdown: ``plan`` (metricscore.evaluation.plan) over the built-in events of
+        ``dataset``, aggregated by the database (see .evaluation)."""
+        from .evaluation import run_on_builtin
+
+        return run_on_builtin(self, dataset, plan)
+
     def has_statements(self, spec: Table) -> bool:
         return self.known_statements(spec) is not None
 

@@ -11,6 +11,7 @@ import re
 import types
 import typing
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from typing import Any, Literal, NotRequired, Required, Union, get_args, get_origin, get_type_hints, is_typeddict
 
 import marshmallow as ma
@@ -19,6 +20,7 @@ from ..errors import ConfigurationError
 from ..idempotency import MAX_KEY_LENGTH
 from ..resource import Resource
 from .core import Operation, Route
+from .evaluation import QueryOperation
 
 __all__ = ["openapi_document", "openapi_path", "record_schema"]
 
@@ -44,6 +46,7 @@ _SCALARS: dict[Any, dict[str, Any]] = {
     str: {"type": "string"},
     int: {"type": "integer"},
     float: {"type": "number"},
+    Decimal: {"type": "number"},  # an exact number, a JSON number on the wire
     bool: {"type": "boolean"},
 }
 
@@ -75,13 +78,15 @@ def record_schema(tp: Any, nested: Any = None) -> dict[str, Any]:
             found["required"] = required
         return found
     if origin in (Union, types.UnionType):
-        options = [arg for arg in args if arg is not type(None)]
-        inner = (
-            record_schema(options[0], nested)
-            if len(options) == 1
-            else {"anyOf": [record_schema(option, nested) for option in options]}
-        )
-        return {**inner, "nullable": True} if len(options) < len(args) else inner
+        schemas: list[dict[str, Any]] = []
+        for option in args:
+            if option is not type(None) and (found := record_schema(option, nested)) not in schemas:
+                schemas.append(found)
+        numeric = all(found in _SCALARS.values() for found in schemas)
+        if numeric and {found["type"] for found in schemas} == {"integer", "number"}:
+            schemas = [{"type": "number"}]  # Decimal | int | float: a JSON number
+        inner = schemas[0] if len(schemas) == 1 else {"anyOf": schemas}
+        return {**inner, "nullable": True} if type(None) in args else inner
     if origin is Literal:
         return {"type": "string", "enum": list(args)}
     if origin is list:
@@ -104,26 +109,29 @@ def _page_class(resource: Resource[Any]) -> Any:
     return get_origin(hint) or hint
 
 
+def _parameter(name: str, schema: Mapping[str, Any], required: bool = False) -> dict[str, Any]:
+    """A query parameter from its schema (a ``description`` in it describes the parameter)."""
+    parameter: dict[str, Any] = {"name": name, "in": "query", "required": required}
+    described = dict(schema)
+    if "description" in described:
+        parameter["description"] = described.pop("description")
+    parameter["schema"] = described
+    return parameter
+
+
 def _query_parameters(resource: Resource[Any]) -> list[dict[str, Any]]:
     """A list operation's query parameters: the resource's filters, then its pagination's."""
     declared = {**resource.list_parameters, **resource.pagination.parameters()}
-    found = []
-    for name, schema in declared.items():
-        parameter: dict[str, Any] = {"name": name, "in": "query", "required": False}
-        described = dict(schema)
-        if "description" in described:
-            parameter["description"] = described.pop("description")
-        parameter["schema"] = described
-        found.append(parameter)
-    return found
+    return [_parameter(name, schema) for name, schema in declared.items()]
 
 
 def _statuses(route: Route, method: str, operation: Operation) -> list[int]:
     """Every error status the operation can answer."""
     item = "{id}" in route.template or "{name}" in route.template
     found = {401, 500}
-    if operation.body is not None or operation.idempotency_key or (method == "GET" and not item):
-        found.add(400)  # a body, an Idempotency-Key, or a list's query parameters
+    queried = isinstance(operation, QueryOperation) and bool(operation.query)
+    if operation.body is not None or operation.idempotency_key or (method == "GET" and not item) or queried:
+        found.add(400)  # a body, an Idempotency-Key, or query parameters
     if route.dialect == "posthog":
         found |= {403, 404, 503}  # scopes and projects; a project id that is no number; storage down
     if item:
@@ -230,6 +238,13 @@ def openapi_document(routes: Sequence[Route]) -> dict[str, Any]:
 
     def success(operation: Operation) -> dict[str, Any]:
         answer: dict[str, Any] = {"description": operation.summary}
+        if isinstance(operation, QueryOperation) and operation.answer is not None:
+            name, answer_type = operation.answer
+            if name not in registered:
+                spec.components.schema(name, component=record_schema(answer_type, nested))
+                registered.add(name)
+            answer["content"] = {"application/json": {"schema": _ref(name)}}
+            return answer
         if operation.response is None:
             return answer
         resource_name, shape = operation.response
@@ -291,6 +306,11 @@ def openapi_document(routes: Sequence[Route]) -> dict[str, Any]:
                 entry["parameters"] = list(parameters)
             if operation.response is not None and operation.response[1] == "page":
                 entry.setdefault("parameters", []).extend(_query_parameters(RESOURCES[operation.response[0]]))
+            if isinstance(operation, QueryOperation):
+                entry.setdefault("parameters", []).extend(
+                    _parameter(name, {"type": "string", "description": text}, required)
+                    for name, required, text in operation.query
+                )
             if operation.idempotency_key:
                 entry.setdefault("parameters", []).append(
                     {

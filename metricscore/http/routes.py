@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..dialects.posthog import AccountRecord, GroupUsageMetricRecord
 from ..dialects.sequence import CursorPage, UsageMetricRecord
 from ..dialects.statsig import MetricService
 from ..errors import NotFound, ValidationError
 from ..pagination import OffsetPage
-from ..service import IdempotentService
+from ..service import EvaluatingService, IdempotentService
 from .core import Call, Operation, Route
+from .evaluation import EVALUATION_ROUTES
+
+if TYPE_CHECKING:
+    from ..dialects.posthog.evaluation import GroupUsageResult
+    from ..dialects.sequence.evaluation import UsageMetricCalculation
 
 __all__ = ["ROUTES", "STATSIG_ARCHIVE_MESSAGES"]
 
@@ -30,7 +35,9 @@ def _accounts(call: Call) -> IdempotentService[AccountRecord, OffsetPage[Account
         raise NotFound() from None
 
 
-def _group_metrics(call: Call) -> IdempotentService[GroupUsageMetricRecord, OffsetPage[GroupUsageMetricRecord]]:
+def _group_metrics(
+    call: Call,
+) -> EvaluatingService[GroupUsageMetricRecord, OffsetPage[GroupUsageMetricRecord], GroupUsageResult]:
     index = call.params["group_type_index"]
     if not (index.isascii() and index.isdigit()) or len(index) > 9:
         raise NotFound()
@@ -99,7 +106,9 @@ def _posthog_operations(service: Any, label: str, scope: str, item: bool) -> dic
 # -- Sequence ------------------------------------------------------------------------------------
 
 
-def _usage_metrics(call: Call) -> IdempotentService[UsageMetricRecord, CursorPage[UsageMetricRecord]]:
+def _usage_metrics(
+    call: Call,
+) -> EvaluatingService[UsageMetricRecord, CursorPage[UsageMetricRecord], UsageMetricCalculation]:
     # A Sequence key always has a subject (its account); "" would be refused as a blank id.
     return call.app.store.sequence.usage_metrics(account_id=call.key.subject or "")
 
@@ -329,4 +338,5 @@ def _routes() -> tuple[Route, ...]:
     return tuple(routes)
 
 
-ROUTES = _routes()
+# Evaluation routes first: ``/console/v1/metrics/{id}/evaluate`` would also match ``{name}/{type}``.
+ROUTES = (*EVALUATION_ROUTES, *_routes())

@@ -180,6 +180,17 @@ def test_service_batch_is_one_unit_of_work(backend: str, tmp_path: Path) -> None
         batched.delete(first["id"])
         batched.get(first["id"])  # NotFound: the batch, and create_many's records, are undone
     assert [a["external_id"] for a in accounts.list().results] == ["a"]
+    usage = store.sequence.usage_metrics(account_id="acct")
+    with usage.batch() as batched_usage:
+        metric = batched_usage.create(
+            {"name": "n", "eventType": "e", "aggregationType": "COUNT", "metricType": "SIMPLE"}
+        )
+        period = {"customerAliases": "a", "periodStart": "2026-01-01", "periodEnd": "2026-01-31"}
+        assert batched_usage.evaluate(metric["id"], **period)["eventCount"] == 0  # reads join the batch
+        with pytest.raises(mc.ValidationError) as refused:
+            batched_usage.events.append([])  # its own transaction: never inside a batch
+        assert set(refused.value.errors) == {"events"}
+    assert usage.events.append([]).appended == 0
     store.close()
 
 

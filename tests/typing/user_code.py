@@ -46,6 +46,15 @@ wrong_page: OffsetPage[AccountRecord] = usage.list()  # E: Incompatible types in
 reveal_type(statsig.create({}, dry_run=True, idempotency_key="k")["id"])  # R: str
 statsig.update("id", {}, dry_run=True, idempotency_key="k")  # E: Unexpected keyword argument "idempotency_key" for "update" of "ResourceService"
 
+calculation = usage.evaluate(created["id"], customerAliases="a", periodStart="2026-01-01", periodEnd="2026-01-31")
+reveal_type(calculation["eventCount"])  # R: int
+reveal_type(calculation["value"])  # R: decimal.Decimal | int | float | None
+reveal_type(usage.events.append([]).appended)  # R: int
+group_usage = store.posthog.group_usage_metrics(project_id=1, group_type_index=0).evaluate("id", group_key="acme")
+group_usage["value"]  # E: TypedDict "SkippedGroupUsage" has no key "value"
+if "skipped" not in group_usage:
+    reveal_type(group_usage["timeseries"])  # R: list[float] | None
+reveal_type(statsig.evaluate("id", date_from="2026-01-01", date_to="2026-01-02")["data"][0]["denominator"])  # R: int | None
 reveal_type(usage.validate({"name": "n"}, "update"))  # R: dict[str, Any]
 with usage.batch() as batched_usage:
     reveal_type(batched_usage.create({"name": "b"}, idempotency_key="k3")["caseSensitive"])  # R: bool

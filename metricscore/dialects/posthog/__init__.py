@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ...pagination import OffsetPage
-from ...service import IdempotentService
+from ...service import EvaluatingService, IdempotentService
 from .accounts import ACCOUNTS, AccountRecord
 from .errors import render_error
 from .group_usage_metrics import GROUP_USAGE_METRICS, GroupUsageMetricRecord
 
 if TYPE_CHECKING:
     from ...store import Store
+    from .evaluation import GroupUsageResult
 
 __all__ = ["AccountRecord", "GroupUsageMetricRecord", "PostHog", "render_error"]
 
@@ -32,13 +33,14 @@ class PostHog:
 
     def group_usage_metrics(
         self, *, project_id: int, group_type_index: int
-    ) -> IdempotentService[GroupUsageMetricRecord, OffsetPage[GroupUsageMetricRecord]]:
+    ) -> EvaluatingService[GroupUsageMetricRecord, OffsetPage[GroupUsageMetricRecord], GroupUsageResult]:
         """The usage metrics of one group type (``group_type_index`` 0..4) of a PostHog project.
 
         Records are :class:`GroupUsageMetricRecord`; lists return an
         :class:`~metricscore.pagination.OffsetPage`. Writes take an ``idempotency_key`` (an
-        extension of PostHog's API).
+        extension of PostHog's API). ``evaluate(id, group_key=...)`` answers a
+        :data:`~.evaluation.GroupUsageResult` over the project's ``events``.
         """
-        return IdempotentService(
+        return EvaluatingService(
             self._store, GROUP_USAGE_METRICS, {"project_id": project_id, "group_type_index": group_type_index}
         )

@@ -167,6 +167,7 @@ class GroupUsageMetrics(Resource[GroupUsageMetricRecord]):
     create_schema = GroupUsageMetricCreateSchema()
     update_schema = GroupUsageMetricSchema()
     initial_values = {"math_property": None}
+    evaluation = "metricscore.dialects.posthog.evaluation:GROUP_USAGE_METRIC_EVALUATION"
     wire = wire_map(GroupUsageMetricRecord, table)
 
     def derive(self, record: Record, ctx: Context, existing: Record | None) -> None:
@@ -192,6 +193,10 @@ class GroupUsageMetrics(Resource[GroupUsageMetricRecord]):
 
     def list_request(self, params: Mapping[str, Any]) -> ListRequest:
         return ListRequest((), (OrderBy("created_at"), OrderBy("id")))
+
+    def events_dataset(self, scope: Mapping[str, Any]) -> str:
+        """Events belong to the project: every group type reads them (``$group_N`` keys)."""
+        return f"posthog:{scope['project_id']}"
 
 
 GROUP_USAGE_METRICS = GroupUsageMetrics()

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ...service import IdempotentService
+from ...service import EvaluatingService
 from .errors import render_error
 from .pagination import CursorPage, CursorPagination
 from .usage_metrics import USAGE_METRICS, UsageMetricRecord
 
 if TYPE_CHECKING:
     from ...store import Store
+    from .evaluation import UsageMetricCalculation
 
 __all__ = ["CursorPage", "CursorPagination", "Sequence", "UsageMetricRecord", "render_error"]
 
@@ -21,8 +22,11 @@ class Sequence:
     def __init__(self, store: Store) -> None:
         self._store = store
 
-    def usage_metrics(self, *, account_id: str) -> IdempotentService[UsageMetricRecord, CursorPage[UsageMetricRecord]]:
+    def usage_metrics(
+        self, *, account_id: str
+    ) -> EvaluatingService[UsageMetricRecord, CursorPage[UsageMetricRecord], UsageMetricCalculation]:
         """The usage metrics of one Sequence account (``account_id``: its ``sequenceAccountId``,
         up to 200 characters). ``create``, ``replace`` and ``delete`` take an ``idempotency_key``;
-        lists return a :class:`CursorPage`; a delete is soft (``deletedAt``)."""
-        return IdempotentService(self._store, USAGE_METRICS, {"account_id": account_id})
+        lists return a :class:`CursorPage`; a delete is soft (``deletedAt``); ``evaluate`` answers
+        a :class:`~.evaluation.UsageMetricCalculation` over the account's ``events``."""
+        return EvaluatingService(self._store, USAGE_METRICS, {"account_id": account_id})

@@ -208,6 +208,7 @@ class UsageMetrics(Resource[UsageMetricRecord]):
     replace_resets_omitted = True
     soft_delete_column = "deleted_at"
     idempotent = True
+    evaluation = "metricscore.dialects.sequence.evaluation:USAGE_METRIC_EVALUATION"
     initial_values = {
         "description": None,
         "aggregation_property": None,

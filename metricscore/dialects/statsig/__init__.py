@@ -9,7 +9,7 @@ from ...errors import NotFound
 from ...query import Eq, Query
 from ...repository import Record, Repository
 from ...resource import Context
-from ...service import IdempotentService, may_name_a_record
+from ...service import EvaluatingService, may_name_a_record
 from .errors import error_headers, render_error
 from .metrics import METRICS, ORDER, metric_id
 from .pagination import NumberedPage, PagePagination
@@ -17,6 +17,7 @@ from .records import StatsigMetricRecord
 
 if TYPE_CHECKING:
     from ...store import Store
+    from .evaluation import MetricEvaluationResult  # noqa: F401 (quoted in MetricService's base)
 
 __all__ = [
     "MetricService",
@@ -33,8 +34,11 @@ def _texts(*values: Any) -> bool:
     return all(isinstance(value, str) for value in values)
 
 
-class MetricService(IdempotentService[StatsigMetricRecord, NumberedPage[StatsigMetricRecord]]):
-    """The generic service plus Statsig's read by name and type, and its archive operations."""
+class MetricService(
+    EvaluatingService[StatsigMetricRecord, NumberedPage[StatsigMetricRecord], "MetricEvaluationResult"]
+):
+    """The generic service plus Statsig's read by name and type, and its archive operations;
+    ``evaluate`` answers a :class:`~.evaluation.MetricEvaluationResult`."""
 
     def get_by_name(self, name: Any, type: Any) -> StatsigMetricRecord:
         """GET /console/v1/metrics/{name}/{type}: the metric now called ``name`` with that type."""

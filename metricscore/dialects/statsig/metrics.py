@@ -218,6 +218,7 @@ class Metrics(Resource[StatsigMetricRecord]):
     create_schema = MetricCreateSchema()
     update_schema = MetricUpdateSchema()
     dry_run_field = "dry_run"
+    evaluation = "metricscore.dialects.statsig.evaluation:METRIC_EVALUATION"
     list_parameters = {"tags": {"type": "string", "description": "Comma-separated tags, any of which matches."}}
     initial_values = {
         "description": "",

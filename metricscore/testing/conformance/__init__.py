@@ -21,6 +21,7 @@ memory backend is the reference: a backend that answers differently has a bug.
 """
 
 from .crud import CopyContract, CrudContract, ScopeContract, UniquenessContract
+from .events import EventsContract
 from .fixtures import COUNTING, BackendFixtures
 from .inputs import ReadInputContract
 from .listing import KeysetContract, ListingContract
@@ -34,6 +35,7 @@ __all__ = [
     "BackendFixtures",
     "CopyContract",
     "CrudContract",
+    "EventsContract",
     "GroupUsageMetricContract",
     "KeysetContract",
     "ListingContract",
@@ -60,6 +62,7 @@ class BackendContracts(
     GroupUsageMetricContract,
     SequenceUsageMetricContract,
     StatsigMetricContract,
+    EventsContract,
     ReadInputContract,
 ):
     """Every contract at once: what a backend must pass."""

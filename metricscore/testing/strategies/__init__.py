@@ -33,6 +33,7 @@ from .accounts import (
     safe_text,
 )
 from .definitions import metric_definitions
+from .events import event_lists, events_for
 from .group_usage_metrics import group_usage_metric_payloads, invalid_group_usage_metric_payloads
 from .json import json_values
 from .sequence import invalid_usage_metric_payloads, usage_metric_list_params, usage_metric_payloads
@@ -74,6 +75,8 @@ __all__ = [
     "account_payloads",
     "account_properties",
     "account_updates",
+    "event_lists",
+    "events_for",
     "group_usage_metric_payloads",
     "invalid_account_payloads",
     "invalid_group_usage_metric_payloads",

@@ -1,0 +1,748 @@
+"""SQL pushdown: a :class:`~metricscore.evaluation.plan.Plan` compiled with SQLAlchemy Core.
+
+One statement per plan, aggregated by the database; Python only receives the result rows (one
+per group). The same compiler serves SQLite, PostgreSQL, MariaDB/MySQL, DuckDB (duckdb-engine)
+and ClickHouse (compiled with :mod:`.clickhouse`'s dialect, run on chDB or a server).
+
+What differs between engines is confined to the few expression elements below (text of a
+property, ASCII case folding, number parsing, the day of a timestamp, "latest"), each compiled
+per dialect with ``@compiles``; the plan's meaning is the reference evaluator's
+(``metricscore.evaluation.reference``), which tests/evaluation/test_differential.py enforces.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.visitors import InternalTraversal
+
+from metricscore.errors import ConfigurationError, StorageError, ValidationError
+from metricscore.evaluation.events import EventsSource
+from metricscore.evaluation.plan import (
+    NUMBER_PATTERN,
+    Affix,
+    AfterKey,
+    AllOf,
+    AnyOf,
+    Compare,
+    Condition,
+    Contains,
+    DayKey,
+    Field,
+    FirstOf,
+    GroupKey,
+    IsSet,
+    Key,
+    Measure,
+    Not,
+    OneOf,
+    Plan,
+    Row,
+    ValueSource,
+    fold_ascii,
+    parse_number,
+)
+
+from .schema import UTCDateTime
+
+__all__ = ["SQLEvents", "compile_plan", "install_sqlite_functions", "normalize_rows"]
+
+SCALE = 12
+_UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_MYSQL = ("mysql", "mariadb")
+
+
+# -- engine-specific expression elements -----------------------------------------------------
+
+
+class _Element(ColumnElement[Any]):
+    """Base of the engine-specific elements; each lists its state in ``_traverse_internals`` so
+    SQLAlchemy's compiled cache keys tell two different elements apart."""
+
+    inherit_cache = False
+
+
+class PropertyText(_Element):
+    """``properties[key]`` of a JSON column as text, NULL when missing or null."""
+
+    inherit_cache = True
+    _traverse_internals = [("column", InternalTraversal.dp_clauseelement), ("prop", InternalTraversal.dp_string)]
+    type = sa.Text()
+
+    def __init__(self, column: ColumnElement[Any], key: str) -> None:
+        if '"' in key or "\\" in key:
+            raise ValidationError({"property": [f"Property names with quotes or backslashes cannot be read: {key!r}."]})
+        self.column = column
+        self.prop = key
+
+
+def _path(key: str) -> str:
+    return f'$."{key}"'
+
+
+@compiles(PropertyText)
+def _property_default(element: PropertyText, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(sa.func.json_extract(element.column, _path(element.prop)), **kw)
+
+
+@compiles(PropertyText, "sqlite")
+def _property_sqlite(element: PropertyText, compiler: SQLCompiler, **kw: Any) -> str:
+    extracted = sa.func.json_extract(element.column, _path(element.prop))
+    return compiler.process(sa.cast(extracted, sa.Text()), **kw)
+
+
+@compiles(PropertyText, "postgresql")
+def _property_pg(element: PropertyText, compiler: SQLCompiler, **kw: Any) -> str:
+    column = compiler.process(element.column, **kw)
+    key = compiler.process(sa.literal(element.prop, sa.Text()), **kw)
+    return f"(CAST({column} AS JSON) ->> {key})"
+
+
+@compiles(PropertyText, "mysql")
+@compiles(PropertyText, "mariadb")
+def _property_mysql(element: PropertyText, compiler: SQLCompiler, **kw: Any) -> str:
+    # JSON_VALUE: unquoted text, NULL for a missing key and for JSON null (a JSON boolean in a
+    # declared source reads as 1/0 here: the built-in table stores text only).
+    column = compiler.process(element.column, **kw)
+    path = compiler.process(sa.literal(_path(element.prop), sa.Text()), **kw)
+    return f"(CONVERT(JSON_VALUE({column}, {path}) USING utf8mb4) COLLATE utf8mb4_nopad_bin)"
+
+
+@compiles(PropertyText, "duckdb")
+def _property_duckdb(element: PropertyText, compiler: SQLCompiler, **kw: Any) -> str:
+    column = compiler.process(element.column, **kw)
+    path = compiler.process(sa.literal(_path(element.prop), sa.Text()), **kw)
+    return f"json_extract_string(CAST({column} AS JSON), {path})"
+
+
+@compiles(PropertyText, "clickhouse")
+def _property_clickhouse(element: PropertyText, compiler: SQLCompiler, **kw: Any) -> str:
+    # One parse: a string as is, a number or boolean as written, NULL when missing or null.
+    column = compiler.process(element.column, **kw)
+    key = compiler.process(sa.literal(element.prop, sa.Text()), **kw)
+    return f"JSONExtract({column}, {key}, 'Nullable(String)')"
+
+
+class Folded(_Element):
+    """ASCII letters lower-cased, nothing else (:func:`metricscore.evaluation.plan.fold_ascii`)."""
+
+    inherit_cache = True
+    _traverse_internals = [("text", InternalTraversal.dp_clauseelement)]
+    type = sa.Text()
+
+    def __init__(self, text: ColumnElement[Any]) -> None:
+        self.text = text
+
+
+@compiles(Folded)
+def _folded_default(element: Folded, compiler: SQLCompiler, **kw: Any) -> str:
+    text = compiler.process(element.text, **kw)
+    return f"translate({text}, '{_UPPER}', '{_UPPER.lower()}')"
+
+
+@compiles(Folded, "sqlite")
+@compiles(Folded, "clickhouse")
+def _folded_lower(element: Folded, compiler: SQLCompiler, **kw: Any) -> str:
+    # SQLite's lower() (without ICU) and ClickHouse's lower() fold ASCII letters only.
+    return f"lower({compiler.process(element.text, **kw)})"
+
+
+@compiles(Folded, "mysql")
+@compiles(Folded, "mariadb")
+def _folded_mysql(element: Folded, compiler: SQLCompiler, **kw: Any) -> str:
+    text = compiler.process(element.text, **kw)
+    for upper in _UPPER:
+        text = f"REPLACE({text}, '{upper}', '{upper.lower()}')"
+    return text
+
+
+class Number(_Element):
+    """The exact value of a text that matches NUMBER_PATTERN, else NULL (DECIMAL(38, 12))."""
+
+    inherit_cache = True
+    _traverse_internals = [("text", InternalTraversal.dp_clauseelement)]
+    type = sa.Numeric(38, SCALE)
+
+    def __init__(self, text: ColumnElement[Any]) -> None:
+        self.text = text
+
+
+@compiles(Number, "postgresql")
+def _number_pg(element: Number, compiler: SQLCompiler, **kw: Any) -> str:
+    text = compiler.process(element.text, **kw)
+    return f"(CASE WHEN {text} ~ '^{NUMBER_PATTERN}$' THEN CAST({text} AS NUMERIC) END)"
+
+
+@compiles(Number, "mysql")
+@compiles(Number, "mariadb")
+def _number_mysql(element: Number, compiler: SQLCompiler, **kw: Any) -> str:
+    text = compiler.process(element.text, **kw)
+    pattern = NUMBER_PATTERN.replace("\\", "\\\\")
+    return f"(CASE WHEN {text} REGEXP '^{pattern}\\\\z' THEN CAST({text} AS DECIMAL(38, {SCALE})) END)"
+
+
+@compiles(Number, "duckdb")
+def _number_duckdb(element: Number, compiler: SQLCompiler, **kw: Any) -> str:
+    text = compiler.process(element.text, **kw)
+    return f"(CASE WHEN regexp_full_match({text}, '{NUMBER_PATTERN}') THEN CAST({text} AS DECIMAL(38, {SCALE})) END)"
+
+
+@compiles(Number, "clickhouse")
+def _number_clickhouse(element: Number, compiler: SQLCompiler, **kw: Any) -> str:
+    text = compiler.process(element.text, **kw)
+    pattern = NUMBER_PATTERN.replace("\\", "\\\\")
+    return (
+        f"if(match(assumeNotNull({text}), '^{pattern}$') AND isNotNull({text}), "
+        f"toDecimal128OrNull(assumeNotNull({text}), {SCALE}), NULL)"
+    )
+
+
+@compiles(Number, "sqlite")
+def _number_sqlite(element: Number, compiler: SQLCompiler, **kw: Any) -> str:
+    # SQLite has no decimal type: a number is kept as its normalized text, and the metricscore_*
+    # functions (install_sqlite_functions) compare and add such texts exactly.
+    return f"metricscore_number({compiler.process(element.text, **kw)})"
+
+
+class DayOf(_Element):
+    """The calendar date of ``timestamp + offset`` (the timestamp is UTC)."""
+
+    inherit_cache = True
+    _traverse_internals = [
+        ("timestamp", InternalTraversal.dp_clauseelement),
+        ("offset", InternalTraversal.dp_plain_obj),
+    ]
+    type = sa.Date()
+
+    def __init__(self, timestamp: ColumnElement[Any], offset_seconds: int) -> None:
+        self.timestamp = timestamp
+        self.offset = int(offset_seconds)
+
+
+@compiles(DayOf, "sqlite")
+def _day_sqlite(element: DayOf, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"date({compiler.process(element.timestamp, **kw)}, '{element.offset:+d} seconds')"
+
+
+@compiles(DayOf, "postgresql")
+def _day_pg(element: DayOf, compiler: SQLCompiler, **kw: Any) -> str:
+    ts = compiler.process(element.timestamp, **kw)
+    return f"CAST(timezone('UTC', {ts}) + INTERVAL '{element.offset} seconds' AS DATE)"
+
+
+@compiles(DayOf, "duckdb")
+def _day_duckdb(element: DayOf, compiler: SQLCompiler, **kw: Any) -> str:
+    ts = compiler.process(element.timestamp, **kw)
+    return f"CAST({ts} + INTERVAL '{element.offset} seconds' AS DATE)"
+
+
+@compiles(DayOf, "mysql")
+@compiles(DayOf, "mariadb")
+def _day_mysql(element: DayOf, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"DATE({compiler.process(element.timestamp, **kw)} + INTERVAL {element.offset} SECOND)"
+
+
+@compiles(DayOf, "clickhouse")
+def _day_clickhouse(element: DayOf, compiler: SQLCompiler, **kw: Any) -> str:
+    ts = compiler.process(element.timestamp, **kw)
+    return f"toDate(addSeconds({ts}, {element.offset}), 'UTC')"
+
+
+class Latest(_Element):
+    """Aggregate: ``number`` of the row with the greatest (``timestamp``, ``received``), numbers only."""
+
+    inherit_cache = True
+    _traverse_internals = [
+        ("number", InternalTraversal.dp_clauseelement),
+        ("timestamp", InternalTraversal.dp_clauseelement),
+        ("received", InternalTraversal.dp_clauseelement),
+    ]
+    type = sa.Numeric(38, SCALE)
+
+    def __init__(self, number: ColumnElement[Any], timestamp: ColumnElement[Any], received: ColumnElement[Any]) -> None:
+        self.number = number
+        self.timestamp = timestamp
+        self.received = received
+
+
+def _latest_parts(element: Latest, compiler: SQLCompiler, **kw: Any) -> tuple[str, str, str]:
+    return (
+        compiler.process(element.number, **kw),
+        compiler.process(element.timestamp, **kw),
+        compiler.process(element.received, **kw),
+    )
+
+
+@compiles(Latest, "postgresql")
+def _latest_pg(element: Latest, compiler: SQLCompiler, **kw: Any) -> str:
+    number, ts, received = _latest_parts(element, compiler, **kw)
+    return f"(array_agg({number} ORDER BY {ts} DESC, {received} DESC) FILTER (WHERE {number} IS NOT NULL))[1]"
+
+
+@compiles(Latest, "duckdb")
+def _latest_duckdb(element: Latest, compiler: SQLCompiler, **kw: Any) -> str:
+    number, ts, received = _latest_parts(element, compiler, **kw)
+    return f"arg_max({number}, struct_pack(t := {ts}, r := {received})) FILTER (WHERE {number} IS NOT NULL)"
+
+
+@compiles(Latest, "clickhouse")
+def _latest_clickhouse(element: Latest, compiler: SQLCompiler, **kw: Any) -> str:
+    number, ts, received = _latest_parts(element, compiler, **kw)
+    return f"argMaxIf({number}, ({ts}, {received}), isNotNull({number}))"
+
+
+@compiles(Latest, "mysql")
+@compiles(Latest, "mariadb")
+def _latest_mysql(element: Latest, compiler: SQLCompiler, **kw: Any) -> str:
+    # GROUP_CONCAT keeps the head of the list when it truncates, and the head is all we need.
+    number, ts, received = _latest_parts(element, compiler, **kw)
+    return f"SUBSTRING_INDEX(GROUP_CONCAT({number} ORDER BY {ts} DESC, {received} DESC SEPARATOR '|'), '|', 1)"
+
+
+@compiles(Latest, "sqlite")
+def _latest_sqlite(element: Latest, compiler: SQLCompiler, **kw: Any) -> str:
+    number, ts, received = _latest_parts(element, compiler, **kw)
+    return f"metricscore_latest({number}, {ts}, {received})"
+
+
+# -- SQLite's exact decimals -----------------------------------------------------------------
+
+
+def _sqlite_number(text: Any) -> str | None:
+    number = parse_number(text) if isinstance(text, str) else None
+    return None if number is None else str(number)
+
+
+class _SqliteSum:
+    def __init__(self) -> None:
+        self.total: Decimal | None = None
+
+    def step(self, text: Any) -> None:
+        if text is not None:
+            number = Decimal(text)
+            self.total = number if self.total is None else self.total + number
+
+    def finalize(self) -> str | None:
+        return None if self.total is None else str(self.total)
+
+
+class _SqliteMax:
+    sign = 1
+
+    def __init__(self) -> None:
+        self.best: Decimal | None = None
+
+    def step(self, text: Any) -> None:
+        if text is not None:
+            number = Decimal(text)
+            if self.best is None or (number - self.best) * self.sign > 0:
+                self.best = number
+
+    def finalize(self) -> str | None:
+        return None if self.best is None else str(self.best)
+
+
+class _SqliteMin(_SqliteMax):
+    sign = -1
+
+
+class _SqliteLatest:
+    def __init__(self) -> None:
+        self.key: tuple[Any, Any] | None = None
+        self.value: str | None = None
+
+    def step(self, text: Any, ts: Any, received: Any) -> None:
+        if text is None:
+            return
+        key = (ts, received)
+        if self.key is None or key >= self.key:
+            self.key, self.value = key, text
+
+    def finalize(self) -> str | None:
+        return self.value
+
+
+def _sqlite_compare(text: Any, bound: Any) -> int | None:
+    if text is None:
+        return None
+    left, right = Decimal(text), Decimal(bound)
+    return (left > right) - (left < right)
+
+
+def install_sqlite_functions(dbapi_connection: Any) -> None:
+    """Register the exact-decimal helpers on a sqlite3 connection (done on every connect)."""
+    dbapi_connection.create_function("metricscore_number", 1, _sqlite_number, deterministic=True)
+    dbapi_connection.create_function("metricscore_compare", 2, _sqlite_compare, deterministic=True)
+    dbapi_connection.create_aggregate("metricscore_sum", 1, _SqliteSum)
+    dbapi_connection.create_aggregate("metricscore_max", 1, _SqliteMax)
+    dbapi_connection.create_aggregate("metricscore_min", 1, _SqliteMin)
+    dbapi_connection.create_aggregate("metricscore_latest", 3, _SqliteLatest)
+
+
+def _install_on(connection: Connection) -> None:
+    raw = connection.connection.dbapi_connection
+    if raw is not None:
+        install_sqlite_functions(raw)
+
+
+# -- compiling a plan ------------------------------------------------------------------------
+
+
+class _Columns:
+    """The SQLAlchemy expressions of one source's fields."""
+
+    def __init__(self, source: EventsSource, dialect: str) -> None:
+        self.source = source
+        self.dialect = dialect
+        names = [source.timestamp, source.name]
+        for optional in (
+            source.id,
+            source.customer,
+            source.dedupe_key,
+            source.received,
+            source.value,
+            source.properties,
+        ):
+            if optional is not None:
+                names.append(optional)
+        names.extend(source.property_columns.values())
+        names.extend(source.groups.values())
+        names.extend(source.units.values())
+        names.extend(source.filters)
+        types: dict[str, sa.types.TypeEngine[Any]] = {name: sa.Text() for name in names}
+        types[source.timestamp] = UTCDateTime() if dialect not in ("duckdb", "clickhouse") else sa.DateTime()
+        if source.properties is not None:
+            types[source.properties] = sa.Text()
+        if source.received is not None:
+            types[source.received] = sa.BigInteger()
+        self.table = sa.table(
+            source.table, *(sa.column(name, type_) for name, type_ in types.items()), schema=source.schema
+        )
+        self.c = self.table.c
+
+    def field(self, ref: Field) -> ColumnElement[Any]:
+        source = self.source
+        kind = ref.kind
+        if kind == "property":
+            return self.prop(ref.name)
+        if kind in ("name", "customer", "value", "id"):
+            column: str | None = getattr(source, kind)
+            if column is None:
+                raise ConfigurationError(f"The events source {source.table!r} declares no {kind} column.")
+            return self.c[column]  # type: ignore[no-any-return]
+        if kind == "group":
+            column = source.groups.get(int(ref.name))
+            return self.c[column] if column is not None else self.prop(f"$group_{ref.name}")
+        # unit
+        column = source.units.get(ref.name)
+        if column is not None:
+            return self.c[column]  # type: ignore[no-any-return]
+        if ref.name == "userID" and source.customer is not None:
+            return self.c[source.customer]
+        return self.prop(f"user.customIDs.{ref.name}")
+
+    def prop(self, name: str) -> ColumnElement[Any]:
+        flat = self.source.property_columns.get(name)
+        if flat is not None:
+            return self.c[flat]
+        if self.source.properties is None:
+            return sa.null()
+        return PropertyText(self.c[self.source.properties], name)
+
+    @property
+    def timestamp(self) -> ColumnElement[Any]:
+        return self.c[self.source.timestamp]
+
+    @property
+    def received(self) -> ColumnElement[Any]:
+        if self.source.received is None:
+            return sa.literal(0)
+        return self.c[self.source.received]
+
+    def fixed(self) -> list[ColumnElement[bool]]:
+        return [self.c[name] == value for name, value in self.source.filters.items()]
+
+
+def _condition(cols: _Columns, condition: Condition) -> ColumnElement[bool]:
+    if isinstance(condition, AllOf):
+        return sa.and_(sa.true(), *(_condition(cols, c) for c in condition.conditions))
+    if isinstance(condition, AnyOf):
+        return sa.or_(sa.false(), *(_condition(cols, c) for c in condition.conditions))
+    if isinstance(condition, Not):
+        # Leaves are NULL for an absent value, which AND / OR / WHERE / CASE treat as false;
+        # under NOT the NULL must become false first, so NOT is the exact complement.
+        return sa.not_(sa.func.coalesce(_condition(cols, condition.condition), sa.false()))
+    text = cols.field(condition.field)
+    if isinstance(condition, IsSet):
+        return text.is_not(None)
+    if isinstance(condition, OneOf):
+        if not condition.values:
+            return sa.false()
+        if condition.case_sensitive:
+            return text.in_([sa.literal(v, sa.Text()) for v in condition.values])
+        values = sorted({fold_ascii(v) for v in condition.values})
+        return Folded(text).in_([sa.literal(v, sa.Text()) for v in values])
+    if isinstance(condition, Contains):
+        needle: ColumnElement[Any] = sa.literal(condition.text, sa.Text())
+        haystack: ColumnElement[Any] = text
+        if not condition.case_sensitive:
+            needle = sa.literal(fold_ascii(condition.text), sa.Text())
+            haystack = Folded(text)
+        return _position(cols.dialect, haystack, needle) > 0
+    if isinstance(condition, Affix):
+        affix = condition.text if condition.case_sensitive else fold_ascii(condition.text)
+        if not affix:
+            return text.is_not(None)
+        subject = text if condition.case_sensitive else Folded(text)
+        return _affix(cols.dialect, subject, affix, condition.at_end)
+    if isinstance(condition, Compare):
+        if cols.dialect == "sqlite":
+            compared = sa.func.metricscore_compare(Number(text), str(condition.value))
+            return _compare(compared, condition.op, sa.literal(0))
+        number = Number(text)
+        bound: ColumnElement[Any] = sa.cast(sa.literal(str(condition.value)), sa.Numeric(38, SCALE))
+        if cols.dialect == "clickhouse":
+            bound = sa.literal_column(f"toDecimal128('{condition.value}', {SCALE})")
+        return _compare(number, condition.op, bound)
+    raise AssertionError(condition)  # pragma: no cover
+
+
+def _compare(left: ColumnElement[Any], op: str, right: ColumnElement[Any]) -> ColumnElement[bool]:
+    if op == "<":
+        return left < right
+    if op == "<=":
+        return left <= right
+    if op == ">":
+        return left > right
+    return left >= right
+
+
+def _affix(dialect: str, subject: ColumnElement[Any], affix: str, at_end: bool) -> ColumnElement[bool]:
+    literal = sa.literal(affix, sa.Text())
+    if dialect == "clickhouse":
+        return sa.func.endsWith(subject, literal) if at_end else sa.func.startsWith(subject, literal)
+    length = len(affix)
+    if dialect == "sqlite":
+        start = -length if at_end else 1
+        return sa.func.substr(subject, start, length) == literal
+    return (sa.func.right(subject, length) if at_end else sa.func.left(subject, length)) == literal
+
+
+def _position(dialect: str, haystack: ColumnElement[Any], needle: ColumnElement[Any]) -> ColumnElement[Any]:
+    if dialect == "sqlite":
+        return sa.func.instr(haystack, needle)
+    if dialect in _MYSQL:
+        return sa.func.locate(needle, haystack)
+    if dialect == "clickhouse":
+        return sa.func.position(haystack, needle)
+    return sa.func.strpos(haystack, needle)
+
+
+def _value(cols: _Columns, source: ValueSource | None) -> ColumnElement[Any]:
+    if source is None:
+        return sa.null()
+    if isinstance(source, FirstOf):
+        if not source.branches:
+            return sa.null()
+        return sa.case(*((_condition(cols, c), cols.field(f)) for c, f in source.branches), else_=sa.null())
+    return cols.field(source)
+
+
+def _measure(cols: _Columns, measure: Measure) -> ColumnElement[Any]:
+    kind = measure.kind
+    dialect = cols.dialect
+    if kind == "count":
+        return sa.func.count()
+    if measure.value is None:  # nothing to read: no values, whatever the events
+        return sa.literal(0) if kind in ("unique", "numbers") else sa.null()
+    value = _value(cols, measure.value)
+    if kind == "unique":
+        return sa.func.count(sa.distinct(value))
+    if kind in ("min_text", "max_text"):
+        if dialect == "postgresql":
+            value = value.collate("C")
+        return sa.func.min(value) if kind == "min_text" else sa.func.max(value)
+    number = Number(value)
+    if kind == "numbers":
+        return sa.func.count(number)
+    if kind == "sum":
+        return sa.func.metricscore_sum(number, type_=sa.Text()) if dialect == "sqlite" else sa.func.sum(number)
+    if kind == "max":
+        return sa.func.metricscore_max(number, type_=sa.Text()) if dialect == "sqlite" else sa.func.max(number)
+    if kind == "min":
+        return sa.func.metricscore_min(number, type_=sa.Text()) if dialect == "sqlite" else sa.func.min(number)
+    if kind == "latest":
+        latest = Latest(number, cols.timestamp, cols.received)
+        return sa.type_coerce(latest, sa.Text()) if dialect in ("sqlite", *_MYSQL) else latest
+    raise AssertionError(kind)  # pragma: no cover
+
+
+def _key(cols: _Columns, key: Key) -> ColumnElement[Any]:
+    if isinstance(key, DayKey):
+        return DayOf(cols.timestamp, key.offset_seconds)
+    if isinstance(key, AfterKey):
+        return sa.case((cols.timestamp >= _moment(cols, key.moment), 1), else_=0)
+    if isinstance(key, GroupKey):
+        return cols.field(key.field)
+    raise AssertionError(key)  # pragma: no cover
+
+
+def _moment(cols: _Columns, moment: dt.datetime) -> ColumnElement[Any]:
+    if cols.dialect == "clickhouse":
+        text = moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        return sa.literal_column(f"toDateTime64('{text}', 6, 'UTC')")
+    if cols.dialect == "duckdb":
+        return sa.literal(moment.astimezone(dt.UTC).replace(tzinfo=None), sa.DateTime())
+    return sa.literal(moment, UTCDateTime())
+
+
+def compile_plan(plan: Plan, source: EventsSource, dialect: str) -> sa.Select[Any]:
+    """The one SELECT computing ``plan`` over ``source`` on a database of ``dialect``."""
+    cols = _Columns(source, dialect)
+    where: list[ColumnElement[bool]] = [*cols.fixed()]
+    if plan.start is not None:
+        where.append(cols.timestamp >= _moment(cols, plan.start))
+    if plan.end is not None:
+        where.append(cols.timestamp < _moment(cols, plan.end))
+    where.append(_condition(cols, plan.where))
+    if plan.supersede and source.dedupe_key is not None:
+        later = cols.table.alias("latest")
+        dedupe, received = later.c[source.dedupe_key], later.c[source.received or source.timestamp]
+        last = (
+            sa.select(dedupe, sa.func.max(received))
+            .where(dedupe.is_not(None), *[later.c[name] == value for name, value in source.filters.items()])
+            .group_by(dedupe)
+        )
+        key = cols.c[source.dedupe_key]
+        mine = cols.received if source.received is not None else cols.timestamp
+        where.append(sa.or_(key.is_(None), sa.tuple_(key, mine).in_(last)))
+    keys = [_key(cols, k).label(f"k{i}") for i, k in enumerate(plan.group_by)]
+    measures = [_measure(cols, m).label(f"m{i}") for i, m in enumerate(plan.measures)]
+    statement = sa.select(*keys, *measures).select_from(cols.table).where(*where)
+    if keys:
+        # By output name: the same expression twice would carry two sets of bound parameters.
+        statement = statement.group_by(*(sa.literal_column(f"k{i}") for i in range(len(keys))))
+    return statement
+
+
+# -- results -----------------------------------------------------------------------------------
+
+
+def _as_decimal(value: Any) -> Decimal | None:
+    if value is None:
+        return None
+    if isinstance(value, Decimal):
+        return value
+    return Decimal(str(value))
+
+
+def _as_date(value: Any) -> dt.date | None:
+    if value is None or (isinstance(value, dt.date) and not isinstance(value, dt.datetime)):
+        return value  # type: ignore[no-any-return]
+    if isinstance(value, dt.datetime):
+        return value.date()
+    return dt.date.fromisoformat(str(value)[:10])
+
+
+_CONVERT: dict[str, Callable[[Any], Any]] = {
+    "count": int,
+    "numbers": int,
+    "unique": int,
+    "sum": _as_decimal,
+    "max": _as_decimal,
+    "min": _as_decimal,
+    "latest": _as_decimal,
+    "min_text": lambda v: None if v is None else str(v),
+    "max_text": lambda v: None if v is None else str(v),
+}
+
+
+def _key_value(key: Key, value: Any) -> object:
+    if isinstance(key, DayKey):
+        return _as_date(value)
+    if isinstance(key, AfterKey):
+        return bool(int(value))
+    return None if value is None else str(value)
+
+
+def normalize_rows(plan: Plan, rows: Sequence[Sequence[Any]]) -> list[Row]:
+    """Database values as the reference evaluator gives them, sorted by group (absent last)."""
+    n = len(plan.group_by)
+    out: list[Row] = []
+    for row in rows:
+        keys = [_key_value(k, v) for k, v in zip(plan.group_by, row[:n], strict=True)]
+        values = [
+            _CONVERT[m.kind](v) if v is not None else (0 if m.kind in ("count", "numbers", "unique") else None)
+            for m, v in zip(plan.measures, row[n:], strict=True)
+        ]
+        out.append((*keys, *values))
+    out.sort(key=lambda r: tuple((1, "") if v is None else (0, v) for v in r[:n]))
+    return out
+
+
+# -- running -----------------------------------------------------------------------------------
+
+
+class SQLEvents:
+    """Evaluates plans on an events table reached through a SQLAlchemy engine (or URL).
+
+    For ClickHouse use :class:`metricscore.backends.sql.clickhouse.ClickHouseEvents`.
+    """
+
+    def __init__(self, engine: Engine | str, source: EventsSource) -> None:
+        if isinstance(engine, str):
+            try:
+                engine = sa.create_engine(engine)
+            except Exception as error:
+                raise ConfigurationError(f"Cannot open {engine!r}: {error}") from error
+        self.engine: Engine = engine
+        self.source = source
+        self.dialect = self.engine.dialect.name
+
+    def run(self, plan: Plan, connection: Connection | None = None) -> list[Row]:
+        statement = compile_plan(plan, self.source, self.dialect)
+        try:
+            if connection is not None:
+                rows = self._execute(connection, statement)
+            else:
+                with self.engine.connect() as conn:
+                    rows = self._execute(conn, statement)
+        except sa.exc.SQLAlchemyError as error:
+            raise StorageError(f"Evaluation failed: {type(error).__name__}: {error}") from error
+        return normalize_rows(plan, [tuple(r) for r in rows])
+
+    def _execute(self, connection: Connection, statement: sa.Select[Any]) -> list[Any]:
+        if self.dialect == "sqlite":
+            _install_on(connection)
+        if self.dialect == "duckdb":
+            # Inline values: DuckDB prunes row groups by constants, not by prepared parameters.
+            sql = str(statement.compile(self.engine, compile_kwargs={"literal_binds": True}))
+            return list(connection.exec_driver_sql(sql).all())
+        return list(connection.execute(statement).all())
+
+    def sql(self, plan: Plan) -> str:
+        """The statement for ``plan`` as text (for inspection and docs)."""
+        return str(
+            compile_plan(plan, self.source, self.dialect).compile(self.engine, compile_kwargs={"literal_binds": True})
+        )
+
+
+def run_on_builtin(backend: Any, dataset: str, plan: Plan) -> list[Row]:
+    """``plan`` over the store's built-in events table of ``dataset``, in one read-only unit of work."""
+    from dataclasses import replace
+
+    from metricscore.evaluation.events import BUILTIN_SOURCE, EVENTS
+
+    source = replace(BUILTIN_SOURCE, filters={"dataset": dataset})
+    with backend.unit_of_work(write=False) as uow:
+        uow.repository(EVENTS)  # creates the table when the schema is not managed by migrations
+        runner = SQLEvents(backend.engine, source)
+        return runner.run(plan, uow.connection)

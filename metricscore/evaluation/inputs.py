@@ -1,0 +1,103 @@
+"""Evaluation inputs as the vendors' query parameters spell them, validated with every error named."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from ..errors import ErrorMessage
+
+__all__ = ["Errors", "Number", "aliases", "day", "instant", "json_number", "text", "utc_offset"]
+
+Errors = dict[str, list[ErrorMessage]]
+#: A computed value: an exact ``Decimal`` (an ``int`` for counts; a ``float`` where the vendor's
+#: arithmetic is floating point); a JSON number over HTTP (:func:`json_number`).
+Number = Decimal | int | float
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_OFFSET = re.compile(r"([+-])(\d{2}):(\d{2})")
+REQUIRED = "This field is required."
+
+
+def _fail(errors: Errors, field: str, message: str, code: str = "invalid") -> None:
+    errors.setdefault(field, []).append(ErrorMessage(message, code))
+
+
+def day(params: dict[str, Any], field: str, errors: Errors, default: date | None = None) -> date | None:
+    """A ``YYYY-MM-DD`` date (or a ``date``)."""
+    value = params.get(field)
+    if value is None or value == "":
+        if default is None:
+            _fail(errors, field, REQUIRED, "required")
+        return default
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _DATE.fullmatch(value.strip()):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    _fail(errors, field, "Expected a date as YYYY-MM-DD.")
+    return None
+
+
+def instant(params: dict[str, Any], field: str, errors: Errors, default: datetime) -> datetime:
+    """An ISO 8601 date-time (naive means UTC) or an aware ``datetime``; ``default`` when absent."""
+    value = params.get(field)
+    if value is None or value == "":
+        return default
+    try:
+        moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    except ValueError:
+        _fail(errors, field, "Expected an ISO 8601 date-time.")
+        return default
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def aliases(params: dict[str, Any], field: str, errors: Errors) -> tuple[str, ...]:
+    """A comma-separated list (or a list of such strings): items trimmed, empty ones dropped."""
+    value = params.get(field)
+    items: list[str] = []
+    if isinstance(value, str):
+        items = value.split(",")
+    elif isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        items = [part for v in value for part in v.split(",")]
+    elif value is not None:
+        _fail(errors, field, "Expected a comma-separated list of customer aliases.")
+        return ()
+    cleaned = tuple(dict.fromkeys(item.strip() for item in items if item.strip()))
+    if not cleaned:
+        _fail(errors, field, REQUIRED, "required")
+    return cleaned
+
+
+def text(params: dict[str, Any], field: str, errors: Errors) -> str | None:
+    value = params.get(field)
+    if value is None or value == "":
+        _fail(errors, field, REQUIRED, "required")
+        return None
+    if not isinstance(value, str) or len(value) > 400:
+        _fail(errors, field, "Expected a string of at most 400 characters.")
+        return None
+    return value
+
+
+def utc_offset(params: dict[str, Any], field: str, errors: Errors, default: str) -> int:
+    """``±HH:MM`` as seconds east of UTC (at most 14 hours)."""
+    value = params.get(field)
+    if value is None or value == "":
+        value = default
+    match = _OFFSET.fullmatch(value) if isinstance(value, str) else None
+    if match is None or int(match[2]) > 14 or int(match[3]) > 59:
+        _fail(errors, field, "Expected a UTC offset as +HH:MM or -HH:MM.")
+        return 0
+    seconds = int(match[2]) * 3600 + int(match[3]) * 60
+    return -seconds if match[1] == "-" else seconds
+
+
+def json_number(value: object) -> object:
+    """A Decimal as a JSON-encodable number: an int when whole, else the nearest float."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value

@@ -1,0 +1,188 @@
+"""The built-in events table and evaluation over it: the same answers on every backend.
+
+The memory backend evaluates with the reference evaluator; the SQL backend compiles the plan to
+one SQL statement. Both must give the vendors' answers below (evaluation-semantics.md).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from ...errors import ValidationError
+from ...store import Store
+from .fixtures import BackendFixtures, fresh_project_id
+
+__all__ = ["EventsContract"]
+
+T = datetime(2026, 1, 31, 23, 59, 59, 999000, tzinfo=UTC)
+
+
+def _event(id: str, **fields: Any) -> dict[str, Any]:
+    return {"id": id, "name": "sent", "timestamp": T, "customer": "a", **fields}
+
+
+class EventsContract(BackendFixtures):
+    @pytest.fixture
+    def usage(self, store: Store) -> Any:
+        return store.sequence.usage_metrics(account_id=f"acc-{fresh_project_id()}")
+
+    def test_append_is_idempotent_by_event_id(self, usage: Any) -> None:
+        first = usage.events.append([_event("e1"), _event("e2", properties={"n": 1.5})])
+        again = usage.events.append([_event("e2", properties={"n": 1.5}), _event("e3")], batch_size=1)
+        assert (first.appended, first.duplicates) == (2, 0)
+        assert (again.appended, again.duplicates) == (1, 1)
+        stored = list(usage.events.read())
+        assert [e.id for e in stored] == ["e1", "e2", "e3"]
+        assert [e.seq for e in stored] == [1, 2, 3]
+        assert stored[1].properties == {"n": "1.5"}
+
+    def test_an_invalid_batch_writes_nothing_and_names_every_bad_field(self, usage: Any) -> None:
+        batch = [
+            _event("ok"),
+            {"id": "", "name": 5, "timestamp": "yesterday", "properties": {"n": [1]}, "colour": "red"},
+            _event("ok2", value=float("nan")),
+        ]
+        with pytest.raises(ValidationError) as caught:
+            usage.events.append(batch)
+        assert set(caught.value.errors) == {"1", "2"}
+        assert set(caught.value.errors["1"]) == {"id", "name", "timestamp", "properties", "colour"}
+        assert set(caught.value.errors["2"]) == {"value"}
+        assert list(usage.events.read()) == []
+
+    def test_the_same_id_with_other_content_is_refused(self, usage: Any) -> None:
+        usage.events.append([_event("e1", properties={"n": 1})])
+        with pytest.raises(ValidationError) as caught:
+            usage.events.append([_event("e9"), _event("e1", properties={"n": 2})])
+        assert caught.value.errors == {"1": {"id": ["An event with this id is already stored with other content."]}}
+        assert [e.id for e in usage.events.read()] == ["e1"]
+
+    def test_sequence_calculate(self, usage: Any) -> None:
+        metric = usage.create(
+            {
+                "name": "bytes",
+                "metricType": "SIMPLE",
+                "eventType": "sent",
+                "aggregationType": "SUM",
+                "aggregationProperty": "bytes",
+                "propertyFilters": {"region": ["EU"]},
+                "caseSensitive": False,
+            }
+        )
+        usage.events.append(
+            [
+                _event("e1", properties={"bytes": "0.1", "region": "eu"}),  # last instant of periodEnd
+                _event("e2", customer="b", properties={"bytes": 0.2, "region": "EU"}),
+                _event("e3", timestamp=T + timedelta(milliseconds=1), properties={"bytes": 5, "region": "eu"}),
+                _event("e4", dedupe_key="k", properties={"bytes": 7, "region": "eu"}),
+                _event("e5", dedupe_key="k", customer="VOID", properties={"bytes": 7, "region": "eu"}),
+                _event("e6", properties={"bytes": "abc", "region": "eu"}),
+                _event("e7", customer="c", properties={"bytes": 100, "region": "eu"}),
+                _event("e8", name="Sent", properties={"bytes": 100, "region": "eu"}),
+            ]
+        )
+        result = usage.evaluate(metric["id"], customerAliases="a, b", periodStart="2026-01-01", periodEnd="2026-01-31")
+        assert result == {
+            "name": "bytes",
+            "metricType": "SIMPLE",
+            "eventType": "sent",
+            "aggregationType": "SUM",
+            "eventCount": 3,
+            "value": Decimal("0.3"),
+            "unit": None,
+            "minEventId": "e1",
+            "maxEventId": "e6",
+        }
+        empty = usage.evaluate(metric["id"], customerAliases="z", periodStart="2026-01-01", periodEnd="2026-01-31")
+        assert (empty["eventCount"], empty["value"], empty["minEventId"]) == (0, 0, None)
+
+    def test_posthog_intervals(self, store: Store) -> None:
+        metrics = store.posthog.group_usage_metrics(project_id=fresh_project_id(), group_type_index=1)
+        metric = metrics.create(
+            {"name": "calls", "filters": {"events": [{"id": "api_call", "type": "events"}]}, "display": "sparkline"}
+        )
+        now = datetime(2025, 10, 9, 12, 11, tzinfo=UTC)
+        days = [8, 8, 8, 7, 0, 0]
+        metrics.events.append(
+            [
+                {
+                    "id": f"p{i}",
+                    "name": "api_call",
+                    "timestamp": now - timedelta(days=d),
+                    "properties": {"$group_1": "acme"},
+                }
+                for i, d in enumerate(days)
+            ]
+            + [
+                {
+                    "id": "late",
+                    "name": "api_call",
+                    "timestamp": now + timedelta(microseconds=1),
+                    "properties": {"$group_1": "acme"},
+                }
+            ]
+        )
+        result = metrics.evaluate(metric["id"], group_key="acme", now=now.isoformat())
+        assert "skipped" not in result
+        assert (result["value"], result["previous"]) == (3.0, 3.0)
+        assert result["change_from_previous_pct"] == 0.0
+        assert result["timeseries"] == [1.0, 0, 0, 0, 0, 0, 0, 2.0]
+        labels = result["timeseries_labels"]
+        assert labels is not None and labels[0] == "2025-10-02"
+
+    def test_statsig_mean_per_unit_per_day(self, store: Store) -> None:
+        metrics = store.statsig.metrics(project_id=f"p{fresh_project_id()}")
+        metric = metrics.create(
+            {
+                "name": "order_value",
+                "type": "mean",
+                "unitTypes": ["userID"],
+                "metricEvents": [{"name": "purchase", "type": "value"}],
+            }
+        )
+        base = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)  # 00:00 PST
+        metrics.events.append(
+            [
+                {
+                    "id": "s1",
+                    "name": "purchase",
+                    "timestamp": base - timedelta(seconds=1),
+                    "customer": "u1",
+                    "value": "10",
+                },
+                {"id": "s2", "name": "purchase", "timestamp": base, "customer": "u1", "value": "1.5"},
+                {"id": "s3", "name": "purchase", "timestamp": base, "customer": "u1", "value": 2},
+                {"id": "s4", "name": "purchase", "timestamp": base, "customer": "u1", "value": "n/a"},
+                {"id": "s5", "name": "purchase", "timestamp": base, "customer": "u2", "value": "n/a"},
+            ]
+        )
+        result = metrics.evaluate(metric["id"], date_from="2026-02-28", date_to="2026-03-01")
+        assert result["data"] == [
+            {
+                "date": "2026-02-28",
+                "unitType": "userID",
+                "unitId": "u1",
+                "value": Decimal(10),
+                "numerator": Decimal(10),
+                "denominator": 1,
+            },
+            {
+                "date": "2026-03-01",
+                "unitType": "userID",
+                "unitId": "u1",
+                "value": Decimal("1.75"),
+                "numerator": Decimal("3.5"),
+                "denominator": 2,
+            },
+            {
+                "date": "2026-03-01",
+                "unitType": "userID",
+                "unitId": "u2",
+                "value": None,
+                "numerator": Decimal(0),
+                "denominator": 0,
+            },
+        ]

@@ -1,0 +1,98 @@
+"""``service.evaluate`` and ``events.append``: any input gives an answer or a metricscore error."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import metricscore as mc
+from metricscore.errors import MetricscoreError
+from metricscore.testing.strategies import json_values
+
+STORE = mc.open_store("memory://")
+SEQUENCE = STORE.sequence.usage_metrics(account_id="fuzz")
+SEQUENCE_ID = SEQUENCE.create(
+    {
+        "name": "n",
+        "metricType": "GROUPED",
+        "eventType": "e",
+        "aggregationType": "UNIQUE",
+        "aggregationProperty": "p",
+        "groupingProperty": "g",
+    }
+)["id"]
+POSTHOG = STORE.posthog.group_usage_metrics(project_id=1, group_type_index=2)
+POSTHOG_ID = POSTHOG.create({"name": "n", "filters": {"events": [{"id": "e"}]}, "display": "sparkline"})["id"]
+STATSIG = STORE.statsig.metrics(project_id="fuzz")
+STATSIG_ID = STATSIG.create(
+    {
+        "name": "revenue",
+        "type": "mean",
+        "unitTypes": ["userID", "stableID"],
+        "metricEvents": [{"name": "e", "type": "value"}],
+    }
+)["id"]
+SERVICES = [(SEQUENCE, SEQUENCE_ID), (POSTHOG, POSTHOG_ID), (STATSIG, STATSIG_ID)]
+PARAMS = [
+    "customerAliases",
+    "periodStart",
+    "periodEnd",
+    "group_key",
+    "now",
+    "date_from",
+    "date_to",
+    "day_start_utc_offset",
+]
+VALUES = st.one_of(
+    json_values(),
+    st.sampled_from(["2026-01-01", "2026-02-30", "a,b", " , ", "-08:00", "+14:59", "2026-01-01T00:00:00Z", "x"]),
+)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    which=st.integers(0, 2), params=st.dictionaries(st.sampled_from(PARAMS), VALUES, max_size=5), events=json_values()
+)
+def test_any_parameters_give_an_answer_or_a_metricscore_error(which: int, params: dict[str, Any], events: Any) -> None:
+    service, metric_id = SERVICES[which]
+    for source in (None, events if isinstance(events, list) else None):
+        try:
+            answer = service.evaluate(metric_id, events=source, **params)
+        except MetricscoreError:
+            continue
+        assert isinstance(answer, dict)
+
+
+@settings(max_examples=50, deadline=None)
+@given(events=json_values(), batch_size=st.one_of(st.integers(-2, 3), json_values()))
+def test_any_append_input_is_stored_or_refused(events: Any, batch_size: Any) -> None:
+    log = STORE.events("fuzz-append")
+    with contextlib.suppress(MetricscoreError):
+        log.append(events, batch_size=batch_size)
+
+
+def test_not_a_metric() -> None:
+    accounts = STORE.posthog.accounts(project_id=1)
+    account = accounts.create({"name": "Acme"})
+    with pytest.raises(mc.ValidationError) as caught:
+        accounts.evaluate(account["id"])
+    assert set(caught.value.errors) == {"id"}
+    with pytest.raises(mc.NotFound):
+        SEQUENCE.evaluate("missing", customerAliases="a", periodStart="2026-01-01", periodEnd="2026-01-01")
+    with pytest.raises(mc.ConfigurationError):
+        SEQUENCE.evaluate(
+            SEQUENCE_ID, events="not events", customerAliases="a", periodStart="2026-01-01", periodEnd="2026-01-01"
+        )
+
+
+def test_statsig_and_sequence_name_every_bad_parameter() -> None:
+    with pytest.raises(mc.ValidationError) as caught:
+        STATSIG.evaluate(STATSIG_ID, date_from="2026-01-02", date_to="2026-01-01", day_start_utc_offset="PST")
+    assert set(caught.value.errors) == {"date_to", "day_start_utc_offset"}
+    with pytest.raises(mc.ValidationError) as caught:
+        SEQUENCE.evaluate(SEQUENCE_ID, customerAliases=[5], periodStart="2026-01-01", periodEnd="2025-12-31")
+    assert set(caught.value.errors) == {"customerAliases", "periodEnd"}
