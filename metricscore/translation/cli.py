@@ -22,6 +22,7 @@ from typing import Any, TextIO
 
 import click
 
+from ..definitions.files import read_text
 from ..errors import MetricscoreError, ValidationError
 from ..meaning import TranslationError, codec
 from .translator import translate
@@ -42,30 +43,17 @@ def _yaml() -> Any:
 
 
 def _read(name: str) -> tuple[list[Any], bool]:
-    """The documents of one file (``-`` is stdin) and whether it was JSON."""
+    """The documents of one file (``-`` is stdin) and whether it was JSON, read as the definitions
+    commands read them (YAML 1.2 values, positions in errors)."""
     try:
         text = sys.stdin.read() if name == "-" else Path(name).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise click.UsageError(f"{name}: cannot read: {_one_line(str(error))}") from None
     is_json = name.endswith(".json") or (name == "-" and text.lstrip()[:1] in ("{", "["))
-    if is_json:
-        try:
-            loaded = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise click.UsageError(f"{name}:{error.lineno}:{error.colno}: invalid JSON: {error.msg}") from None
-        items = loaded if isinstance(loaded, list) else [loaded]
-        return items, True
-    yaml = _yaml()
-    try:
-        loaded_all = [doc for doc in yaml.safe_load_all(text) if doc is not None]
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
-        problem = getattr(error, "problem", None) or str(error)
-        raise click.UsageError(f"{name}{where}: invalid YAML: {_one_line(problem)}") from None
-    if len(loaded_all) == 1 and isinstance(loaded_all[0], list):
-        return loaded_all[0], False
-    return loaded_all, False
+    documents, problems = read_text(name, text, is_json=is_json)
+    if problems and problems[0].code != "empty":
+        raise click.UsageError(_one_line(str(problems[0])))
+    return [document.body for document in documents], is_json
 
 
 def _scope_options(values: tuple[str, ...]) -> dict[str, Any]:

@@ -124,7 +124,7 @@ def test_invalid_definitions_name_the_field(tmp_path: Path, capsys: pytest.Captu
         (["--to", "sequence.usage_metrics", "FILE"], "--from"),
         (["--from", "statsig.metrics", "--to", "sequence.usage_metrics"], "FILES"),
         (["--from", "statsig.metrics", "--to", "sequence.usage_metrics", "--scope", "nokey", "FILE"], "--scope"),
-        (["--from", "statsig.metrics", "--to", "sequence.usage_metrics", "BROKEN"], "invalid YAML"),
+        (["--from", "statsig.metrics", "--to", "sequence.usage_metrics", "BROKEN"], "yaml_syntax"),
         (["--from", "statsig.metrics", "--to", "sequence.usage_metrics", "NOTADOC"], "expected {resource"),
         (["--from", "sequence.usage_metrics", "--to", "statsig.metrics", "FILE"], "no document of resource"),
     ],
