@@ -2,17 +2,22 @@
 
 Not a test (nothing asserts a time). N generated events (1,000,000 by default, 20,000 with
 ``--quick``) go into an events table in each engine (SQLite, DuckDB, ClickHouse via chDB, and
-PostgreSQL / MariaDB when a server URL is set). Two evaluations run on each:
+PostgreSQL / MariaDB when a server URL is set), in two layouts: ``json``, the built-in events
+table, whose properties are one JSON text column every engine parses per row; and ``flat``, the
+same events in a table with the two properties the metrics read (``bytes``, ``region``) as their
+own text columns, declared with ``EventsSource(property_columns=...)`` as a production events
+table usually is. Two evaluations run on each layout:
 
 - ``sequence``: a Sequence SUM usage metric with a property filter, for 10 customers over January
   (supersession by customer event id, exact decimal sum, min/max event id), as ``calculate`` runs it;
 - ``statsig``: a Statsig ``sum`` metric per unit per day (days at UTC-8) over 31 days.
 
 Each compiled statement is timed against the same aggregate written by hand in that engine's SQL
-(target: at most 1.2x), and the reference evaluator's time (measured on a 20,000-event subset and
-scaled linearly, as it is linear) against the engine's (target: engine at least 50x faster, i.e.
-ratio <= 0.02); the reference is also timed as it would run without pushdown, decoding the rows a
-table returns (JSON text, ISO timestamps) first (no target, for context). Python memory is
+over the same table (target: at most 1.2x), and the reference evaluator's time (measured on a
+20,000-event subset and scaled linearly, as it is linear; the same for both layouts) against the
+engine's (target: engine at least 50x faster, i.e. ratio <= 0.02); the reference is also timed
+as it would run without pushdown, decoding the rows a table returns (JSON text, ISO timestamps)
+first (no target, for context). Python memory is
 measured with tracemalloc while the database evaluates N events: the rows stay in the database,
 so the peak is the same at 20,000 (``--quick``) and at 1,000,000 events.
 
@@ -36,7 +41,8 @@ from sqlalchemy.pool import StaticPool
 
 from metricscore.backends.sql.clickhouse import ClickHouseEvents
 from metricscore.backends.sql.evaluation import SQLEvents
-from metricscore.backends.sql.event_tables import create_events_table
+from metricscore.backends.sql.event_tables import create_events_table, events_table
+from metricscore.backends.sql.schema import _string
 from metricscore.backends.sql.testing import dedicated_database
 from metricscore.evaluation.compile import daily_plan, period_plan
 from metricscore.evaluation.events import BUILTIN_SOURCE, Event
@@ -55,6 +61,12 @@ BASE = datetime(2026, 1, 1, tzinfo=UTC)
 CUSTOMERS = tuple(f"c{i}" for i in range(10))
 NUMBER = r"[-+]?[0-9]{1,18}(\.[0-9]{1,12})?"
 SOURCE = replace(BUILTIN_SOURCE, table=TABLE, filters={"dataset": DATASET})
+#: The same events in a table with the two properties the metrics read as their own text columns
+#: (as production events tables are usually laid out), declared through ``property_columns``.
+FLAT_TABLE = "bench_events_flat"
+FLAT_SOURCE = replace(
+    SOURCE, table=FLAT_TABLE, properties=None, property_columns={"bytes": "bytes", "region": "region"}
+)
 SEQUENCE_METRIC = {
     "name": "bytes",
     "metricType": "SIMPLE",
@@ -177,15 +189,23 @@ def _guarded_sum(dialect: str, text: str) -> str:
     return f"sum(if(match({text}, '^{_ESCAPED}$'), toDecimal128OrNull({text}, 12), NULL))"
 
 
-def _hand_sequence(dialect: str) -> str:
-    text = {
-        "sqlite": "CAST(json_extract(properties, '$.{k}') AS TEXT)",
-        "postgresql": "(CAST(properties AS JSON) ->> '{k}')",
-        "mysql": "(CONVERT(JSON_VALUE(properties, '$.{k}') USING utf8mb4) COLLATE utf8mb4_nopad_bin)",
-        "duckdb": "json_extract_string(CAST(properties AS JSON), '$.{k}')",
-        "clickhouse": "JSONExtract(properties, '{k}', 'Nullable(String)')",
-    }[dialect]
-    bytes_, region = text.format(k="bytes"), text.format(k="region")
+_JSON_TEXT = {
+    "sqlite": "CAST(json_extract(properties, '$.{k}') AS TEXT)",
+    "postgresql": "(CAST(properties AS JSON) ->> '{k}')",
+    "mysql": "(CONVERT(JSON_VALUE(properties, '$.{k}') USING utf8mb4) COLLATE utf8mb4_nopad_bin)",
+    "duckdb": "json_extract_string(CAST(properties AS JSON), '$.{k}')",
+    "clickhouse": "JSONExtract(properties, '{k}', 'Nullable(String)')",
+}
+
+
+def _property(dialect: str, key: str, flat: bool) -> str:
+    """A property's text, by hand: its own column in the flat table, else parsed from the JSON."""
+    return key if flat else _JSON_TEXT[dialect].format(k=key)
+
+
+def _hand_sequence(dialect: str, flat: bool = False) -> str:
+    table = FLAT_TABLE if flat else TABLE
+    bytes_, region = _property(dialect, "bytes", flat), _property(dialect, "region", flat)
     total = _guarded_sum(dialect, bytes_)
     ts = "`timestamp`" if dialect == "mysql" else '"timestamp"'
     start, end = "'2026-01-01 00:00:00.000000'", "'2026-02-01 00:00:00.000000'"
@@ -197,10 +217,10 @@ def _hand_sequence(dialect: str) -> str:
         start, end = "TIMESTAMP '2026-01-01 00:00:00'", "TIMESTAMP '2026-02-01 00:00:00'"
     ids = 'min(id COLLATE "C"), max(id COLLATE "C")' if dialect == "postgresql" else "min(id), max(id)"
     sql = (
-        f"SELECT count(*), {total}, {ids} FROM {TABLE} "
+        f"SELECT count(*), {total}, {ids} FROM {table} "
         f"WHERE dataset = '{DATASET}' AND {ts} >= {start} AND {ts} < {end} AND customer IN ({_IN}) "
         f"AND name = 'sent' AND {region} = 'eu' "
-        f"AND (dedupe_key IS NULL OR (dedupe_key, seq) IN (SELECT dedupe_key, max(seq) FROM {TABLE} "
+        f"AND (dedupe_key IS NULL OR (dedupe_key, seq) IN (SELECT dedupe_key, max(seq) FROM {table} "
         f"WHERE dataset = '{DATASET}' AND dedupe_key IS NOT NULL GROUP BY dedupe_key))"
     )
     if dialect == "clickhouse":
@@ -208,14 +228,11 @@ def _hand_sequence(dialect: str) -> str:
     return sql
 
 
-def _hand_statsig(dialect: str) -> str:
-    bytes_ = {
-        "sqlite": "CAST(json_extract(properties, '$.bytes') AS TEXT)",
-        "postgresql": "(CAST(properties AS JSON) ->> 'bytes')",
-        "mysql": "JSON_VALUE(properties, '$.bytes')",
-        "duckdb": "json_extract_string(CAST(properties AS JSON), '$.bytes')",
-        "clickhouse": "JSONExtract(properties, 'bytes', 'Nullable(String)')",
-    }[dialect]
+def _hand_statsig(dialect: str, flat: bool = False) -> str:
+    table = FLAT_TABLE if flat else TABLE
+    bytes_ = (
+        "JSON_VALUE(properties, '$.bytes')" if dialect == "mysql" and not flat else _property(dialect, "bytes", flat)
+    )
     day = {
         "sqlite": "date(\"timestamp\", '-28800 seconds')",
         "postgresql": "CAST(timezone('UTC', \"timestamp\") - INTERVAL '8 hours' AS DATE)",
@@ -233,7 +250,7 @@ def _hand_statsig(dialect: str) -> str:
     if dialect == "duckdb":
         start, end = "TIMESTAMP '2026-01-01 08:00:00'", "TIMESTAMP '2026-02-01 08:00:00'"
     sql = (
-        f"SELECT {day} AS d, customer, count(*), {total} FROM {TABLE} "
+        f"SELECT {day} AS d, customer, count(*), {total} FROM {table} "
         f"WHERE dataset = '{DATASET}' AND {ts} >= {start} AND {ts} < {end} "
         "AND customer IS NOT NULL AND name = 'sent' "
         "GROUP BY 1, 2"
@@ -248,30 +265,78 @@ def _hand_statsig(dialect: str) -> str:
 
 class Target:
     def __init__(
-        self, name: str, run_plan: Callable[[Plan], Any], run_sql: Callable[[str], Any], close: Callable[[], None]
+        self,
+        name: str,
+        run_plan: Callable[[Plan, bool], Any],
+        run_sql: Callable[[str], Any],
+        close: Callable[[], None],
     ) -> None:
         self.name, self.run_plan, self.run_sql, self.close = name, run_plan, run_sql, close
+
+
+_FLAT_KEPT = "dataset, id, seq, name, timestamp, customer, dedupe_key, value"
+
+
+def _flat_copy_sql(dialect: str) -> str:
+    """Copy the generated events into the flat table, each property into its own column."""
+    kept = _FLAT_KEPT.replace("timestamp", "`timestamp`" if dialect == "mysql" else '"timestamp"')
+    if dialect == "clickhouse":
+        kept = _FLAT_KEPT
+    bytes_, region = _JSON_TEXT[dialect].format(k="bytes"), _JSON_TEXT[dialect].format(k="region")
+    return f"INSERT INTO {FLAT_TABLE} ({kept}, bytes, region) SELECT {kept}, {bytes_}, {region} FROM {TABLE}"
+
+
+def _flat_table() -> sa.Table:
+    """The flat table: the events table's columns, with ``bytes`` and ``region`` instead of JSON."""
+    return sa.Table(
+        FLAT_TABLE,
+        sa.MetaData(),
+        *(
+            sa.Column(c.name, c.type, nullable=c.nullable)
+            for c in events_table(TABLE).columns
+            if c.name != "properties"
+        ),
+        sa.Column("bytes", _string(64)),
+        sa.Column("region", _string(64)),
+        sa.Index(f"ix_{FLAT_TABLE}_dataset_name_ts", "dataset", "name", "timestamp"),
+        sa.Index(f"ix_{FLAT_TABLE}_dataset_dedupe_seq", "dataset", "dedupe_key", "seq"),
+        mysql_charset="utf8mb4",
+        mysql_collate="utf8mb4_nopad_bin",
+    )
 
 
 def _sqlalchemy_target(name: str, engine: sa.Engine, n: int) -> Target:
     from metricscore.backends.sql.evaluation import install_sqlite_functions
 
+    dialect = engine.dialect.name
     with engine.begin() as connection:
         connection.exec_driver_sql(f"DROP TABLE IF EXISTS {TABLE}")
+        connection.exec_driver_sql(f"DROP TABLE IF EXISTS {FLAT_TABLE}")
     create_events_table(engine, TABLE)
     with engine.begin() as connection:
-        connection.execute(sa.text(_generate_sql(engine.dialect.name, n)))
-        if engine.dialect.name == "postgresql":
-            connection.exec_driver_sql(f"ANALYZE {TABLE}")
-        if engine.dialect.name in ("mysql", "mariadb"):
-            connection.exec_driver_sql(f"ANALYZE TABLE {TABLE}")
+        if dialect == "duckdb":
+            connection.exec_driver_sql(
+                f"CREATE TABLE {FLAT_TABLE} (dataset TEXT NOT NULL, id TEXT NOT NULL, seq BIGINT NOT NULL, "
+                'name TEXT NOT NULL, "timestamp" TIMESTAMP NOT NULL, customer TEXT, dedupe_key TEXT, '
+                "value TEXT, bytes TEXT, region TEXT)"
+            )
+        else:
+            _flat_table().create(connection)
+    with engine.begin() as connection:
+        connection.execute(sa.text(_generate_sql(dialect, n)))
+        connection.exec_driver_sql(_flat_copy_sql("mysql" if dialect == "mariadb" else dialect))
+        for table in (TABLE, FLAT_TABLE):
+            if dialect == "postgresql":
+                connection.exec_driver_sql(f"ANALYZE {table}")
+            if dialect in ("mysql", "mariadb"):
+                connection.exec_driver_sql(f"ANALYZE TABLE {table}")
     connection = engine.connect()
-    if engine.dialect.name == "sqlite":
+    if dialect == "sqlite":
         install_sqlite_functions(connection.connection.dbapi_connection)
-    runner = SQLEvents(engine, SOURCE)
+    runners = {False: SQLEvents(engine, SOURCE), True: SQLEvents(engine, FLAT_SOURCE)}
     return Target(
         name,
-        lambda plan: runner.run(plan, connection),
+        lambda plan, flat: runners[flat].run(plan, connection),
         lambda sql: connection.execute(sa.text(sql)).all(),
         lambda: (connection.close(), engine.dispose()),
     )
@@ -281,11 +346,24 @@ def _clickhouse_target(n: int) -> Target:
     from chdb import session as chdb_session
 
     session = chdb_session.Session()
-    session.query(f"DROP TABLE IF EXISTS {TABLE}")
+    for table in (TABLE, FLAT_TABLE):
+        session.query(f"DROP TABLE IF EXISTS {table}")
     create_events_table(session, TABLE)
+    session.query(
+        f"CREATE TABLE {FLAT_TABLE} (dataset String, id String, seq Int64, name String, "
+        "timestamp DateTime64(6, 'UTC'), customer Nullable(String), dedupe_key Nullable(String), "
+        "value Nullable(String), bytes Nullable(String), region Nullable(String)) "
+        "ENGINE = MergeTree ORDER BY (dataset, name, timestamp)"
+    )
     session.query(_generate_sql("clickhouse", n))
-    runner = ClickHouseEvents(SOURCE, session=session)
-    return Target("clickhouse", runner.run, lambda sql: session.query(sql, "JSONCompact"), session.close)
+    session.query(_flat_copy_sql("clickhouse"))
+    runners = {False: ClickHouseEvents(SOURCE, session=session), True: ClickHouseEvents(FLAT_SOURCE, session=session)}
+    return Target(
+        "clickhouse",
+        lambda plan, flat: runners[flat].run(plan),
+        lambda sql: session.query(sql, "JSONCompact"),
+        session.close,
+    )
 
 
 def targets(n: int, servers: bool) -> list[Target]:
@@ -301,7 +379,8 @@ def targets(n: int, servers: bool) -> list[Target]:
         ):
             url = os.environ.get(variable)
             if url:
-                engine = sa.create_engine(dedicated_database(url, "metricscore_bench"))
+                database = os.environ.get("METRICSCORE_TEST_DATABASE", "metricscore_bench")
+                engine = sa.create_engine(dedicated_database(url, database))
                 out.append(_sqlalchemy_target(name, engine, n))
     return out
 
@@ -360,35 +439,39 @@ def main(argv: list[str]) -> list[Result]:
     plans = {"sequence": (sequence_plan(), _hand_sequence), "statsig": (statsig_plan(), _hand_statsig)}
     results: list[Result] = []
     memory_rows: list[str] = []
+    # The reference evaluator reads the events in memory: one time per plan, whatever the layout.
+    reference = {case: _reference_seconds(plan, subset, n) for case, (plan, _) in plans.items()}
+    decoded = {case: _reference_from_rows_seconds(plan, subset_rows, n) for case, (plan, _) in plans.items()}
     for target in targets(n, not args.no_servers):
         dialect = "mysql" if target.name == "mariadb" else target.name
         try:
-            for case, (plan, hand) in plans.items():
-                sql = hand(dialect)
-                target.run_plan(plan), target.run_sql(sql)  # warm caches
-                subject_s, baseline_s, ratio = paired(
-                    rounds, lambda t=target, p=plan: t.run_plan(p), lambda t=target, q=sql: t.run_sql(q)
-                )
-                results.append(
-                    Result(
-                        "evaluate",
-                        f"{target.name} {case} vs hand SQL ({n:,} ev)",
-                        subject_s,
-                        baseline_s,
-                        hand_target,
-                        paired_ratio=ratio,
+            for layout, flat in (("json", False), ("flat", True)):
+                for case, (plan, hand) in plans.items():
+                    sql = hand(dialect, flat)
+                    target.run_plan(plan, flat), target.run_sql(sql)  # warm caches
+                    subject_s, baseline_s, ratio = paired(
+                        rounds,
+                        lambda t=target, p=plan, f=flat: t.run_plan(p, f),
+                        lambda t=target, q=sql: t.run_sql(q),
                     )
-                )
-                reference_s = _reference_seconds(plan, subset, n)
-                results.append(
-                    Result("evaluate", f"{target.name} {case} vs reference", subject_s, reference_s, reference_target)
-                )
-                decoded_s = _reference_from_rows_seconds(plan, subset_rows, n)
-                results.append(
-                    Result("evaluate", f"{target.name} {case} vs reference + decoding", subject_s, decoded_s)
-                )
+                    label = f"{target.name} {case} {layout}"
+                    results.append(
+                        Result(
+                            "evaluate",
+                            f"{label} vs hand SQL ({n:,} ev)",
+                            subject_s,
+                            baseline_s,
+                            hand_target,
+                            paired_ratio=ratio,
+                        )
+                    )
+                    results.append(
+                        Result("evaluate", f"{label} vs reference", subject_s, reference[case], reference_target)
+                    )
+                    if not flat:
+                        results.append(Result("evaluate", f"{label} vs reference + decoding", subject_s, decoded[case]))
             if target.name in ("sqlite", "duckdb"):
-                peak = _peak_python_bytes(lambda t=target: t.run_plan(plans["sequence"][0]))
+                peak = _peak_python_bytes(lambda t=target: t.run_plan(plans["sequence"][0], False))
                 memory_rows.append(
                     f"{target.name}: peak Python memory while evaluating {n:,} events: {peak / 1024:.0f} KiB"
                 )
