@@ -47,6 +47,7 @@ from metricscore.evaluation.plan import (
     Plan,
     Row,
     ValueSource,
+    exact_sum,
     fold_ascii,
     parse_number,
 )
@@ -328,7 +329,7 @@ class _SqliteSum:
     def step(self, text: Any) -> None:
         if text is not None:
             number = Decimal(text)
-            self.total = number if self.total is None else self.total + number
+            self.total = exact_sum(self.total, number)
 
     def finalize(self) -> str | None:
         return None if self.total is None else str(self.total)

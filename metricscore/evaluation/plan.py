@@ -18,10 +18,11 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import Literal, TypeAlias
 
 __all__ = [
+    "EXACT",
     "NUMBER_PATTERN",
     "TRUE",
     "Affix",
@@ -42,6 +43,7 @@ __all__ = [
     "OneOf",
     "Plan",
     "ValueSource",
+    "exact_sum",
     "fold_ascii",
     "parse_number",
 ]
@@ -52,6 +54,16 @@ NUMBER_PATTERN = r"[-+]?[0-9]{1,18}(\.[0-9]{1,12})?"
 _NUMBER = re.compile(NUMBER_PATTERN)
 _UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _FOLD = str.maketrans(_UPPER, _UPPER.lower())
+
+
+#: The context sums run in. Python's default one keeps 28 digits, so 3 + 999999999999999999.999999999999
+#: would round to ...003 where every engine's DECIMAL(38, 12) keeps ...002.999999999999 exactly.
+EXACT = Context(prec=80)
+
+
+def exact_sum(total: Decimal | None, number: Decimal) -> Decimal:
+    """``total + number`` without rounding (``number`` when there is no total yet)."""
+    return number if total is None else EXACT.add(total, number)
 
 
 def parse_number(text: str | None) -> Decimal | None:

@@ -34,6 +34,7 @@ from .plan import (
     Plan,
     Row,
     ValueSource,
+    exact_sum,
     fold_ascii,
     parse_number,
 )
@@ -154,7 +155,7 @@ class _Accumulator:
             if kind == "numbers":
                 self.count += 1
             elif kind == "sum":
-                self.total = number if self.total is None else self.total + number
+                self.total = exact_sum(self.total, number)
             elif kind == "max":
                 self.best = number if self.best is None or number > self.best else self.best
             elif kind == "min":
