@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import metricscore as mc
-from metricscore import catalog
+from metricscore.backends.sql import catalog
 from metricscore.dialects import RESOURCES
 from metricscore.repository import Record
 from metricscore.resource import Resource

@@ -14,10 +14,10 @@ import sqlalchemy as sa
 
 import metricscore as mc
 from metricscore.backends.sql import SQLBackend
+from metricscore.backends.sql.catalog import all_tables
 from metricscore.backends.sql.migrate import VERSION_TABLE, current_revision, head_revision, upgrade
 from metricscore.backends.sql.schema import sql_table
 from metricscore.backends.sql.testing import TEST_DATABASE, dedicated_database, server_url, skip_reason
-from metricscore.catalog import all_tables
 from metricscore.errors import StorageError
 from metricscore.query import Contains, OrderBy, Query
 
