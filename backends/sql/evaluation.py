@@ -25,7 +25,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.visitors import InternalTraversal
 
 from metricscore.errors import ConfigurationError, StorageError, ValidationError
-from metricscore.evaluation.events import EventsSource
+from metricscore.evaluation.events import Event, EventQuery, EventsSource
 from metricscore.evaluation.plan import (
     NUMBER_PATTERN,
     Affix,
@@ -54,7 +54,14 @@ from metricscore.evaluation.plan import (
 
 from .schema import UTCDateTime
 
-__all__ = ["SQLEvents", "compile_plan", "install_sqlite_functions", "normalize_rows"]
+__all__ = [
+    "SQLEvents",
+    "compile_plan",
+    "count_builtin_events",
+    "find_builtin_events",
+    "install_sqlite_functions",
+    "normalize_rows",
+]
 
 SCALE = 12
 _UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -747,3 +754,52 @@ def run_on_builtin(backend: Any, dataset: str, plan: Plan) -> list[Row]:
         uow.repository(EVENTS)  # creates the table when the schema is not managed by migrations
         runner = SQLEvents(backend.engine, source)
         return runner.run(plan, uow.connection)
+
+
+# -- listing the built-in events -----------------------------------------------------------------
+
+
+def _selection(table: sa.Table, dataset: str, query: EventQuery) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = [table.c.dataset == dataset]
+    if query.customers is not None:
+        where.append(table.c.customer.in_(query.customers) if query.customers else sa.false())
+    if query.name is not None:
+        where.append(table.c.name == query.name)
+    if query.id is not None:
+        where.append(table.c.id == query.id)
+    if query.since is not None:
+        where.append(table.c.timestamp >= query.since)
+    if query.until is not None:
+        where.append(table.c.timestamp < query.until)
+    return where
+
+
+def find_builtin_events(backend: Any, dataset: str, query: EventQuery) -> list[Event]:
+    """The built-in events of ``dataset`` that ``query`` selects, in its order, read by keyset on
+    the ingestion order (the ``(dataset, seq)`` unique index): only the page leaves the database."""
+    from metricscore.backends.sql.schema import sql_table
+    from metricscore.evaluation.events import EVENTS, event_from_record
+
+    table = sql_table(EVENTS).main
+    where = _selection(table, dataset, query)
+    if query.after_seq is not None:
+        where.append(table.c.seq < query.after_seq if query.descending else table.c.seq > query.after_seq)
+    order = table.c.seq.desc() if query.descending else table.c.seq.asc()
+    names = [c.name for c in EVENTS.columns]
+    statement = sa.select(*(table.c[name] for name in names)).where(*where).order_by(order).limit(query.limit)
+    with backend.unit_of_work(write=False) as uow:
+        uow.repository(EVENTS)  # creates the table when the schema is not managed by migrations
+        rows = uow.connection.execute(statement).all()
+    return [event_from_record(dict(zip(names, row, strict=True))) for row in rows]
+
+
+def count_builtin_events(backend: Any, dataset: str, query: EventQuery) -> int:
+    """How many built-in events of ``dataset`` pass ``query``'s filters."""
+    from metricscore.backends.sql.schema import sql_table
+    from metricscore.evaluation.events import EVENTS
+
+    table = sql_table(EVENTS).main
+    statement = sa.select(sa.func.count()).select_from(table).where(*_selection(table, dataset, query))
+    with backend.unit_of_work(write=False) as uow:
+        uow.repository(EVENTS)
+        return int(uow.connection.execute(statement).scalar_one())

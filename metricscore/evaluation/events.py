@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import Conflict, ErrorMessage, StorageError, ValidationError
 from ..jsonvalue import string_problem
 from ..query import In, OrderBy, Query
-from ..repository import Record
+from ..repository import Record, UnitOfWork
 from ..table import Column, ColumnType, Table, UniqueKey
 
 if TYPE_CHECKING:
@@ -36,6 +36,7 @@ __all__ = [
     "AppendResult",
     "Event",
     "EventLog",
+    "EventQuery",
     "EventsSource",
     "event_from_record",
     "normalize_event",
@@ -303,6 +304,41 @@ def _same(stored: Record, event: Event) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
+class EventQuery:
+    """A selection of one dataset's events, in ingestion order (for listing them, not evaluating).
+
+    ``customers``: the customer is one of them; ``since`` <= timestamp < ``until``;
+    ``descending`` lists the latest received first; ``after_seq`` keeps only the events after
+    that ingestion position in the listing order (a keyset cursor); ``limit`` caps the list.
+    """
+
+    customers: tuple[str, ...] | None = None
+    name: str | None = None
+    id: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    descending: bool = False
+    after_seq: int | None = None
+    limit: int | None = None
+
+    def matches(self, event: Event) -> bool:
+        """Whether ``event`` passes the filters (not the position or the limit)."""
+        return (
+            (self.customers is None or event.customer in self.customers)
+            and (self.name is None or event.name == self.name)
+            and (self.id is None or event.id == self.id)
+            and (self.since is None or event.timestamp >= self.since)
+            and (self.until is None or event.timestamp < self.until)
+        )
+
+    def follows(self, seq: int) -> bool:
+        """Whether ingestion position ``seq`` comes after ``after_seq`` in the listing order."""
+        if self.after_seq is None:
+            return True
+        return seq < self.after_seq if self.descending else seq > self.after_seq
+
+
+@dataclass(frozen=True, slots=True)
 class AppendResult:
     """What :meth:`EventLog.append` did: events stored, and events skipped as already stored."""
 
@@ -379,33 +415,40 @@ class EventLog:
         raise StorageError("Appending kept conflicting with concurrent appends.")  # pragma: no cover
 
     def _write(self, normalized: list[tuple[int, Event]]) -> tuple[int, int]:
+        with self.store.backend.unit_of_work() as uow:
+            return self.write_in(uow, normalized)
+
+    def write_in(self, uow: UnitOfWork, normalized: list[tuple[int, Event]]) -> tuple[int, int]:
+        """Store normalized ``(position, event)`` pairs through ``uow`` (another write may share
+        its transaction); ``(appended, duplicates)``. Raises ValidationError keyed by position for
+        an id stored with other content, and Conflict on ``seq`` when a concurrent append took the
+        same sequence numbers (roll back and retry)."""
         errors: dict[str, Any] = {}
         conflict = [ErrorMessage("An event with this id is already stored with other content.", "conflict")]
-        with self.store.backend.unit_of_work() as uow:
-            repository = uow.repository(EVENTS)
-            ids = tuple(dict.fromkeys(event.id for _, event in normalized))
-            stored = {
-                record["id"]: record
-                for record in repository.find(self.scope, Query(filters=(In("id", ids),), order=(OrderBy("id"),)))
-            }
-            last = repository.find(self.scope, Query(order=(OrderBy("seq", descending=True),), limit=1))
-            seq = last[0]["seq"] if last else 0
-            duplicates = 0
-            for index, event in normalized:
-                existing = stored.get(event.id)
-                if existing is not None:
-                    if _same(existing, event):
-                        duplicates += 1
-                    else:
-                        errors[str(index)] = {"id": conflict}
-                    continue
-                seq += 1
-                record = event_record(event, self.dataset, seq)
-                stored[event.id] = record
-                if not errors:
-                    repository.insert(self.scope, record)
-            if errors:
-                raise ValidationError(errors)
+        repository = uow.repository(EVENTS)
+        ids = tuple(dict.fromkeys(event.id for _, event in normalized))
+        stored = {
+            record["id"]: record
+            for record in repository.find(self.scope, Query(filters=(In("id", ids),), order=(OrderBy("id"),)))
+        }
+        last = repository.find(self.scope, Query(order=(OrderBy("seq", descending=True),), limit=1))
+        seq = last[0]["seq"] if last else 0
+        duplicates = 0
+        for index, event in normalized:
+            existing = stored.get(event.id)
+            if existing is not None:
+                if _same(existing, event):
+                    duplicates += 1
+                else:
+                    errors[str(index)] = {"id": conflict}
+                continue
+            seq += 1
+            record = event_record(event, self.dataset, seq)
+            stored[event.id] = record
+            if not errors:
+                repository.insert(self.scope, record)
+        if errors:
+            raise ValidationError(errors)
         return len(normalized) - duplicates, duplicates
 
     def read(self) -> Iterator[Event]:
@@ -419,3 +462,31 @@ class EventLog:
             if len(page) < 1000:
                 return
             after = (page[-1]["seq"],)
+
+    def find(self, query: EventQuery) -> list[Event]:
+        """The events ``query`` selects, in its order. The SQL backend selects them in the
+        database (indexed by dataset and ingestion order); other backends filter :meth:`read`."""
+        lister = _sql_lister(self.store)
+        if lister is not None:
+            found: list[Event] = lister.find_builtin_events(self.store.backend, self.dataset, query)
+            return found
+        matched = [e for e in self.read() if query.matches(e) and query.follows(e.seq)]
+        if query.descending:
+            matched.reverse()
+        return matched if query.limit is None else matched[: query.limit]
+
+    def count(self, query: EventQuery) -> int:
+        """How many events pass ``query``'s filters (whatever its position and limit)."""
+        lister = _sql_lister(self.store)
+        if lister is not None:
+            return int(lister.count_builtin_events(self.store.backend, self.dataset, query))
+        return sum(1 for e in self.read() if query.matches(e))
+
+
+def _sql_lister(store: Store) -> Any:
+    """The SQL backend's event listing module when the store is a SQL one, else ``None``."""
+    if not type(store.backend).__module__.startswith("metricscore.backends.sql"):
+        return None
+    import importlib
+
+    return importlib.import_module("metricscore.backends.sql.evaluation")

@@ -129,9 +129,11 @@ def _statuses(route: Route, method: str, operation: Operation) -> list[int]:
     """Every error status the operation can answer."""
     item = "{id}" in route.template or "{name}" in route.template
     found = {401, 500}
-    queried = isinstance(operation, QueryOperation) and bool(operation.query)
+    queried = isinstance(operation, QueryOperation) and bool(operation.query or operation.parameters)
     if operation.body is not None or operation.idempotency_key or (method == "GET" and not item) or queried:
         found.add(400)  # a body, an Idempotency-Key, or query parameters
+    if isinstance(operation, QueryOperation) and operation.request is not None:
+        found |= {400, 413}  # a body the handler reads itself
     if route.dialect == "posthog":
         found |= {403, 404, 503}  # scopes and projects; a project id that is no number; storage down
     if item:
@@ -311,6 +313,13 @@ def openapi_document(routes: Sequence[Route]) -> dict[str, Any]:
                     _parameter(name, {"type": "string", "description": text}, required)
                     for name, required, text in operation.query
                 )
+                entry["parameters"].extend(_parameter(name, schema) for name, schema in operation.parameters.items())
+                if operation.request is not None:
+                    name, request_type = operation.request
+                    if name not in registered:
+                        spec.components.schema(name, component=record_schema(request_type, nested))
+                        registered.add(name)
+                    entry["requestBody"] = {"required": True, "content": {"application/json": {"schema": _ref(name)}}}
             if operation.idempotency_key:
                 entry.setdefault("parameters", []).append(
                     {

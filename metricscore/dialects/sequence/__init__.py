@@ -1,4 +1,4 @@
-"""Sequence: usage metrics, scoped to one Sequence account."""
+"""Sequence: usage metrics and usage events, scoped to one Sequence account."""
 
 from __future__ import annotations
 
@@ -7,13 +7,22 @@ from typing import TYPE_CHECKING
 from ...service import EvaluatingService
 from .errors import render_error
 from .pagination import CursorPage, CursorPagination
+from .usage_events import UsageEventRecord, UsageEvents
 from .usage_metrics import USAGE_METRICS, UsageMetricRecord
 
 if TYPE_CHECKING:
     from ...store import Store
     from .evaluation import UsageMetricCalculation
 
-__all__ = ["CursorPage", "CursorPagination", "Sequence", "UsageMetricRecord", "render_error"]
+__all__ = [
+    "CursorPage",
+    "CursorPagination",
+    "Sequence",
+    "UsageEventRecord",
+    "UsageEvents",
+    "UsageMetricRecord",
+    "render_error",
+]
 
 
 class Sequence:
@@ -30,3 +39,9 @@ class Sequence:
         lists return a :class:`CursorPage`; a delete is soft (``deletedAt``); ``evaluate`` answers
         a :class:`~.evaluation.UsageMetricCalculation` over the account's ``events``."""
         return EvaluatingService(self._store, USAGE_METRICS, {"account_id": account_id})
+
+    def usage_events(self, *, account_id: str) -> UsageEvents:
+        """The usage events of one Sequence account: ``create`` (``POST /usage-events``) and
+        ``list`` (``GET /usage-events``) over the account's built-in events, which its usage
+        metrics read (the same table as ``usage_metrics(...).events``)."""
+        return UsageEvents(self._store, account_id)

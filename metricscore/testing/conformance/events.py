@@ -186,3 +186,37 @@ class EventsContract(BackendFixtures):
                 "denominator": 0,
             },
         ]
+
+    def test_sequence_usage_events_are_listed_with_filters_and_cursors(self, store: Store) -> None:
+        events = store.sequence.usage_events(account_id=f"acc-{fresh_project_id()}")
+        sent = [
+            events.create(
+                {
+                    "eventType": "sent" if day % 3 else "other",
+                    "customerAlias": f"c{day % 2}",
+                    "eventTimestamp": f"2026-01-0{day}T12:00:00Z",
+                    "customerEventId": "same" if day > 5 else None,
+                    "eventProperties": {"n": day},
+                }
+            )
+            for day in range(1, 8)
+        ]
+        assert sent[0]["customerEventId"] == sent[0]["id"] and sent[6]["customerEventId"] == "same"
+        page = events.list(limit=3)
+        assert [e["id"] for e in page.results] == [e["id"] for e in sent[::-1][:3]]
+        assert (page.count, page.before) == (7, None)
+        rest = events.list(limit=3, after=page.after)
+        assert [e["id"] for e in rest.results] == [e["id"] for e in sent[::-1][3:6]]
+        assert [e["id"] for e in events.list(limit=3, before=rest.before).results] == [e["id"] for e in page.results]
+        chosen = events.list(
+            **{"customerAlias[]": ["c1", "nobody"]},
+            eventType="sent",
+            sortOrder="ASC",
+            eventTimestampAfter="2026-01-02T00:00:00Z",
+            eventTimestampBefore="2026-01-07T12:00:00Z",
+        )
+        assert ([e["eventProperties"] for e in chosen.results], chosen.count) == ([{"n": "5"}], 1)
+        assert events.list(eventId=sent[2]["id"]).results == [sent[2]]
+        with pytest.raises(ValidationError) as caught:
+            events.list(sortOrder="sideways", limit="0", eventTimestampBefore="2026")
+        assert set(caught.value.errors) == {"sortOrder", "limit", "eventTimestampBefore"}

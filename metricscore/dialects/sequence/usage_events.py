@@ -1,0 +1,332 @@
+"""Sequence usage events: ``POST /usage-events`` and ``GET /usage-events`` over the built-in events.
+
+Semantics (evaluation-semantics.md 1.1, docs/evaluation.md "Sequence usage events"): an event is
+sent with ``eventType`` and ``customerAlias`` (required), ``eventTimestamp`` (ISO 8601 date-time,
+default: now), ``customerEventId`` and ``eventProperties`` (a flat object). It is stored in the
+account's built-in events (dataset ``sequence:<account>``), where every usage metric of the
+account reads it: ``customerEventId`` is the event's ``dedupe_key``, so of the events sharing
+one only the last received counts (the original stays listed). The answer adds ``id`` (a
+UUIDv7, the store's id factory) and ``sequenceAccountId``; ``customerEventId`` defaults to
+``id``. Property values come back in the text form every metric reads (``150`` -> ``"150"``).
+
+``GET`` lists the account's events, latest received first (``sortOrder=ASC``: oldest first), with
+Sequence's cursor pagination (``limit`` 1..100, ``after`` / ``before``) and the filters
+``customerAlias[]`` (repeatable), ``eventType``, ``eventId``, ``eventTimestampAfter`` (inclusive)
+and ``eventTimestampBefore`` (exclusive).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, TypedDict
+
+from ...errors import NON_FIELD_ERRORS, Conflict, ErrorMessage, StorageError, ValidationError
+from ...evaluation.events import TEXT_LENGTH, Event, EventLog, EventQuery, normalize_event
+from ...idempotency import IdempotencyKeys, KeyRace, fingerprint, validate_key
+from ...jsonvalue import string_problem
+from ...wire import iso_z
+from .pagination import CursorPage, CursorPagination, decode_cursor, encode_cursor
+from .usage_metrics import ACCOUNT_ID_LENGTH, USAGE_METRICS
+
+if TYPE_CHECKING:
+    from ...store import Store
+
+__all__ = ["USAGE_EVENT_PARAMETERS", "UsageEventRecord", "UsageEvents"]
+
+#: The name idempotency keys of usage events are stored under.
+RESOURCE = "sequence.usage_events"
+REQUIRED = "This field is required."
+#: Body field -> the event field it fills (errors of the event model are reported by body name).
+_WIRE = {
+    "eventType": "name",
+    "customerAlias": "customer",
+    "eventTimestamp": "timestamp",
+    "customerEventId": "dedupe_key",
+    "eventProperties": "properties",
+}
+_BODY = {field: wire for wire, field in _WIRE.items()}
+PAGINATION = CursorPagination()
+#: The list's query parameters (name -> OpenAPI schema), besides the pagination's.
+USAGE_EVENT_PARAMETERS: dict[str, dict[str, Any]] = {
+    "customerAlias[]": {
+        "type": "string",
+        "description": "A customer alias (repeat the parameter for several); events of any of them.",
+    },
+    "eventType": {"type": "string", "description": "Only events of this event type (case-sensitive)."},
+    "eventId": {"type": "string", "description": "Only the event with this id."},
+    "eventTimestampAfter": {"type": "string", "description": "ISO 8601 date-time: events at or after it."},
+    "eventTimestampBefore": {"type": "string", "description": "ISO 8601 date-time: events before it."},
+    "sortOrder": {
+        "type": "string",
+        "enum": ["ASC", "DESC"],
+        "default": "DESC",
+        "description": "DESC: latest received first.",
+    },
+}
+
+
+class UsageEventRecord(TypedDict):
+    """A usage event as Sequence answers it (``POST`` 201 and the items of ``GET``)."""
+
+    id: str
+    sequenceAccountId: str
+    eventType: str
+    #: Always set for events sent to ``POST /usage-events``; events appended through the library
+    #: without a ``customer`` have none.
+    customerAlias: str | None
+    #: The ``customerEventId`` sent, else the event's ``id``.
+    customerEventId: str
+    #: ISO 8601 UTC with ``Z``.
+    eventTimestamp: str
+    #: Property name -> its text form (strings as sent, numbers as positional decimals,
+    #: booleans as ``true``/``false``; ``null`` values are not kept).
+    eventProperties: dict[str, str]
+
+
+def _fail(errors: dict[str, Any], field: str, message: str, code: str = "invalid") -> None:
+    errors.setdefault(field, []).append(ErrorMessage(message, code))
+
+
+def _required_text(data: Mapping[str, Any], field: str, errors: dict[str, Any]) -> None:
+    value = data.get(field)
+    if value is None:
+        _fail(errors, field, REQUIRED, "required")
+    elif type(value) is not str:
+        _fail(errors, field, "Not a valid string.")
+    elif not value.strip():
+        _fail(errors, field, "This field may not be blank.", "blank")
+
+
+def _timestamp(value: Any, errors: dict[str, Any]) -> datetime | None:
+    """An ISO 8601 date-time (a naive one is UTC); ``None`` (with an error) otherwise."""
+    message = "Expected an ISO 8601 date-time such as 2022-10-01T00:00:00Z."
+    if type(value) is not str or len(value) < 16 or len(value) > 64 or value[10:11] not in ("T", "t", " "):
+        _fail(errors, "eventTimestamp", message)
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return moment.astimezone(UTC)
+    except (ValueError, OverflowError):
+        _fail(errors, "eventTimestamp", message)
+        return None
+
+
+class UsageEvents:
+    """``store.sequence.usage_events(account_id=...)``: one Sequence account's usage events."""
+
+    def __init__(self, store: Store, account_id: Any) -> None:
+        if type(account_id) is not str or not account_id or len(account_id) > ACCOUNT_ID_LENGTH:
+            message = f"Expected a non-blank string of at most {ACCOUNT_ID_LENGTH} characters."
+            raise ValidationError({"account_id": [ErrorMessage(message, "invalid")]})
+        self.store = store
+        self.account_id = account_id
+        self.log = EventLog(store, USAGE_METRICS.events_dataset({"account_id": account_id}))
+
+    def __repr__(self) -> str:
+        return f"<UsageEvents account_id={self.account_id!r}>"
+
+    def render(self, event: Event) -> UsageEventRecord:
+        return {
+            "id": event.id,
+            "sequenceAccountId": self.account_id,
+            "eventType": event.name,
+            "customerAlias": event.customer,
+            "customerEventId": event.dedupe_key if event.dedupe_key is not None else event.id,
+            "eventTimestamp": iso_z(event.timestamp),
+            "eventProperties": dict(event.properties),
+        }
+
+    # -- create --------------------------------------------------------------------------------
+
+    def load(self, data: Any) -> dict[str, Any]:
+        """The validated request: ``eventType``, ``customerAlias``, ``eventTimestamp`` (a
+        ``datetime`` or ``None``), ``customerEventId`` (``None`` when blank or absent) and
+        ``eventProperties`` (text forms). Raises ValidationError naming every bad field."""
+        if not isinstance(data, Mapping):
+            raise ValidationError({NON_FIELD_ERRORS: [ErrorMessage("Invalid input type.", "invalid")]})
+        errors: dict[str, Any] = {}
+        _required_text(data, "eventType", errors)
+        _required_text(data, "customerAlias", errors)
+        moment = None
+        if data.get("eventTimestamp") is not None:
+            moment = _timestamp(data["eventTimestamp"], errors)
+        customer_event_id = data.get("customerEventId")
+        if type(customer_event_id) is str and not customer_event_id.strip():
+            customer_event_id = None  # blank is absent, as Sequence's other optional texts
+        properties = data.get("eventProperties")
+        if properties is not None and not isinstance(properties, Mapping):
+            _fail(errors, "eventProperties", "Expected an object.")
+            properties = None
+        raw = {
+            "id": "-",
+            "name": data.get("eventType"),
+            "timestamp": moment or datetime(2000, 1, 1, tzinfo=UTC),
+            "customer": data.get("customerAlias"),
+            "dedupe_key": customer_event_id,
+            "properties": properties,
+        }
+        try:
+            event = normalize_event(raw)
+        except ValidationError as error:
+            assert isinstance(error.errors, dict)
+            for field, problems in error.errors.items():
+                errors.setdefault(_BODY.get(field, field), problems)
+            raise ValidationError(errors) from None
+        if errors:
+            raise ValidationError(errors)
+        return {
+            "eventType": event.name,
+            "customerAlias": event.customer,
+            "eventTimestamp": moment,
+            "customerEventId": event.dedupe_key,
+            "eventProperties": dict(event.properties),
+        }
+
+    def create(self, data: Any, *, idempotency_key: str | None = None) -> UsageEventRecord:
+        """Store one usage event (Sequence's ``POST /usage-events`` body) and answer it as Sequence
+        does, with its new ``id``. At most once per ``idempotency_key``: a repeat with the same
+        body answers the first event again and stores nothing; another body is a Conflict."""
+        payload = self.load(data)
+        key = None if idempotency_key is None else validate_key(idempotency_key)
+        digest = fingerprint("create", None, payload)
+        for _attempt in range(5):
+            try:
+                return self._create(payload, key, digest)
+            except KeyRace:
+                with self.store.backend.unit_of_work(write=False) as uow:
+                    stored = IdempotencyKeys(uow, RESOURCE, self.log.scope).lookup(
+                        str(key), digest, self.store.now(), purge=False
+                    )
+                if stored is not None:
+                    return stored  # type: ignore[return-value]
+                message = "A concurrent request used this idempotency key."
+                raise Conflict(message, fields=("Idempotency-Key",)) from None
+            except Conflict as conflict:
+                if conflict.fields != ("seq",):
+                    raise
+                # A concurrent append took the same sequence number: read it again.
+        raise StorageError("Appending kept conflicting with concurrent appends.")  # pragma: no cover
+
+    def _create(self, payload: dict[str, Any], key: str | None, digest: str) -> UsageEventRecord:
+        now = self.store.now()
+        with self.store.backend.unit_of_work() as uow:
+            keys = IdempotencyKeys(uow, RESOURCE, self.log.scope) if key is not None else None
+            if keys is not None and key is not None:
+                stored = keys.lookup(key, digest, now)
+                if stored is not None:
+                    return stored  # type: ignore[return-value]
+            event = Event(
+                id=str(self.store.id_factory()),
+                name=payload["eventType"],
+                timestamp=payload["eventTimestamp"] or now,
+                customer=payload["customerAlias"],
+                dedupe_key=payload["customerEventId"],
+                properties=payload["eventProperties"],
+            )
+            self.log.write_in(uow, [(0, event)])
+            record = self.render(event)
+            if keys is not None and key is not None:
+                keys.remember(key, digest, "create", dict(record), now)
+            return record
+
+    # -- list ----------------------------------------------------------------------------------
+
+    def list(self, **params: Any) -> CursorPage[UsageEventRecord]:
+        """One page of the account's events (the query parameters of ``GET /usage-events``;
+        ``customerAlias[]`` may be a list). Raises ValidationError naming every bad parameter."""
+        errors: dict[str, Any] = {}
+        customers = self._aliases(params, errors)
+        texts: dict[str, str | None] = {}
+        for name in ("eventType", "eventId"):
+            value = params.get(name)
+            if value is None or value == "":
+                texts[name] = None
+            elif type(value) is not str or len(value) > TEXT_LENGTH or string_problem(value):
+                _fail(errors, name, f"Expected a string of at most {TEXT_LENGTH} characters.")
+            else:
+                texts[name] = value
+        bounds: dict[str, datetime | None] = {}
+        for name in ("eventTimestampAfter", "eventTimestampBefore"):
+            value = params.get(name)
+            found: dict[str, Any] = {}
+            bounds[name] = None if value in (None, "") else _timestamp(value, found)
+            if found:
+                errors[name] = found["eventTimestamp"]
+        order = params.get("sortOrder")
+        order = "DESC" if order in (None, "") else order
+        if order not in ("ASC", "DESC"):
+            _fail(errors, "sortOrder", "Expected ASC or DESC.")
+        try:
+            limit = PAGINATION.limit(params)
+        except ValidationError as error:
+            assert isinstance(error.errors, dict)
+            errors.update(error.errors)
+            limit = 0
+        cursors: dict[str, int | None] = {}
+        for name in ("after", "before"):
+            value = params.get(name)
+            try:
+                cursors[name] = None if value in (None, "") else decode_cursor(value, [int], name)[0]
+            except ValidationError as error:
+                assert isinstance(error.errors, dict)
+                errors.update(error.errors)
+        if cursors.get("after") is not None and cursors.get("before") is not None:
+            message = ErrorMessage("Send either after or before, not both.", "invalid_input")
+            errors.setdefault("after", []).append(message)
+            errors.setdefault("before", []).append(message)
+        if errors:
+            raise ValidationError(errors)
+        query = EventQuery(
+            customers=customers,
+            name=texts["eventType"],
+            id=texts["eventId"],
+            since=bounds["eventTimestampAfter"],
+            until=bounds["eventTimestampBefore"],
+            descending=order == "DESC",
+        )
+        return self._page(query, limit, cursors.get("after"), cursors.get("before"))
+
+    @staticmethod
+    def _aliases(params: Mapping[str, Any], errors: dict[str, Any]) -> tuple[str, ...] | None:
+        found: list[str] = []
+        for name in ("customerAlias[]", "customerAlias"):
+            value = params.get(name)
+            values = value if isinstance(value, (list, tuple)) else [] if value is None else [value]
+            for item in values:
+                if type(item) is not str or len(item) > TEXT_LENGTH or string_problem(item):
+                    _fail(errors, name, f"Expected customer aliases of at most {TEXT_LENGTH} characters.")
+                elif item:
+                    found.append(item)
+        return tuple(dict.fromkeys(found)) or None
+
+    def _page(
+        self, query: EventQuery, limit: int, after: int | None, before: int | None
+    ) -> CursorPage[UsageEventRecord]:
+        from dataclasses import replace
+
+        if before is None:
+            rows = self.log.find(replace(query, after_seq=after, limit=limit + 1))
+            more_after = len(rows) > limit
+            rows = rows[:limit]
+            more_before = after is not None and bool(rows) and self._exists(query, rows[0].seq, backwards=True)
+        else:
+            flipped = replace(query, descending=not query.descending)
+            rows = self.log.find(replace(flipped, after_seq=before, limit=limit + 1))
+            more_before = len(rows) > limit
+            rows = rows[:limit][::-1]
+            more_after = bool(rows) and self._exists(query, rows[-1].seq, backwards=False)
+        return CursorPage(
+            [self.render(event) for event in rows],
+            self.log.count(query),
+            encode_cursor((rows[-1].seq,)) if more_after else None,
+            encode_cursor((rows[0].seq,)) if more_before else None,
+        )
+
+    def _exists(self, query: EventQuery, seq: int, *, backwards: bool) -> bool:
+        from dataclasses import replace
+
+        descending = not query.descending if backwards else query.descending
+        return bool(self.log.find(replace(query, descending=descending, after_seq=seq, limit=1)))
