@@ -226,3 +226,26 @@ def test_records_as_the_apis_render_them_translate_like_their_payloads() -> None
     sequence = store.sequence.usage_metrics(account_id="a").create(from_payload)
     assert "createdAt" in sequence and "id" in sequence
     assert mc.translate(sequence, source=SEQ, target=STATSIG).payload["metricEvents"][0]["name"] == "purchase"
+
+
+def test_statsig_boolean_criteria_round_trip_and_reach_sequence_exactly() -> None:
+    checkout = {
+        "name": "Paid checkouts",
+        "type": "event_count_custom",
+        "unitTypes": ["userID"],
+        "metricEvents": [
+            {
+                "name": "checkout",
+                "criteria": [
+                    {"type": "metadata", "column": "paid", "condition": "is_true"},
+                    {"type": "metadata", "column": "trial", "condition": "is_false"},
+                ],
+            }
+        ],
+    }
+    back = mc.translate(checkout, "statsig.metrics", "statsig.metrics", strict=True).payload
+    assert back["metricEvents"][0]["criteria"] == checkout["metricEvents"][0]["criteria"]
+    sequence = mc.translate(checkout, "statsig.metrics", "sequence.usage_metrics").payload
+    assert (sequence["propertyFilters"], sequence["caseSensitive"]) == ({"paid": ["true"], "trial": ["false"]}, False)
+    again = mc.translate(sequence, "sequence.usage_metrics", "statsig.metrics").payload
+    assert {c["condition"] for c in again["metricEvents"][0]["criteria"]} == {"is_true", "is_false"}

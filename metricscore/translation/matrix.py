@@ -152,14 +152,15 @@ def _implied_tag(change: ImpliedChange) -> str:
 
 
 STATSIG_CONDITIONS = ("in", "=", "not_in", "contains", "not_contains", "starts_with", "ends_with",
-                      ">", ">=", "<", "<=", "non_null", "is_null", "sql_filter", "after_exposure")  # fmt: skip
+                      ">", ">=", "<", "<=", "non_null", "is_null", "is_true", "is_false", "sql_filter",
+                      "after_exposure")  # fmt: skip
 POSTHOG_OPERATORS = ("exact", "is_not", "icontains", "not_icontains", "gt", "gte", "lt", "lte",
                      "is_set", "is_not_set", "regex")  # fmt: skip
 
 
 def _statsig_criterion(condition: str) -> dict[str, Any]:
     criterion: dict[str, Any] = {"type": "metadata", "column": "plan", "condition": condition}
-    if condition not in ("non_null", "is_null"):
+    if condition not in ("non_null", "is_null", "is_true", "is_false"):
         criterion["values"] = ["10"]
     return _statsig("event_count_custom", {"name": "checkout", "criteria": [criterion]})
 

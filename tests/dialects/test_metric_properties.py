@@ -26,7 +26,24 @@ from metricscore.testing.strategies import (
 )
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "statsig-read-metric-openapi.yaml"
-READ_SCHEMA = yaml.safe_load(FIXTURE.read_text())["components"]["schemas"]["ExternalMetricDefinitionContractDto"]
+
+
+def _with_boolean_conditions(schema: Any) -> Any:
+    """The seed with ``is_true`` / ``is_false`` among the criteria conditions: the newer Console API
+    spec lists them (evaluation-semantics.md 3.4), the seed predates them."""
+    if isinstance(schema, dict):
+        found = {key: _with_boolean_conditions(value) for key, value in schema.items()}
+        if "not_contains" in found.get("enum", ()):
+            found["enum"] = [*found["enum"], "is_true", "is_false"]
+        return found
+    if isinstance(schema, list):
+        return [_with_boolean_conditions(item) for item in schema]
+    return schema
+
+
+READ_SCHEMA = _with_boolean_conditions(
+    yaml.safe_load(FIXTURE.read_text())["components"]["schemas"]["ExternalMetricDefinitionContractDto"]
+)
 PROPERTIES = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 

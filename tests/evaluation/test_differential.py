@@ -148,3 +148,34 @@ def test_plans_read_every_event_kind(engine: Engine) -> None:
         measures=(Measure("count"), Measure("sum", Field("property", "n")), Measure("max_text", Field("id"))),
     )
     assert engine.run(plan, dataset) == evaluate_plan(plan, events) == [(3, Decimal("5.1"), "a4")]
+
+
+def test_statsig_boolean_criteria(engine: Engine) -> None:
+    """``is_true`` / ``is_false``: the text ``true`` / ``false`` in any ASCII case (a JSON boolean is
+    stored as that text); ``1``, ``yes``, blank, missing and null pass neither."""
+    meaning = meaning_of(
+        "statsig.metrics",
+        {
+            "name": "paid checkouts",
+            "type": "event_count_custom",
+            "unitTypes": ["userID"],
+            "metricEvents": [
+                {"name": "paid", "criteria": [{"type": "metadata", "column": "flag", "condition": "is_true"}]},
+                {"name": "free", "criteria": [{"type": "value", "condition": "is_false"}]},
+            ],
+        },
+    )
+    flags: list[Any] = [True, "true", "TRUE", "True", False, "false", "FALSE", "1", "yes", "", None, "truex"]
+    events = [
+        {"id": f"p{i}", "name": "paid", "timestamp": BASE, "customer": f"u{i:02d}", "properties": {"flag": flag}}
+        for i, flag in enumerate(flags)
+    ]
+    events += [{"id": f"f{i}", "name": "free", "timestamp": BASE, "customer": f"v{i:02d}", "value": flag}
+               for i, flag in enumerate(flags)]  # fmt: skip
+    events.append({"id": "p-none", "name": "paid", "timestamp": BASE, "customer": "w", "properties": {}})
+    dataset = new_dataset()
+    engine.load(events, dataset)
+    plan = daily_plan(meaning, date(2025, 12, 31), date(2025, 12, 31), -8 * 3600, "userID")
+    expected = evaluate_plan(plan, events)
+    assert [row[1] for row in expected] == ["u00", "u01", "u02", "u03", "v04", "v05", "v06"]
+    assert engine.run(plan, dataset) == expected

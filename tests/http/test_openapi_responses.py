@@ -94,7 +94,11 @@ def _compare(ours: dict[str, Any], seed: dict[str, Any], path: str, differences:
     if ours.get("nullable") and not seed.get("nullable"):
         differences.append(f"{path}: nullable here only")
     if "enum" in seed and set(ours.get("enum", ())) != set(seed["enum"]):
-        differences.append(f"{path}: enum {sorted(ours.get('enum', ()))} != {sorted(seed['enum'])}")
+        extra = set(ours.get("enum", ())) - set(seed["enum"])
+        if set(seed["enum"]) < set(ours.get("enum", ())):
+            differences.append(f"{path}: enum adds {sorted(extra)}")
+        else:
+            differences.append(f"{path}: enum {sorted(ours.get('enum', ()))} != {sorted(seed['enum'])}")
     optional_here = set(seed.get("required", ())) - set(ours.get("required", ()))
     if optional_here:
         differences.append(f"{path}: required {sorted(optional_here)} optional here")
@@ -115,8 +119,18 @@ def test_the_statsig_record_schema_agrees_with_the_seed_field_by_field(app: Docu
     ours = app.document["components"]["schemas"]["StatsigMetric"]
     differences: list[str] = []
     _compare(ours, seed, "StatsigMetric", differences)
-    # The two deliberate differences: dryRun is a request field only; archiveTime is the archive schedule.
-    assert differences == ["StatsigMetric.archiveTime: only here", "StatsigMetric.dryRun: only in the seed"]
+    # The deliberate differences: dryRun is a request field only; archiveTime is the archive schedule;
+    # criteria also take is_true / is_false, which the newer Console API spec lists and the seed does not.
+    booleans = [
+        f"StatsigMetric.{criteria}[].condition: enum adds ['is_false', 'is_true']"
+        for criteria in (
+            "metricEvents[].criteria",
+            "warehouseNative.criteria",
+            "warehouseNative.denominatorCriteria",
+            "warehouseNative.funnelEvents[].criteria",
+        )
+    ]
+    assert differences == ["StatsigMetric.archiveTime: only here", "StatsigMetric.dryRun: only in the seed", *booleans]
 
 
 def test_the_seed_comparison_notices_a_changed_field(app: DocumentedApp) -> None:

@@ -46,7 +46,7 @@ from ...meaning import (
 from .metrics import METRICS, NEEDS_EVENTS, NEEDS_UNIT_TYPES
 from .schemas import DESCRIPTION_MAX, NAME_MAX, NAME_MIN, NAME_PATTERN, TAG_MAX, MetricCreateSchema
 
-__all__ = ["CONDITIONS", "CRITERION_FIELDS", "METRIC_MEANING", "MetricMeaning"]
+__all__ = ["BOOLEAN_CONDITIONS", "CONDITIONS", "CRITERION_FIELDS", "METRIC_MEANING", "MetricMeaning"]
 
 _DATA_KEYS = data_keys_of(MetricCreateSchema())
 WINDOW = Window(WindowKind.DAY)
@@ -87,6 +87,10 @@ CONDITIONS = {
     "non_null": Op.IS_SET,
     "is_null": Op.IS_NOT_SET,
 }
+#: Criterion ``condition`` -> the one text it tests for, ASCII case-insensitively (docs/evaluation.md:
+#: a JSON ``true`` is stored as the text ``true``, so it passes ``is_true``, as do ``"TRUE"`` and
+#: ``"True"``; ``"1"``, ``"yes"``, a missing or null field pass neither).
+BOOLEAN_CONDITIONS = {"is_true": "true", "is_false": "false"}
 #: Operators under which ``nullVacuousOverride`` lets a missing field pass.
 _OVERRIDABLE = (Op.NOT_IN, Op.NOT_CONTAINS)
 _UNREADABLE_CONDITIONS = {
@@ -119,8 +123,10 @@ def criterion_condition(criterion: Mapping[str, Any]) -> Condition | str:
     column = criterion.get("column")
     if kind is not FieldKind.VALUE and not column:
         return f"A '{criterion['type']}' criterion without a column reads no field."
-    op = CONDITIONS[condition]
     field = EventField(kind, "" if kind is FieldKind.VALUE else str(column))
+    if condition in BOOLEAN_CONDITIONS:  # values, if sent, say nothing more
+        return Condition(field, Op.IN, (BOOLEAN_CONDITIONS[condition],), case_sensitive=False)
+    op = CONDITIONS[condition]
     missing = bool(criterion.get("nullVacuousOverride")) if op in _OVERRIDABLE else False
     return Condition(field, op, tuple(criterion.get("values") or ()), missing_passes=missing)
 
@@ -304,7 +310,7 @@ class MetricMeaning:
             if isinstance(criterion, str):
                 out.note(f"{aspect}.conditions", f"Left out {describe(condition)}: {criterion}")
                 continue
-            if not condition.case_sensitive:
+            if not condition.case_sensitive and criterion["condition"] not in BOOLEAN_CONDITIONS:
                 out.note(f"{aspect}.conditions", f"{describe(condition)} is now case-sensitive: Statsig criteria are.")
             criteria.append(criterion)
         if criteria:
@@ -334,7 +340,10 @@ def _criterion(condition: Condition) -> dict[str, Any] | str:
     criterion: dict[str, Any] = {"type": _WIRE_FIELDS[field.kind], "condition": _WIRE_CONDITIONS[condition.op]}
     if field.kind is not FieldKind.VALUE:
         criterion["column"] = field.name
-    if condition.values:
+    boolean = _boolean_condition(condition)
+    if boolean is not None:
+        criterion["condition"] = boolean
+    elif condition.values:
         criterion["values"] = list(condition.values)
     if condition.op in _OVERRIDABLE:
         if condition.missing_passes:
@@ -342,6 +351,13 @@ def _criterion(condition: Condition) -> dict[str, Any] | str:
     elif condition.missing_passes and condition.op is not Op.IS_NOT_SET:
         return "Statsig lets a missing field pass only not_in and not_contains criteria."
     return criterion
+
+
+def _boolean_condition(condition: Condition) -> str | None:
+    """``is_true`` / ``is_false`` when ``condition`` is exactly what that criterion means."""
+    if condition.op is not Op.IN or condition.case_sensitive or condition.missing_passes:
+        return None
+    return next((wire for wire, text in BOOLEAN_CONDITIONS.items() if condition.values == (text,)), None)
 
 
 def _metric_name(name: str) -> str:

@@ -59,6 +59,8 @@ Condition = Literal[
     "non_null",
     "contains",
     "not_contains",
+    "is_true",
+    "is_false",
     "sql_filter",
     "starts_with",
     "ends_with",

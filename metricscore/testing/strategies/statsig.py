@@ -14,7 +14,7 @@ __all__ = ["invalid_statsig_metric_payloads", "statsig_metric_payloads", "statsi
 NAME_ALPHABET = string.ascii_letters + string.digits + "_.-()/ %:"
 CRITERIA_TYPES = ("value", "metadata", "user", "user_custom")
 CONDITIONS = ("in", "not_in", "=", ">", "<", ">=", "<=", "is_null", "non_null", "contains", "not_contains",
-              "sql_filter", "starts_with", "ends_with", "after_exposure")  # fmt: skip
+              "is_true", "is_false", "sql_filter", "starts_with", "ends_with", "after_exposure")  # fmt: skip
 
 
 def statsig_metric_names() -> st.SearchStrategy[str]:
