@@ -157,6 +157,7 @@ _CALCULATE = QueryOperation(
         ("customerAliases", True, "Customer Aliases / internal IDs (comma-separated)"),
         ("periodStart", True, "Billing period start (YYYY-MM-DD, UTC)"),
         ("periodEnd", True, "Billing period end (inclusive, YYYY-MM-DD, UTC)"),
+        ("customParameters", False, "Custom parameter values: read by CUSTOM metrics only, so ignored here"),
     ),
 )
 _POSTHOG_USAGE = QueryOperation(

@@ -98,6 +98,12 @@ def test_sequence_calculate_answers_as_the_docs_describe(app: DocumentedApp) -> 
         "minEventId": "0183d0f1",
         "maxEventId": "0183ea03",
     }
+    # customParameters feeds CUSTOM metrics only: any value leaves a SUM metric's answer as it is.
+    for custom in ("customParameters=region:eu", "customParameters=", "customParameters=%7B%22a%22%3A1%7D"):
+        with_custom = call(
+            app, "GET", f"/usage-metrics/{created['id']}/calculate", headers=basic(key), query=f"{query}&{custom}"
+        )
+        assert (with_custom.status, with_custom.json()) == (200, response.json())
     bad = call(
         app, "GET", f"/api/usage-metrics/{created['id']}/calculate", headers=basic(key), query="periodEnd=31-01-2026"
     )
@@ -255,7 +261,10 @@ def test_the_routes_are_in_the_openapi_document(app: DocumentedApp) -> None:
         "customerAliases",
         "periodStart",
         "periodEnd",
+        "customParameters",
     ]
+    custom = next(p for p in calculate["parameters"] if p["name"] == "customParameters")
+    assert custom["required"] is False
     assert "/console/v1/metrics/{id}/evaluate" in paths
     assert "/api/projects/{project_id}/groups_types/{group_type_index}/metrics/{id}/usage/" in paths
     schemas = app.document["components"]["schemas"]

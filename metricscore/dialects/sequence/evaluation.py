@@ -65,6 +65,9 @@ class UsageMetricEvaluation:
         params: dict[str, Any],
         now: datetime,
     ) -> UsageMetricCalculation:
+        # ``customParameters`` binds the typed parameters of a CUSTOM metric's SQL; metricscore stores
+        # COUNT / SUM / UNIQUE metrics only, which have none, so it is accepted and ignored (as
+        # Sequence can only ignore it for those: docs/evaluation.md).
         errors: inputs.Errors = {}
         customers = inputs.aliases(params, "customerAliases", errors)
         start = inputs.day(params, "periodStart", errors)
