@@ -14,7 +14,7 @@ from sqlalchemy.pool import StaticPool
 
 from metricscore.backends.sql.clickhouse import ClickHouseEvents
 from metricscore.backends.sql.evaluation import SQLEvents
-from metricscore.backends.sql.event_tables import create_events_table, insert_events
+from metricscore.backends.sql.event_tables import create_events_table, customer_index, insert_events
 from metricscore.backends.sql.testing import dedicated_database, server_url
 from metricscore.evaluation.events import BUILTIN_SOURCE
 from metricscore.evaluation.plan import Plan, Row
@@ -40,7 +40,7 @@ def new_dataset() -> str:
 
 
 def _source(dataset: str) -> Any:
-    return replace(BUILTIN_SOURCE, table=TABLE, filters={"dataset": dataset})
+    return replace(BUILTIN_SOURCE, table=TABLE, filters={"dataset": dataset}, customer_index=customer_index(TABLE))
 
 
 def _sqlalchemy(engine: sa.Engine, name: str) -> Engine:
