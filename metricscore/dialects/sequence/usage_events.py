@@ -50,8 +50,10 @@ PAGINATION = CursorPagination()
 #: The list's query parameters (name -> OpenAPI schema), besides the pagination's.
 USAGE_EVENT_PARAMETERS: dict[str, dict[str, Any]] = {
     "customerAlias[]": {
-        "type": "string",
-        "description": "A customer alias (repeat the parameter for several); events of any of them.",
+        "type": "array",
+        "items": {"type": "string"},
+        "description": "Customer aliases (the parameter repeated: customerAlias[]=a&customerAlias[]=b); "
+        "events of any of them.",
     },
     "eventType": {"type": "string", "description": "Only events of this event type (case-sensitive)."},
     "eventId": {"type": "string", "description": "Only the event with this id."},
