@@ -41,7 +41,7 @@ definition = statsig.get_by_name("revenue", "sum")
 reveal_type(definition["lineage"]["events"])  # R: list[str]
 reveal_type(definition.get("archiveTime"))  # R: int | None
 numbered: NumberedPage[StatsigMetricRecord] = statsig.list(page=2)
-reveal_type(numbered.results[0]["metricEvents"][0]["criteria"][0]["condition"])  # R: Literal['in'] | Literal['not_in'] | Literal['='] | Literal['>'] | Literal['<'] | Literal['>='] | Literal['<='] | Literal['is_null'] | Literal['non_null'] | Literal['contains'] | Literal['not_contains'] | Literal['sql_filter'] | Literal['starts_with'] | Literal['ends_with'] | Literal['after_exposure']
+reveal_type(numbered.results[0]["metricEvents"][0]["criteria"][0]["condition"])  # R: Literal['in'] | Literal['not_in'] | Literal['='] | Literal['>'] | Literal['<'] | Literal['>='] | Literal['<='] | Literal['is_null'] | Literal['non_null'] | Literal['contains'] | Literal['not_contains'] | Literal['is_true'] | Literal['is_false'] | Literal['sql_filter'] | Literal['starts_with'] | Literal['ends_with'] | Literal['after_exposure']
 wrong_page: OffsetPage[AccountRecord] = usage.list()  # E: Incompatible types in assignment (expression has type "CursorPage[UsageMetricRecord]", variable has type "OffsetPage[AccountRecord]")
 reveal_type(statsig.create({}, dry_run=True, idempotency_key="k")["id"])  # R: str
 statsig.update("id", {}, dry_run=True, idempotency_key="k")  # E: Unexpected keyword argument "idempotency_key" for "update" of "ResourceService"
