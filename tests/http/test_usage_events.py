@@ -229,6 +229,10 @@ def test_bad_list_parameters_are_each_named(app: DocumentedApp, key: Any) -> Non
         "eventTimestampBefore",
         "after",
     }
+    many = "&".join(f"customerAlias[]=c{i}" for i in range(101))
+    assert [e["key"] for e in _list(app, key, many).json()["errors"]] == ["customerAlias[]"]
+    big = {"eventType": "x", "customerAlias": "c", "eventProperties": {f"p{i}": i for i in range(2000)}}
+    assert [e["key"] for e in _post(app, key, big).json()["errors"]] == ["eventProperties"]
 
 
 def test_credentials_and_accounts(app: DocumentedApp, key: Any) -> None:

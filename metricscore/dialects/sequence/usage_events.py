@@ -25,6 +25,7 @@ from ...errors import NON_FIELD_ERRORS, Conflict, ErrorMessage, StorageError, Va
 from ...evaluation.events import TEXT_LENGTH, Event, EventLog, EventQuery, normalize_event
 from ...idempotency import IdempotencyKeys, KeyRace, fingerprint, validate_key
 from ...jsonvalue import string_problem
+from ...limits import MAX_FILTER_VALUES, check_payload_size, too_many
 from ...wire import iso_z
 from .pagination import CursorPage, CursorPagination, decode_cursor, encode_cursor
 from .usage_metrics import ACCOUNT_ID_LENGTH, USAGE_METRICS
@@ -149,6 +150,7 @@ class UsageEvents:
         ``eventProperties`` (text forms). Raises ValidationError naming every bad field."""
         if not isinstance(data, Mapping):
             raise ValidationError({NON_FIELD_ERRORS: [ErrorMessage("Invalid input type.", "invalid")]})
+        check_payload_size(dict(data), _WIRE)  # at most MAX_PAYLOAD_VALUES values, as every payload
         errors: dict[str, Any] = {}
         _required_text(data, "eventType", errors)
         _required_text(data, "customerAlias", errors)
@@ -302,7 +304,10 @@ class UsageEvents:
                     _fail(errors, name, f"Expected customer aliases of at most {TEXT_LENGTH} characters.")
                 elif item:
                     found.append(item)
-        return tuple(dict.fromkeys(found)) or None
+        aliases = tuple(dict.fromkeys(found))
+        if len(aliases) > MAX_FILTER_VALUES:
+            errors["customerAlias[]"] = [too_many(MAX_FILTER_VALUES)]
+        return aliases or None
 
     def _page(
         self, query: EventQuery, limit: int, after: int | None, before: int | None
