@@ -222,12 +222,17 @@ def _hand_sequence(dialect: str, flat: bool = False) -> str:
     ids = 'min(id COLLATE "C"), max(id COLLATE "C")' if dialect == "postgresql" else "min(id), max(id)"
     # MariaDB's cost model prefers the (name, timestamp) index whatever the customers select.
     hint = f" FORCE INDEX ({customer_index(table)})" if dialect == "mysql" else ""
+    last = (
+        f"(dedupe_key, seq) IN (SELECT dedupe_key, max(seq) FROM {table} "
+        f"WHERE dataset = '{DATASET}' AND dedupe_key IS NOT NULL GROUP BY dedupe_key)"
+        if dialect == "clickhouse"
+        else f"NOT EXISTS (SELECT 1 FROM {table} later WHERE later.dataset = '{DATASET}' "
+        f"AND later.dedupe_key = {table}.dedupe_key AND later.seq > {table}.seq)"
+    )
     sql = (
         f"SELECT count(*), {total}, {ids} FROM {table}{hint} "
         f"WHERE dataset = '{DATASET}' AND {ts} >= {start} AND {ts} < {end} AND customer IN ({_IN}) "
-        f"AND name = 'sent' AND {region} = 'eu' "
-        f"AND (dedupe_key IS NULL OR (dedupe_key, seq) IN (SELECT dedupe_key, max(seq) FROM {table} "
-        f"WHERE dataset = '{DATASET}' AND dedupe_key IS NOT NULL GROUP BY dedupe_key))"
+        f"AND name = 'sent' AND {region} = 'eu' AND (dedupe_key IS NULL OR {last})"
     )
     if dialect == "clickhouse":
         sql += " SETTINGS aggregate_functions_null_for_empty = 1"

@@ -208,10 +208,8 @@ def _number_duckdb(element: Number, compiler: SQLCompiler, **kw: Any) -> str:
 def _number_clickhouse(element: Number, compiler: SQLCompiler, **kw: Any) -> str:
     text = compiler.process(element.text, **kw)
     pattern = NUMBER_PATTERN.replace("\\", "\\\\")
-    return (
-        f"if(match(assumeNotNull({text}), '^{pattern}$') AND isNotNull({text}), "
-        f"toDecimal128OrNull(assumeNotNull({text}), {SCALE}), NULL)"
-    )
+    # match() of a NULL is NULL, which if() takes as false: no NULL guard needed.
+    return f"if(match({text}, '^{pattern}$'), toDecimal128OrNull({text}, {SCALE}), NULL)"
 
 
 @compiles(Number, "sqlite")
@@ -638,6 +636,29 @@ def _moment(cols: _Columns, moment: dt.datetime) -> ColumnElement[Any]:
     return sa.literal(moment, UTCDateTime())
 
 
+def _last_received(cols: _Columns, dialect: str) -> ColumnElement[bool]:
+    """The event is the last received of its ``dedupe_key`` (or has none).
+
+    ClickHouse: ``(key, received) IN (SELECT key, max(received) ... GROUP BY key)``, one pass over
+    the keys. Elsewhere: ``NOT EXISTS`` a later event with the same key, an anti-join each engine
+    runs through the (dataset, dedupe_key, seq) index for the few candidate rows that have a key
+    (DuckDB: twice as fast as the grouped IN). The two agree: a NULL ingestion order is never
+    the last (``max`` ignores it).
+    """
+    source = cols.source
+    assert source.dedupe_key is not None
+    later = cols.table.alias("latest")
+    dedupe, received = later.c[source.dedupe_key], later.c[source.received or source.timestamp]
+    same_scope = [later.c[name] == value for name, value in source.filters.items()]
+    key = cols.c[source.dedupe_key]
+    mine = cols.received if source.received is not None else cols.timestamp
+    if dialect == "clickhouse":
+        last = sa.select(dedupe, sa.func.max(received)).where(dedupe.is_not(None), *same_scope).group_by(dedupe)
+        return sa.or_(key.is_(None), sa.tuple_(key, mine).in_(last))
+    newer = sa.select(sa.literal(1)).where(*same_scope, dedupe == key, received > mine).exists()
+    return sa.or_(key.is_(None), sa.and_(mine.is_not(None), sa.not_(newer)))
+
+
 def _reads_given_customers(plan: Plan) -> bool:
     """Whether every event ``plan`` reads has one of a few given customers (Sequence's aliases)."""
     conditions = plan.where.conditions if isinstance(plan.where, AllOf) else (plan.where,)
@@ -656,16 +677,7 @@ def compile_plan(plan: Plan, source: EventsSource, dialect: str) -> sa.Select[An
         where.append(cols.timestamp < _moment(cols, plan.end))
     where.append(_condition(cols, plan.where))
     if plan.supersede and source.dedupe_key is not None:
-        later = cols.table.alias("latest")
-        dedupe, received = later.c[source.dedupe_key], later.c[source.received or source.timestamp]
-        last = (
-            sa.select(dedupe, sa.func.max(received))
-            .where(dedupe.is_not(None), *[later.c[name] == value for name, value in source.filters.items()])
-            .group_by(dedupe)
-        )
-        key = cols.c[source.dedupe_key]
-        mine = cols.received if source.received is not None else cols.timestamp
-        where.append(sa.or_(key.is_(None), sa.tuple_(key, mine).in_(last)))
+        where.append(_last_received(cols, dialect))
     keys = [_key(cols, k).label(f"k{i}") for i, k in enumerate(plan.group_by)]
     measures = [_measure(cols, m).label(f"m{i}") for i, m in enumerate(plan.measures)]
     statement = sa.select(*keys, *measures).select_from(cols.table).where(*where)
