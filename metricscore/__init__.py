@@ -7,6 +7,8 @@
 ['enterprise']
 """
 
+from .api import Store, open_store
+from .dialect import Dialect, register_dialect
 from .errors import (
     ConfigurationError,
     Conflict,
@@ -21,12 +23,12 @@ from .errors import (
 )
 from .registry import register_backend
 from .service import ResourceService
-from .store import Store, open_store
 from .translation import Translation, TranslationError, TranslationReport, translate
 
 __all__ = [
     "ConfigurationError",
     "Conflict",
+    "Dialect",
     "ErrorMessage",
     "MetricscoreError",
     "NotFound",
@@ -42,6 +44,7 @@ __all__ = [
     "ValidationError",
     "open_store",
     "register_backend",
+    "register_dialect",
     "translate",
 ]
 

@@ -72,7 +72,7 @@ def _url(url: str | None) -> str:
 
 
 def _open(url: str) -> Any:
-    from .store import open_store
+    from .api import open_store
 
     return open_store(url)
 

@@ -135,7 +135,8 @@ class StoreTarget:
     """A store URL (or an open :class:`~metricscore.Store`) as a target."""
 
     def __init__(self, store: Store | str, *, close: bool | None = None) -> None:
-        from ..store import Store, open_store
+        from ..api import open_store
+        from ..store import Store
 
         if isinstance(store, Store):
             self.store = store

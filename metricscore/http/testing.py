@@ -25,7 +25,8 @@ import pytest
 
 from ..testing import fresh_id
 from .core import App, Request, Response
-from .keys import POSTHOG_SCOPES, NewKey
+from .keys import NewKey
+from .posthog import POSTHOG_SCOPES
 from .ratelimit import Window
 
 __all__ = ["HttpContract", "fresh_id"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any, TypedDict
+from typing import Any, ClassVar, TypedDict
 
 import marshmallow as ma
 
@@ -56,6 +56,9 @@ class AccountProperties(CodedField):
     Checked by hand rather than with nested schemas: this runs on every account write, and a
     nested marshmallow load per role costs more than the rest of the write together.
     """
+
+    #: Its OpenAPI schema (the document describes a field by this when it has one).
+    openapi_schema: ClassVar[dict[str, Any]] = {"type": "object"}
 
     default_error_messages: Messages = {"not_an_object": "properties must be a JSON object."}
 

@@ -178,9 +178,10 @@ class GroupUsageMetrics(Resource[GroupUsageMetricRecord]):
         """The source and math rules, on the complete (merged) record."""
         errors = rule_errors(record)
         filters = record["filters"]
-        if not errors and _source(filters) == "data_warehouse" and ctx.store.warehouse_table_exists is not None:
+        exists = ctx.store.setting("warehouse_table_exists")
+        if not errors and _source(filters) == "data_warehouse" and exists is not None:
             table_name = filters["table_name"]
-            if not ctx.store.warehouse_table_exists(record["project_id"], table_name):
+            if not exists(record["project_id"], table_name):
                 message = f"Data warehouse table '{table_name}' does not exist."
                 errors["filters"] = [ErrorMessage(message, "invalid_input")]
         if errors:

@@ -6,7 +6,7 @@ Rules: ../shared/vendor-behaviour.md section 4 (mirrored in docs/dialects/sequen
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal, TypedDict, get_args
+from typing import Any, ClassVar, Literal, TypedDict, get_args
 
 import marshmallow as ma
 
@@ -47,6 +47,9 @@ LIMITS = {"propertyFilters": 50, "propertyFilters.*": 100}
 
 class PropertyFilters(CodedField):
     """``{"property": ["accepted", "values"]}``: string keys, each a non-empty list of strings."""
+
+    #: Its OpenAPI schema (the document describes a field by this when it has one).
+    openapi_schema: ClassVar[dict[str, Any]] = {"type": "object"}
 
     default_error_messages: Messages = {
         "not_a_dict": 'Expected a dictionary of items but got type "{input_type}".',

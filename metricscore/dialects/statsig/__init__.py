@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from ...dialect import Dialect
 from ...errors import NotFound
 from ...query import Eq, Query
 from ...repository import Record, Repository
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from .evaluation import MetricEvaluationResult  # noqa: F401 (quoted in MetricService's base)
 
 __all__ = [
+    "DIALECT",
     "MetricService",
     "NumberedPage",
     "PagePagination",
@@ -84,3 +86,7 @@ class Statsig:
         """The metric definitions of one Statsig project (``project_id``: the project a Console
         API key belongs to; up to 100 characters). Lists return a :class:`NumberedPage`."""
         return MetricService(self._store, METRICS, {"project_id": project_id})
+
+
+#: The declaration found through the ``metricscore.dialects`` entry point ``statsig``.
+DIALECT = Dialect("statsig", Statsig, (METRICS,), http="metricscore.http.statsig:StatsigHttp", title="Statsig")
