@@ -55,14 +55,15 @@ class Dialect:
     :param namespace: builds the namespace from a :class:`~metricscore.Store` (a class taking the store).
     :param resources: the resources it declares (each with its table, schemas, pagination and render).
     :param http: ``"package.module:Class"`` of its :class:`~metricscore.http.dialect.HttpDialect`
-        (routes, auth, error bodies, OpenAPI pieces); ``None`` when it has no HTTP face.
+        (routes, auth, error bodies, OpenAPI pieces), imported only by the HTTP layer, or the class
+        itself; ``None`` when it has no HTTP face.
     :param title: how people write its name (``"PostHog"``).
     """
 
     name: str
     namespace: Callable[[Store], Any]
     resources: Sequence[Resource[Any]] = ()
-    http: str | None = None
+    http: str | type[Any] | None = None
     title: str = ""
 
     def __post_init__(self) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Self
 
-from .dialect import find_dialect
+from .dialect import dialect, find_dialect
 from .errors import ConfigurationError, MetricscoreError, StorageError
 from .ids import Clock, IdFactory, utc_now, uuid7_str
 from .registry import backend_class, scheme_of
@@ -80,18 +80,24 @@ class Store:
         """The setting ``name`` the embedding app gave (``None`` when it gave none)."""
         return self.settings.get(name)
 
-    def __getattr__(self, name: str) -> Any:
-        # Only called for names the instance lacks: a dialect's namespace, made once and kept.
-        if name.startswith("_"):
-            raise AttributeError(name)
-        found = find_dialect(name)
+    def namespace(self, name: str) -> Any:
+        """The namespace of the dialect ``name`` (``store.namespace("acme")`` is ``store.acme``);
+        ConfigurationError naming the installed dialects when there is none."""
+        found = self.__dict__.get(name) if isinstance(name, str) and not name.startswith("_") else None
         if found is None:
-            raise AttributeError(
-                f"{type(self).__name__!r} object has no attribute {name!r} (and no dialect is named so)"
-            )
-        namespace = found.namespace(self)
-        self.__dict__[name] = namespace
-        return namespace
+            found = dialect(name).namespace(self)
+            self.__dict__[name] = found
+        return found
+
+    if not TYPE_CHECKING:  # type checkers see only declared attributes: a typo stays an error
+
+        def __getattr__(self, name: str) -> Any:
+            # Only called for names the instance lacks: a dialect's namespace, made once and kept.
+            if name.startswith("_") or find_dialect(name) is None:
+                raise AttributeError(
+                    f"{type(self).__name__!r} object has no attribute {name!r} (and no dialect is named so)"
+                )
+            return self.namespace(name)
 
     def now(self) -> datetime:
         """The clock's time as aware UTC (a naive value is taken to be UTC already)."""

@@ -130,3 +130,10 @@ def test_no_core_module_imports_a_dialect_or_the_http_layer() -> None:
                     found.append(f"{path.name}:{node.lineno} {name}")
     assert found == []
     assert "posthog" not in (root / "store.py").read_text().lower()
+
+
+def test_namespace_names_a_dialect_or_says_which_exist() -> None:
+    store = mc.open_store("memory://")
+    assert store.namespace("sequence") is store.sequence
+    with pytest.raises(mc.ConfigurationError, match=r"Known dialects: .*posthog, sequence, statsig"):
+        store.namespace("nosuch")

@@ -202,11 +202,16 @@ def http_dialect_class(name: str) -> type[HttpDialect] | None:
     path = dialect(name).http
     if path is None:
         return None
-    module_name, _, attribute = path.partition(":")
-    try:
-        found = getattr(importlib.import_module(module_name), attribute)
-    except (ImportError, AttributeError) as error:
-        raise ConfigurationError(f"The HTTP face {path!r} of dialect {name!r} cannot be imported: {error}") from error
+    if isinstance(path, str):
+        module_name, _, attribute = path.partition(":")
+        try:
+            found = getattr(importlib.import_module(module_name), attribute)
+        except (ImportError, AttributeError) as error:
+            raise ConfigurationError(
+                f"The HTTP face {path!r} of dialect {name!r} cannot be imported: {error}"
+            ) from error
+    else:
+        found = path
     if not (isinstance(found, type) and issubclass(found, HttpDialect)) or found.name != name:
         raise ConfigurationError(f"{path!r} (dialect {name!r}) is not an HttpDialect subclass named {name!r}.")
     return found

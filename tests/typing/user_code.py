@@ -61,3 +61,7 @@ with usage.batch() as batched_usage:
     batched_cursor: CursorPage[UsageMetricRecord] = batched_usage.list()
 with accounts.batch() as batched_accounts:
     batched_accounts["nope"]  # E: Value of type "IdempotentService[AccountRecord, OffsetPage[AccountRecord]]" is not indexable
+store.nope  # E: "Store" has no attribute "nope"
+reveal_type(store.namespace("acme"))  # R: Any
+with mc.open_store("memory://") as opened:
+    reveal_type(opened.sequence.usage_metrics(account_id="a").get("x")["unit"])  # R: str | None

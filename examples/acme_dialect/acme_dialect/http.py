@@ -20,7 +20,7 @@ WIDGET = ("acme.widgets", "record")
 
 
 def _widgets(call: Call) -> Any:
-    namespace: Acme = call.app.store.acme
+    namespace: Acme = call.app.store.namespace("acme")
     return namespace.widgets(tenant=call.key.subject or "")
 
 

@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
+from ...api import Store
 from ...errors import NotFound, ValidationError
 from ...http.keys import Keyring
 from ...service import IdempotentService
-from ...store import Store
 from ..clock import FakeClock
 from .fixtures import BackendFixtures
 
