@@ -30,7 +30,6 @@ from .errors import ConfigurationError
 
 if TYPE_CHECKING:
     from .resource import Resource
-    from .store import Store
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -61,7 +60,8 @@ class Dialect:
     """
 
     name: str
-    namespace: Callable[[Store], Any]
+    #: Called with the store (a class taking ``metricscore.Store`` is the usual form).
+    namespace: Callable[[Any], Any]
     resources: Sequence[Resource[Any]] = ()
     http: str | type[Any] | None = None
     title: str = ""

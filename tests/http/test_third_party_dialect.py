@@ -159,3 +159,13 @@ def test_metricscore_serve_serves_its_routes_auth_errors_and_openapi(
         assert {"/acme/v1/widgets", "/acme/v1/widgets/{id}"} <= set(document["paths"])
         assert conforms(refused.json(), document["components"]["schemas"]["AcmeError"])
         assert document["components"]["schemas"]["AcmeWidgetPage"]["required"] == ["widgets", "total", "offset"]
+
+
+def test_its_code_type_checks_against_the_public_api(tmp_path: Path) -> None:
+    """A dialect's author gets ``mypy --strict`` on what they write with metricscore's types."""
+    api = pytest.importorskip("mypy.api")
+    stdout, stderr, status = api.run(
+        ["--strict", "--follow-imports=silent", "--no-error-summary", "--cache-dir", str(tmp_path / "cache"),
+         str(EXAMPLE / "acme_dialect")]
+    )  # fmt: skip
+    assert (status, stdout) == (0, ""), stdout + stderr
