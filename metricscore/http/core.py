@@ -15,6 +15,7 @@ translate their framework's request into a :class:`Request` and the :class:`Resp
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -24,6 +25,7 @@ from ..errors import MetricscoreError
 from .dialect import BodyTooLarge, HttpDialect, PlainError, ServerError, installed_http_dialects
 from .keys import Keyring
 from .links import LinkBase
+from .openapi import openapi_document
 from .types import JSON_TYPE, Call, Operation, Request, Response, Route, json_response
 
 if TYPE_CHECKING:
@@ -189,9 +191,5 @@ class App:
         if request.method != "GET":
             return json_response(405, {"detail": f'Method "{request.method}" not allowed.'}, [("Allow", "GET")])
         if self._openapi is None:
-            import json
-
-            from .openapi import openapi_document
-
             self._openapi = json.dumps(openapi_document(self), separators=(",", ":")).encode("utf-8")
         return Response(200, [("Content-Type", JSON_TYPE)], self._openapi)
