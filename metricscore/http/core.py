@@ -114,16 +114,24 @@ class App:
         return f"{self.links.prefix(request.root_path)}{path}"
 
     def _dialect_of(self, path: Any) -> HttpDialect | None:
-        """The dialect that answers for ``path``: its route's, else the one with the longest prefix of it."""
+        """The dialect that answers for ``path``: its route's, else :meth:`_claimant`'s."""
         try:
             for route in self.routes:
                 if route.regex.match(path):
                     return self.dialects[route.dialect]
-            claims = [(len(prefix), face) for face in self.dialects.values() for prefix in face.prefixes
-                      if path.startswith(prefix)]  # fmt: skip
-            return max(claims, key=lambda claim: claim[0])[1] if claims else None
+            return self._claimant(path)
         except Exception:
             return None
+
+    def _claimant(self, path: str) -> HttpDialect | None:
+        """The dialect with the longest of its ``prefixes`` starting ``path`` (a path no route matches)."""
+        best: HttpDialect | None = None
+        longest = -1
+        for face in self.dialects.values():
+            for prefix in face.prefixes:
+                if len(prefix) > longest and path.startswith(prefix):
+                    best, longest = face, len(prefix)
+        return best
 
     def _server_error(self, face: HttpDialect | None) -> Response:
         """A 500 in the dialect's own error format (its body never echoes the request)."""
@@ -144,7 +152,7 @@ class App:
             if match is not None:
                 break
         else:
-            return self._plain(self._dialect_of(path), 404, "not_found", "Not found.")
+            return self._plain(self._claimant(path), 404, "not_found", "Not found.")
         face = self.dialects[route.dialect]
         operation = route.operations.get(request.method)
         if operation is None:
