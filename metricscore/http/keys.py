@@ -15,7 +15,8 @@ carries), and this module knows none by name. ``create_posthog_key``,
 Every key lives in the :data:`API_KEYS` table of the store's backend, so every server process that
 shares a database sees a key (and its revocation) at once. A token is ``<prefix><key id><secret>``:
 the key id finds the stored row, then the SHA-256 of the whole token is compared with
-:func:`hmac.compare_digest`. Sequence credentials are a client id (the key id) and a client secret.
+:func:`hmac.compare_digest`. Client credentials (a form without prefix, e.g. Sequence's) are a client
+id (the key id) and a client secret.
 """
 
 from __future__ import annotations
@@ -106,13 +107,13 @@ API_KEYS = Table(
         Column("id", ColumnType.STRING, nullable=False, length=KEY_ID_LENGTH),
         Column("secret_hash", ColumnType.STRING, nullable=False, length=64),
         Column("name", ColumnType.STRING, nullable=False, length=200),
-        #: PostHog: the scopes granted (a list of strings).
+        #: The scopes granted (a list of strings; kinds with scopes, e.g. PostHog's).
         Column("scopes", ColumnType.JSON, nullable=False),
-        #: PostHog: the project ids the key may use (a list of integers), or null for every project.
+        #: The project ids the key may use (a list of integers), or null for every project.
         Column("projects", ColumnType.JSON),
-        #: Sequence: the sequenceAccountId; Statsig: the project id. Null for PostHog.
+        #: The one value the key is bound to (its form's ``subject``), or null.
         Column("subject", ColumnType.STRING, length=200),
-        #: PostHog: the user id recorded as ``created_by``.
+        #: The user id recorded as the creator of what the key creates, or null.
         Column("user_id", ColumnType.INTEGER),
         Column("created_at", ColumnType.DATETIME, nullable=False),
         Column("revoked_at", ColumnType.DATETIME),

@@ -195,7 +195,7 @@ class StatsigHttp(HttpDialect):
 
     def __init__(self, app: App, options: Mapping[str, Any]) -> None:
         super().__init__(app, options)
-        self.rate_limiter = RateLimiter(app.store, self.options["statsig_limits"])
+        self.rate_limiter = RateLimiter(app.store, self.options["statsig_limits"], name="statsig")
 
     def routes(self) -> Sequence[Route]:
         return ROUTES
