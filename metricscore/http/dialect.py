@@ -16,6 +16,7 @@ everything else has a default.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 from collections.abc import Mapping, Sequence
@@ -67,6 +68,12 @@ class UnsupportedMediaType(PlainError):
 
     def __init__(self, content_type: str) -> None:
         super().__init__(f'Unsupported media type "{content_type}" in request.')
+
+
+@functools.cache
+def _plain_class(status: int, code: str) -> type[PlainError]:
+    """A :class:`PlainError` with this status and code (errors carry both on the class)."""
+    return type(f"PlainError{status}", (PlainError,), {"status": status, "code": code})
 
 
 class ServerError(MetricscoreError):
@@ -148,8 +155,7 @@ class HttpDialect:
     def plain_error(self, status: int, code: str, message: str) -> dict[str, Any]:
         """The body of an error of the exchange itself (404 without route, 405, 413, 415, or a 500
         when :meth:`render_error` failed); the default renders a :class:`PlainError` through it."""
-        plain = type("PlainError", (PlainError,), {"status": status, "code": code})(message)
-        return self.render_error(plain)[1]
+        return self.render_error(_plain_class(status, code)(message))[1]
 
     # -- the OpenAPI document ---------------------------------------------------------------------
 
