@@ -19,6 +19,7 @@ from .errors import (
     Unauthenticated,
     ValidationError,
 )
+from .pagination import CursorPage, NumberedPage, OffsetPage, Page
 from .registry import register_backend
 from .service import ResourceService
 from .store import Store, open_store
@@ -27,9 +28,13 @@ from .translation import Translation, TranslationError, TranslationReport, trans
 __all__ = [
     "ConfigurationError",
     "Conflict",
+    "CursorPage",
     "ErrorMessage",
     "MetricscoreError",
     "NotFound",
+    "NumberedPage",
+    "OffsetPage",
+    "Page",
     "PermissionDenied",
     "RateLimited",
     "ResourceService",

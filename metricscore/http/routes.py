@@ -114,7 +114,7 @@ def _usage_metrics(
 
 
 def _sequence_list(call: Call) -> tuple[int, Any]:
-    return 200, _usage_metrics(call).list(**call.query).envelope()
+    return 200, _usage_metrics(call).list(**call.query).envelope(call.app.link_url(call.request))
 
 
 def _sequence_create(call: Call) -> tuple[int, Any]:
@@ -193,7 +193,7 @@ def _dry_run(call: Call) -> bool:
 
 
 def _statsig_list(call: Call) -> tuple[int, Any]:
-    return 200, _metrics(call).list(**call.query).envelope(call.app.link_path(call.request, f"{STATSIG}/list"))
+    return 200, _metrics(call).list(**call.query).envelope(call.app.link_url(call.request))
 
 
 def _statsig_create(call: Call) -> tuple[int, Any]:

@@ -6,13 +6,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ...errors import NotFound
+from ...pagination import NumberedPage
 from ...query import Eq, Query
 from ...repository import Record, Repository
 from ...resource import Context
 from ...service import EvaluatingService, may_name_a_record
 from .errors import error_headers, render_error
 from .metrics import METRICS, ORDER, metric_id
-from .pagination import NumberedPage, PagePagination
 from .records import StatsigMetricRecord
 
 if TYPE_CHECKING:
@@ -22,7 +22,6 @@ if TYPE_CHECKING:
 __all__ = [
     "MetricService",
     "NumberedPage",
-    "PagePagination",
     "Statsig",
     "StatsigMetricRecord",
     "error_headers",
