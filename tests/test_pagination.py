@@ -161,6 +161,14 @@ def test_every_page_renders_from_a_request_url_or_none(store: mc.Store) -> None:
         assert page.envelope(request_url=urls[vendor]) == with_url, vendor
 
 
+@pytest.mark.parametrize("bad", [5, b"http://h/a/", "http://[::1/a/", "//[x"])
+def test_a_request_url_that_is_not_one_is_a_validation_error(store: mc.Store, bad: Any) -> None:
+    for vendor, page in _pages(store).items():
+        with pytest.raises(mc.ValidationError) as caught:
+            page.envelope(bad)
+        assert list(caught.value.errors) == ["request_url"], vendor
+
+
 def test_each_style_describes_its_own_envelope(store: mc.Store) -> None:
     resources = {
         "posthog": store.posthog.accounts(project_id=1).resource,

@@ -8,7 +8,7 @@ its query parameters, fetches one page, and describes its envelope (``envelope_s
 envelopes themselves, the vendors' link formats, live in the dialects: a style is given one.
 """
 
-from .base import Envelope, ItemT, Listing, Page, Pagination, Renderer, Schema, parse_int
+from .base import Envelope, ItemT, Listing, Page, Pagination, Renderer, Schema, parse_int, request_url_parts
 from .keyset import CursorPage, KeysetPagination, decode_cursor, encode_cursor
 from .offset import LimitOffsetPagination, NumberedPage, OffsetPage, PageNumberPagination
 
@@ -29,4 +29,5 @@ __all__ = [
     "decode_cursor",
     "encode_cursor",
     "parse_int",
+    "request_url_parts",
 ]

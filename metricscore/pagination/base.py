@@ -11,11 +11,24 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
+from urllib.parse import SplitResult, urlsplit
 
+from ..errors import ErrorMessage, ValidationError
 from ..query import Filter, OrderBy, Query
 from ..repository import Record, Repository, Scope
 
-__all__ = ["Envelope", "ItemT", "Listing", "Page", "PageItems", "Pagination", "Renderer", "Schema", "parse_int"]
+__all__ = [
+    "Envelope",
+    "ItemT",
+    "Listing",
+    "Page",
+    "PageItems",
+    "Pagination",
+    "Renderer",
+    "Schema",
+    "parse_int",
+    "request_url_parts",
+]
 
 #: Turns a stored record into the dict a page holds.
 Renderer = Callable[[Record], dict[str, Any]]
@@ -151,3 +164,19 @@ def parse_int(value: Any) -> int | None:
         except ValueError:
             return None
     return None
+
+
+def request_url_parts(request_url: str | None) -> SplitResult:
+    """``request_url`` split into scheme, host, path, query and fragment (all empty for ``None``).
+
+    A ValidationError on ``request_url`` when it is not a URL: not a string, or a host that cannot
+    be one (``http://[::1``), which :func:`urllib.parse.urlsplit` refuses with a ValueError.
+    """
+    if request_url is None:
+        return SplitResult("", "", "", "", "")
+    if type(request_url) is str:
+        try:
+            return urlsplit(request_url)
+        except ValueError:
+            pass
+    raise ValidationError({"request_url": [ErrorMessage("Enter a valid URL.", "invalid")]})

@@ -9,16 +9,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...pagination import CursorPage, KeysetPagination, Schema
+from ...pagination import CursorPage, KeysetPagination, Schema, request_url_parts
 from ...table import Table
 
 __all__ = ["LIST_ENVELOPE", "ListEnvelope", "cursor_pagination"]
 
 
 class ListEnvelope:
-    """``{"items", "pagination": {"after", "before", "totalResultSize"}}``; the request URL is unused."""
+    """``{"items", "pagination": {"after", "before", "totalResultSize"}}``; the request URL is
+    only checked to be one, as every envelope checks it."""
 
     def render(self, page: CursorPage[Any], request_url: str | None) -> dict[str, Any]:
+        request_url_parts(request_url)
         return {
             "items": page.results,
             "pagination": {"after": page.after, "before": page.before, "totalResultSize": page.count},

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote_plus, urlsplit
+from urllib.parse import unquote_plus
 
-from ...pagination import NumberedPage, Schema
+from ...pagination import NumberedPage, Schema, request_url_parts
 
 __all__ = ["ListEnvelope"]
 
@@ -29,7 +29,7 @@ class ListEnvelope:
     message: str
 
     def render(self, page: NumberedPage[Any], request_url: str | None) -> dict[str, Any]:
-        parts = urlsplit(request_url or "")
+        parts = request_url_parts(request_url)
         path = parts.path or self.path
         kept = [p for p in parts.query.split("&") if p and unquote_plus(p.partition("=")[0]) not in _PAGING]
         rest = "".join(f"&{p}" for p in kept)
