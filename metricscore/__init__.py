@@ -21,6 +21,7 @@ from .errors import (
     Unauthenticated,
     ValidationError,
 )
+from .pagination import CursorPage, NumberedPage, OffsetPage, Page
 from .registry import register_backend
 from .service import ResourceService
 from .translation import Translation, TranslationError, TranslationReport, translate
@@ -28,10 +29,14 @@ from .translation import Translation, TranslationError, TranslationReport, trans
 __all__ = [
     "ConfigurationError",
     "Conflict",
+    "CursorPage",
     "Dialect",
     "ErrorMessage",
     "MetricscoreError",
     "NotFound",
+    "NumberedPage",
+    "OffsetPage",
+    "Page",
     "PermissionDenied",
     "RateLimited",
     "ResourceService",

@@ -15,9 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import metricscore as mc
-from metricscore.dialects.sequence.pagination import decode_cursor, encode_cursor
 from metricscore.errors import MetricscoreError, ValidationError
 from metricscore.http.keys import Keyring, key_forms
+from metricscore.pagination import decode_cursor, encode_cursor
 
 BOUNDED = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 TYPES = (datetime, str)

@@ -109,10 +109,6 @@ class App:
         base = self.links.absolute(request.scheme, request.header("host"), request.root_path)
         return f"{base}{request.path}{'?' + request.query if request.query else ''}"
 
-    def link_path(self, request: Request, path: str) -> str:
-        """``path`` (of this app) as a link in a response: under the public URL's path or mount prefix."""
-        return f"{self.links.prefix(request.root_path)}{path}"
-
     def _dialect_of(self, path: Any) -> HttpDialect | None:
         """The dialect that answers for ``path``: its route's, else :meth:`_claimant`'s."""
         try:

@@ -1,5 +1,5 @@
 """The OpenAPI 3 document of every route: request bodies from the marshmallow schemas (apispec),
-records from each resource's record type, list envelopes from its page class, and every status an
+records from each resource's record type, list envelopes from its pagination style, and every status an
 operation can answer with its dialect's error body, so that a generated client is typed.
 
 Needs the ``server`` extra (``pip install 'metricscore[server]'``), imported only when asked for.
@@ -105,12 +105,6 @@ def record_schema(tp: Any, nested: Any = None) -> dict[str, Any]:
 
 def _ref(name: str) -> dict[str, Any]:
     return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _page_class(resource: Resource[Any]) -> Any:
-    """The page class the resource's pagination returns (the return type of its ``fetch``)."""
-    hint = get_type_hints(type(resource.pagination).fetch)["return"]
-    return get_origin(hint) or hint
 
 
 def _parameter(name: str, schema: Mapping[str, Any], required: bool = False) -> dict[str, Any]:
@@ -219,7 +213,7 @@ def openapi_document(app: App) -> dict[str, Any]:
     for resource in resources.values():
         record = resource.title
         spec.components.schema(record, component=record_schema(resource.record_type, nested))
-        spec.components.schema(f"{record}Page", component=_page_class(resource).envelope_schema(_ref(record)))
+        spec.components.schema(f"{record}Page", component=resource.pagination.envelope_schema(_ref(record)))
     for face in faces.values():
         for component_name, component in face.openapi_components().items():
             spec.components.schema(component_name, component=component)

@@ -30,7 +30,7 @@ def _usage_metrics(
 
 
 def _list(call: Call) -> tuple[int, Any]:
-    return 200, _usage_metrics(call).list(**call.query).envelope()
+    return 200, _usage_metrics(call).list(**call.query).envelope(call.app.link_url(call.request))
 
 
 def _create(call: Call) -> tuple[int, Any]:

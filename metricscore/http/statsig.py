@@ -54,7 +54,7 @@ def _dry_run(call: Call) -> bool:
 
 
 def _list(call: Call) -> tuple[int, Any]:
-    return 200, _metrics(call).list(**call.query).envelope(call.app.link_path(call.request, f"{STATSIG}/list"))
+    return 200, _metrics(call).list(**call.query).envelope(call.app.link_url(call.request))
 
 
 def _create(call: Call) -> tuple[int, Any]:

@@ -7,16 +7,16 @@ Its HTTP face (routes, ``X-Acme-Key`` auth, ``{"error": {...}}`` bodies, OpenAPI
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypedDict, TypeVar
 
 import marshmallow as ma
 
 from metricscore import Dialect, Store
-from metricscore.pagination import offset_window, parse_int
-from metricscore.query import Contains, Filter, OrderBy
-from metricscore.repository import Record, Repository, Scope
+from metricscore.pagination import Listing, Schema, parse_int, request_url_parts
+from metricscore.query import Contains, OrderBy
+from metricscore.repository import Record
 from metricscore.resource import Context, ListRequest, Resource
 from metricscore.service import ResourceService
 from metricscore.table import Column, ColumnType, Table
@@ -38,17 +38,32 @@ class WidgetRecord(TypedDict):
 
 @dataclass
 class WidgetPage(Generic[ItemT]):
-    """Acme's envelope: ``{widgets, total, offset}``."""
+    """Acme's page: ``results``, the total ``count`` and the ``offset`` it starts at."""
 
     results: list[ItemT]
     count: int
     offset: int
 
-    def __iter__(self) -> Any:
+    def __iter__(self) -> Iterator[ItemT]:
         return iter(self.results)
 
-    @staticmethod
-    def envelope_schema(item: dict[str, Any]) -> dict[str, Any]:
+    def envelope(self, request_url: str | None = None) -> dict[str, Any]:
+        """Acme's body, ``{widgets, total, offset}``; it carries no links, so the URL is only checked."""
+        request_url_parts(request_url)
+        return {"widgets": self.results, "total": self.count, "offset": self.offset}
+
+
+@dataclass(frozen=True)
+class WidgetPagination:
+    """``skip`` and ``take`` (at most 50): a pagination style of Acme's own."""
+
+    def parameters(self) -> dict[str, dict[str, Any]]:
+        return {
+            "skip": {"type": "integer", "minimum": 0, "default": 0},
+            "take": {"type": "integer", "minimum": 1, "maximum": 50, "default": 20},
+        }
+
+    def envelope_schema(self, item: Schema) -> Schema:
         return {
             "type": "object",
             "properties": {
@@ -59,33 +74,11 @@ class WidgetPage(Generic[ItemT]):
             "required": ["widgets", "total", "offset"],
         }
 
-    def envelope(self, request_url: str | None = None) -> dict[str, Any]:
-        return {"widgets": self.results, "total": self.count, "offset": self.offset}
-
-
-@dataclass(frozen=True)
-class WidgetPagination:
-    """``skip`` and ``take`` (at most 50)."""
-
-    def parameters(self) -> dict[str, dict[str, Any]]:
-        return {
-            "skip": {"type": "integer", "minimum": 0, "default": 0},
-            "take": {"type": "integer", "minimum": 1, "maximum": 50, "default": 20},
-        }
-
-    def fetch(
-        self,
-        repository: Repository,
-        scope: Scope,
-        filters: tuple[Filter, ...],
-        order: tuple[OrderBy, ...],
-        params: Mapping[str, Any],
-        render: Any,
-    ) -> WidgetPage[Any]:
+    def fetch(self, listing: Listing, params: Mapping[str, Any]) -> WidgetPage[Any]:
         skip = max(parse_int(params.get("skip")) or 0, 0)
         take = min(max(parse_int(params.get("take")) or 20, 1), 50)
-        rows, count = offset_window(repository, scope, filters, order, skip, take)
-        return WidgetPage([render(row) for row in rows], count, skip)
+        results, count = listing.window(skip, take)
+        return WidgetPage(results, count, skip)
 
 
 class WidgetSchema(ma.Schema):

@@ -21,6 +21,7 @@ from ...resource import Context, ListRequest, Mode, Resource
 from ...table import Column, ColumnType, Table, UniqueKey
 from ...validation import CodedField, Integer, List, Messages, Schema, String, type_name
 from ...wire import iso_z
+from .envelope import LIST_ENVELOPE
 
 __all__ = ["ACCOUNTS", "LIMITS", "AccountRecord", "AccountSchema", "Accounts", "normalize_tags"]
 
@@ -183,7 +184,7 @@ class Accounts(Resource[AccountRecord]):
         orderings=(("name", "id"), ("created_at", "id"), ("updated_at", "id")),
     )
     scope_fields = {"project_id": Integer(required=True, strict=True, min_value=0)}
-    pagination = LimitOffsetPagination()
+    pagination = LimitOffsetPagination(LIST_ENVELOPE)
     actor_field = Integer(strict=True, allow_none=True)  # the PostHog user id
     create_schema = AccountSchema()
     initial_values = {"external_id": None, "properties": {}, "tags": []}

@@ -18,6 +18,7 @@ from ...resource import Context, ListRequest, Resource
 from ...table import Column, ColumnType, Table, UniqueKey
 from ...validation import Choice, Integer, JSONObject, Schema, String
 from ...wire import wire_map
+from .envelope import LIST_ENVELOPE
 
 __all__ = [
     "GROUP_USAGE_METRICS",
@@ -162,7 +163,7 @@ class GroupUsageMetrics(Resource[GroupUsageMetricRecord]):
         "project_id": Integer(required=True, strict=True, min_value=0),
         "group_type_index": Integer(required=True, strict=True, min_value=0, max_value=MAX_GROUP_TYPE_INDEX),
     }
-    pagination = LimitOffsetPagination()
+    pagination = LimitOffsetPagination(LIST_ENVELOPE)
     actor_field = Integer(strict=True, allow_none=True)  # the PostHog user id
     create_schema = GroupUsageMetricCreateSchema()
     update_schema = GroupUsageMetricSchema()

@@ -5,16 +5,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ...dialect import Dialect
+from ...pagination import CursorPage
 from ...service import EvaluatingService
 from .errors import render_error
-from .pagination import CursorPage, CursorPagination
 from .usage_metrics import USAGE_METRICS, UsageMetricRecord
 
 if TYPE_CHECKING:
     from ...store import Store
     from .evaluation import UsageMetricCalculation
 
-__all__ = ["DIALECT", "CursorPage", "CursorPagination", "Sequence", "UsageMetricRecord", "render_error"]
+__all__ = ["DIALECT", "CursorPage", "Sequence", "UsageMetricRecord", "render_error"]
 
 
 class Sequence:

@@ -19,7 +19,7 @@ from ...resource import Context, ListRequest, Resource
 from ...table import Column, ColumnType, Table
 from ...validation import Boolean, Choice, CodedField, Messages, Schema, String, type_name
 from ...wire import wire_map
-from .pagination import CursorPagination
+from .envelope import cursor_pagination
 
 __all__ = [
     "LIMITS",
@@ -206,7 +206,7 @@ class UsageMetrics(Resource[UsageMetricRecord]):
         orderings=(("created_at", "id"),),
     )
     scope_fields = {"account_id": String(required=True, max_length=ACCOUNT_ID_LENGTH, coerce_numbers=False)}
-    pagination = CursorPagination.over(table)
+    pagination = cursor_pagination(table)
     create_schema = UsageMetricSchema()
     replace_resets_omitted = True
     soft_delete_column = "deleted_at"

@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING, Any
 
 from ...dialect import Dialect
 from ...errors import NotFound
+from ...pagination import NumberedPage
 from ...query import Eq, Query
 from ...repository import Record, Repository
 from ...resource import Context
 from ...service import EvaluatingService, may_name_a_record
 from .errors import error_headers, render_error
 from .metrics import METRICS, ORDER, metric_id
-from .pagination import NumberedPage, PagePagination
 from .records import StatsigMetricRecord
 
 if TYPE_CHECKING:
@@ -24,7 +24,6 @@ __all__ = [
     "DIALECT",
     "MetricService",
     "NumberedPage",
-    "PagePagination",
     "Statsig",
     "StatsigMetricRecord",
     "error_headers",
