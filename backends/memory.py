@@ -1,7 +1,7 @@
 """The in-memory backend (``memory://``): the reference semantics for every other backend.
 
 State belongs to the backend instance (two stores never share data); the records of each scope
-live in a :class:`~metricscore.backends._common.Partition`, which also defines what every filter
+live in a :class:`~metricscore.backends.reference.Partition`, which also defines what every filter
 and order means. One re-entrant lock serialises units of work, so concurrent threads see each
 other's operations as a sequence. A unit of work keeps an undo log and replays it backwards
 when the block raises.
@@ -18,7 +18,7 @@ from metricscore.query import Filter, Query
 from metricscore.repository import Record, Scope
 from metricscore.table import Table
 
-from ._common import Partition, matches, sort_records
+from .reference import Partition, matches, sort_records
 
 __all__ = ["MemoryBackend", "matches", "sort_records"]
 

@@ -7,13 +7,14 @@ every other database failure (lost connection, lock timeout, ...) becomes
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 import sqlalchemy as sa
 
-from metricscore.errors import Conflict, StorageError
+from metricscore.errors import ConfigurationError, Conflict, MetricscoreError, StorageError
 
 __all__ = ["ConstraintMap", "translate_errors"]
 
@@ -75,3 +76,47 @@ def translate_errors(constraints: ConstraintMap) -> Iterator[None]:
     except sa.exc.SQLAlchemyError as error:
         detail = getattr(error, "orig", None) or error
         raise StorageError(f"Database error: {type(detail).__name__}: {detail}") from error
+
+
+_SQLITE_PERM, _SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_READONLY, _SQLITE_CANTOPEN, _SQLITE_NOTADB = 3, 5, 6, 8, 14, 26
+
+
+def _sqlite_code(error: BaseException | None) -> int | None:
+    """The primary SQLite result code of ``error`` or of an error it was raised from."""
+    seen = 0
+    while error is not None and seen < 10:
+        code = getattr(error, "sqlite_errorcode", None)
+        if isinstance(code, int):
+            return code & 0xFF
+        error = getattr(error, "orig", None) or error.__cause__
+        seen += 1
+    return None
+
+
+def _sqlite_refusal(database: str | None, error: StorageError) -> MetricscoreError | None:
+    """A clear error when a SQLite file cannot be used at all (``None`` otherwise): a
+    ConfigurationError for a path that cannot work, a StorageError for a corrupt file."""
+    code = _sqlite_code(error)
+    uri = database is not None and database.startswith("file:")
+    path = database if uri or not database else os.path.abspath(database)
+    directory = None if uri or not path else os.path.dirname(path)
+    if code == _SQLITE_CANTOPEN and directory and not os.path.isdir(directory):
+        reason = f"the directory {directory} does not exist"
+    elif code == _SQLITE_CANTOPEN and path and os.path.isdir(path):
+        reason = "it is a directory"
+    elif code == _SQLITE_CANTOPEN:
+        reason = "SQLite cannot open or create it (may this process create files in its directory?)"
+    elif code == _SQLITE_READONLY:
+        reason = (
+            "it is read-only; metricscore writes to it, and SQLite keeps -wal and -shm files beside it, "
+            "so the file and its directory must be writable"
+        )
+    elif code == _SQLITE_PERM:
+        reason = "permission denied"
+    elif code == _SQLITE_NOTADB:
+        return StorageError(
+            f"Cannot use the SQLite database {path}: the file is not a SQLite database (or is corrupt)."
+        )
+    else:
+        return None
+    return ConfigurationError(f"Cannot use the SQLite database {path}: {reason}. ({error.message})")
