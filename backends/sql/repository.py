@@ -14,8 +14,8 @@ from metricscore.query import Filter, Query, fold_case
 from metricscore.repository import Record, Scope
 from metricscore.table import Table
 
-from .connections import _driver_ok, _Pinned
-from .errors import translate_errors
+from .connections import PinnedConnection, may_bypass_sqlalchemy
+from .errors import translate_driver_error, translate_errors
 from .schema import TAG
 from .statements import Statements
 
@@ -29,46 +29,52 @@ class SQLUnitOfWork:
     """One transaction on one connection."""
 
     def __init__(
-        self, backend: SQLBackend, connection: Connection, autocommit: _Pinned | None = None, driver: Any = None
+        self,
+        backend: SQLBackend,
+        connection: Connection,
+        autocommit_connection: PinnedConnection | None = None,
+        driver_connection: Any = None,
     ) -> None:
         self.backend = backend
         self.connection = connection
         #: the driver connection of a SQLite read unit running in autocommit mode
-        self._driver = driver
+        self._driver_connection = driver_connection
         #: that unit began a transaction on the driver (at its first write)
         self.driver_began = False
-        self.locked = False
+        #: SQLite's write lock is held from the start: what this unit reads stays current
+        self.write_locked = False
         self._repositories: dict[str, SQLRepository] = {}
-        self._new: list[Statements] = []
+        #: statements of tables this unit created: the backend keeps them once it commits
+        self._new_statements: list[Statements] = []
         #: the thread connection while this (read-only) unit runs in autocommit mode
-        self._autocommit = autocommit
+        self._autocommit_connection = autocommit_connection
 
     def writing(self) -> None:
         """Called before any write or DDL: a unit reading in autocommit mode starts a transaction
         (its earlier reads saw, statement by statement, what a READ COMMITTED one would have)."""
-        pinned = self._autocommit
+        pinned = self._autocommit_connection
         if pinned is not None:
-            self._autocommit = None
-            self.backend._set_autocommit(pinned, False)
-        if self._driver is not None and not self.driver_began:
-            self.backend._driver_sql(self._driver, "BEGIN")
+            self._autocommit_connection = None
+            self.backend.connections.set_autocommit(pinned, False)
+        if self._driver_connection is not None and not self.driver_began:
+            self.backend.driver_statement(self._driver_connection, "BEGIN")
             self.driver_began = True
 
     def repository(self, table: Table) -> SQLRepository:
         found = self._repositories.get(table.name)
         if found is None:
-            state = self.backend.known_statements(table)
-            if state is None:
+            statements = self.backend.known_statements(table)
+            if statements is None:
                 self.writing()  # the tables may have to be created
-                state, new = self.backend.statements(table, self.connection)
+                statements, new = self.backend.statements(table, self.connection)
                 if new:
-                    self._new.append(state)
-            found = self._repositories[table.name] = SQLRepository(self, state)
+                    self._new_statements.append(statements)
+            found = self._repositories[table.name] = SQLRepository(self, statements)
         return found
 
     def committed(self) -> None:
-        for state in self._new:
-            self.backend.remember(state)
+        for statements in self._new_statements:
+            self.backend.remember(statements)
 
 
 class SQLRepository:
@@ -76,17 +82,17 @@ class SQLRepository:
 
     def __init__(self, uow: SQLUnitOfWork, statements: Statements) -> None:
         self._uow = uow
-        self._conn = uow.connection
+        self._connection = uow.connection
         self._constraints = uow.backend.constraints
-        self._s = statements
-        self._spec = statements.tables.spec
-        self._pg = uow.backend.dialect == "postgresql"
+        self._statements = statements
+        self._spec = statements.sql_table.spec
+        self._postgresql = uow.backend.dialect == "postgresql"
         self._dialect = uow.backend.engine.dialect
         self._read_tags: tuple[str, dict[str, tuple[Any, ...]]] | None = None
 
     def _execute(self, statement: Any, params: Any = None) -> sa.CursorResult[Any]:
         with translate_errors(self._constraints):
-            return self._conn.execute(statement, params)
+            return self._connection.execute(statement, params)
 
     def _select(self, statement: sa.Select[Any], params: dict[str, Any]) -> Sequence[Any]:
         """Every row of a SELECT, converted as SQLAlchemy converts them.
@@ -97,13 +103,13 @@ class SQLRepository:
         while the engine logs statements (``echo``) or has connection event listeners, go
         through SQLAlchemy instead.
         """
-        connection = self._conn
-        raw = self._s.raw(statement, self._dialect)
-        if raw is None or not _driver_ok(connection):
+        connection = self._connection
+        raw = self._statements.raw(statement, self._dialect)
+        if raw is None or not may_bypass_sqlalchemy(connection):
             # SQLAlchemy runs it: statement logging and cursor events see every statement
             return list(self._execute(statement, params).all())
         uow = self._uow
-        if uow._autocommit is None and uow._driver is None and not connection.in_transaction():
+        if uow._autocommit_connection is None and uow._driver_connection is None and not connection.in_transaction():
             connection.begin()  # the driver begins implicitly: let SQLAlchemy commit it
         try:
             dbapi_connection = connection.connection.dbapi_connection
@@ -134,37 +140,33 @@ class SQLRepository:
             return
         lost = bool(dialect.is_disconnect(error, dbapi_connection, cursor))
         if lost:
-            self._conn.invalidate(error)
-        wrapped = sa.exc.DBAPIError.instance(
-            sql, None, error, dialect.loaded_dbapi.Error, connection_invalidated=lost, dialect=dialect
-        )
-        with translate_errors(self._constraints):
-            raise wrapped from error
+            self._connection.invalidate(error)
+        translate_driver_error(error, dialect, self._constraints, sql, invalidated=lost)
 
     # -- reads -------------------------------------------------------------------------------
 
     def get(self, scope: Scope, id: str) -> Record | None:
         if type(id) is not str:
             return None
-        rows = self._select(self._s.get, self._s.key_params(scope, id))
+        rows = self._select(self._statements.get, self._statements.key_params(scope, id))
         if not rows:
             return None
-        record = dict(zip(self._s.names, rows[0], strict=True))
-        if self._uow.locked and self._s.tables.tags:
-            self._read_tags = (id, {name: tuple(record.get(name) or ()) for name in self._s.tables.tags})
+        record = dict(zip(self._statements.names, rows[0], strict=True))
+        if self._uow.write_locked and self._statements.sql_table.tags:
+            self._read_tags = (id, {name: tuple(record.get(name) or ()) for name in self._statements.sql_table.tags})
         return record
 
     def find(self, scope: Scope, query: Query) -> list[Record]:
-        built = self._s.find(scope, query)
+        built = self._statements.find(scope, query)
         if built is None:
             return []
         statement, params = built
-        names = self._s.names
+        names = self._statements.names
         return [dict(zip(names, row, strict=True)) for row in self._select(statement, params)]
 
     def find_with_count(self, scope: Scope, query: Query) -> tuple[list[Record], int]:
         """``(find(scope, query), count(scope, query.filters))`` in one statement."""
-        built = self._s.find(scope, query, counted=True)
+        built = self._statements.find(scope, query, counted=True)
         if built is None:
             return [], 0
         statement, params = built
@@ -172,11 +174,11 @@ class SQLRepository:
         if not rows:  # the total rides on the rows: past the end of the results, ask for it
             positioned = query.offset > 0 or query.after is not None
             return [], self.count(scope, query.filters) if positioned else 0
-        names = self._s.names
+        names = self._statements.names
         return [dict(zip(names, row[:-1], strict=True)) for row in rows], int(rows[0][-1])
 
     def count(self, scope: Scope, filters: tuple[Filter, ...]) -> int:
-        built = self._s.count(scope, filters)
+        built = self._statements.count(scope, filters)
         if built is None:
             return 0
         statement, params = built
@@ -185,31 +187,31 @@ class SQLRepository:
     # -- writes ------------------------------------------------------------------------------
 
     def _values(self, scope: Scope, record: Record) -> dict[str, Any]:
-        values = {name: record.get(name) for name in self._s.names}
+        values = {name: record.get(name) for name in self._statements.names}
         for column in self._spec.scope:
             values[column] = scope[column]
-        for name, folded in self._s.tables.folded.items():
+        for name, folded in self._statements.sql_table.folded.items():
             value = values[name]
             values[folded.name] = fold_case(value) if isinstance(value, str) else None
         return values
 
     def _write_tags(self, scope: Scope, record: Record, replace: bool) -> None:
         id_value = record[self._spec.id_column]
-        for name in self._s.tables.tags:
+        for name in self._statements.sql_table.tags:
             if replace:
-                self._execute(self._s.tag_delete[name], self._s.key_params(scope, id_value))
+                self._execute(self._statements.tag_delete[name], self._statements.key_params(scope, id_value))
             tags = list(dict.fromkeys(record.get(name) or ()))
             if tags:
                 base = {column: scope[column] for column in self._spec.scope}
                 base[self._spec.id_column] = id_value
-                self._execute(self._s.tag_insert[name], [{**base, TAG: tag} for tag in tags])
+                self._execute(self._statements.tag_insert[name], [{**base, TAG: tag} for tag in tags])
 
     def insert(self, scope: Scope, record: Record) -> None:
         self._uow.writing()
         values = self._values(scope, record)
         for _attempt in range(5):
-            result = self._execute(self._s.insert, values)
-            if not self._pg or result.first() is not None:
+            result = self._execute(self._statements.insert, values)
+            if not self._postgresql or result.first() is not None:
                 break
             # PostgreSQL: ON CONFLICT DO NOTHING refused the row; say which key is taken.
             fields = self._taken(scope, values)
@@ -222,15 +224,15 @@ class SQLRepository:
 
     def _taken(self, scope: Scope, values: dict[str, Any]) -> tuple[str, ...] | None:
         id_column = self._spec.id_column
-        if self._execute(self._s.exists, self._s.key_params(scope, values[id_column])).first():
+        if self._execute(self._statements.exists, self._statements.key_params(scope, values[id_column])).first():
             return (id_column,)
         for key in self._spec.unique_keys:
             key_values = {f"_k_{c}": values[c] for c in key.columns}
             if None in key_values.values():
                 continue
-            params = {**self._s.key_params(scope, None), **key_values}
+            params = {**self._statements.key_params(scope, None), **key_values}
             del params["_id"]
-            if self._execute(self._s.key_exists[key.name], params).first():
+            if self._execute(self._statements.key_exists[key.name], params).first():
                 return key.columns
         return None
 
@@ -239,17 +241,17 @@ class SQLRepository:
         values = self._values(scope, record)
         id_column = self._spec.id_column
         params = {k: v for k, v in values.items() if k not in self._spec.scope and k != id_column}
-        params.update(self._s.key_params(scope, record[id_column]))
-        if self._pg and self._spec.unique_keys:
+        params.update(self._statements.key_params(scope, record[id_column]))
+        if self._postgresql and self._spec.unique_keys:
             # PostgreSQL aborts the whole transaction on an error; a savepoint keeps it usable
             # after a Conflict, as on the other databases.
-            with translate_errors(self._constraints), self._conn.begin_nested():
-                result = self._conn.execute(self._s.update, params)
+            with translate_errors(self._constraints), self._connection.begin_nested():
+                result = self._connection.execute(self._statements.update, params)
         else:
-            result = self._execute(self._s.update, params)
+            result = self._execute(self._statements.update, params)
         if result.rowcount == 0:
             raise Conflict("The record no longer exists.", fields=(id_column,))
-        if self._s.tables.tags and not self._tags_unchanged(record):
+        if self._statements.sql_table.tags and not self._tags_unchanged(record):
             self._write_tags(scope, record, replace=True)
 
     def _tags_unchanged(self, record: Record) -> bool:
@@ -264,10 +266,10 @@ class SQLRepository:
         if type(id) is not str:
             return False
         self._uow.writing()
-        params = self._s.key_params(scope, id)
-        result = self._execute(self._s.delete, params)
+        params = self._statements.key_params(scope, id)
+        result = self._execute(self._statements.delete, params)
         if result.rowcount == 0:
             return False
-        for name in self._s.tables.tags:
-            self._execute(self._s.tag_delete[name], params)
+        for name in self._statements.sql_table.tags:
+            self._execute(self._statements.tag_delete[name], params)
         return True

@@ -1,41 +1,7 @@
-"""The TinyDB backend (``tinydb:///path/db.json``): one human-readable JSON file, never half-written.
+"""The TinyDB backend itself: the file's tables in memory, units of work, and the repository.
 
-The file is a TinyDB database: one TinyDB table per resource table, documents keyed by TinyDB's
-integer document ids, so ``tinydb.TinyDB(path)`` can open it. It is written one document per line::
-
-    {
-      "posthog_accounts": {
-        "1": {"project_id": 1, "id": "0190...", "name": "Acme", ...},
-        "2": {...}
-      }
-    }
-
-How it stays correct and fast (each point is tested in ``tests/backends/test_tinydb*.py``):
-
-- **Atomic writes.** A commit writes the whole file to a temporary file in the same folder,
-  fsyncs it, renames it over the database and fsyncs the folder (:class:`AtomicJSONStorage`).
-  A crash at any moment leaves the old file or the new one, never a truncated one.
-- **One write per unit of work.** Operations change an in-memory copy; the file is written once,
-  when the outermost unit of work commits. A unit of work that raises is undone in memory and
-  writes nothing.
-- **Locked across processes.** A write unit of work holds an exclusive ``flock`` on the sidecar
-  ``<file>.lock`` from start to commit, so two processes never lose each other's writes. A read
-  unit of work takes a shared lock only while it checks for changes.
-- **Reads from memory.** The parsed file, an id index and sorted orderings stay in memory while
-  the file is unchanged. "Unchanged" is the file's inode, size and ``mtime_ns`` plus a counter
-  every writer bumps in the lock file (two same-size writes in one clock tick can reuse an inode
-  and an mtime; the counter still moves). Each document's JSON text is cached too, so a commit
-  re-encodes only what changed.
-- **Thread-safe.** One re-entrant lock per backend serialises units of work, as in the memory
-  backend, whose semantics this backend follows exactly (filters via
-  :func:`~metricscore.backends.reference.matches`, ordering via
-  :func:`~metricscore.backends.reference.sort_records`).
-
-TinyDB's own ``Table`` is not used on the hot path: each of its writes re-reads the whole
-database and rebuilds the table's id map, and each read re-reads the storage, which for
-``JSONStorage`` means parsing the whole file. The storage here is a real TinyDB
-:class:`~tinydb.storages.Storage`, so plain TinyDB code can use it to get atomic, locked writes:
-``TinyDB(path, storage=AtomicJSONStorage)``.
+The file is read through :class:`~.storage.AtomicJSONStorage` and written in the format of
+:mod:`.fileformat`; how the pieces keep it correct and fast is in the package's docstring.
 """
 
 from __future__ import annotations
@@ -43,18 +9,17 @@ from __future__ import annotations
 import gc
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import unquote
 
 from metricscore.errors import ConfigurationError, Conflict, StorageError
-from metricscore.query import Filter, Query
-from metricscore.repository import Record, Scope
+from metricscore.repository import Record
 from metricscore.table import Table
 
-from ..reference import Partition, copy_record
-from .fileformat import _Codec, _document_of_line, _render_document, render_database
+from ..reference import Partition, PartitionRepository, ScopedPartitions, Undo, copy_record
+from .fileformat import DocumentCodec, document_of_line, render_database, render_document
 from .storage import AtomicJSONStorage, Signature
 
 __all__ = ["TinyDBBackend", "TinyDBRepository", "TinyDBUnitOfWork"]
@@ -63,82 +28,74 @@ __all__ = ["TinyDBBackend", "TinyDBRepository", "TinyDBUnitOfWork"]
 # -- in-memory state ---------------------------------------------------------------------------------
 
 
-class _Partition(Partition):
-    """A scope's records (see :class:`Partition`) plus the TinyDB document key of each."""
+class DocumentPartition(Partition):
+    """A scope's records (see :class:`Partition`) plus the key of each one's document in its
+    :class:`FileTable`."""
 
-    __slots__ = ("doc_keys",)
+    __slots__ = ("document_keys", "file_table")
 
-    def __init__(self, table: Table) -> None:
+    def __init__(self, table: Table, file_table: FileTable) -> None:
         super().__init__(table)
-        self.doc_keys: dict[str, str] = {}
+        self.file_table = file_table
+        self.document_keys: dict[str, str] = {}
+
+    def put_document(self, record: Record, document_key: str) -> None:
+        self.put(record)
+        self.document_keys[record[self.table.id_column]] = document_key
+
+    def remove_document(self, record_id: str) -> tuple[Record, str]:
+        return self.remove(record_id), self.document_keys.pop(record_id)
 
 
-class _TableState:
+class FileTable:
     """One TinyDB table of the file.
 
-    ``docs`` maps each document key to its rendered line (bytes), or to its parsed JSON object
-    until a commit renders it. Once a :class:`Table` is bound, ``partitions`` hold its decoded
+    ``documents`` maps each document key to its rendered line (bytes), or to its parsed JSON
+    object until a commit renders it. Once a table spec is bound, ``scopes`` hold its decoded
     records by scope.
     """
 
-    def __init__(self, name: str, docs: dict[str, Any]) -> None:
+    def __init__(self, name: str, documents: dict[str, Any]) -> None:
         self.name = name
-        self.docs: dict[str, bytes | dict[str, Any]] = docs
-        self.next_key = max((int(k) for k in docs), default=0) + 1
-        self.table: Table | None = None
-        self.codec: _Codec | None = None
-        self.partitions: dict[tuple[Any, ...], _Partition] = {}
+        self.documents: dict[str, bytes | dict[str, Any]] = documents
+        self.next_document_key = max((int(k) for k in documents), default=0) + 1
+        self.spec: Table | None = None
+        self.codec: DocumentCodec | None = None
+        self.scopes: ScopedPartitions[DocumentPartition] | None = None
 
     def lines(self) -> dict[str, bytes]:
-        docs = self.docs
-        for key, doc in docs.items():
-            if not isinstance(doc, bytes):
-                docs[key] = _render_document(key, doc)
-        return docs  # type: ignore[return-value]  # every value is bytes now
+        documents = self.documents
+        for key, document in documents.items():
+            if not isinstance(document, bytes):
+                documents[key] = render_document(key, document)
+        return documents  # type: ignore[return-value]  # every value is bytes now
 
-    def bind(self, table: Table, path: str) -> None:
-        """Decode every document into records of ``table``, indexed by scope, id and unique key."""
-        codec = _Codec(table)
-        partitions: dict[tuple[Any, ...], _Partition] = {}
-        id_column = table.id_column
-        for key, doc in self.docs.items():
+    def bind(self, spec: Table, path: str) -> None:
+        """Decode every document into records of ``spec``, indexed by scope, id and unique key."""
+        codec = DocumentCodec(spec)
+        scopes = ScopedPartitions(spec, self._new_partition)
+        id_column = spec.id_column
+        for key, document in self.documents.items():
             try:
-                record = codec.decode(_document_of_line(doc) if isinstance(doc, bytes) else dict(doc))
+                record = codec.decode(document_of_line(document) if isinstance(document, bytes) else dict(document))
                 record_id = record[id_column]
                 if type(record_id) is not str:
                     raise ValueError(f"its {id_column!r} is {record_id!r}, not a string")
-                scope_key = tuple(record[c] for c in table.scope)
-                part = partitions.get(scope_key)
-                if part is None:
-                    part = partitions[scope_key] = _Partition(table)
-                if record_id in part.records:
+                partition = scopes.get_or_create(record)
+                if record_id in partition.records:
                     raise ValueError(f"its id {record_id!r} is used twice in the same scope")
-                part.check_unique(record, record_id)
-                _put(part, record, key)
+                partition.check_unique(record, record_id)
+                partition.put_document(record, key)
             except (ValueError, KeyError, TypeError, Conflict) as error:
                 reason = f"missing column {error}" if isinstance(error, KeyError) else str(error)
                 raise StorageError(
                     f"Cannot use the TinyDB file {path!r}: document {key} of table {self.name!r} "
                     f"is not a valid {self.name} record ({reason})"
                 ) from error
-        self.table, self.codec, self.partitions = table, codec, partitions
+        self.spec, self.codec, self.scopes = spec, codec, scopes
 
-    def partition(self, scope: Scope, create: bool) -> _Partition | None:
-        assert self.table is not None
-        key = tuple(scope[c] for c in self.table.scope)
-        part = self.partitions.get(key)
-        if part is None and create:
-            part = self.partitions[key] = _Partition(self.table)
-        return part
-
-
-def _put(part: _Partition, record: Record, doc_key: str) -> None:
-    part.put(record)
-    part.doc_keys[record[part.table.id_column]] = doc_key
-
-
-def _remove(part: _Partition, record_id: str) -> tuple[Record, str]:
-    return part.remove(record_id), part.doc_keys.pop(record_id)
+    def _new_partition(self, spec: Table) -> DocumentPartition:
+        return DocumentPartition(spec, self)
 
 
 @contextmanager
@@ -174,18 +131,18 @@ class TinyDBBackend:
         self._storage = AtomicJSONStorage(path)
         self.path = self._storage.path
         self._signature: Signature | None = None
-        self._tables: dict[str, _TableState] = {}
-        self._txn: _Transaction | None = None
+        self._file_tables: dict[str, FileTable] = {}
+        self._transaction: _Transaction | None = None
         try:
             if self._storage.try_acquire_exclusive():
                 try:
                     self._storage.remove_stale_temporary_files()
-                    self._refresh()
+                    self._reload_if_changed()
                 finally:
                     self._storage.release()
             else:
                 with self._storage.lock(exclusive=False):
-                    self._refresh()
+                    self._reload_if_changed()
         except BaseException:
             self._storage.close()
             raise
@@ -212,94 +169,95 @@ class TinyDBBackend:
     @contextmanager
     def unit_of_work(self, *, write: bool = True) -> Iterator[TinyDBUnitOfWork]:
         with self._lock:
-            txn = self._txn
-            outermost = txn is None
-            if txn is None:
-                txn = self._txn = self._begin(write)
+            transaction = self._transaction
+            outermost = transaction is None
+            if transaction is None:
+                transaction = self._transaction = self._begin(write)
             try:
-                if write and not txn.exclusive:
-                    self._make_writable(txn)
+                if write and not transaction.exclusive:
+                    self._take_exclusive_lock(transaction)
                 uow = TinyDBUnitOfWork(self)
                 try:
                     yield uow
                 except BaseException:
                     uow.rollback()
-                    if outermost and txn.nested_changes:
+                    if outermost and transaction.nested_changes:
                         self._commit()
                     raise
                 if outermost:
-                    if uow.changed or txn.nested_changes:
+                    if uow.changed or transaction.nested_changes:
                         self._commit()
                 elif uow.changed:
-                    txn.nested_changes = True
+                    transaction.nested_changes = True
             finally:
                 if outermost:
-                    self._txn = None
-                    if txn.exclusive:
+                    self._transaction = None
+                    if transaction.exclusive:
                         self._storage.release()
 
     def _begin(self, write: bool) -> _Transaction:
         if write:
             self._storage.acquire(exclusive=True)
             try:
-                self._refresh()
+                self._reload_if_changed()
             except BaseException:
                 self._storage.release()
                 raise
             return _Transaction(exclusive=True)
         with self._storage.lock(exclusive=False):
-            self._refresh()
+            self._reload_if_changed()
         return _Transaction(exclusive=False)
 
-    def _make_writable(self, txn: _Transaction) -> None:
+    def _take_exclusive_lock(self, transaction: _Transaction) -> None:
         """Take the exclusive lock for a transaction that has written nothing yet, and catch up
         with the file, so the write starts from its latest content."""
         self._storage.acquire(exclusive=True)
-        txn.exclusive = True
-        self._refresh()
+        transaction.exclusive = True
+        self._reload_if_changed()
 
-    def _writable(self) -> None:
-        txn = self._txn
-        if txn is None:
+    def _ensure_exclusive(self) -> None:
+        transaction = self._transaction
+        if transaction is None:
             raise StorageError("A TinyDB repository was used outside its unit of work.")
-        if not txn.exclusive:
-            self._make_writable(txn)
+        if not transaction.exclusive:
+            self._take_exclusive_lock(transaction)
 
-    def _refresh(self) -> None:
+    def _reload_if_changed(self) -> None:
         """Reload the file if another writer changed it since we last read or wrote it."""
         if self._signature is not None and self._storage.signature() == self._signature:
             return
         self._signature = None
         with _collector_paused():
             data, signature = self._storage.load()
-            bound = [state.table for state in self._tables.values() if state.table is not None]
-            tables = {name: _TableState(name, docs) for name, docs in data.items()}
-            for table in bound:  # decode eagerly: a corrupt record surfaces now, not mid-operation
-                tables.setdefault(table.name, _TableState(table.name, {})).bind(table, self.path)
-        self._tables = tables
+            bound = [file_table.spec for file_table in self._file_tables.values() if file_table.spec is not None]
+            file_tables = {name: FileTable(name, documents) for name, documents in data.items()}
+            for spec in bound:  # decode eagerly: a corrupt record surfaces now, not mid-operation
+                file_tables.setdefault(spec.name, FileTable(spec.name, {})).bind(spec, self.path)
+        self._file_tables = file_tables
         self._signature = signature
 
     def _commit(self) -> None:
         try:
-            content = render_database({name: state.lines() for name, state in self._tables.items()})
+            content = render_database({name: file_table.lines() for name, file_table in self._file_tables.items()})
             self._signature = self._storage.replace(content)
         except BaseException:
             # Memory is now ahead of the file (or unknown): forget it and reload next time.
             self._signature = None
-            self._tables = {}
+            self._file_tables = {}
             raise
 
-    def _state(self, table: Table) -> _TableState:
-        state = self._tables.get(table.name)
-        if state is None:
-            state = self._tables[table.name] = _TableState(table.name, {})
-        if state.table is not table and state.table != table:
-            state.bind(table, self.path)
-        return state
+    def _file_table(self, spec: Table) -> FileTable:
+        """The file's table for ``spec``, bound to it (its records decoded)."""
+        file_table = self._file_tables.get(spec.name)
+        if file_table is None:
+            file_table = self._file_tables[spec.name] = FileTable(spec.name, {})
+        if file_table.spec is not spec and file_table.spec != spec:
+            file_table.bind(spec, self.path)
+        return file_table
 
     def close(self) -> None:
         with self._lock:
-            self._tables = {}
+            self._file_tables = {}
             self._signature = None
             self._storage.close()
 
@@ -307,14 +265,14 @@ class TinyDBBackend:
 class TinyDBUnitOfWork:
     def __init__(self, backend: TinyDBBackend) -> None:
         self._backend = backend
-        self._undo: list[Callable[[], None]] = []
+        self._undo: list[Undo] = []
 
     @property
     def changed(self) -> bool:
         return bool(self._undo)
 
     def repository(self, table: Table) -> TinyDBRepository:
-        self._backend._state(table)  # bind now, so a corrupt table fails here
+        self._backend._file_table(table)  # bind now, so a corrupt table fails here
         return TinyDBRepository(self._backend, table, self._undo)
 
     def rollback(self) -> None:
@@ -322,93 +280,70 @@ class TinyDBUnitOfWork:
             self._undo.pop()()
 
 
-class TinyDBRepository:
-    """One table through one unit of work. Same semantics as the memory backend's repository."""
+class TinyDBRepository(PartitionRepository[DocumentPartition]):
+    """One table through one unit of work: the memory backend's repository, plus each record's
+    document line, kept rendered for the next commit."""
 
-    def __init__(self, backend: TinyDBBackend, table: Table, undo: list[Callable[[], None]]) -> None:
+    def __init__(self, backend: TinyDBBackend, table: Table, undo: list[Undo]) -> None:
+        super().__init__(table, undo)
         self._backend = backend
-        self._table = table
-        self._undo = undo
 
-    def _partition(self, scope: Scope, create: bool) -> tuple[_TableState, _Partition | None]:
-        # Looked up per call: taking the exclusive lock may reload the file and rebuild the state.
-        state = self._backend._state(self._table)
-        return state, state.partition(scope, create)
+    def _partitions(self) -> ScopedPartitions[DocumentPartition]:
+        # Looked up per call: taking the exclusive lock may reload the file and rebuild its tables.
+        scopes = self._backend._file_table(self._table).scopes
+        assert scopes is not None
+        return scopes
 
-    # -- reads -----------------------------------------------------------------------------------
+    def _before_write(self) -> None:
+        self._backend._ensure_exclusive()
 
-    def get(self, scope: Scope, id: str) -> Record | None:
-        _, part = self._partition(scope, create=False)
-        return None if part is None else part.get(id)
-
-    def find(self, scope: Scope, query: Query) -> list[Record]:
-        _, part = self._partition(scope, create=False)
-        return [] if part is None else part.find(query)
-
-    def count(self, scope: Scope, filters: tuple[Filter, ...]) -> int:
-        _, part = self._partition(scope, create=False)
-        return 0 if part is None else part.count(filters)
-
-    # -- writes ----------------------------------------------------------------------------------
-
-    def insert(self, scope: Scope, record: Record) -> None:
-        self._backend._writable()
-        state, part = self._partition(scope, create=True)
-        assert part is not None
-        record_id = part.check_insert(record)
+    def _add(self, partition: DocumentPartition, record_id: str, record: Record) -> Undo:
+        file_table = partition.file_table
         stored = copy_record(record)
-        doc_key = str(state.next_key)
-        line = self._render(state, doc_key, stored)
-        state.next_key += 1
-        state.docs[doc_key] = line
-        _put(part, stored, doc_key)
+        key = str(file_table.next_document_key)
+        line = self._line(file_table, key, stored)
+        file_table.next_document_key += 1
+        file_table.documents[key] = line
+        partition.put_document(stored, key)
 
         def undo() -> None:
-            _remove(part, record_id)
-            del state.docs[doc_key]
+            partition.remove_document(record_id)
+            del file_table.documents[key]
 
-        self._undo.append(undo)
+        return undo
 
-    def update(self, scope: Scope, record: Record) -> None:
-        self._backend._writable()
-        state, part = self._partition(scope, create=False)
-        if part is None:
-            raise Conflict("The record no longer exists.", fields=(self._table.id_column,))
-        record_id = part.check_update(record)
+    def _replace(self, partition: DocumentPartition, record_id: str, record: Record) -> Undo:
+        file_table = partition.file_table
         stored = copy_record(record)
-        doc_key = part.doc_keys[record_id]
-        line = self._render(state, doc_key, stored)
-        old_line = state.docs[doc_key]
-        old, _ = _remove(part, record_id)
-        _put(part, stored, doc_key)
-        state.docs[doc_key] = line
+        key = partition.document_keys[record_id]
+        line = self._line(file_table, key, stored)
+        old_line = file_table.documents[key]
+        old, _ = partition.remove_document(record_id)
+        partition.put_document(stored, key)
+        file_table.documents[key] = line
 
         def undo() -> None:
-            _remove(part, record_id)
-            _put(part, old, doc_key)
-            state.docs[doc_key] = old_line
+            partition.remove_document(record_id)
+            partition.put_document(old, key)
+            file_table.documents[key] = old_line
 
-        self._undo.append(undo)
+        return undo
 
-    def delete(self, scope: Scope, id: str) -> bool:
-        self._backend._writable()
-        state, part = self._partition(scope, create=False)
-        if part is None or type(id) is not str or id not in part.records:
-            return False
-        old, doc_key = _remove(part, id)
-        old_line = state.docs.pop(doc_key)
+    def _remove(self, partition: DocumentPartition, record_id: str) -> Undo:
+        file_table = partition.file_table
+        old, key = partition.remove_document(record_id)
+        old_line = file_table.documents.pop(key)
 
         def undo() -> None:
-            _put(part, old, doc_key)
-            state.docs[doc_key] = old_line
+            partition.put_document(old, key)
+            file_table.documents[key] = old_line
 
-        self._undo.append(undo)
-        return True
+        return undo
 
-    def _render(self, state: _TableState, doc_key: str, record: Record) -> bytes:
-        assert state.codec is not None
+    def _line(self, file_table: FileTable, key: str, record: Record) -> bytes:
+        assert file_table.codec is not None
         try:
-            return _render_document(doc_key, state.codec.encode(record))
+            return render_document(key, file_table.codec.encode(record))
         except (TypeError, ValueError, RecursionError) as error:
             raise StorageError(
                 f"Cannot store record {record.get(self._table.id_column)!r} of {self._table.name} as JSON: {error}"

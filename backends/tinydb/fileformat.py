@@ -10,10 +10,10 @@ from typing import Any
 from metricscore.repository import Record
 from metricscore.table import ColumnType, Table
 
-__all__ = ["render_database"]
+__all__ = ["DocumentCodec", "document_of_line", "render_database", "render_document", "shape_problem"]
 
 
-def _shape_problem(data: Any) -> str | None:
+def shape_problem(data: Any) -> str | None:
     """Why ``data`` is not ``{table: {"<int>": {document}}}``, or ``None``."""
     if not isinstance(data, dict):
         return f"the top level is a JSON {_json_kind(data)}, not an object of tables"
@@ -45,7 +45,7 @@ def _json_kind(value: Any) -> str:
 # -- encoding ----------------------------------------------------------------------------------------
 
 
-def _render_document(key: str, doc: Mapping[str, Any]) -> bytes:
+def render_document(key: str, doc: Mapping[str, Any]) -> bytes:
     """One document's line of the file. Non-ASCII text stays readable; a string that cannot be
     UTF-8 (a lone surrogate) makes that line fall back to ``\\u`` escapes."""
     try:
@@ -54,7 +54,7 @@ def _render_document(key: str, doc: Mapping[str, Any]) -> bytes:
         return b'    "' + key.encode() + b'": ' + json.dumps(doc).encode("ascii")
 
 
-def _document_of_line(line: bytes) -> Any:
+def document_of_line(line: bytes) -> Any:
     return json.loads(line.split(b": ", 1)[1])
 
 
@@ -69,7 +69,7 @@ def render_database(tables: Mapping[str, Mapping[str, bytes]]) -> bytes:
     return b"{\n" + b",\n".join(blocks) + b"\n}\n"
 
 
-class _Codec:
+class DocumentCodec:
     """Record <-> JSON document for one table: DATETIME columns become ISO-8601 strings with
     microseconds and their UTC offset, which ``datetime.fromisoformat`` turns back into an equal
     aware datetime. Everything else is stored as it is."""

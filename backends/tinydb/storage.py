@@ -15,7 +15,7 @@ from tinydb.storages import Storage
 
 from metricscore.errors import StorageError
 
-from .fileformat import _render_document, _shape_problem, render_database
+from .fileformat import render_database, render_document, shape_problem
 
 __all__ = ["AtomicJSONStorage", "Signature"]
 
@@ -41,23 +41,23 @@ class AtomicJSONStorage(Storage):
         if not os.path.isdir(folder):
             raise StorageError(f"Cannot use the TinyDB file {self.path!r}: the folder {folder!r} does not exist.")
         self._thread_lock = threading.RLock()
-        self._fd: int | None = None
-        self._fd_pid = 0
-        self._depth = 0
-        self._exclusive = False
-        self._lock_fd()  # fail now, not on the first operation, if the lock file cannot be made
+        self._lock_file_fd: int | None = None
+        self._lock_file_pid = 0
+        self._hold_depth = 0
+        self._holds_exclusive = False
+        self._lock_file()  # fail now, not on the first operation, if the lock file cannot be made
 
     # -- the sidecar lock file ---------------------------------------------------------------------
 
-    def _lock_fd(self) -> int:
+    def _lock_file(self) -> int:
         # A forked child gets its own open file description, so its flock is its own.
-        if self._fd is None or self._fd_pid != os.getpid():
+        if self._lock_file_fd is None or self._lock_file_pid != os.getpid():
             try:
-                self._fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+                self._lock_file_fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
             except OSError as error:
                 raise self._error(f"cannot open the lock file {self.lock_path!r}", error) from error
-            self._fd_pid = os.getpid()
-        return self._fd
+            self._lock_file_pid = os.getpid()
+        return self._lock_file_fd
 
     @contextmanager
     def lock(self, *, exclusive: bool) -> Iterator[None]:
@@ -72,24 +72,24 @@ class AtomicJSONStorage(Storage):
     def acquire(self, *, exclusive: bool) -> None:
         self._thread_lock.acquire()
         try:
-            if self._depth == 0 or (exclusive and not self._exclusive):
+            if self._hold_depth == 0 or (exclusive and not self._holds_exclusive):
                 try:
-                    fcntl.flock(self._lock_fd(), fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+                    fcntl.flock(self._lock_file(), fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
                 except OSError as error:
                     raise self._error("cannot lock the lock file", error) from error
-                self._exclusive = self._exclusive or exclusive
+                self._holds_exclusive = self._holds_exclusive or exclusive
         except BaseException:
             self._thread_lock.release()
             raise
-        self._depth += 1
+        self._hold_depth += 1
 
     def release(self) -> None:
-        self._depth -= 1
+        self._hold_depth -= 1
         try:
-            if self._depth == 0:
-                self._exclusive = False
-                if self._fd is not None:
-                    fcntl.flock(self._fd, fcntl.LOCK_UN)
+            if self._hold_depth == 0:
+                self._holds_exclusive = False
+                if self._lock_file_fd is not None:
+                    fcntl.flock(self._lock_file_fd, fcntl.LOCK_UN)
         finally:
             self._thread_lock.release()
 
@@ -97,9 +97,9 @@ class AtomicJSONStorage(Storage):
         """Take the exclusive lock if nobody holds it; ``False`` (and no lock) otherwise."""
         self._thread_lock.acquire()
         try:
-            if self._depth:
+            if self._hold_depth:
                 raise BlockingIOError
-            fcntl.flock(self._lock_fd(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(self._lock_file(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             self._thread_lock.release()
             return False
@@ -108,19 +108,19 @@ class AtomicJSONStorage(Storage):
             if isinstance(error, OSError):
                 raise self._error("cannot lock the lock file", error) from error
             raise
-        self._exclusive = True
-        self._depth = 1
+        self._holds_exclusive = True
+        self._hold_depth = 1
         return True
 
-    def _counter(self) -> int:
-        return int.from_bytes(os.pread(self._lock_fd(), _COUNTER_BYTES, 0), "little")
+    def _change_counter(self) -> int:
+        return int.from_bytes(os.pread(self._lock_file(), _COUNTER_BYTES, 0), "little")
 
     # -- reading -----------------------------------------------------------------------------------
 
     def signature(self) -> Signature:
         """The current version of the file (call it holding the lock)."""
         try:
-            counter = self._counter()
+            counter = self._change_counter()
             st = os.stat(self.path)
         except FileNotFoundError:
             return (counter, None, None, None, None)
@@ -135,7 +135,7 @@ class AtomicJSONStorage(Storage):
         JSON, or is JSON of another shape than a TinyDB database; the file is not touched.
         """
         try:
-            counter = self._counter()
+            counter = self._change_counter()
             with open(self.path, "rb") as handle:
                 st = os.fstat(handle.fileno())
                 content = handle.read()
@@ -150,7 +150,7 @@ class AtomicJSONStorage(Storage):
             data = json.loads(content)
         except (ValueError, RecursionError) as error:  # UnicodeDecodeError is a ValueError
             raise self._error("it is not a JSON document", error) from error
-        problem = _shape_problem(data)
+        problem = shape_problem(data)
         if problem is not None:
             raise self._error(f"it is not a TinyDB database ({problem})")
         return data, signature
@@ -175,8 +175,8 @@ class AtomicJSONStorage(Storage):
                 os.fsync(fd)
             finally:
                 os.close(fd)
-            counter = self._counter() + 1
-            os.pwrite(self._lock_fd(), counter.to_bytes(_COUNTER_BYTES, "little"), 0)
+            counter = self._change_counter() + 1
+            os.pwrite(self._lock_file(), counter.to_bytes(_COUNTER_BYTES, "little"), 0)
             os.replace(temp, self.path)
         except OSError as error:
             _unlink_quietly(temp)
@@ -221,7 +221,7 @@ class AtomicJSONStorage(Storage):
 
     def write(self, data: dict[str, dict[str, Any]]) -> None:
         tables = {
-            table: {str(key): _render_document(str(key), doc) for key, doc in docs.items()}
+            table: {str(key): render_document(str(key), doc) for key, doc in docs.items()}
             for table, docs in data.items()
         }
         with self.lock(exclusive=True):
@@ -229,11 +229,11 @@ class AtomicJSONStorage(Storage):
 
     def close(self) -> None:
         with self._thread_lock:
-            if self._fd is not None and self._fd_pid == os.getpid():
-                os.close(self._fd)
-            self._fd = None
-            self._depth = 0
-            self._exclusive = False
+            if self._lock_file_fd is not None and self._lock_file_pid == os.getpid():
+                os.close(self._lock_file_fd)
+            self._lock_file_fd = None
+            self._hold_depth = 0
+            self._holds_exclusive = False
 
     def _error(self, reason: str, cause: BaseException | None = None) -> StorageError:
         detail = f": {cause}" if cause is not None else ""
