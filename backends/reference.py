@@ -10,6 +10,7 @@ backend is held to these answers by the contract suite.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from operator import itemgetter
 from typing import Any, Generic, TypeVar
 
 from metricscore.errors import Conflict
@@ -178,22 +179,28 @@ PartitionT = TypeVar("PartitionT", bound=Partition)
 class ScopedPartitions(Generic[PartitionT]):
     """The partitions of one table, one per scope (the values of the table's scope columns)."""
 
-    __slots__ = ("by_scope", "new_partition", "table")
+    __slots__ = ("by_scope", "new_partition", "scope_key", "table")
 
     def __init__(self, table: Table, new_partition: Callable[[Table], PartitionT]) -> None:
         self.table = table
         self.new_partition = new_partition
-        self.by_scope: dict[tuple[Any, ...], PartitionT] = {}
+        #: a scope's key in ``by_scope``: its value (one scope column) or the tuple of its values
+        self.scope_key: Callable[[Scope], Any] = itemgetter(*table.scope) if table.scope else _no_scope
+        self.by_scope: dict[Any, PartitionT] = {}
 
     def get(self, scope: Scope) -> PartitionT | None:
-        return self.by_scope.get(tuple(scope[c] for c in self.table.scope))
+        return self.by_scope.get(self.scope_key(scope))
 
     def get_or_create(self, scope: Scope) -> PartitionT:
-        key = tuple(scope[c] for c in self.table.scope)
+        key = self.scope_key(scope)
         partition = self.by_scope.get(key)
         if partition is None:
             partition = self.by_scope[key] = self.new_partition(self.table)
         return partition
+
+
+def _no_scope(scope: Scope) -> tuple[()]:
+    return ()
 
 
 class PartitionRepository(Generic[PartitionT]):
