@@ -40,7 +40,7 @@ database and rebuilds the table's id map, and each read re-reads the storage, wh
 ``TinyDB(path, storage=AtomicJSONStorage)``.
 """
 
-from .backend import TinyDBBackend, TinyDBRepository
+from .backend import TinyDBBackend, TinyDBRepository, TinyDBUnitOfWork
 from .storage import AtomicJSONStorage
 
-__all__ = ["AtomicJSONStorage", "TinyDBBackend", "TinyDBRepository"]
+__all__ = ["AtomicJSONStorage", "TinyDBBackend", "TinyDBRepository", "TinyDBUnitOfWork"]
