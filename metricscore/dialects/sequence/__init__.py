@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ...dialect import Dialect
+from ...pagination import CursorPage
 from ...service import EvaluatingService
 from .errors import render_error
-from .pagination import CursorPage, CursorPagination
 from .usage_events import UsageEventRecord, UsageEvents
 from .usage_metrics import USAGE_METRICS, UsageMetricRecord
 
@@ -14,15 +15,7 @@ if TYPE_CHECKING:
     from ...store import Store
     from .evaluation import UsageMetricCalculation
 
-__all__ = [
-    "CursorPage",
-    "CursorPagination",
-    "Sequence",
-    "UsageEventRecord",
-    "UsageEvents",
-    "UsageMetricRecord",
-    "render_error",
-]
+__all__ = ["DIALECT", "CursorPage", "Sequence", "UsageEventRecord", "UsageEvents", "UsageMetricRecord", "render_error"]
 
 
 class Sequence:
@@ -45,3 +38,9 @@ class Sequence:
         ``list`` (``GET /usage-events``) over the account's built-in events, which its usage
         metrics read (the same table as ``usage_metrics(...).events``)."""
         return UsageEvents(self._store, account_id)
+
+
+#: The declaration found through the ``metricscore.dialects`` entry point ``sequence``.
+DIALECT = Dialect(
+    "sequence", Sequence, (USAGE_METRICS,), http="metricscore.http.sequence:SequenceHttp", title="Sequence"
+)

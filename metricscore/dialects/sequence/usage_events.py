@@ -26,8 +26,9 @@ from ...evaluation.events import TEXT_LENGTH, Event, EventLog, EventQuery, norma
 from ...idempotency import IdempotencyKeys, KeyRace, fingerprint, validate_key
 from ...jsonvalue import string_problem
 from ...limits import MAX_FILTER_VALUES, check_payload_size, too_many
+from ...pagination import CursorPage, KeysetPagination, decode_cursor, encode_cursor
 from ...wire import iso_z
-from .pagination import CursorPage, CursorPagination, decode_cursor, encode_cursor
+from .envelope import LIST_ENVELOPE
 from .usage_metrics import ACCOUNT_ID_LENGTH, USAGE_METRICS
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ _WIRE = {
     "eventProperties": "properties",
 }
 _BODY = {field: wire for wire, field in _WIRE.items()}
-PAGINATION = CursorPagination()
+PAGINATION = KeysetPagination(LIST_ENVELOPE)
 #: The list's query parameters (name -> OpenAPI schema), besides the pagination's.
 USAGE_EVENT_PARAMETERS: dict[str, dict[str, Any]] = {
     "customerAlias[]": {
@@ -330,6 +331,7 @@ class UsageEvents:
             self.log.count(query),
             encode_cursor((rows[-1].seq,)) if more_after else None,
             encode_cursor((rows[0].seq,)) if more_before else None,
+            envelope_format=LIST_ENVELOPE,
         )
 
     def _exists(self, query: EventQuery, seq: int, *, backwards: bool) -> bool:
