@@ -235,6 +235,19 @@ class SQLBackend:
 
         return run_on_builtin(self, dataset, plan)
 
+    def find_events(self, dataset: str, query: Any) -> list[Any]:
+        """The built-in events of ``dataset`` that ``query`` (metricscore.evaluation.events.EventQuery)
+        selects, selected and ordered by the database."""
+        from .evaluation import find_builtin_events
+
+        return find_builtin_events(self, dataset, query)
+
+    def count_events(self, dataset: str, query: Any) -> int:
+        """How many built-in events of ``dataset`` pass ``query``'s filters, counted by the database."""
+        from .evaluation import count_builtin_events
+
+        return count_builtin_events(self, dataset, query)
+
     def has_statements(self, spec: Table) -> bool:
         return self.known_statements(spec) is not None
 

@@ -470,11 +470,11 @@ class EventLog:
             after = (page[-1]["seq"],)
 
     def find(self, query: EventQuery) -> list[Event]:
-        """The events ``query`` selects, in its order. The SQL backend selects them in the
-        database (indexed by dataset and ingestion order); other backends filter :meth:`read`."""
-        lister = _sql_lister(self.store)
-        if lister is not None:
-            found: list[Event] = lister.find_builtin_events(self.store.backend, self.dataset, query)
+        """The events ``query`` selects, in its order. A backend that offers ``find_events`` (the
+        SQL one: indexed by dataset and ingestion order) selects them; others filter :meth:`read`."""
+        find_events = getattr(self.store.backend, "find_events", None)
+        if find_events is not None:
+            found: list[Event] = find_events(self.dataset, query)
             return found
         matched = [e for e in self.read() if query.matches(e) and query.follows(e.seq)]
         if query.descending:
@@ -483,16 +483,7 @@ class EventLog:
 
     def count(self, query: EventQuery) -> int:
         """How many events pass ``query``'s filters (whatever its position and limit)."""
-        lister = _sql_lister(self.store)
-        if lister is not None:
-            return int(lister.count_builtin_events(self.store.backend, self.dataset, query))
+        count_events = getattr(self.store.backend, "count_events", None)
+        if count_events is not None:
+            return int(count_events(self.dataset, query))
         return sum(1 for e in self.read() if query.matches(e))
-
-
-def _sql_lister(store: Store) -> Any:
-    """The SQL backend's event listing module when the store is a SQL one, else ``None``."""
-    if not type(store.backend).__module__.startswith("metricscore.backends.sql"):
-        return None
-    import importlib
-
-    return importlib.import_module("metricscore.backends.sql.evaluation")
