@@ -298,12 +298,16 @@ def _json_copy(value: Any, depth: int, room: list[int]) -> Any:
             raise Fallback
         copy = {}
         for key, item in value.items():
-            if type(key) is not str or ((not key.isascii() or "\x00" in key) and string_problem(key)):
+            if type(key) is not str or "\x00" in key:
                 raise Fallback
+            if not key.isascii():
+                key.encode()  # a lone surrogate raises: string_problem's check, without the call
             kind = type(item)
             if kind is str:
-                if (not item.isascii() or "\x00" in item) and string_problem(item):
+                if "\x00" in item:
                     raise Fallback
+                if not item.isascii():
+                    item.encode()
                 copy[key] = item
             elif kind is int or kind is bool or item is None:
                 copy[key] = item
@@ -320,8 +324,10 @@ def _json_copy(value: Any, depth: int, room: list[int]) -> Any:
         for item in value:
             kind = type(item)
             if kind is str:
-                if (not item.isascii() or "\x00" in item) and string_problem(item):
+                if "\x00" in item:
                     raise Fallback
+                if not item.isascii():
+                    item.encode()
                 items.append(item)
             elif kind is int or kind is bool or item is None:
                 items.append(item)
@@ -329,8 +335,10 @@ def _json_copy(value: Any, depth: int, room: list[int]) -> Any:
                 items.append(_json_copy(item, depth + 1, room))
         return items
     if kind is str:
-        if (not value.isascii() or "\x00" in value) and string_problem(value):
+        if "\x00" in value:
             raise Fallback
+        if not value.isascii():
+            value.encode()
         return value
     if value is None or kind is bool or kind is int:
         return value
@@ -455,7 +463,8 @@ def _string_source(field: Any, x: str) -> str | None:
         text += "    else:\n        raise Fallback()\n"
     else:
         text = f"if type({x}) is not str:\n    raise Fallback()\n"
-    text += f"if (not {x}.isascii() or NUL in {x}) and string_problem({x}):\n    raise Fallback()\n"
+    # string_problem's checks, without the call: a NUL, or a lone surrogate (encoding raises)
+    text += f"if NUL in {x}:\n    raise Fallback()\nif not {x}.isascii():\n    {x}.encode()\n"
     if field.trim:
         text += f"{x} = {x}.strip()\n"
     checks = []

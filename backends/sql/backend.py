@@ -34,6 +34,7 @@ from sqlalchemy.engine.interfaces import IsolationLevel
 from sqlalchemy.pool import StaticPool
 
 from metricscore.errors import ConfigurationError, Conflict, MetricscoreError, StorageError
+from metricscore.jsonvalue import copy_json
 from metricscore.query import Filter, Query, fold_case
 from metricscore.repository import Record, Scope
 from metricscore.table import Table
@@ -228,6 +229,7 @@ class SQLBackend:
             uow = SQLUnitOfWork(self, connection, pinned if autocommit else None, driver)
             #: SQLite's write lock is held from the start: what this unit reads stays current
             uow.locked = self.dialect == "sqlite" and write
+            uow.write = write
             try:
                 yield uow
             except BaseException as error:
@@ -497,6 +499,23 @@ def _sqlite_refusal(database: str | None, error: StorageError) -> MetricscoreErr
 
 
 _decode_json = json.JSONDecoder().decode
+#: How many records one repository remembers as read (a long batch clears and starts over).
+_READS_KEPT = 64
+
+
+def _same(new: Any, old: Any) -> bool:
+    """``new`` would be stored exactly as ``old`` is: equal, of the same types all the way down,
+    objects with their keys in the same order, floats of the same sign (``0.0`` and ``-0.0``)."""
+    kind = type(new)
+    if kind is not type(old):
+        return False
+    if kind is dict:
+        return list(new) == list(old) and all(_same(value, old[key]) for key, value in new.items())
+    if kind is list or kind is tuple:
+        return len(new) == len(old) and all(_same(a, b) for a, b in zip(new, old, strict=True))
+    if kind is float:
+        return bool(new == old) and str(new) == str(old)
+    return bool(new == old)
 
 
 def _json_from_utf8(data: str | bytes) -> Any:
@@ -551,6 +570,8 @@ class SQLUnitOfWork:
         #: that unit began a transaction on the driver (at its first write)
         self.driver_began = False
         self.locked = False
+        #: a write unit: its repositories remember what ``get`` read, for ``update`` to compare
+        self.write = False
         self._repositories: dict[str, SQLRepository] = {}
         self._new: list[Statements] = []
         #: the thread connection while this (read-only) unit runs in autocommit mode
@@ -595,7 +616,10 @@ class SQLRepository:
         self._spec = statements.tables.spec
         self._pg = uow.backend.dialect == "postgresql"
         self._dialect = uow.backend.engine.dialect
-        self._read_tags: tuple[str, dict[str, tuple[Any, ...]]] | None = None
+        #: id -> the stored columns of a record this unit read and holds locked (see ``update``)
+        self._read: dict[str, Record] = {}
+        #: the next ``get`` reads with ``FOR UPDATE`` (the first of a PostgreSQL write unit)
+        self._lock_first = uow.write and self._pg
 
     def _execute(self, statement: Any, params: Any = None) -> sa.CursorResult[Any]:
         with translate_errors(self._constraints):
@@ -659,13 +683,24 @@ class SQLRepository:
     def get(self, scope: Scope, id: str) -> Record | None:
         if type(id) is not str:
             return None
-        rows = self._select(self._s.get, self._s.key_params(scope, id))
+        statement = self._s.get
+        locked = self._uow.locked
+        if self._lock_first:  # PostgreSQL: a write unit's first read locks its row (see update)
+            self._lock_first = False
+            statement, locked = self._s.get_for_update, True
+        rows = self._select(statement, self._s.key_params(scope, id))
         if not rows:
             return None
         record = dict(zip(self._s.names, rows[0], strict=True))
-        if self._uow.locked and self._s.tables.tags:
-            self._read_tags = (id, {name: tuple(record.get(name) or ()) for name in self._s.tables.tags})
+        if locked:
+            self._remember(id, record)
         return record
+
+    def _remember(self, id: str, record: Record) -> None:
+        """``record`` is stored as it is and stays so until this unit ends (its row is locked)."""
+        if len(self._read) >= _READS_KEPT:
+            self._read.clear()
+        self._read[id] = {name: copy_json(value) for name, value in record.items()}
 
     def find(self, scope: Scope, query: Query) -> list[Record]:
         built = self._s.find(scope, query)
@@ -719,6 +754,7 @@ class SQLRepository:
 
     def insert(self, scope: Scope, record: Record) -> None:
         self._uow.writing()
+        self._read.pop(record[self._spec.id_column], None)
         values = self._values(scope, record)
         for _attempt in range(5):
             result = self._execute(self._s.insert, values)
@@ -752,31 +788,54 @@ class SQLRepository:
         values = self._values(scope, record)
         id_column = self._spec.id_column
         params = {k: v for k, v in values.items() if k not in self._spec.scope and k != id_column}
+        changed = self._changed(record[id_column], params)
+        if changed is not None:  # only the columns that differ from what this unit read
+            params = {name: params[name] for name in changed}
         params.update(self._s.key_params(scope, record[id_column]))
-        if self._pg and self._spec.unique_keys:
+        unique = {column for key in self._spec.unique_keys for column in key.columns}
+        if self._pg and unique and (changed is None or not unique.isdisjoint(changed)):
             # PostgreSQL aborts the whole transaction on an error; a savepoint keeps it usable
-            # after a Conflict, as on the other databases.
+            # after a Conflict, as on the other databases. An update that leaves every unique
+            # column as it is cannot conflict: the row already holds those values.
             with translate_errors(self._constraints), self._conn.begin_nested():
                 result = self._conn.execute(self._s.update, params)
         else:
             result = self._execute(self._s.update, params)
         if result.rowcount == 0:
             raise Conflict("The record no longer exists.", fields=(id_column,))
-        if self._s.tables.tags and not self._tags_unchanged(record):
+        tags = self._s.tables.tags
+        if tags and (changed is None or not changed.isdisjoint(tags)):
             self._write_tags(scope, record, replace=True)
+        if record[id_column] in self._read:  # what the row holds now (still locked)
+            self._remember(record[id_column], {name: values[name] for name in self._s.names})
 
-    def _tags_unchanged(self, record: Record) -> bool:
-        """The record's tag lists are those this unit read (under SQLite's write lock, so they
-        are still the stored ones): the tag rows need no rewrite."""
-        read = self._read_tags
-        if read is None or read[0] != record[self._spec.id_column]:
-            return False
-        return all(tuple(record.get(name) or ()) == tags for name, tags in read[1].items())
+    def _changed(self, id: Any, params: dict[str, Any]) -> set[str] | None:
+        """The columns of ``params`` whose values differ from those this unit read for ``id``
+        (a folded copy changes with its column), or ``None``: write them all.
+
+        Only for a record this unit holds locked (every read of a SQLite write unit; the first
+        read of a PostgreSQL one, ``FOR UPDATE``), so what it read is what is stored. The UPDATE
+        then sets only those columns and a tag list that did not change keeps its rows. Values
+        compare strictly (``1`` is not ``1.0``, key order counts): a value is only left alone
+        when it would be written as it is. ``None`` when the unit holds no such read of the
+        record, or nothing would change.
+        """
+        read = self._read.get(id)
+        if read is None:
+            return None
+        changed = {name for name, value in params.items() if name not in read or not _same(value, read[name])}
+        for name, folded in self._s.tables.folded.items():
+            if name in changed:
+                changed.add(folded.name)
+            else:
+                changed.discard(folded.name)
+        return changed or None
 
     def delete(self, scope: Scope, id: str) -> bool:
         if type(id) is not str:
             return False
         self._uow.writing()
+        self._read.pop(id, None)
         params = self._s.key_params(scope, id)
         result = self._execute(self._s.delete, params)
         if result.rowcount == 0:

@@ -216,6 +216,8 @@ class Statements:
 
         key = self._key_where(main)
         self.get = sa.select(*tables.columns).where(*key)
+        #: the read of a record a write unit is about to change: its row stays locked until commit
+        self.get_for_update = self.get.with_for_update() if dialect == "postgresql" else self.get
         if dialect == "postgresql":
             # No error, so the transaction stays usable; a refused row returns no row.
             self.insert: sa.Executable = postgresql.insert(main).on_conflict_do_nothing().returning(main.c[PK])
