@@ -36,7 +36,7 @@ from sqlalchemy.pool import StaticPool
 from metricscore.errors import ConfigurationError, Conflict, MetricscoreError, StorageError
 from metricscore.jsonvalue import copy_json
 from metricscore.query import Filter, Query, fold_case
-from metricscore.repository import Record, Scope
+from metricscore.repository import FreshRecord, Record, Scope
 from metricscore.table import Table
 
 from .errors import ConstraintMap, translate_errors
@@ -691,7 +691,7 @@ class SQLRepository:
         rows = self._select(statement, self._s.key_params(scope, id))
         if not rows:
             return None
-        record = dict(zip(self._s.names, rows[0], strict=True))
+        record = FreshRecord(zip(self._s.names, rows[0], strict=True))
         if locked:
             self._remember(id, record)
         return record
@@ -708,7 +708,7 @@ class SQLRepository:
             return []
         statement, params = built
         names = self._s.names
-        return [dict(zip(names, row, strict=True)) for row in self._select(statement, params)]
+        return [FreshRecord(zip(names, row, strict=True)) for row in self._select(statement, params)]
 
     def find_with_count(self, scope: Scope, query: Query) -> tuple[list[Record], int]:
         """``(find(scope, query), count(scope, query.filters))`` in one statement."""
@@ -721,7 +721,8 @@ class SQLRepository:
             positioned = query.offset > 0 or query.after is not None
             return [], self.count(scope, query.filters) if positioned else 0
         names = self._s.names
-        return [dict(zip(names, row[:-1], strict=True)) for row in rows], int(rows[0][-1])
+        # the count rides last on each row: zip stops before it
+        return [FreshRecord(zip(names, row, strict=False)) for row in rows], int(rows[0][-1])
 
     def count(self, scope: Scope, filters: tuple[Filter, ...]) -> int:
         built = self._s.count(scope, filters)
