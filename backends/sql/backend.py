@@ -501,6 +501,7 @@ def _sqlite_refusal(database: str | None, error: StorageError) -> MetricscoreErr
 _decode_json = json.JSONDecoder().decode
 #: How many records one repository remembers as read (a long batch clears and starts over).
 _READS_KEPT = 64
+_CONTAINERS = frozenset((dict, list))
 
 
 def _same(new: Any, old: Any) -> bool:
@@ -639,16 +640,8 @@ class SQLRepository:
         if raw is None or not SQLBackend._driver_ok(connection):
             # SQLAlchemy runs it: statement logging and cursor events see every statement
             return list(self._execute(statement, params).all())
-        uow = self._uow
-        if uow._autocommit is None and uow._driver is None and not connection.in_transaction():
-            connection.begin()  # the driver begins implicitly: let SQLAlchemy commit it
-        try:
-            dbapi_connection = connection.connection.dbapi_connection
-            assert dbapi_connection is not None
-            cursor: Any = dbapi_connection.cursor()
-        except sa.exc.SQLAlchemyError as error:
-            with translate_errors(self._constraints):
-                raise error
+        # a SQLite read unit runs on its driver connection already, in its own mode
+        dbapi_connection, cursor = self._cursor(self._uow._driver)
         try:
             if raw.no_prepare:
                 cursor.execute(raw.sql, raw.arguments(params), prepare=False)
@@ -656,6 +649,47 @@ class SQLRepository:
                 cursor.execute(raw.sql, raw.arguments(params))
             rows = cursor.fetchall()
             return raw.rows(rows, cursor.description)
+        except Exception as error:
+            self._driver_failed(error, dbapi_connection, cursor, raw.sql)
+            raise
+        finally:
+            cursor.close()
+
+    def _cursor(self, driver: Any) -> tuple[Any, Any]:
+        """The driver connection (``driver`` when given) and a cursor on it, in the unit's
+        transaction: when the driver will begin one implicitly, SQLAlchemy is told, so that it
+        commits it when the unit ends."""
+        connection = self._conn
+        try:
+            if driver is None:
+                if self._uow._autocommit is None and not connection.in_transaction():
+                    connection.begin()
+                driver = connection.connection.dbapi_connection
+                assert driver is not None
+            return driver, driver.cursor()
+        except sa.exc.SQLAlchemyError as error:
+            with translate_errors(self._constraints):
+                raise error
+
+    def _write(self, statement: Any, params: dict[str, Any] | list[dict[str, Any]]) -> tuple[int, Any]:
+        """Run a write (``params``: one row's, or a list for many rows) on the driver's cursor,
+        compiled once per set of parameter names, in the unit's transaction; returns the row
+        count and the first row returned (``RETURNING``), or ``None``. Through SQLAlchemy when
+        the engine logs statements or has listeners, as :meth:`_select`."""
+        connection = self._conn
+        if not SQLBackend._driver_ok(connection):
+            result = self._execute(statement, params)
+            return result.rowcount, result.first() if result.returns_rows else None
+        rows = params if isinstance(params, list) else None
+        raw = self._s.raw_write(statement, self._dialect, rows[0] if rows is not None else params)
+        dbapi_connection, cursor = self._cursor(None)
+        try:
+            if rows is not None:
+                cursor.executemany(raw.sql, [raw.arguments(each) for each in rows])
+            else:
+                cursor.execute(raw.sql, raw.arguments(cast(dict[str, Any], params)))
+            first = cursor.fetchone() if cursor.description is not None else None
+            return cursor.rowcount, first
         except Exception as error:
             self._driver_failed(error, dbapi_connection, cursor, raw.sql)
             raise
@@ -700,7 +734,7 @@ class SQLRepository:
         """``record`` is stored as it is and stays so until this unit ends (its row is locked)."""
         if len(self._read) >= _READS_KEPT:
             self._read.clear()
-        self._read[id] = {name: copy_json(value) for name, value in record.items()}
+        self._read[id] = {name: copy_json(v) if type(v) in _CONTAINERS else v for name, v in record.items()}
 
     def find(self, scope: Scope, query: Query) -> list[Record]:
         built = self._s.find(scope, query)
@@ -746,20 +780,20 @@ class SQLRepository:
         id_value = record[self._spec.id_column]
         for name in self._s.tables.tags:
             if replace:
-                self._execute(self._s.tag_delete[name], self._s.key_params(scope, id_value))
+                self._write(self._s.tag_delete[name], self._s.key_params(scope, id_value))
             tags = list(dict.fromkeys(record.get(name) or ()))
             if tags:
                 base = {column: scope[column] for column in self._spec.scope}
                 base[self._spec.id_column] = id_value
-                self._execute(self._s.tag_insert[name], [{**base, TAG: tag} for tag in tags])
+                self._write(self._s.tag_insert[name], [{**base, TAG: tag} for tag in tags])
 
     def insert(self, scope: Scope, record: Record) -> None:
         self._uow.writing()
         self._read.pop(record[self._spec.id_column], None)
         values = self._values(scope, record)
         for _attempt in range(5):
-            result = self._execute(self._s.insert, values)
-            if not self._pg or result.first() is not None:
+            _count, returned = self._write(self._s.insert, values)
+            if not self._pg or returned is not None:
                 break
             # PostgreSQL: ON CONFLICT DO NOTHING refused the row; say which key is taken.
             fields = self._taken(scope, values)
@@ -800,9 +834,10 @@ class SQLRepository:
             # column as it is cannot conflict: the row already holds those values.
             with translate_errors(self._constraints), self._conn.begin_nested():
                 result = self._conn.execute(self._s.update, params)
+            count = result.rowcount
         else:
-            result = self._execute(self._s.update, params)
-        if result.rowcount == 0:
+            count, _returned = self._write(self._s.update, params)
+        if count == 0:
             raise Conflict("The record no longer exists.", fields=(id_column,))
         tags = self._s.tables.tags
         if tags and (changed is None or not changed.isdisjoint(tags)):
@@ -838,9 +873,9 @@ class SQLRepository:
         self._uow.writing()
         self._read.pop(id, None)
         params = self._s.key_params(scope, id)
-        result = self._execute(self._s.delete, params)
-        if result.rowcount == 0:
+        count, _returned = self._write(self._s.delete, params)
+        if count == 0:
             return False
         for name in self._s.tables.tags:
-            self._execute(self._s.tag_delete[name], params)
+            self._write(self._s.tag_delete[name], params)
         return True
