@@ -842,8 +842,11 @@ class SQLRepository:
         tags = self._s.tables.tags
         if tags and (changed is None or not changed.isdisjoint(tags)):
             self._write_tags(scope, record, replace=True)
-        if record[id_column] in self._read:  # what the row holds now (still locked)
-            self._remember(record[id_column], {name: values[name] for name in self._s.names})
+        read = self._read.get(record[id_column])
+        if read is not None:  # what the row holds now (still locked)
+            for name in read if changed is None else changed & read.keys():
+                value = values[name]
+                read[name] = copy_json(value) if type(value) in _CONTAINERS else value
 
     def _changed(self, id: Any, params: dict[str, Any]) -> set[str] | None:
         """The columns of ``params`` whose values differ from those this unit read for ``id``
