@@ -7,6 +7,8 @@
 ['enterprise']
 """
 
+from .api import Store, open_store
+from .dialect import Dialect, register_dialect
 from .errors import (
     ConfigurationError,
     Conflict,
@@ -19,17 +21,22 @@ from .errors import (
     Unauthenticated,
     ValidationError,
 )
+from .pagination import CursorPage, NumberedPage, OffsetPage, Page
 from .registry import register_backend
 from .service import ResourceService
-from .store import Store, open_store
 from .translation import Translation, TranslationError, TranslationReport, translate
 
 __all__ = [
     "ConfigurationError",
     "Conflict",
+    "CursorPage",
+    "Dialect",
     "ErrorMessage",
     "MetricscoreError",
     "NotFound",
+    "NumberedPage",
+    "OffsetPage",
+    "Page",
     "PermissionDenied",
     "RateLimited",
     "ResourceService",
@@ -42,6 +49,7 @@ __all__ = [
     "ValidationError",
     "open_store",
     "register_backend",
+    "register_dialect",
     "translate",
 ]
 

@@ -7,6 +7,7 @@
     metricscore keys create posthog --scopes account:read,account:write --projects 1 [--user-id 7]
     metricscore keys create sequence --account ACCOUNT_ID
     metricscore keys create statsig --project PROJECT_ID [--name NAME]
+    metricscore keys create KIND [--subject VALUE] ...   (the kinds of the installed dialects)
     metricscore keys list [--all]
     metricscore keys revoke KEY_ID
     metricscore migrate [--url URL] [--revision head] [--downgrade]
@@ -72,7 +73,7 @@ def _url(url: str | None) -> str:
 
 
 def _open(url: str) -> Any:
-    from .store import open_store
+    from .api import open_store
 
     return open_store(url)
 
@@ -269,72 +270,92 @@ def keys() -> None:
     """Create, list and revoke API keys."""
 
 
+def _kind_option(ctx: Any, param: Any, value: str) -> Any:
+    """The key form of ``value`` among the installed dialects' (see :class:`~metricscore.http.keys.KeyForm`)."""
+    from .http.keys import key_forms
+
+    forms = key_forms()
+    if value not in forms:
+        raise click.BadParameter(f"{value!r} is not a kind of key; installed kinds: {', '.join(sorted(forms))}")
+    return forms[value]
+
+
+#: The options naming the one value a key is bound to (``KeyForm.subject``): ``--subject``, or its
+#: name without ``_id`` (``--account`` for ``account_id``, ``--project`` for ``project_id``).
+_SUBJECT_ALIASES = ("account", "project")
+
+
 @keys.command("create")
-@click.argument("kind", type=click.Choice(["posthog", "sequence", "statsig"]))
+@click.argument("kind", callback=_kind_option)
 @url_option
 @click.option("--name", default="", help="a label (Statsig: shown as creatorName)")
-@click.option("--scopes", default="", help="PostHog: comma-separated scopes, or '*'")
+@click.option("--scopes", default="", help="comma-separated scopes, or '*' (kinds with scopes, e.g. posthog)")
 @click.option(
     "--projects",
     default=None,
     callback=_projects_option,
-    help="PostHog: comma-separated project ids, or '*' (default: every project)",
+    help="comma-separated project ids, or '*' (kinds limited to projects, e.g. posthog; default: every project)",
 )
 @click.option(
-    "--user-id", type=click.IntRange(0, 2**63 - 1), default=None, help="PostHog: user id recorded as created_by"
+    "--user-id", type=click.IntRange(0, 2**63 - 1), default=None, help="user id recorded as created_by (e.g. posthog)"
 )
-@click.option("--account", default=None, help="Sequence: the sequenceAccountId")
-@click.option("--project", default=None, help="Statsig: the project id")
+@click.option("--subject", default=None, help="the value the key is bound to (kinds with a subject)")
+@click.option("--account", default=None, help="--subject of a kind bound to an account_id (e.g. sequence)")
+@click.option("--project", default=None, help="--subject of a kind bound to a project_id (e.g. statsig)")
 @click.option("--json", "as_json", is_flag=True, help="print JSON")
 @click.option(
     "--token-only",
     is_flag=True,
-    help="print only the credential for the auth header: the token (PostHog, Statsig) or the base64 "
-    "Basic credentials (Sequence), e.g. KEY=$(metricscore keys create ... --token-only)",
+    help="print only the credential for the auth header: the token, or the base64 Basic credentials "
+    "of client credentials (e.g. sequence), e.g. KEY=$(metricscore keys create ... --token-only)",
 )
 def create_key(
-    kind: str,
+    kind: Any,
     url: str | None,
     name: str,
     scopes: str,
     projects: list[int] | None,
     user_id: int | None,
+    subject: str | None,
     account: str | None,
     project: str | None,
     as_json: bool,
     token_only: bool,
 ) -> int:
-    """Create a key and print it (the secret is shown only once)."""
+    """Create a key of KIND (one an installed dialect checks) and print it (the secret is shown only once)."""
     from .http.keys import Keyring
 
+    form = kind
     scope_list = [s.strip() for s in scopes.split(",") if s.strip()]
-    if kind == "posthog" and not scope_list:
-        raise click.UsageError("--scopes is required for a PostHog key (e.g. account:read,account:write or '*')")
-    if kind == "sequence" and not account:
-        raise click.UsageError("--account is required for Sequence credentials")
-    if kind == "statsig" and not project:
-        raise click.UsageError("--project is required for a Statsig key")
+    if form.scopes is not None and not scope_list:
+        raise click.UsageError(f"--scopes is required for a {form.kind} key (some of {', '.join(form.scopes)}, or '*')")
+    given = {"subject": subject, "account": account, "project": project}
+    if form.subject is not None:
+        alias = form.subject.removesuffix("_id")
+        option = alias if alias in _SUBJECT_ALIASES else "subject"
+        bound = given[option] if given[option] is not None else subject
+        if not bound:
+            raise click.UsageError(f"--{option} is required for a {form.kind} key (its {form.subject})")
+    for option, value in given.items():
+        if value is not None and (form.subject is None or option not in ("subject", form.subject.removesuffix("_id"))):
+            raise click.UsageError(f"--{option} does not apply to a {form.kind} key")
+    extra: dict[str, Any] = {}
+    if form.scopes is not None:
+        extra["scopes"] = scope_list
+    if form.subject is not None:
+        extra["subject"] = bound
     store = _open(_url(url))
     try:
-        keyring = Keyring(store)
-        out: dict[str, Any]
-        if kind == "posthog":
-            new = keyring.create_posthog_key(scopes=scope_list, projects=projects, name=name, user_id=user_id)
-            out = {"key_id": new.key_id, "token": new.token, "header": f"Authorization: Bearer {new.token}"}
-        elif kind == "sequence":
-            new = keyring.create_sequence_credentials(account_id=str(account), name=name)
-            basic = base64.b64encode(f"{new.client_id}:{new.client_secret}".encode()).decode("ascii")
-            out = {
-                "key_id": new.key_id,
-                "client_id": new.client_id,
-                "client_secret": new.client_secret,
-                "header": f"Authorization: Basic {basic}",
-            }
-        else:
-            new = keyring.create_statsig_key(project_id=str(project), **({"name": name} if name else {}))
-            out = {"key_id": new.key_id, "token": new.token, "header": f"STATSIG-API-KEY: {new.token}"}
+        new = Keyring(store).create(form, name=name, projects=projects, user_id=user_id, **extra)
     finally:
         store.close()
+    out: dict[str, Any] = {"key_id": new.key_id}
+    if form.prefix is None:
+        out |= {"client_id": new.client_id, "client_secret": new.client_secret}
+    else:
+        out["token"] = new.token
+    basic = base64.b64encode(f"{new.client_id}:{new.token}".encode()).decode("ascii")
+    out["header"] = form.header.format(token=new.token, basic=basic)
     if token_only:
         print(out["header"].split(" ")[-1])
     elif as_json:

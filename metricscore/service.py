@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Generic, Never, Self, TypeVar, cast
 from .errors import NON_FIELD_ERRORS, Conflict, ErrorMessage, MetricscoreError, NotFound, StorageError, ValidationError
 from .idempotency import KEY_FIELD, IdempotencyKeys, KeyRace, fingerprint, validate_key
 from .jsonvalue import string_problem
-from .pagination import Page
+from .pagination import Listing, Page
 from .query import Eq, storable_filters
 from .repository import Record, Repository, UnitOfWork
 from .resource import Context, Mode, RecordT, Resource
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 __all__ = ["EvaluatingService", "IdempotentService", "PageT", "ResourceService", "ResultT", "may_name_a_record"]
 
 #: The page class a resource's ``list()`` returns (``OffsetPage``, ``CursorPage``, ``NumberedPage``).
-PageT = TypeVar("PageT", bound=Page)
+PageT = TypeVar("PageT", bound=Page[Any])
 #: What a metric's ``evaluate()`` answers (a ``TypedDict``, or a union of them, per dialect).
 ResultT = TypeVar("ResultT", bound=Mapping[str, object])
 
@@ -373,7 +373,8 @@ class ResourceService(Generic[RecordT, PageT]):
         filters = storable_filters(self._filters(request.filters))
         render: Any = self.resource.render
         with self._reading() as repository:
-            page = self.resource.pagination.fetch(repository, self.scope, filters, request.order, params, render)
+            listing = Listing(repository, self.scope, filters, request.order, render)
+            page = self.resource.pagination.fetch(listing, params)
         return cast(PageT, page)
 
     # -- evaluation over events ------------------------------------------------------------------

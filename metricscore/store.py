@@ -1,11 +1,17 @@
-"""The entry point: ``open_store(url)`` returns a :class:`Store` with one namespace per vendor."""
+"""The core :class:`Store`: a backend, a clock and an id factory. It knows no vendor: ``store.<name>``
+of any installed dialect resolves through the dialect registry (:mod:`metricscore.dialect`).
+
+Most programs call :func:`metricscore.open_store` (:mod:`metricscore.api`), whose ``Store`` type
+also tells type checkers what the built-in namespaces hold.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
+from .dialect import dialect, find_dialect
 from .errors import ConfigurationError, MetricscoreError, StorageError
 from .ids import Clock, IdFactory, utc_now, uuid7_str
 from .registry import backend_class, scheme_of
@@ -14,17 +20,15 @@ from .repository import Backend
 if TYPE_CHECKING:
     from .evaluation.events import EventLog
 
-__all__ = ["Store", "WarehouseTableExists", "open_store"]
-
-#: ``warehouse_table_exists(project_id, table_name) -> bool``: asked by PostHog group usage metrics
-#: whose ``filters.source`` is ``data_warehouse``.
-WarehouseTableExists = Callable[[int, str], bool]
+__all__ = ["Store"]
 
 
 class Store:
     """A backend plus the clock and id factory every operation uses.
 
-    ``store.posthog``, ``store.sequence`` and ``store.statsig`` hand out services bound to a scope.
+    ``store.<dialect>`` (the name of any installed dialect) hands out services bound to a scope;
+    each namespace is made on first use. ``settings`` are the embedding app's options for the
+    dialects, by name, read with :meth:`setting`.
     """
 
     def __init__(
@@ -33,20 +37,67 @@ class Store:
         *,
         clock: Clock | None = None,
         id_factory: IdFactory | None = None,
-        warehouse_table_exists: WarehouseTableExists | None = None,
+        settings: Mapping[str, Any] | None = None,
     ) -> None:
-        from .dialects.posthog import PostHog
-        from .dialects.sequence import Sequence
-        from .dialects.statsig import Statsig
-
         self.backend = backend
         self.clock: Clock = clock or utc_now
         self.id_factory: IdFactory = id_factory or uuid7_str
-        #: The embedding app's answer to "does this data-warehouse table exist?"; ``None`` accepts any.
-        self.warehouse_table_exists = warehouse_table_exists
-        self.posthog = PostHog(self)
-        self.sequence = Sequence(self)
-        self.statsig = Statsig(self)
+        self.settings: dict[str, Any] = dict(settings or {})
+
+    @classmethod
+    def open(
+        cls,
+        url: str | Backend,
+        *,
+        clock: Clock | None = None,
+        id_factory: IdFactory | None = None,
+        settings: Mapping[str, Any] | None = None,
+        **options: Any,
+    ) -> Self:
+        """Open the store at ``url`` (or wrap an already built backend); ``options`` go to the backend.
+
+        See :func:`metricscore.open_store`.
+        """
+        if isinstance(url, str):
+            backend_type = backend_class(scheme_of(url))
+            try:
+                backend = backend_type.from_url(url, **options)
+            except MetricscoreError:
+                raise
+            except TypeError as error:
+                raise ConfigurationError(f"Bad options for {backend_type.__name__}: {error}") from error
+            except Exception as error:
+                raise StorageError(f"Could not open {url!r}: {type(error).__name__}: {error}") from error
+        elif not isinstance(url, Backend):
+            raise ConfigurationError(f"open_store takes a URL string or a backend instance, not {type(url).__name__}.")
+        else:
+            if options:
+                raise ConfigurationError("Backend options go with a URL, not with a backend instance.")
+            backend = url
+        return cls(backend, clock=clock, id_factory=id_factory, settings=settings)
+
+    def setting(self, name: str) -> Any:
+        """The setting ``name`` the embedding app gave (``None`` when it gave none)."""
+        return self.settings.get(name)
+
+    def namespace(self, name: str) -> Any:
+        """The namespace of the dialect ``name`` (``store.namespace("acme")`` is ``store.acme``);
+        ConfigurationError naming the installed dialects when there is none."""
+        found = self.__dict__.get(name) if isinstance(name, str) and not name.startswith("_") else None
+        if found is None:
+            found = dialect(name).namespace(self)
+            self.__dict__[name] = found
+        return found
+
+    if not TYPE_CHECKING:  # type checkers see only declared attributes: a typo stays an error
+
+        def __getattr__(self, name: str) -> Any:
+            # Only called for names the instance lacks: a dialect's namespace, made once and kept.
+            if name.startswith("_") or find_dialect(name) is None:
+                raise AttributeError(
+                    f"{type(self).__name__!r} object has no attribute {name!r} (and no dialect is named so)"
+                )
+            return self.namespace(name)
 
     def now(self) -> datetime:
         """The clock's time as aware UTC (a naive value is taken to be UTC already)."""
@@ -66,7 +117,7 @@ class Store:
     def close(self) -> None:
         self.backend.close()
 
-    def __enter__(self) -> Store:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -74,38 +125,3 @@ class Store:
 
     def __repr__(self) -> str:
         return f"<Store {type(self.backend).__name__}>"
-
-
-def open_store(
-    url: str | Backend,
-    *,
-    clock: Clock | None = None,
-    id_factory: IdFactory | None = None,
-    warehouse_table_exists: WarehouseTableExists | None = None,
-    **options: Any,
-) -> Store:
-    """Open the store at ``url`` (or wrap an already built backend).
-
-    ``memory://``, ``sqlite:///path.db``, ``sqlite://`` (in memory), ``tinydb:///path/db.json``,
-    ``postgresql+psycopg://...``, ``mysql+pymysql://...``; other schemes come from
-    :func:`~metricscore.register_backend` or the ``metricscore.backends`` entry points.
-    ``options`` go to the backend. ``warehouse_table_exists(project_id, table_name)`` lets PostHog
-    group usage metrics check data-warehouse tables; without it any table name is accepted.
-    """
-    if isinstance(url, str):
-        cls = backend_class(scheme_of(url))
-        try:
-            backend = cls.from_url(url, **options)
-        except MetricscoreError:
-            raise
-        except TypeError as error:
-            raise ConfigurationError(f"Bad options for {cls.__name__}: {error}") from error
-        except Exception as error:
-            raise StorageError(f"Could not open {url!r}: {type(error).__name__}: {error}") from error
-    elif not isinstance(url, Backend):
-        raise ConfigurationError(f"open_store takes a URL string or a backend instance, not {type(url).__name__}.")
-    else:
-        if options:
-            raise ConfigurationError("Backend options go with a URL, not with a backend instance.")
-        backend = url
-    return Store(backend, clock=clock, id_factory=id_factory, warehouse_table_exists=warehouse_table_exists)

@@ -15,9 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import metricscore as mc
-from metricscore.dialects.sequence.pagination import decode_cursor, encode_cursor
 from metricscore.errors import MetricscoreError, ValidationError
-from metricscore.http.keys import KEY_KINDS, Keyring
+from metricscore.http.keys import Keyring, key_forms
+from metricscore.pagination import decode_cursor, encode_cursor
 
 BOUNDED = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 TYPES = (datetime, str)
@@ -121,11 +121,11 @@ def test_creating_keys_raises_only_metricscore_errors(keyring: Keyring, a: Any, 
 @BOUNDED
 @given(anything, anything, anything)
 def test_checking_and_revoking_raise_only_metricscore_errors(keyring: Keyring, a: Any, b: Any, c: Any) -> None:
-    for kind in (*KEY_KINDS, a):
+    for kind in (*key_forms(), a):
         assert _only_metricscore_errors(lambda kind=kind: keyring.check_token(kind, b)) is None
-    assert _only_metricscore_errors(lambda: keyring.check_credentials(a, b)) is None
+    assert _only_metricscore_errors(lambda: keyring.check_credentials("sequence", a, b)) is None
     assert _only_metricscore_errors(lambda: keyring.revoke(a)) in (False, None)
     _only_metricscore_errors(lambda: keyring.list(include_revoked=c))
     new = keyring.create_sequence_credentials(account_id="acct")
-    assert _only_metricscore_errors(lambda: keyring.check_credentials(new.client_id, a)) is None
-    assert keyring.check_credentials(new.client_id, new.client_secret) is not None
+    assert _only_metricscore_errors(lambda: keyring.check_credentials("sequence", new.client_id, a)) is None
+    assert keyring.check_credentials("sequence", new.client_id, new.client_secret) is not None

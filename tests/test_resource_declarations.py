@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 import metricscore as mc
 from metricscore.backends.sql import catalog
 from metricscore.dialects import RESOURCES
+from metricscore.pagination import Listing
 from metricscore.repository import Record
 from metricscore.resource import Resource
 from metricscore.testing.strategies import STRATEGIES, payloads
@@ -190,5 +191,6 @@ def test_declared_list_parameters_are_the_ones_read(name: str) -> None:
     paging = _Params()
     with store.backend.unit_of_work(write=False) as uow:
         scope = resource.validate_scope(SCOPES[name])
-        resource.pagination.fetch(uow.repository(resource.table), scope, (), request.order, paging, resource.render)
+        listing = Listing(uow.repository(resource.table), scope, (), request.order, resource.render)
+        resource.pagination.fetch(listing, paging)
     assert paging.read == set(resource.pagination.parameters()), name

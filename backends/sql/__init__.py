@@ -3,7 +3,8 @@
 See docs/databases.md. Schema migrations: ``python -m metricscore.backends.sql migrate URL``.
 """
 
-from .backend import SQLBackend, SQLRepository
+from .backend import SQLBackend
 from .migrate import upgrade
+from .repository import SQLRepository
 
 __all__ = ["SQLBackend", "SQLRepository", "upgrade"]

@@ -112,8 +112,10 @@ def _property_pg(element: PropertyText, compiler: SQLCompiler, **kw: Any) -> str
 def _property_mysql(element: PropertyText, compiler: SQLCompiler, **kw: Any) -> str:
     # JSON_VALUE: unquoted text, NULL for a missing key and for JSON null (a JSON boolean in a
     # declared source reads as 1/0 here: the built-in table stores text only).
+    # MariaDB's path parser finds no key that begins with "-", quoted or not ('$."-a"'); the same
+    # key written with a JSON escape ('$."\\u002da"') is found.
     column = compiler.process(element.column, **kw)
-    path = compiler.process(sa.literal(_path(element.prop), sa.Text()), **kw)
+    path = compiler.process(sa.literal(_path(element.prop.replace("-", "\\u002d")), sa.Text()), **kw)
     return f"(CONVERT(JSON_VALUE({column}, {path}) USING utf8mb4) COLLATE utf8mb4_nopad_bin)"
 
 

@@ -199,14 +199,14 @@ class RawStatement:
 class Statements:
     """Every statement one table needs, for one database dialect."""
 
-    def __init__(self, tables: SQLTable, dialect: str, fts: bool) -> None:
-        self.tables = tables
+    def __init__(self, sql_table: SQLTable, dialect: str, fts: bool) -> None:
+        self.sql_table = sql_table
         self.dialect = dialect
         #: SQLite FTS5 index present
         self.fts = fts
-        spec = tables.spec
-        main = tables.main
-        self.names = [c.name for c in tables.columns]
+        spec = sql_table.spec
+        main = sql_table.main
+        self.names = [c.name for c in sql_table.columns]
         self.scope_params = {c: f"_s_{c}" for c in spec.scope}
         self.id_name = spec.id_column
         self.kinds = {c.name: c.type for c in spec.columns}
@@ -219,7 +219,7 @@ class Statements:
         self._raw_writes: dict[tuple[int, frozenset[str]], tuple[Any, RawStatement]] = {}
 
         key = self._key_where(main)
-        self.get = sa.select(*tables.columns).where(*key)
+        self.get = sa.select(*sql_table.columns).where(*key)
         #: the read of a record a write unit is about to change: its row stays locked until commit
         self.get_for_update = self.get.with_for_update() if dialect == "postgresql" else self.get
         if dialect == "postgresql":
@@ -230,8 +230,8 @@ class Statements:
         self.update = sa.update(main).where(*key)
         self.delete = sa.delete(main).where(*key)
         self.exists = sa.select(sa.literal(1)).select_from(main).where(*key)
-        self.tag_insert = {name: sa.insert(t) for name, t in tables.tags.items()}
-        self.tag_delete = {name: sa.delete(t).where(*self._key_where(t)) for name, t in tables.tags.items()}
+        self.tag_insert = {name: sa.insert(t) for name, t in sql_table.tags.items()}
+        self.tag_delete = {name: sa.delete(t).where(*self._key_where(t)) for name, t in sql_table.tags.items()}
         self.key_exists: dict[str, sa.Select[Any]] = {}
         for unique in spec.unique_keys:
             where = [*self._scope_where(main)]
@@ -317,7 +317,7 @@ class Statements:
             return None
         stmt = self._counts.get(shape)
         if stmt is None:
-            main = self.tables.main
+            main = self.sql_table.main
             stmt = sa.select(sa.func.count()).select_from(main).where(*self._where(shape))
             if any(part[0] == "contains" for part in shape):
                 stmt = stmt.execution_options(**{NO_PREPARE: True})
@@ -357,18 +357,18 @@ class Statements:
             elif isinstance(f, Contains):
                 term = fold_case(f.term)
                 columns = tuple(f.columns)
-                use_fts = self.fts and len(term) >= TRIGRAM_MIN and all(c in self.tables.folded for c in columns)
+                use_fts = self.fts and len(term) >= TRIGRAM_MIN and all(c in self.sql_table.folded for c in columns)
                 shape.append(("contains", columns, use_fts))
                 params[f"_f{i}"] = like_pattern(term)
                 if use_fts:
-                    params[f"_t{i}"] = fts_query([self.tables.folded[c].name for c in columns], term)
+                    params[f"_t{i}"] = fts_query([self.sql_table.folded[c].name for c in columns], term)
             else:  # pragma: no cover - a new filter kind must be taught to every backend
                 raise TypeError(f"unknown filter {f!r}")
         return tuple(shape), params
 
     def _where(self, shape: tuple[Any, ...]) -> list[sa.ColumnElement[bool]]:
-        tables = self.tables
-        main = tables.main
+        sql_table = self.sql_table
+        main = sql_table.main
         where = self._scope_where(main)
         for i, part in enumerate(shape):
             kind = part[0]
@@ -381,7 +381,7 @@ class Statements:
                 col = main.c[part[1]]
                 where.append(col.in_(sa.bindparam(f"_f{i}", expanding=True, type_=col.type)))
             elif kind == "has":
-                tags = tables.tags[part[1]]
+                tags = sql_table.tags[part[1]]
                 sub = sa.select(tags.c[self.id_name]).where(
                     *self._scope_where(tags),
                     tags.c[TAG].in_(sa.bindparam(f"_f{i}", expanding=True, type_=tags.c[TAG].type)),
@@ -393,11 +393,11 @@ class Statements:
                 escape = "\\" if self.dialect == "sqlite" else None
                 matches = []
                 for name in columns:
-                    folded = tables.folded.get(name)
+                    folded = sql_table.folded.get(name)
                     target = folded if folded is not None else sa.func.lower(main.c[name])
                     matches.append(target.like(pattern, escape=escape))
                 if use_fts:
-                    fts = tables.fts_name
+                    fts = sql_table.fts_name
                     candidates = sa.text(f'SELECT rowid FROM "{fts}" WHERE "{fts}" MATCH :_t{i}').columns(
                         sa.column("rowid", sa.Integer)
                     )
@@ -414,8 +414,8 @@ class Statements:
         has_limit: bool,
         counted: bool = False,
     ) -> sa.Select[Any]:
-        main = self.tables.main
-        columns: list[Any] = list(self.tables.columns)
+        main = self.sql_table.main
+        columns: list[Any] = list(self.sql_table.columns)
         if counted:
             # Not correlated: the subquery counts its own FROM, with the same filters.
             total = sa.select(sa.func.count()).select_from(main).where(*self._where(shape)).correlate(None)
@@ -441,7 +441,7 @@ class Statements:
         ``c1 >= a1 AND (c1 > a1 OR (c1 = a1 AND c2 > a2) OR ...)``: the first conjunct is a plain
         range on the leading column, so the ordering index starts at the position.
         """
-        main = self.tables.main
+        main = self.sql_table.main
         cols = [main.c[o.column] for o in order]
         values = [sa.bindparam(f"_a{i}", type_=c.type) for i, c in enumerate(cols)]
         alternatives = []

@@ -86,8 +86,8 @@ _local = threading.local()
 
 def _service(kind: Kind, scope: Any) -> ResourceService[Any, Any]:
     """A service for validation only: bound to an empty in-memory store, never written to."""
+    from ..api import open_store
     from ..service import ResourceService
-    from ..store import open_store
 
     store = getattr(_local, "store", None)
     if store is None:

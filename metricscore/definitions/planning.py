@@ -211,7 +211,7 @@ def _change(definition: Definition, record: dict[str, Any] | None) -> Change | N
     marker = kind.marker
     want = marker.strip(definition.desired)
     if record is None:
-        payload = marker.add(dict(definition.payload))
+        payload = _marked(definition)
         diffs = [FieldDiff(name, None, value) for name, value in definition.payload.items()]
         return Change(
             "create", kind, definition.scope, definition.key, payload=payload, diffs=diffs, where=definition.where
@@ -227,7 +227,7 @@ def _change(definition: Definition, record: dict[str, Any] | None) -> Change | N
         payload = marker.add({name: value for name, value in want.items()})
     elif kind.update_style == "restricted" and kind.updatable is not None and not changed <= kind.updatable:
         action = "replace"
-        payload = marker.add(dict(definition.payload))
+        payload = _marked(definition)
     else:
         payload = marker.add({name: want[name] for name in (*changed, marker.field) if name in want})
         payload = {name: value for name, value in payload.items() if name in changed or name == marker.field}
@@ -243,6 +243,17 @@ def _change(definition: Definition, record: dict[str, Any] | None) -> Change | N
         where=definition.where,
         record=record,
     )
+
+
+def _marked(definition: Definition) -> dict[str, Any]:
+    """The payload to send, carrying the marker. The marker joins the field's validated value, not
+    the raw one: a description ``"x\r"`` is stored trimmed as ``"x"``, but ``"x\r"`` followed by the
+    marker line keeps its ``\r``, and the next plan would see a change."""
+    payload = dict(definition.payload)
+    field = definition.kind.marker.field
+    if field in payload and field in definition.desired:
+        payload[field] = definition.desired[field]
+    return definition.kind.marker.add(payload)
 
 
 def _ordered(changes: list[Change]) -> list[Change]:

@@ -12,6 +12,7 @@ from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import ConfigurationError
+from ..pagination import KeysetPagination, PageNumberPagination
 from .kinds import Kind
 
 if TYPE_CHECKING:
@@ -70,23 +71,20 @@ class StoreCollection:
         self.service = service
 
     def records(self) -> Iterator[dict[str, Any]]:
-        from ..dialects.sequence.pagination import CursorPagination
-        from ..dialects.statsig.pagination import PagePagination
-
         pagination = self.kind.resource.pagination
-        if isinstance(pagination, CursorPagination):
+        if isinstance(pagination, KeysetPagination):
             after: str | None = None
             while True:
                 page = self.service.list(limit=PAGE_SIZE, **({"after": after} if after else {}))
-                yield from page.results
+                yield from page
                 after = page.after
                 if not after or not page.results:
                     return
-        elif isinstance(pagination, PagePagination):
+        elif isinstance(pagination, PageNumberPagination):
             number = 1
             while True:
                 page = self.service.list(page=number, limit=PAGE_SIZE)
-                yield from page.results
+                yield from page
                 if number * PAGE_SIZE >= page.count or not page.results:
                     return
                 number += 1
@@ -94,7 +92,7 @@ class StoreCollection:
             offset = 0
             while True:
                 page = self.service.list(limit=PAGE_SIZE, offset=offset)
-                yield from page.results
+                yield from page
                 offset += PAGE_SIZE
                 if offset >= page.count or not page.results:
                     return
@@ -135,7 +133,8 @@ class StoreTarget:
     """A store URL (or an open :class:`~metricscore.Store`) as a target."""
 
     def __init__(self, store: Store | str, *, close: bool | None = None) -> None:
-        from ..store import Store, open_store
+        from ..api import open_store
+        from ..store import Store
 
         if isinstance(store, Store):
             self.store = store

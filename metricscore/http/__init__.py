@@ -1,4 +1,4 @@
-"""metricscore.http: every seed endpoint as a framework-agnostic ``handle(request) -> response``.
+"""metricscore.http: every installed dialect's endpoints as a framework-agnostic ``handle(request) -> response``.
 
 ::
 
@@ -6,7 +6,7 @@
     from metricscore.http import App, Request
 
     app = App(mc.open_store("sqlite:///metrics.db"))
-    key = app.keys.create_posthog_key(scopes=["account:read"], projects=[1])
+    key = app.keys.create("posthog", scopes=["account:read"], projects=[1])
     response = app.handle(
         Request("GET", "/api/environments/1/accounts/", headers={"Authorization": f"Bearer {key.token}"})
     )
@@ -18,7 +18,8 @@ Adapters: :func:`metricscore.http.wsgi.wsgi_app` (stdlib WSGI) and
 from __future__ import annotations
 
 from .core import App, Request, Response, Route
-from .keys import POSTHOG_SCOPES, ApiKey, Keyring, NewKey
+from .dialect import HttpDialect
+from .keys import ApiKey, KeyForm, Keyring, NewKey
 from .ratelimit import STATSIG_LIMITS, RateLimiter, Window
 
 __all__ = [
@@ -26,6 +27,8 @@ __all__ = [
     "STATSIG_LIMITS",
     "ApiKey",
     "App",
+    "HttpDialect",
+    "KeyForm",
     "Keyring",
     "NewKey",
     "RateLimiter",
@@ -34,3 +37,12 @@ __all__ = [
     "Route",
     "Window",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # POSTHOG_SCOPES lives with PostHog's HTTP face; kept importable from here as documented.
+    if name == "POSTHOG_SCOPES":
+        from .posthog import POSTHOG_SCOPES
+
+        return POSTHOG_SCOPES
+    raise AttributeError(name)

@@ -1,5 +1,5 @@
 """The OpenAPI 3 document of every route: request bodies from the marshmallow schemas (apispec),
-records from each resource's record type, list envelopes from its page class, and every status an
+records from each resource's record type, list envelopes from its pagination style, and every status an
 operation can answer with its dialect's error body, so that a generated client is typed.
 
 Needs the ``server`` extra (``pip install 'metricscore[server]'``), imported only when asked for.
@@ -10,26 +10,35 @@ from __future__ import annotations
 import re
 import types
 import typing
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, Literal, NotRequired, Required, Union, get_args, get_origin, get_type_hints, is_typeddict
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Literal,
+    NotRequired,
+    Required,
+    Union,
+    get_args,
+    get_origin,
+    get_type_hints,
+    is_typeddict,
+)
 
 import marshmallow as ma
 
+from ..dialect import dialect
 from ..errors import ConfigurationError
 from ..idempotency import MAX_KEY_LENGTH
 from ..resource import Resource
-from .core import Operation, Route
-from .evaluation import QueryOperation
+from .dialect import HttpDialect
+from .types import Operation, QueryOperation, Route
 
-__all__ = ["openapi_document", "openapi_path", "record_schema"]
+if TYPE_CHECKING:
+    from .core import App
 
-_SECURITY = {
-    "posthog": ("PostHogPersonalAPIKey", {"type": "http", "scheme": "bearer"}),
-    "sequence": ("SequenceBasic", {"type": "http", "scheme": "basic"}),
-    "statsig": ("StatsigConsoleKey", {"type": "apiKey", "in": "header", "name": "STATSIG-API-KEY"}),
-}
-_ERROR_COMPONENTS = {"posthog": "PostHogError", "sequence": "SequenceError", "statsig": "StatsigError"}
+__all__ = ["openapi_document", "record_schema"]
+
 _STATUS_TEXT = {
     400: "Invalid request: a body, query parameter or header that is not valid (every bad field named)",
     401: "No valid credentials",
@@ -49,11 +58,6 @@ _SCALARS: dict[Any, dict[str, Any]] = {
     Decimal: {"type": "number"},  # an exact number, a JSON number on the wire
     bool: {"type": "boolean"},
 }
-
-
-def openapi_path(route: Route) -> str:
-    """The OpenAPI path of ``route`` (its template; a trailing slash is optional when serving)."""
-    return route.template
 
 
 def record_schema(tp: Any, nested: Any = None) -> dict[str, Any]:
@@ -103,12 +107,6 @@ def _ref(name: str) -> dict[str, Any]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-def _page_class(resource: Resource[Any]) -> Any:
-    """The page class the resource's pagination returns (the return type of its ``fetch``)."""
-    hint = get_type_hints(type(resource.pagination).fetch)["return"]
-    return get_origin(hint) or hint
-
-
 def _parameter(name: str, schema: Mapping[str, Any], required: bool = False) -> dict[str, Any]:
     """A query parameter from its schema (a ``description`` in it describes the parameter)."""
     parameter: dict[str, Any] = {"name": name, "in": "query", "required": required}
@@ -125,26 +123,20 @@ def _query_parameters(resource: Resource[Any]) -> list[dict[str, Any]]:
     return [_parameter(name, schema) for name, schema in declared.items()]
 
 
-def _statuses(route: Route, method: str, operation: Operation) -> list[int]:
-    """Every error status the operation can answer."""
+def _statuses(face: HttpDialect, route: Route, method: str, operation: Operation) -> list[int]:
+    """Every error status the operation can answer: the common ones, then its dialect's own."""
     item = "{id}" in route.template or "{name}" in route.template
     found = {401, 500}
     queried = isinstance(operation, QueryOperation) and bool(operation.query)
     if operation.body is not None or operation.idempotency_key or (method == "GET" and not item) or queried:
         found.add(400)  # a body, an Idempotency-Key, or query parameters
-    if route.dialect == "posthog":
-        found |= {403, 404, 503}  # scopes and projects; a project id that is no number; storage down
     if item:
         found.add(404)
-    if method != "GET" and not (route.dialect == "posthog" and method == "DELETE"):
+    if method != "GET":
         found.add(409)
     if operation.body is not None:
         found.add(413)
-        if route.dialect == "posthog":
-            found.add(415)  # JSON and form bodies only
-    if operation.mutation:
-        found.add(429)
-    return sorted(found)
+    return sorted(face.openapi_statuses(route, method, operation, found))
 
 
 def _coded_field(self: Any, field: Any, **kwargs: Any) -> dict[str, Any]:
@@ -178,13 +170,18 @@ def _coded_field(self: Any, field: Any, **kwargs: Any) -> dict[str, Any]:
         return array
     if isinstance(field, v.Nested):
         return dict(self.schema2jsonschema(field.schema))
-    if isinstance(field, v.JSONObject) or type(field).__name__ in ("AccountProperties", "PropertyFilters"):
+    declared = getattr(type(field), "openapi_schema", None)  # a dialect's own field says what it is
+    if isinstance(declared, dict):
+        return dict(declared)
+    if isinstance(field, v.JSONObject):
         return {"type": "object"}
     return {}
 
 
-def openapi_document(routes: Sequence[Route]) -> dict[str, Any]:
-    """The OpenAPI 3.0 document (a dict) describing ``routes``."""
+def openapi_document(app: App) -> dict[str, Any]:
+    """The OpenAPI 3.0 document (a dict) of every route ``app`` serves, each dialect contributing
+    its security scheme, error body, extra components and parameters (see
+    :class:`~metricscore.http.dialect.HttpDialect`)."""
     try:
         from apispec import APISpec
         from apispec.ext.marshmallow import MarshmallowPlugin
@@ -197,36 +194,33 @@ def openapi_document(routes: Sequence[Route]) -> dict[str, Any]:
         version=__version__,
         openapi_version="3.0.3",
         plugins=[MarshmallowPlugin()],
-        info={"description": "PostHog, Sequence and Statsig endpoints served by metricscore.http."},
+        info={"description": f"{_titles(app)} endpoints served by metricscore.http."},
     )
     plugin = spec.plugins[0]
     converter = getattr(plugin, "converter", None)
     if converter is not None:
         converter.add_attribute_function(_coded_field)
-    for name, scheme in _SECURITY.values():
-        spec.components.security_scheme(name, scheme)
-    from ..dialects import RESOURCES
-    from ..dialects.posthog.errors import ERROR_SCHEMA as POSTHOG_ERROR
-    from ..dialects.sequence.errors import ERROR_SCHEMA as SEQUENCE_ERROR
-    from ..dialects.statsig.errors import ERROR_SCHEMA as STATSIG_ERROR
+    faces = app.dialects
+    for face in faces.values():
+        spec.components.security_scheme(*face.security_scheme)
+    resources = {r.name: r for name in faces for r in dialect(name).resources}
 
     def nested(schema_class: type[ma.Schema]) -> dict[str, Any]:
         return dict(converter.schema2jsonschema(schema_class)) if converter is not None else {"type": "object"}
 
-    for dialect, error_schema in (("posthog", POSTHOG_ERROR), ("sequence", SEQUENCE_ERROR), ("statsig", STATSIG_ERROR)):
-        spec.components.schema(_ERROR_COMPONENTS[dialect], component=error_schema)
-    for resource in RESOURCES.values():
+    for face in faces.values():
+        spec.components.schema(face.error_schema[0], component=face.error_schema[1])
+    for resource in resources.values():
         record = resource.title
         spec.components.schema(record, component=record_schema(resource.record_type, nested))
-        spec.components.schema(f"{record}Page", component=_page_class(resource).envelope_schema(_ref(record)))
-    spec.components.schema(
-        "StatsigMessage",
-        component={"type": "object", "properties": {"message": {"type": "string"}}, "required": ["message"]},
-    )
+        spec.components.schema(f"{record}Page", component=resource.pagination.envelope_schema(_ref(record)))
+    for face in faces.values():
+        for component_name, component in face.openapi_components().items():
+            spec.components.schema(component_name, component=component)
     registered: set[str] = set()
 
     def request_component(resource_name: str, mode: str) -> str:
-        resource = RESOURCES[resource_name]
+        resource = resources[resource_name]
         schema = (
             resource.create_schema if mode == "create" or resource.update_schema is None else resource.update_schema
         )
@@ -236,7 +230,7 @@ def openapi_document(routes: Sequence[Route]) -> dict[str, Any]:
             registered.add(name)
         return name
 
-    def success(operation: Operation) -> dict[str, Any]:
+    def success(face: HttpDialect, operation: Operation) -> dict[str, Any]:
         answer: dict[str, Any] = {"description": operation.summary}
         if isinstance(operation, QueryOperation) and operation.answer is not None:
             name, answer_type = operation.answer
@@ -248,40 +242,28 @@ def openapi_document(routes: Sequence[Route]) -> dict[str, Any]:
         if operation.response is None:
             return answer
         resource_name, shape = operation.response
-        record = RESOURCES[resource_name].title
-        schema = {
-            "record": _ref(record),
-            "page": _ref(f"{record}Page"),
-            "message": _ref("StatsigMessage"),
-            "data": {
-                "type": "object",
-                "properties": {"message": {"type": "string"}, "data": _ref(record)},
-                "required": ["message", "data"],
-            },
-        }[shape]
+        record = resources[resource_name].title
+        schema = face.response_schema(shape, _ref(record), _ref(f"{record}Page"))
         answer["content"] = {"application/json": {"schema": schema}}
         return answer
 
-    def failure(dialect: str, status: int) -> dict[str, Any]:
+    def failure(face: HttpDialect, status: int) -> dict[str, Any]:
         answer: dict[str, Any] = {
             "description": _STATUS_TEXT[status],
-            "content": {"application/json": {"schema": _ref(_ERROR_COMPONENTS[dialect])}},
+            "content": {"application/json": {"schema": _ref(face.error_schema[0])}},
         }
-        if status == 429:
-            answer["headers"] = {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait"}}
-        if status == 401 and dialect == "sequence":
-            answer["headers"] = {"WWW-Authenticate": {"schema": {"type": "string"}}}
-        return answer
+        return face.openapi_error(status, answer)
 
     used_ids: set[str] = set()
     paths: dict[str, dict[str, Any]] = {}
-    for route in routes:
-        path = openapi_path(route)
+    for route in app.routes:
+        face = faces[route.dialect]
+        path = route.template
         parameters = [
             {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
             for name in re.findall(r"\{(\w+)\}", route.template)
         ]
-        security_name = _SECURITY[route.dialect][0]
+        security_name = face.security_scheme[0]
         operations: dict[str, Any] = {}
         for method, operation in route.operations.items():
             operation_id = f"{route.dialect}_{operation.name}"
@@ -290,9 +272,9 @@ def openapi_document(routes: Sequence[Route]) -> dict[str, Any]:
                 operation_id = f"{route.dialect}_{operation.name}_{suffix}"
                 suffix += 1
             used_ids.add(operation_id)
-            responses: dict[str, Any] = {str(operation.status): success(operation)}
-            for status in _statuses(route, method, operation):
-                responses[str(status)] = failure(route.dialect, status)
+            responses: dict[str, Any] = {str(operation.status): success(face, operation)}
+            for status in _statuses(face, route, method, operation):
+                responses[str(status)] = failure(face, status)
             entry: dict[str, Any] = {
                 "operationId": operation_id,
                 "summary": operation.summary,
@@ -305,7 +287,7 @@ def openapi_document(routes: Sequence[Route]) -> dict[str, Any]:
             if parameters:
                 entry["parameters"] = list(parameters)
             if operation.response is not None and operation.response[1] == "page":
-                entry.setdefault("parameters", []).extend(_query_parameters(RESOURCES[operation.response[0]]))
+                entry.setdefault("parameters", []).extend(_query_parameters(resources[operation.response[0]]))
             if isinstance(operation, QueryOperation):
                 entry.setdefault("parameters", []).extend(
                     _parameter(name, {"type": "string", "description": text}, required)
@@ -322,16 +304,7 @@ def openapi_document(routes: Sequence[Route]) -> dict[str, Any]:
                         "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
                     }
                 )
-            if operation.body is not None and route.dialect == "statsig":
-                entry.setdefault("parameters", []).append(
-                    {
-                        "name": "dryRun",
-                        "in": "query",
-                        "required": False,
-                        "description": "`true`: validate and answer the would-be metric; store nothing.",
-                        "schema": {"type": "boolean"},
-                    }
-                )
+            face.openapi_operation(route, method, operation, entry)
             if operation.body is not None:
                 name = request_component(*operation.body)
                 entry["requestBody"] = {
@@ -343,3 +316,8 @@ def openapi_document(routes: Sequence[Route]) -> dict[str, Any]:
     for path, operations in paths.items():
         spec.path(path=path, operations=operations)
     return spec.to_dict()
+
+
+def _titles(app: App) -> str:
+    titles = [dialect(name).title or name for name in app.dialects]
+    return ", ".join(titles[:-1]) + f" and {titles[-1]}" if len(titles) > 1 else "".join(titles)

@@ -126,7 +126,7 @@ def run_server(
             self.cfg.settings["worker_class"].value = worker_class
 
         def load(self) -> Any:  # runs in each worker (no preload): one store per process
-            from ..store import open_store
+            from ..api import open_store
             from .core import App
             from .wsgi import wsgi_app
 

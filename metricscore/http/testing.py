@@ -19,16 +19,17 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
 from ..testing import fresh_id
 from .core import App, Request, Response
-from .keys import POSTHOG_SCOPES, NewKey
+from .keys import NewKey
+from .posthog import POSTHOG_SCOPES
 from .ratelimit import Window
 
-__all__ = ["HttpContract", "fresh_id"]
+__all__ = ["DialectHttpContract", "HttpContract", "conforms", "fresh_id"]
 
 WRITE_HEADERS = {"Content-Type": "application/json"}
 SEQUENCE_METRIC = {
@@ -487,3 +488,109 @@ class HttpContract:
             assert route.template in document["paths"], route.template
             for method in route.operations:
                 assert method.lower() in document["paths"][route.template]
+
+
+def conforms(value: Any, schema: dict[str, Any]) -> bool:
+    """Whether ``value`` has the object shape ``schema`` documents: its type, required keys and the
+    declared types of the properties it has (enough to tell one dialect's error body from another's)."""
+    kind = schema.get("type")
+    if kind == "object":
+        if not isinstance(value, dict) or not set(schema.get("required", ())) <= set(value):
+            return False
+        properties = schema.get("properties", {})
+        return all(conforms(value[key], properties[key]) for key in value if key in properties)
+    simple: dict[str, type | tuple[type, ...]] = {
+        "string": str,
+        "integer": int,
+        "array": list,
+        "boolean": bool,
+        "number": (int, float),
+    }
+    if kind in simple:
+        return (value is None and bool(schema.get("nullable"))) or isinstance(value, simple[str(kind)])
+    return True
+
+
+class DialectHttpContract:
+    """What any dialect's HTTP face promises (a built-in's or a third party's), as a pytest class.
+
+    Override ``app``, ``headers`` (valid credentials: a key made with ``app.keys.create``) and the
+    class attributes: ``dialect`` (its name), ``collection`` (a path that lists and creates),
+    ``valid`` and ``invalid`` payloads. Every error body must conform to the dialect's documented
+    error schema, and ``/openapi.json`` must document every route with its security scheme.
+    """
+
+    dialect: ClassVar[str]
+    collection: ClassVar[str]
+    valid: ClassVar[dict[str, Any]]
+    invalid: ClassVar[Any]
+
+    @pytest.fixture
+    def app(self) -> App:
+        raise NotImplementedError("Override the `app` fixture to return an App.")
+
+    @pytest.fixture
+    def headers(self, app: App) -> dict[str, str]:
+        raise NotImplementedError("Override `headers`: the headers of valid credentials.")
+
+    def _error_schema(self, app: App) -> dict[str, Any]:
+        return app.dialects[self.dialect].error_schema[1]
+
+    def test_lifecycle(self, app: App, headers: dict[str, str]) -> None:
+        created = call(app, "POST", self.collection, headers=headers, json_body=self.valid)
+        assert created.status == 201, created.json()
+        item = f"{self.collection.rstrip('/')}/{created.json()['id']}"
+        assert call(app, "GET", item, headers=headers).json() == created.json()
+        listed = call(app, "GET", self.collection, headers=headers)
+        assert listed.status == 200 and created.json() in _values(listed.json()), listed.json()
+        assert call(app, "DELETE", item, headers=headers).status in (200, 204)
+        gone = call(app, "GET", item, headers=headers)
+        assert gone.status == 404 and conforms(gone.json(), self._error_schema(app)), gone.json()
+
+    def test_credentials_are_required(self, app: App, headers: dict[str, str]) -> None:
+        for sent in ({}, {name: value + "x" for name, value in headers.items()}):
+            refused = call(app, "GET", self.collection, headers=sent)
+            assert refused.status == 401 and conforms(refused.json(), self._error_schema(app)), refused.json()
+
+    def test_an_invalid_body_is_a_400_in_the_dialects_format(self, app: App, headers: dict[str, str]) -> None:
+        body: Any
+        for body in (self.invalid, [], "x"):
+            refused = call(app, "POST", self.collection, headers=headers, json_body=body)
+            assert refused.status == 400 and conforms(refused.json(), self._error_schema(app)), refused.json()
+        listed = call(app, "GET", self.collection, headers=headers)
+        assert listed.status == 200
+
+    def test_an_unknown_path_of_the_dialect_is_its_404(self, app: App) -> None:
+        face = app.dialects[self.dialect]
+        for prefix in face.prefixes:
+            missing = call(app, "GET", prefix.rstrip("/") + "/no/such/route/here")
+            assert missing.status == 404 and conforms(missing.json(), self._error_schema(app)), missing.json()
+
+    def test_the_openapi_document_documents_its_routes(self, app: App) -> None:
+        document = call(app, "GET", "/openapi.json").json()
+        face = app.dialects[self.dialect]
+        scheme, error = face.security_scheme[0], face.error_schema[0]
+        assert scheme in document["components"]["securitySchemes"]
+        assert error in document["components"]["schemas"]
+        routes = [route for route in app.routes if route.dialect == self.dialect]
+        assert routes
+        for route in routes:
+            for method in route.operations:
+                entry = document["paths"][route.template][method.lower()]
+                assert entry["security"] == [{scheme: []}]
+                assert entry["responses"]["401"]["content"]["application/json"]["schema"] == {
+                    "$ref": f"#/components/schemas/{error}"
+                }
+
+
+def _values(value: Any) -> list[Any]:
+    """Every dict nested in ``value`` (to find a record inside any list envelope)."""
+    found: list[Any] = []
+    if isinstance(value, dict):
+        found.append(value)
+        for inner in value.values():
+            found += _values(inner)
+    elif isinstance(value, list):
+        for inner in value:
+            found += _values(inner)
+    return found

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 import metricscore.testing as shared_testing
-from metricscore.backends.memory import MemoryBackend, MemoryRepository, _MemoryUnitOfWork
+from metricscore.backends.memory import MemoryBackend, MemoryRepository, MemoryUnitOfWork
 from metricscore.query import Query
 from metricscore.repository import Record, Scope
 from metricscore.table import Table
@@ -26,17 +26,17 @@ class _Repository(MemoryRepository):
         self.backend = backend
 
 
-class _UnitOfWork(_MemoryUnitOfWork):
+class _UnitOfWork(MemoryUnitOfWork):
     def repository(self, table: Table) -> MemoryRepository:
         backend = self._backend
         assert isinstance(backend, _HookedBackend)
-        return backend.repository_class(backend, backend._table(table), self._undo)
+        return backend.repository_class(backend, backend.partitions(table), self._undo)
 
 
 class _HookedBackend(MemoryBackend):
     repository_class: type[_Repository] = _Repository
 
-    def unit_of_work(self, *, write: bool = True) -> _MemoryUnitOfWork:
+    def unit_of_work(self, *, write: bool = True) -> MemoryUnitOfWork:
         return _UnitOfWork(self)
 
 
@@ -44,7 +44,7 @@ class _SharingRepository(_Repository):
     """Broken: ``get`` hands out the stored record itself."""
 
     def get(self, scope: Scope, id: str) -> Record | None:
-        part = self._store.partition(scope, create=False)
+        part = self._partitions().get(scope)
         return None if part is None else part.records.get(id)
 
 

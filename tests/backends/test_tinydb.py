@@ -138,7 +138,8 @@ def test_the_registry_opens_it_and_a_missing_tinydb_names_the_extra(monkeypatch:
     assert backend_class("tinydb") is TinyDBBackend
     for name in [m for m in sys.modules if m == "tinydb" or m.startswith("tinydb.")]:
         monkeypatch.setitem(sys.modules, name, None)  # makes `import tinydb...` fail as if not installed
-    monkeypatch.delitem(sys.modules, "metricscore.backends.tinydb")
+    for name in [m for m in sys.modules if m.startswith("metricscore.backends.tinydb")]:
+        monkeypatch.delitem(sys.modules, name)  # the package and its modules import afresh
     with pytest.raises(ConfigurationError, match=r"metricscore\[tinydb\]"):
         backend_class("tinydb")
 

@@ -27,7 +27,7 @@ from metricscore.evaluation.compile import (
     trailing_plan,
     value_of,
 )
-from metricscore.evaluation.plan import AllOf, Field, Measure, Plan
+from metricscore.evaluation.plan import AllOf, Field, GroupKey, Measure, Plan
 from metricscore.evaluation.reference import evaluate_plan
 from metricscore.meaning import Meaning, TranslationError, WindowKind, meaning_of
 from metricscore.testing.strategies import payloads
@@ -148,3 +148,18 @@ def test_plans_read_every_event_kind(engine: Engine) -> None:
         measures=(Measure("count"), Measure("sum", Field("property", "n")), Measure("max_text", Field("id"))),
     )
     assert engine.run(plan, dataset) == evaluate_plan(plan, events) == [(3, Decimal("5.1"), "a4")]
+
+
+def test_property_names_that_begin_with_a_dash_are_read(engine: Engine) -> None:
+    """MariaDB's JSON path parser misses keys that begin with "-" unless they are escaped."""
+    events = [
+        {"id": f"d{n}", "name": "sent", "timestamp": BASE, "customer": "a", "properties": properties}
+        for n, properties in enumerate([{"-": "", "-a": "x"}, {"-": "y", "a-b": "z"}, {}])
+    ]
+    dataset = new_dataset()
+    engine.load(events, dataset)
+    plan = Plan(where=AllOf(()), group_by=(GroupKey(Field("property", "-")),), measures=(Measure("count"),))
+    assert engine.run(plan, dataset) == evaluate_plan(plan, events) == [("", 1), ("y", 1), (None, 1)]
+    for name, value in (("-a", "x"), ("a-b", "z")):
+        plan = Plan(where=AllOf(()), measures=(Measure("max_text", Field("property", name)),))
+        assert engine.run(plan, dataset) == evaluate_plan(plan, events) == [(value,)]

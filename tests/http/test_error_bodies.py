@@ -16,7 +16,6 @@ import pytest
 
 import metricscore as mc
 from metricscore.http import App
-from metricscore.http.core import Dialect
 from metricscore.http.wsgi import wsgi_app
 
 SURROGATE = b'"\\ud800"'  # JSON for a lone surrogate
@@ -119,13 +118,15 @@ def test_an_unexpected_failure_is_a_500_in_the_routes_dialect(
 
 
 @pytest.mark.parametrize("dialect", ["posthog", "sequence", "statsig"])
-def test_a_failure_while_rendering_an_error_is_still_the_dialects_500(live: Live, dialect: str) -> None:
-    original = live.app._dialects[dialect]
+def test_a_failure_while_rendering_an_error_is_still_the_dialects_500(
+    live: Live, dialect: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original = live.app.dialects[dialect]
 
     def broken(error: mc.MetricscoreError) -> tuple[int, dict[str, Any]]:
         raise RuntimeError("renderer bug")
 
-    live.app._dialects[dialect] = Dialect(dialect, broken, original.plain_error)
+    monkeypatch.setattr(original, "render_error", broken)
     path, body = ECHOING[dialect]
     status, answer = live.request("POST", path, dialect, body)
     assert status == 500

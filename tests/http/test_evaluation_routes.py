@@ -20,7 +20,7 @@ pytest.importorskip("openapi_schema_validator", reason="needs the dev extra")
 
 from documented import DocumentedApp
 
-from metricscore.http.keys import POSTHOG_SCOPES
+from metricscore.http.posthog import POSTHOG_SCOPES
 from metricscore.http.testing import basic, bearer, call, fresh_id, statsig
 
 T = datetime(2026, 1, 31, 23, 59, 59, 999999, tzinfo=UTC)

@@ -140,3 +140,20 @@ def test_sequence_basic_auth_still_works_under_a_mount() -> None:
     client = Client(DispatcherMiddleware(Response("outer"), {"/m": wsgi_app(app)}))
     reply = client.get("/m/api/usage-metrics", headers={"Authorization": f"Basic {basic}"})
     assert reply.status_code == 200 and reply.json["pagination"]["totalResultSize"] == 0
+
+
+def test_statsig_links_keep_the_request_filters_under_a_mount() -> None:
+    app, _, statsig = seeded()
+    for n in range(3):
+        app.store.statsig.metrics(project_id="p").create({**METRIC, "name": f"tagged_{n}", "tags": ["core"]})
+    asked = Request("GET", STATSIG_LIST, "tags=core&limit=1&page=1", statsig, root_path="/inner")
+    listed = app.handle(asked).json()["pagination"]
+    assert (listed["totalItems"], listed["nextPage"], listed["all"]) == (
+        3,
+        f"/inner{STATSIG_LIST}?page=2&limit=1&tags=core",
+        f"/inner{STATSIG_LIST}",
+    )
+    path, _, query = listed["nextPage"].removeprefix("/inner").partition("?")
+    following = app.handle(Request("GET", path, query, statsig, root_path="/inner")).json()
+    assert [m["name"] for m in following["data"]] == ["tagged_1"]
+    assert following["pagination"]["previousPage"] == f"/inner{STATSIG_LIST}?page=1&limit=1&tags=core"

@@ -26,7 +26,7 @@ yaml = pytest.importorskip("yaml", reason="needs the dev extra")
 from documented import DocumentedApp  # noqa: E402
 
 from metricscore.http import App  # noqa: E402
-from metricscore.http.keys import POSTHOG_SCOPES  # noqa: E402
+from metricscore.http.posthog import POSTHOG_SCOPES  # noqa: E402
 from metricscore.http.testing import HttpContract, basic, bearer, call, statsig  # noqa: E402
 
 SEED = Path(__file__).parent.parent / "fixtures" / "statsig-read-metric-openapi.yaml"

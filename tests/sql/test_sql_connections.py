@@ -185,7 +185,7 @@ def test_a_lost_connection_replaces_every_threads_connection(backend: SQLBackend
 def test_close_returns_idle_thread_connections(url: str) -> None:
     backend = SQLBackend.from_url(url)
     connection = _driver_connection(backend)
-    pinned = backend._local.pinned
+    pinned = backend.connections._thread_local.pinned
     backend.close()
     assert pinned.connection.closed
     with pytest.raises(StorageError):

@@ -183,7 +183,7 @@ def test_fts_index_covers_rows_written_before_it(tmp_path: Path) -> None:
         assert isinstance(backend, SQLBackend)
         with backend.unit_of_work(write=False) as uow:
             repo = uow.repository(ACCOUNTS_TABLE)
-            assert repo._s.fts  # the trigram index is in use on SQLite
+            assert repo._statements.fts  # the trigram index is in use on SQLite
             found = repo.find({"project_id": 1}, Query((Contains(("external_id",), "t-42"),), (OrderBy("id"),)))
         assert len(found) == 1
     finally:

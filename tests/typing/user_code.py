@@ -17,6 +17,18 @@ reveal_type(account["tags"])  # R: list[str]
 reveal_type(accounts.get(account["id"])["created_by"])  # R: int | None
 page: OffsetPage[AccountRecord] = accounts.list(search="acme")
 reveal_type(page.results[0]["external_id"])  # R: str | None
+reveal_type(page.results[0]["tags"])  # R: list[str]
+for record in page:
+    reveal_type(record["tags"])  # R: list[str]
+reveal_type(page.envelope("https://app.example/api/environments/1/accounts/?limit=2"))  # R: dict[str, Any]
+page.envelope(7)  # E: Argument 1 to "envelope" of "PageItems" has incompatible type "int"; expected "str | None"
+
+
+def names(listing: mc.Page[AccountRecord]) -> list[str]:
+    return [record["name"] for record in listing]
+
+
+names(page)
 account["nope"]  # E: TypedDict "AccountRecord" has no key "nope"
 reveal_type(accounts.create({"name": "x"}, idempotency_key="k")["name"])  # R: str
 accounts.update(account["id"], {"name": "y"}, idempotency_key="k")  # E: Unexpected keyword argument "idempotency_key" for "update" of "ResourceService"
@@ -35,6 +47,9 @@ reveal_type(created["propertyFilters"])  # R: dict[str, list[str]]
 reveal_type(usage.replace(created["id"], {}, idempotency_key="k2")["deletedAt"])  # R: str | None
 cursor_page: CursorPage[UsageMetricRecord] = usage.list(limit=10)
 reveal_type(cursor_page.results[0]["caseSensitive"])  # R: bool
+for usage_record in cursor_page:
+    reveal_type(usage_record["caseSensitive"])  # R: bool
+reveal_type(cursor_page.envelope(None)["pagination"])  # R: Any
 
 statsig = store.statsig.metrics(project_id="p1")
 definition = statsig.get_by_name("revenue", "sum")
@@ -42,6 +57,8 @@ reveal_type(definition["lineage"]["events"])  # R: list[str]
 reveal_type(definition.get("archiveTime"))  # R: int | None
 numbered: NumberedPage[StatsigMetricRecord] = statsig.list(page=2)
 reveal_type(numbered.results[0]["metricEvents"][0]["criteria"][0]["condition"])  # R: Literal['in'] | Literal['not_in'] | Literal['='] | Literal['>'] | Literal['<'] | Literal['>='] | Literal['<='] | Literal['is_null'] | Literal['non_null'] | Literal['contains'] | Literal['not_contains'] | Literal['sql_filter'] | Literal['starts_with'] | Literal['ends_with'] | Literal['after_exposure']
+names(numbered)  # E: Argument 1 to "names" has incompatible type "NumberedPage[StatsigMetricRecord]"; expected "Page[AccountRecord]"
+typed_numbered: mc.NumberedPage[StatsigMetricRecord] = numbered
 wrong_page: OffsetPage[AccountRecord] = usage.list()  # E: Incompatible types in assignment (expression has type "CursorPage[UsageMetricRecord]", variable has type "OffsetPage[AccountRecord]")
 reveal_type(statsig.create({}, dry_run=True, idempotency_key="k")["id"])  # R: str
 statsig.update("id", {}, dry_run=True, idempotency_key="k")  # E: Unexpected keyword argument "idempotency_key" for "update" of "ResourceService"
@@ -61,3 +78,7 @@ with usage.batch() as batched_usage:
     batched_cursor: CursorPage[UsageMetricRecord] = batched_usage.list()
 with accounts.batch() as batched_accounts:
     batched_accounts["nope"]  # E: Value of type "IdempotentService[AccountRecord, OffsetPage[AccountRecord]]" is not indexable
+store.nope  # E: "Store" has no attribute "nope"
+reveal_type(store.namespace("acme"))  # R: Any
+with mc.open_store("memory://") as opened:
+    reveal_type(opened.sequence.usage_metrics(account_id="a").get("x")["unit"])  # R: str | None

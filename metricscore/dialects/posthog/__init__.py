@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ...dialect import Dialect
 from ...pagination import OffsetPage
 from ...service import EvaluatingService, IdempotentService
 from .accounts import ACCOUNTS, AccountRecord
@@ -14,7 +15,7 @@ if TYPE_CHECKING:
     from ...store import Store
     from .evaluation import GroupUsageResult
 
-__all__ = ["AccountRecord", "GroupUsageMetricRecord", "PostHog", "render_error"]
+__all__ = ["DIALECT", "AccountRecord", "GroupUsageMetricRecord", "PostHog", "render_error"]
 
 
 class PostHog:
@@ -44,3 +45,9 @@ class PostHog:
         return EvaluatingService(
             self._store, GROUP_USAGE_METRICS, {"project_id": project_id, "group_type_index": group_type_index}
         )
+
+
+#: The declaration found through the ``metricscore.dialects`` entry point ``posthog``.
+DIALECT = Dialect(
+    "posthog", PostHog, (ACCOUNTS, GROUP_USAGE_METRICS), http="metricscore.http.posthog:PostHogHttp", title="PostHog"
+)

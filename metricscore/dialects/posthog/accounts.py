@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any, TypedDict
+from typing import Any, ClassVar, TypedDict
 
 import marshmallow as ma
 
@@ -21,6 +21,7 @@ from ...resource import Context, ListRequest, Mode, Resource
 from ...table import Column, ColumnType, Table, UniqueKey
 from ...validation import CodedField, Integer, List, Messages, Schema, String, type_name
 from ...wire import iso_z, owned_json
+from .envelope import LIST_ENVELOPE
 
 __all__ = ["ACCOUNTS", "LIMITS", "AccountRecord", "AccountSchema", "Accounts", "normalize_tags"]
 
@@ -56,6 +57,9 @@ class AccountProperties(CodedField):
     Checked by hand rather than with nested schemas: this runs on every account write, and a
     nested marshmallow load per role costs more than the rest of the write together.
     """
+
+    #: Its OpenAPI schema (the document describes a field by this when it has one).
+    openapi_schema: ClassVar[dict[str, Any]] = {"type": "object"}
 
     default_error_messages: Messages = {"not_an_object": "properties must be a JSON object."}
 
@@ -180,7 +184,7 @@ class Accounts(Resource[AccountRecord]):
         orderings=(("name", "id"), ("created_at", "id"), ("updated_at", "id")),
     )
     scope_fields = {"project_id": Integer(required=True, strict=True, min_value=0)}
-    pagination = LimitOffsetPagination()
+    pagination = LimitOffsetPagination(LIST_ENVELOPE)
     actor_field = Integer(strict=True, allow_none=True)  # the PostHog user id
     create_schema = AccountSchema()
     initial_values = {"external_id": None, "properties": {}, "tags": []}

@@ -18,6 +18,7 @@ from ...resource import Context, ListRequest, Resource
 from ...table import Column, ColumnType, Table, UniqueKey
 from ...validation import Choice, Integer, JSONObject, Schema, String
 from ...wire import wire_map
+from .envelope import LIST_ENVELOPE
 
 __all__ = [
     "GROUP_USAGE_METRICS",
@@ -162,7 +163,7 @@ class GroupUsageMetrics(Resource[GroupUsageMetricRecord]):
         "project_id": Integer(required=True, strict=True, min_value=0),
         "group_type_index": Integer(required=True, strict=True, min_value=0, max_value=MAX_GROUP_TYPE_INDEX),
     }
-    pagination = LimitOffsetPagination()
+    pagination = LimitOffsetPagination(LIST_ENVELOPE)
     actor_field = Integer(strict=True, allow_none=True)  # the PostHog user id
     create_schema = GroupUsageMetricCreateSchema()
     update_schema = GroupUsageMetricSchema()
@@ -178,9 +179,10 @@ class GroupUsageMetrics(Resource[GroupUsageMetricRecord]):
         """The source and math rules, on the complete (merged) record."""
         errors = rule_errors(record)
         filters = record["filters"]
-        if not errors and _source(filters) == "data_warehouse" and ctx.store.warehouse_table_exists is not None:
+        exists = ctx.store.setting("warehouse_table_exists")
+        if not errors and _source(filters) == "data_warehouse" and exists is not None:
             table_name = filters["table_name"]
-            if not ctx.store.warehouse_table_exists(record["project_id"], table_name):
+            if not exists(record["project_id"], table_name):
                 message = f"Data warehouse table '{table_name}' does not exist."
                 errors["filters"] = [ErrorMessage(message, "invalid_input")]
         if errors:

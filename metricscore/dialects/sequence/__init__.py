@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ...dialect import Dialect
+from ...pagination import CursorPage
 from ...service import EvaluatingService
 from .errors import render_error
-from .pagination import CursorPage, CursorPagination
 from .usage_metrics import USAGE_METRICS, UsageMetricRecord
 
 if TYPE_CHECKING:
     from ...store import Store
     from .evaluation import UsageMetricCalculation
 
-__all__ = ["CursorPage", "CursorPagination", "Sequence", "UsageMetricRecord", "render_error"]
+__all__ = ["DIALECT", "CursorPage", "Sequence", "UsageMetricRecord", "render_error"]
 
 
 class Sequence:
@@ -30,3 +31,9 @@ class Sequence:
         lists return a :class:`CursorPage`; a delete is soft (``deletedAt``); ``evaluate`` answers
         a :class:`~.evaluation.UsageMetricCalculation` over the account's ``events``."""
         return EvaluatingService(self._store, USAGE_METRICS, {"account_id": account_id})
+
+
+#: The declaration found through the ``metricscore.dialects`` entry point ``sequence``.
+DIALECT = Dialect(
+    "sequence", Sequence, (USAGE_METRICS,), http="metricscore.http.sequence:SequenceHttp", title="Sequence"
+)

@@ -6,7 +6,7 @@ Rules: ../shared/vendor-behaviour.md section 4 (mirrored in docs/dialects/sequen
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal, TypedDict, get_args
+from typing import Any, ClassVar, Literal, TypedDict, get_args
 
 import marshmallow as ma
 
@@ -19,7 +19,7 @@ from ...resource import Context, ListRequest, Resource
 from ...table import Column, ColumnType, Table
 from ...validation import Boolean, Choice, CodedField, Messages, Schema, String, type_name
 from ...wire import wire_map
-from .pagination import CursorPagination
+from .envelope import cursor_pagination
 
 __all__ = [
     "LIMITS",
@@ -47,6 +47,9 @@ LIMITS = {"propertyFilters": 50, "propertyFilters.*": 100}
 
 class PropertyFilters(CodedField):
     """``{"property": ["accepted", "values"]}``: string keys, each a non-empty list of strings."""
+
+    #: Its OpenAPI schema (the document describes a field by this when it has one).
+    openapi_schema: ClassVar[dict[str, Any]] = {"type": "object"}
 
     default_error_messages: Messages = {
         "not_a_dict": 'Expected a dictionary of items but got type "{input_type}".',
@@ -203,7 +206,7 @@ class UsageMetrics(Resource[UsageMetricRecord]):
         orderings=(("created_at", "id"),),
     )
     scope_fields = {"account_id": String(required=True, max_length=ACCOUNT_ID_LENGTH, coerce_numbers=False)}
-    pagination = CursorPagination.over(table)
+    pagination = cursor_pagination(table)
     create_schema = UsageMetricSchema()
     replace_resets_omitted = True
     soft_delete_column = "deleted_at"

@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from ...dialect import Dialect
 from ...errors import NotFound
+from ...pagination import NumberedPage
 from ...query import Eq, Query
 from ...repository import Record, Repository
 from ...resource import Context
 from ...service import EvaluatingService, may_name_a_record
 from .errors import error_headers, render_error
 from .metrics import METRICS, ORDER, metric_id
-from .pagination import NumberedPage, PagePagination
 from .records import StatsigMetricRecord
 
 if TYPE_CHECKING:
@@ -20,9 +21,9 @@ if TYPE_CHECKING:
     from .evaluation import MetricEvaluationResult  # noqa: F401 (quoted in MetricService's base)
 
 __all__ = [
+    "DIALECT",
     "MetricService",
     "NumberedPage",
-    "PagePagination",
     "Statsig",
     "StatsigMetricRecord",
     "error_headers",
@@ -84,3 +85,7 @@ class Statsig:
         """The metric definitions of one Statsig project (``project_id``: the project a Console
         API key belongs to; up to 100 characters). Lists return a :class:`NumberedPage`."""
         return MetricService(self._store, METRICS, {"project_id": project_id})
+
+
+#: The declaration found through the ``metricscore.dialects`` entry point ``statsig``.
+DIALECT = Dialect("statsig", Statsig, (METRICS,), http="metricscore.http.statsig:StatsigHttp", title="Statsig")

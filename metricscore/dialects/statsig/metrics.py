@@ -12,12 +12,13 @@ from typing import Any, cast
 from ...errors import Conflict, ErrorMessage, MetricscoreError, ValidationError
 from ...jsonvalue import copy_json, string_problem
 from ...limits import check_filter_values
+from ...pagination import PageNumberPagination
 from ...query import Eq, Filter, HasAny, OrderBy, Query
 from ...repository import Record
 from ...resource import ACTOR_FIELD, Context, ListRequest, Mode, Resource
 from ...table import Column, ColumnType, Table, UniqueKey
 from ...validation import String
-from .pagination import PagePagination
+from .envelope import ListEnvelope
 from .records import StatsigMetricRecord
 from .schemas import MetricCreateSchema, MetricUpdateSchema, not_updatable
 
@@ -214,7 +215,7 @@ class Metrics(Resource[StatsigMetricRecord]):
         orderings=(("created_at", "id"),),
     )
     scope_fields = {"project_id": String(required=True, max_length=100)}
-    pagination = PagePagination()
+    pagination = PageNumberPagination(ListEnvelope("/console/v1/metrics/list", "Metrics listed successfully."))
     create_schema = MetricCreateSchema()
     update_schema = MetricUpdateSchema()
     dry_run_field = "dry_run"

@@ -26,6 +26,7 @@ from .fixtures import COUNTING, BackendFixtures
 from .inputs import ReadInputContract
 from .listing import KeysetContract, ListingContract
 from .metrics import GroupUsageMetricContract, SequenceUsageMetricContract, StatsigMetricContract
+from .resources import ResourceContract
 from .stateful import StatefulContract, compare_with_memory
 from .transactions import TransactionContract
 
@@ -40,6 +41,7 @@ __all__ = [
     "KeysetContract",
     "ListingContract",
     "ReadInputContract",
+    "ResourceContract",
     "ScopeContract",
     "SequenceUsageMetricContract",
     "StatefulContract",

@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
+from ...api import Store
 from ...dialects.posthog.accounts import ACCOUNTS
 from ...dialects.posthog.accounts import LIMITS as ACCOUNT_LIMITS
 from ...errors import Conflict, NotFound, ValidationError
 from ...query import OrderBy, Query
 from ...repository import Backend
-from ...store import Store
 from ..clock import FakeClock
 from .fixtures import BackendFixtures, fresh_project_id
 from .rows import account_row

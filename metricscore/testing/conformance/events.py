@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
+from ...api import Store
 from ...errors import ValidationError
-from ...store import Store
 from .fixtures import BackendFixtures, fresh_project_id
 
 __all__ = ["EventsContract"]

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from ...api import Store
 from ...dialects.posthog.accounts import ACCOUNTS
 from ...repository import Backend, CountingRepository
-from ...store import Store
 from .. import fresh_id
 from ..clock import FakeClock
 

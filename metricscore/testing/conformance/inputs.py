@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
+from ...api import Store
 from ...errors import NotFound, ValidationError
 from ...http.keys import Keyring
 from ...service import IdempotentService
-from ...store import Store
 from ..clock import FakeClock
 from .fixtures import BackendFixtures
 
@@ -205,13 +205,13 @@ class ReadInputContract(BackendFixtures):
         posthog = keyring.create_posthog_key(scopes=["*"])
         statsig = keyring.create_statsig_key(project_id="p")
         for bad in UNSTORABLE:
-            assert keyring.check_credentials(bad * 16, sequence.client_secret) is None
-            assert keyring.check_credentials(sequence.client_id[:-1] + bad, sequence.client_secret) is None
-            assert keyring.check_credentials(sequence.client_id, sequence.client_secret + bad) is None
+            assert keyring.check_credentials("sequence", bad * 16, sequence.client_secret) is None
+            assert keyring.check_credentials("sequence", sequence.client_id[:-1] + bad, sequence.client_secret) is None
+            assert keyring.check_credentials("sequence", sequence.client_id, sequence.client_secret + bad) is None
             assert keyring.check_token("posthog", posthog.token + bad) is None
             assert keyring.check_token("posthog", "phx_" + bad * 16 + "secret") is None
             assert keyring.check_token("statsig", statsig.token.replace("-", "-" + bad, 1)) is None
             assert keyring.revoke(bad) is False
-        assert keyring.check_credentials(sequence.client_id, sequence.client_secret) is not None
+        assert keyring.check_credentials("sequence", sequence.client_id, sequence.client_secret) is not None
         assert keyring.check_token("posthog", posthog.token) is not None
         assert keyring.check_token("statsig", statsig.token) is not None

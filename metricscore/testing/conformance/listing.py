@@ -151,7 +151,7 @@ class ListingContract(BackendFixtures):
                     page = accounts.list(ordering=ordering, limit=limit, offset=offset)
                     assert page.count == 23
                     seen.extend(r["id"] for r in page.results)
-                    if page.next_link("http://h/a/") is None:
+                    if page.next_offset is None:
                         break
                     offset += limit
                 assert seen == everything

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
+from ...api import Store
 from ...errors import Conflict, NotFound, ValidationError
 from ...repository import Backend
-from ...store import Store
 from ..clock import FakeClock
 from .fixtures import BackendFixtures, fresh_project_id
 

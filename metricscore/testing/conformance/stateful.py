@@ -11,10 +11,10 @@ from typing import Any
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, rule, run_state_machine_as_test
 
+from ...api import Store
 from ...errors import MetricscoreError
 from ...registry import backend_class
 from ...repository import Backend
-from ...store import Store
 from ..clock import FakeClock
 from ..ids import SequentialIds
 from ..strategies import account_list_params, account_payloads, account_updates, invalid_account_payloads

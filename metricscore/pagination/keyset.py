@@ -1,9 +1,10 @@
-"""Sequence's cursor pagination: opaque ``after`` / ``before`` cursors and ``limit`` 1..100.
+"""Keyset pagination: opaque ``after`` / ``before`` cursors and a bounded ``limit`` (as Sequence uses it).
 
-The envelope is ``{"items": [...], "pagination": {"after", "before", "totalResultSize"}}``. A cursor
-is the keyset position (the ``order`` column values) of a page's last item (``after``) or first
-item (``before``), base64url-encoded; it is ``null`` when there is nothing further that way.
-Paging backwards reads the reversed order from the position, then flips the rows back.
+A cursor is the keyset position (the ``order`` column values) of a page's last item (``after``) or
+first item (``before``), base64url-encoded; it is ``None`` when there is nothing further that way
+(one ``limit=1`` probe asks). Paging backwards reads the reversed order from the position, then
+flips the rows back. The envelope a vendor writes for a page lives in its dialect
+(``dialects/sequence/envelope.py``).
 """
 
 from __future__ import annotations
@@ -12,21 +13,19 @@ import base64
 import binascii
 import json
 import math
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Generic
+from typing import Any
 
-from ...errors import ErrorMessage, ValidationError
-from ...jsonvalue import string_problem
-from ...pagination import ItemT, parse_int
-from ...query import Filter, OrderBy, Query, order_key
-from ...repository import Record, Repository, Scope
-from ...table import ColumnType, Table
+from ..errors import ErrorMessage, ValidationError
+from ..jsonvalue import string_problem
+from ..query import OrderBy, Query, order_key
+from ..table import ColumnType, Table
+from .base import Envelope, ItemT, Listing, PageItems, Styled, parse_int
 
-__all__ = ["CursorPage", "CursorPagination", "decode_cursor", "encode_cursor"]
+__all__ = ["CursorPage", "KeysetPagination", "decode_cursor", "encode_cursor"]
 
-Renderer = Callable[[Record], dict[str, Any]]
 MAX_CURSOR_LENGTH = 2000
 BAD_CURSOR = "Invalid cursor."
 
@@ -90,37 +89,15 @@ def _position_value(kind: str, value: Any, expected: type | None) -> Any:
 
 
 @dataclass
-class CursorPage(Generic[ItemT]):
-    """One page of items plus the cursors to the neighbouring pages."""
+class CursorPage(PageItems[ItemT]):
+    """One keyset page: ``results``, the total ``count``, and the cursors of the pages ``after``
+    and ``before`` it (``None`` when there is none)."""
 
     results: list[ItemT]
     count: int
     after: str | None
     before: str | None
-
-    @staticmethod
-    def envelope_schema(item: dict[str, Any]) -> dict[str, Any]:
-        """The OpenAPI 3.0 schema of :meth:`envelope`, its items described by ``item``."""
-        cursor = {"type": "string", "nullable": True}
-        return {
-            "type": "object",
-            "properties": {
-                "items": {"type": "array", "items": item},
-                "pagination": {
-                    "type": "object",
-                    "properties": {"after": cursor, "before": cursor, "totalResultSize": {"type": "integer"}},
-                    "required": ["after", "before", "totalResultSize"],
-                },
-            },
-            "required": ["items", "pagination"],
-        }
-
-    def envelope(self) -> dict[str, Any]:
-        """``{"items", "pagination": {"after", "before", "totalResultSize"}}``."""
-        return {
-            "items": self.results,
-            "pagination": {"after": self.after, "before": self.before, "totalResultSize": self.count},
-        }
+    envelope_format: Envelope[CursorPage[Any]] = field(repr=False, compare=False, kw_only=True)
 
 
 _PYTHON_TYPES: dict[ColumnType, type] = {
@@ -134,23 +111,24 @@ _PYTHON_TYPES: dict[ColumnType, type] = {
 
 
 @dataclass(frozen=True)
-class CursorPagination:
+class KeysetPagination(Styled):
     """``limit`` (``min_limit``..``max_limit``, else a 400) and one of ``after`` / ``before``.
 
     ``column_types`` (``(column, Python type)`` pairs, see :meth:`over`) is what a cursor's values
     are checked against; a column missing from it takes any scalar.
     """
 
+    envelope: Envelope[CursorPage[Any]]
     default_limit: int = 20
     min_limit: int = 1
     max_limit: int = 100
     column_types: tuple[tuple[str, type], ...] = ()
 
     @classmethod
-    def over(cls, table: Table, **options: Any) -> CursorPagination:
-        """Cursor pagination over ``table``, whose cursors must hold values of its columns' types."""
+    def over(cls, table: Table, envelope: Envelope[CursorPage[Any]], **options: Any) -> KeysetPagination:
+        """Keyset pagination over ``table``, whose cursors must hold values of its columns' types."""
         types = tuple((c.name, _PYTHON_TYPES[c.type]) for c in table.columns if c.type in _PYTHON_TYPES)
-        return cls(column_types=types, **options)
+        return cls(envelope, column_types=types, **options)
 
     def position_types(self, order: Sequence[OrderBy]) -> list[type | None]:
         known = dict(self.column_types)
@@ -179,15 +157,9 @@ class CursorPagination:
             raise ValidationError({"limit": [ErrorMessage(message, "invalid_input")]})
         return limit
 
-    def fetch(
-        self,
-        repository: Repository,
-        scope: Scope,
-        filters: tuple[Filter, ...],
-        order: tuple[OrderBy, ...],
-        params: Mapping[str, Any],
-        render: Renderer,
-    ) -> CursorPage[Any]:
+    def fetch(self, listing: Listing, params: Mapping[str, Any]) -> CursorPage[Any]:
+        """The page after the ``after`` cursor, before the ``before`` one, or the first."""
+        filters, order = listing.filters, listing.order
         limit = self.limit(params)
         after, before = params.get("after"), params.get("before")
         types = self.position_types(order)
@@ -196,13 +168,13 @@ class CursorPagination:
         if after is not None and before is not None:
             message = ErrorMessage("Send either after or before, not both.", "invalid_input")
             raise ValidationError({"after": [message], "before": [message]})
-        count = repository.count(scope, filters)
+        count = listing.count()
 
         def exists(query: Query) -> bool:
-            return bool(repository.find(scope, query))
+            return bool(listing.find(query))
 
         if before is None:
-            rows = repository.find(scope, Query(filters, order, limit=limit + 1, after=after))
+            rows = listing.find(Query(filters, order, limit=limit + 1, after=after))
             more_after = len(rows) > limit
             rows = rows[:limit]
             more_before = (
@@ -211,13 +183,14 @@ class CursorPagination:
                 and exists(Query(filters, order, limit=1, after=order_key(order, rows[0])).reversed())
             )
         else:
-            rows = repository.find(scope, Query(filters, order, limit=limit + 1, after=before).reversed())
+            rows = listing.find(Query(filters, order, limit=limit + 1, after=before).reversed())
             more_before = len(rows) > limit
             rows = rows[:limit][::-1]
             more_after = bool(rows) and exists(Query(filters, order, limit=1, after=order_key(order, rows[-1])))
         return CursorPage(
-            [render(r) for r in rows],
+            [listing.render(r) for r in rows],
             count,
             encode_cursor(order_key(order, rows[-1])) if more_after else None,
             encode_cursor(order_key(order, rows[0])) if more_before else None,
+            envelope_format=self.envelope,
         )

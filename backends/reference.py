@@ -2,22 +2,37 @@
 
 :func:`matches` is what each filter kind means, :func:`sort_records` what an order means, and
 :class:`Partition` holds one scope's records with their id and unique-key indexes and answers
-``get``/``find``/``count`` from them. Every other backend is held to these answers by the
-contract suite.
+``get``/``find``/``count`` from them. :class:`ScopedPartitions` holds one table's partitions and
+:class:`PartitionRepository` is the repository over them, with undo-logged writes. Every other
+backend is held to these answers by the contract suite.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from operator import itemgetter
+from typing import Any, Generic, TypeVar
 
 from metricscore.errors import Conflict
 from metricscore.jsonvalue import copy_json
 from metricscore.query import Contains, Eq, Filter, HasAny, In, OrderBy, Query, fold_case, order_key
-from metricscore.repository import Record
+from metricscore.repository import Record, Scope
 from metricscore.table import Table
 
-__all__ = ["Partition", "copy_record", "is_after", "matches", "sort_records", "window"]
+__all__ = [
+    "Partition",
+    "PartitionRepository",
+    "ScopedPartitions",
+    "Undo",
+    "copy_record",
+    "is_after",
+    "matches",
+    "sort_records",
+    "window",
+]
+
+#: Puts back what one write changed; a unit of work keeps a list of them and runs it backwards.
+Undo = Callable[[], None]
 
 
 def copy_record(record: Record) -> Record:
@@ -156,3 +171,116 @@ class Partition:
                 del self.unique[key.name][values]
         self.version += 1
         return record
+
+
+PartitionT = TypeVar("PartitionT", bound=Partition)
+
+
+class ScopedPartitions(Generic[PartitionT]):
+    """The partitions of one table, one per scope (the values of the table's scope columns)."""
+
+    __slots__ = ("by_scope", "new_partition", "scope_key", "table")
+
+    def __init__(self, table: Table, new_partition: Callable[[Table], PartitionT]) -> None:
+        self.table = table
+        self.new_partition = new_partition
+        #: a scope's key in ``by_scope``: its value (one scope column) or the tuple of its values
+        self.scope_key: Callable[[Scope], Any] = itemgetter(*table.scope) if table.scope else _no_scope
+        self.by_scope: dict[Any, PartitionT] = {}
+
+    def get(self, scope: Scope) -> PartitionT | None:
+        return self.by_scope.get(self.scope_key(scope))
+
+    def get_or_create(self, scope: Scope) -> PartitionT:
+        key = self.scope_key(scope)
+        partition = self.by_scope.get(key)
+        if partition is None:
+            partition = self.by_scope[key] = self.new_partition(self.table)
+        return partition
+
+
+def _no_scope(scope: Scope) -> tuple[()]:
+    return ()
+
+
+class PartitionRepository(Generic[PartitionT]):
+    """One table through one unit of work, over its :class:`ScopedPartitions`.
+
+    Reads are the partition's answers. Each write checks the id and unique keys first, then
+    changes the partition and appends an :data:`Undo` to the unit of work's list. Subclasses say
+    where the partitions are (:meth:`_partitions`) and may act before a write
+    (:meth:`_before_write`) or keep more per record (:meth:`_add`, :meth:`_replace`,
+    :meth:`_remove`: TinyDB keeps each record's document).
+    """
+
+    def __init__(self, table: Table, undo: list[Undo]) -> None:
+        self._table = table
+        self._undo = undo
+
+    def _partitions(self) -> ScopedPartitions[PartitionT]:
+        raise NotImplementedError
+
+    def _before_write(self) -> None:
+        """Called before each write, before anything is checked or changed."""
+
+    # -- reads -----------------------------------------------------------------------------------
+
+    def get(self, scope: Scope, id: str) -> Record | None:
+        partition = self._partitions().get(scope)
+        return None if partition is None else partition.get(id)
+
+    def find(self, scope: Scope, query: Query) -> list[Record]:
+        partition = self._partitions().get(scope)
+        return [] if partition is None else partition.find(query)
+
+    def count(self, scope: Scope, filters: tuple[Filter, ...]) -> int:
+        partition = self._partitions().get(scope)
+        return 0 if partition is None else partition.count(filters)
+
+    # -- writes ----------------------------------------------------------------------------------
+
+    def insert(self, scope: Scope, record: Record) -> None:
+        self._before_write()
+        partition = self._partitions().get_or_create(scope)
+        record_id = partition.check_insert(record)
+        self._undo.append(self._add(partition, record_id, record))
+
+    def update(self, scope: Scope, record: Record) -> None:
+        self._before_write()
+        partition = self._partitions().get(scope)
+        if partition is None:
+            raise Conflict("The record no longer exists.", fields=(self._table.id_column,))
+        record_id = partition.check_update(record)
+        self._undo.append(self._replace(partition, record_id, record))
+
+    def delete(self, scope: Scope, id: str) -> bool:
+        self._before_write()
+        partition = self._partitions().get(scope)
+        if partition is None or type(id) is not str or id not in partition.records:
+            return False
+        self._undo.append(self._remove(partition, id))
+        return True
+
+    # -- the changes, each returning its undo (the checks have passed) ---------------------------------
+
+    def _add(self, partition: PartitionT, record_id: str, record: Record) -> Undo:
+        partition.put(record)
+
+        def undo() -> None:
+            partition.remove(record_id)
+
+        return undo
+
+    def _replace(self, partition: PartitionT, record_id: str, record: Record) -> Undo:
+        old = partition.remove(record_id)
+        partition.put(record)
+
+        def undo() -> None:
+            partition.remove(record_id)
+            partition.put(old)
+
+        return undo
+
+    def _remove(self, partition: PartitionT, record_id: str) -> Undo:
+        old = partition.remove(record_id)
+        return lambda: partition.put(old)

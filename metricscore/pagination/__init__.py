@@ -1,0 +1,33 @@
+"""Pagination: one page contract, and the paging mechanisms the dialects configure.
+
+Every page (:class:`OffsetPage`, :class:`CursorPage`, :class:`NumberedPage`) is a :class:`Page`:
+``results``, the total ``count``, iteration over its results, and ``envelope(request_url=None)``,
+the vendor's response body with links built from the URL as the client sent it. Each style
+(:class:`LimitOffsetPagination`, :class:`KeysetPagination`, :class:`PageNumberPagination`) reads
+its query parameters, fetches one page, and describes its envelope (``envelope_schema``). The
+envelopes themselves, the vendors' link formats, live in the dialects: a style is given one.
+"""
+
+from .base import Envelope, ItemT, Listing, Page, Pagination, Renderer, Schema, parse_int, request_url_parts
+from .keyset import CursorPage, KeysetPagination, decode_cursor, encode_cursor
+from .offset import LimitOffsetPagination, NumberedPage, OffsetPage, PageNumberPagination
+
+__all__ = [
+    "CursorPage",
+    "Envelope",
+    "ItemT",
+    "KeysetPagination",
+    "LimitOffsetPagination",
+    "Listing",
+    "NumberedPage",
+    "OffsetPage",
+    "Page",
+    "PageNumberPagination",
+    "Pagination",
+    "Renderer",
+    "Schema",
+    "decode_cursor",
+    "encode_cursor",
+    "parse_int",
+    "request_url_parts",
+]

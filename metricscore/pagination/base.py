@@ -1,0 +1,182 @@
+"""The page contract every pagination style keeps, and the pieces the styles share.
+
+A *style* (:class:`Pagination`) reads its query parameters, fetches one page through a repository
+and returns a :class:`Page`. A page holds the paging *mechanism*'s result (its records, the total
+count, where it sits); how it is written on the wire is its vendor's :class:`Envelope`, given to
+the style by the dialect that uses it, so the core knows no vendor's link format.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar
+from urllib.parse import SplitResult, urlsplit
+
+from ..errors import ErrorMessage, ValidationError
+from ..query import Filter, OrderBy, Query
+from ..repository import Record, Repository, Scope
+
+__all__ = [
+    "Envelope",
+    "ItemT",
+    "Listing",
+    "Page",
+    "PageItems",
+    "Pagination",
+    "Renderer",
+    "Schema",
+    "parse_int",
+    "request_url_parts",
+]
+
+#: Turns a stored record into the dict a page holds.
+Renderer = Callable[[Record], dict[str, Any]]
+#: An OpenAPI 3.0 schema object.
+Schema = dict[str, Any]
+#: The records a page holds: a resource's record type (``OffsetPage[AccountRecord]``).
+ItemT = TypeVar("ItemT", bound=Mapping[str, object])
+ItemT_co = TypeVar("ItemT_co", bound=Mapping[str, object], covariant=True)
+PageT_contra = TypeVar("PageT_contra", contravariant=True)
+
+
+class Page(Protocol[ItemT_co]):
+    """One page of a listing, whatever its style (:class:`~metricscore.pagination.OffsetPage`,
+    :class:`~metricscore.pagination.CursorPage`, :class:`~metricscore.pagination.NumberedPage`).
+
+    Iterating a page iterates its ``results``.
+    """
+
+    @property
+    def results(self) -> Sequence[ItemT_co]:
+        """The records on this page, in the listing's order."""
+        ...
+
+    @property
+    def count(self) -> int:
+        """How many records the whole listing holds (every page, not just this one)."""
+        ...
+
+    def envelope(self, request_url: str | None = None) -> dict[str, Any]:
+        """The vendor's response body for this page. ``request_url`` is the URL as the client sent
+        it (absolute, or a path with its query); links to the neighbouring pages are built from it,
+        keeping its other query parameters. Without it, links are built from the listing's own
+        address as far as the style knows it."""
+        ...
+
+    def __iter__(self) -> Iterator[ItemT_co]: ...
+
+
+class Envelope(Protocol[PageT_contra]):
+    """A vendor's list body: how a page (and the request URL) is written, and its OpenAPI schema."""
+
+    def render(self, page: PageT_contra, request_url: str | None) -> dict[str, Any]:
+        """The response body for ``page``; links are built from ``request_url`` (see :meth:`Page.envelope`)."""
+        ...
+
+    def schema(self, item: Schema) -> Schema:
+        """The OpenAPI 3.0 schema of :meth:`render`'s body, its records described by ``item``."""
+        ...
+
+
+@dataclass(frozen=True)
+class Listing:
+    """What a style pages through: a repository's records in ``scope`` matching ``filters``, in
+    ``order`` (ties broken), each turned into the page's item by ``render``."""
+
+    repository: Repository
+    scope: Scope
+    filters: tuple[Filter, ...]
+    order: tuple[OrderBy, ...]
+    render: Renderer
+
+    def count(self) -> int:
+        return self.repository.count(self.scope, self.filters)
+
+    def find(self, query: Query) -> list[Record]:
+        return self.repository.find(self.scope, query)
+
+    def window(self, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+        """The rendered records of one offset window and the total count (no row query past the end).
+
+        A repository may offer ``find_with_count(scope, query) -> (rows, count)`` to answer both in
+        one round trip (the SQL backend does); otherwise this is a count and a find.
+        """
+        query = Query(self.filters, self.order, offset, limit)
+        combined = getattr(self.repository, "find_with_count", None)
+        if combined is not None:
+            rows, count = combined(self.scope, query)
+            count = int(count)
+        else:
+            count = self.count()
+            rows = [] if offset >= count else self.find(query)
+        return [self.render(row) for row in rows], count
+
+
+class Pagination(Protocol):
+    """A pagination style: its query parameters, one page fetched, its envelope's schema."""
+
+    def parameters(self) -> dict[str, dict[str, Any]]:
+        """The query parameters the style reads (for the OpenAPI document)."""
+        ...
+
+    def envelope_schema(self, item: Schema) -> Schema:
+        """The OpenAPI 3.0 schema of its pages' envelope, records described by ``item``."""
+        ...
+
+    def fetch(self, listing: Listing, params: Mapping[str, Any]) -> Page[Any]:
+        """The page of ``listing`` that ``params`` (the request's query parameters) ask for."""
+        ...
+
+
+class PageItems(Generic[ItemT]):
+    """What every page class shares: iteration over ``results`` and ``envelope`` through its format."""
+
+    results: list[ItemT]
+    envelope_format: Envelope[Any]
+
+    def __iter__(self) -> Iterator[ItemT]:
+        return iter(self.results)
+
+    def envelope(self, request_url: str | None = None) -> dict[str, Any]:
+        """The vendor's response body for this page, links built from ``request_url`` (the URL as
+        the client sent it; see :meth:`Page.envelope`)."""
+        return self.envelope_format.render(self, request_url)
+
+
+class Styled:
+    """What every pagination style shares: the envelope its pages are written in."""
+
+    envelope: Envelope[Any]
+
+    def envelope_schema(self, item: Schema) -> Schema:
+        """The OpenAPI 3.0 schema of this style's envelope, records described by ``item``."""
+        return self.envelope.schema(item)
+
+
+def parse_int(value: Any) -> int | None:
+    """An integer from a typed value or a query-string value; ``None`` when it is not one."""
+    if type(value) is int:
+        return value
+    if type(value) is str and 0 < len(value) <= 20:
+        try:
+            return int(value)
+        except ValueError:
+            return None
+    return None
+
+
+def request_url_parts(request_url: str | None) -> SplitResult:
+    """``request_url`` split into scheme, host, path, query and fragment (all empty for ``None``).
+
+    A ValidationError on ``request_url`` when it is not a URL: not a string, or a host that cannot
+    be one (``http://[::1``), which :func:`urllib.parse.urlsplit` refuses with a ValueError.
+    """
+    if request_url is None:
+        return SplitResult("", "", "", "", "")
+    if type(request_url) is str:
+        try:
+            return urlsplit(request_url)
+        except ValueError:
+            pass
+    raise ValidationError({"request_url": [ErrorMessage("Enter a valid URL.", "invalid")]})
