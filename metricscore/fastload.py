@@ -286,8 +286,9 @@ def _json_copy(value: Any, depth: int, room: list[int]) -> Any:
 
     ``room[0]`` is how many more values the payload may hold: each container takes its children
     from it (the value itself was counted by the caller), and running out is a fallback, so the
-    walk stops as soon as the payload is past its size cap (:mod:`metricscore.limits`). Strings,
-    integers, booleans and nulls inside a container are checked in its loop, without a call.
+    walk stops as soon as the payload is past its size cap (:mod:`metricscore.limits`). An
+    object's strings, integers, booleans and nulls are checked in its loop, without a call (a
+    list's integers, booleans and nulls too).
     """
     kind = type(value)
     if kind is dict:
@@ -320,20 +321,10 @@ def _json_copy(value: Any, depth: int, room: list[int]) -> Any:
         room[0] -= len(value)
         if room[0] < 0:
             raise Fallback
-        items = []
-        for item in value:
-            kind = type(item)
-            if kind is str:
-                if "\x00" in item:
-                    raise Fallback
-                if not item.isascii():
-                    item.encode()
-                items.append(item)
-            elif kind is int or kind is bool or item is None:
-                items.append(item)
-            else:
-                items.append(_json_copy(item, depth + 1, room))
-        return items
+        return [
+            item if item is None or type(item) is int or type(item) is bool else _json_copy(item, depth + 1, room)
+            for item in value
+        ]
     if kind is str:
         if "\x00" in value:
             raise Fallback
