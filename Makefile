@@ -9,8 +9,13 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-setup: $(BIN)/python
+## Installs once, and again when the package's declaration changes (not on every target: a
+## reinstall takes a minute or more on a busy machine).
+$(VENV)/.installed: setup.cfg pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[all,dev]'
+	touch $@
+
+setup: $(VENV)/.installed
 
 ## The main job on the embedded default: the reference server on a fresh SQLite file, a demo key,
 ## and requests as the PostHog docs make them.

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import csv
 import gc
 import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
-__all__ = ["Result", "best_of", "paired", "paired_spread", "print_table", "run_alone"]
+RESULTS = Path(__file__).resolve().parent / "results"
+
+__all__ = ["Result", "best_of", "paired", "paired_spread", "print_table", "run_alone", "write_csv"]
 
 
 @dataclass
@@ -105,6 +109,21 @@ def print_table(results: Sequence[Result]) -> None:
             f"{r.benchmark:<10} {r.case:<52} {_fmt(r.subject_s):>10} {_fmt(r.baseline_s):>10} "
             f"{_ratio(r.ratio):>7} {spread:>11} {target:>7}  {r.verdict}"
         )
+
+
+def write_csv(results: Sequence[Result], name: str) -> Path:
+    """The table as ``benchmarks/results/<name>.csv`` (seconds, ratio, spread, target, verdict)."""
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"{name}.csv"
+    with path.open("w", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(["benchmark", "case", "subject_s", "baseline_s", "ratio", "p10", "p90", "target", "verdict"])
+        for r in results:
+            low, high = r.spread if r.spread is not None else ("", "")
+            target = "" if r.target is None else f"{r.target:.4g}"
+            numbers = [f"{r.subject_s:.6g}", f"{r.baseline_s:.6g}", f"{r.ratio:.4g}", low, high, target]
+            writer.writerow([r.benchmark, r.case, *numbers, r.verdict])
+    return path
 
 
 def _ratio(ratio: float) -> str:

@@ -25,10 +25,27 @@ from .errors import MetricscoreError, StorageError
 from .query import Filter, Query
 from .table import Table
 
-__all__ = ["Backend", "CountingRepository", "Record", "Repository", "Scope", "UnitOfWork", "guarded_unit_of_work"]
+__all__ = [
+    "Backend",
+    "CountingRepository",
+    "FreshRecord",
+    "Record",
+    "Repository",
+    "Scope",
+    "UnitOfWork",
+    "guarded_unit_of_work",
+]
 
 Record = dict[str, Any]
 Scope = Mapping[str, Any]
+
+
+class FreshRecord(dict[str, Any]):
+    """A record built from storage just now and held by nobody else (a SQL row turned into a
+    dict): rendering it may hand its JSON values (dicts, lists) out as they are, without the copy
+    that protects a record a backend keeps (one handed to ``insert`` or ``update``)."""
+
+    __slots__ = ()
 
 
 @runtime_checkable

@@ -364,13 +364,13 @@ def load(
     if type(data) is not dict:
         message = f"Invalid data. Expected a dictionary, but got {type_name(data)}."
         raise ValidationError({NON_FIELD_ERRORS: [ErrorMessage(message, "invalid_input")]})
-    check_payload_size(data, _wire_names(schema))  # the cap bounds the work of either path
     fast = fast_loader(schema)
     if fast is not None:
-        try:
+        try:  # it counts the payload's values on its walk and gives up past the cap
             return fast(data, partial)
         except Exception:  # not provably valid: marshmallow decides, and words any error
             pass
+    check_payload_size(data, _wire_names(schema))  # the cap bounds marshmallow's work too
     try:
         result: dict[str, Any] = schema.load(data, partial=partial)
     except ma.ValidationError as error:

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any, overload
 
 from .jsonvalue import copy_json
-from .repository import Record
+from .repository import FreshRecord, Record
 from .table import ColumnType, Table
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "iso_z",
     "json_column",
     "optional_wire_keys",
+    "owned_json",
     "required_wire_keys",
     "timestamp_column",
     "wire_keys",
@@ -126,8 +127,14 @@ def column(name: str) -> Callable[[Record], Any]:
     return lambda record: record.get(name)
 
 
+def owned_json(record: Record, value: Any) -> Any:
+    """``value`` (a JSON value of ``record``) for a rendered record: copied, unless the record is
+    a :class:`~metricscore.repository.FreshRecord` (nobody else holds its values)."""
+    return value if type(record) is FreshRecord else copy_json(value)
+
+
 def json_column(name: str) -> Callable[[Record], Any]:
-    return lambda record: copy_json(record.get(name))
+    return lambda record: owned_json(record, record.get(name))
 
 
 def timestamp_column(name: str) -> Callable[[Record], Any]:

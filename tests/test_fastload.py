@@ -25,7 +25,7 @@ from metricscore.dialects.sequence.usage_metrics import USAGE_METRICS
 from metricscore.dialects.statsig.metrics import METRICS
 from metricscore.errors import ValidationError
 from metricscore.fastload import Fallback, fast_loader
-from metricscore.limits import MAX_PAYLOAD_VALUES
+from metricscore.limits import MAX_PAYLOAD_VALUES, check_payload_size, count_values
 from metricscore.resource import Mode, Resource
 from metricscore.service import ResourceService
 from metricscore.testing.strategies import invalid_payloads, payloads
@@ -306,11 +306,100 @@ def test_a_list_field_cap_is_checked_by_the_fast_path() -> None:
     assert error.value.errors == {"few": ["Ensure this field has no more than 2 elements."]}
 
 
-def test_the_payload_size_cap_runs_before_the_fast_path() -> None:
+def test_the_payload_size_cap_is_counted_on_the_fast_paths_walk() -> None:
     schema = schema_of(GROUP_USAGE_METRICS, "create")
-    huge = {"name": "n", "filters": {"values": [1] * MAX_PAYLOAD_VALUES}}
-    assert fast_outcome(schema, huge, False) is not None  # valid, as far as the schema goes
+    at_cap = {"name": "n", "filters": {"values": [1] * (MAX_PAYLOAD_VALUES - 4)}}  # 1 + 1 + 2 + 1996
+    huge = {"name": "n", "filters": {"values": [1] * (MAX_PAYLOAD_VALUES - 3)}}
+    assert fast_outcome(schema, at_cap, False) is not None
+    assert fast_outcome(schema, huge, False) is None  # valid as far as the schema goes, yet past the cap
     with pytest.raises(ValidationError) as error:
         validation.load(schema, huge)
     assert list(error.value.errors) == ["filters"]
     assert error.value.errors["filters"][0].code == "max_length"
+
+
+# -- payloads near the size cap: counted on the fast path's walk, refused exactly as before -------
+
+
+def _holding(share: int, shape: str, base: Any) -> Any:
+    """A JSON value holding ``share`` values (itself included) where it can, of the given shape.
+
+    An object keeps the payload's own object (``base``) and adds keys to it, so that a field with
+    rules on some keys (a metric's ``filters``) stays valid.
+    """
+    if shape == "strings":  # a list of strings: tags, columns... (valid up to each list's cap)
+        return [f"t{i}" for i in range(share - 1)]
+    if shape == "object":  # a free-form object (valid where JSON is)
+        value = dict(base) if type(base) is dict else {}
+        for i in range(share - count_values(value, 10**9)):
+            value[f"k{i}"] = i
+        return value
+    groups: dict[str, list[str]] = {}  # an object of non-empty lists of strings (propertyFilters)
+    left = share - 1
+    while left > 1:
+        size = min(left - 1, 40)
+        groups[f"p{len(groups)}"] = [f"v{i}" for i in range(size)]
+        left -= 1 + size
+    if left and groups:
+        groups[f"p{len(groups) - 1}"].append("v")
+    return groups
+
+
+#: A field of each resource that may validly hold a payload's worth of values, and its shape.
+ROOMY = {"posthog.group_usage_metrics": ("filters", "object"), "sequence.usage_metrics": ("propertyFilters", "groups")}
+
+
+@st.composite
+def _near_the_cap(draw: st.DrawFn, resource: Resource, schema: ma.Schema) -> dict[str, Any]:
+    """A payload of ``resource`` whose known fields hold a few values more or fewer than the cap,
+    in one or two bulky fields, in any key order (the error names the field where the count passes)."""
+    names = sorted(validation._wire_names(schema))
+    payload = dict(draw(payloads(resource.name)))
+    roomy = ROOMY.get(resource.name)
+    if roomy is not None and draw(st.booleans()):  # one field that validly holds that much
+        bulky, shapes = [roomy[0]], [roomy[1]]
+    else:
+        bulky = draw(st.lists(st.sampled_from(names), min_size=1, max_size=2, unique=True))
+        shapes = [draw(st.sampled_from(["strings", "object", "groups"])) for _ in bulky]
+    bases = [payload.pop(key, None) for key in bulky]
+    rest = 1 + sum(count_values(value, 10**9) for key, value in payload.items() if key in names)
+    room = max(len(bulky), draw(st.integers(MAX_PAYLOAD_VALUES - 3, MAX_PAYLOAD_VALUES + 3)) - rest)
+    first = draw(st.integers(1, room - 1)) if len(bulky) == 2 else room
+    for key, share, shape, base in zip(bulky, (first, room - first), shapes, bases, strict=False):
+        payload[key] = _holding(share, shape, base)
+    return dict(draw(st.permutations(list(payload.items()))))
+
+
+def capped_marshmallow_load(schema: ma.Schema, data: Any, partial: bool) -> dict[str, Any]:
+    """The reference before the cap was folded into the fast path: the size check, then marshmallow."""
+    if type(data) is dict:
+        check_payload_size(data, validation._wire_names(schema))
+    return marshmallow_load(schema, data, partial)
+
+
+@pytest.mark.parametrize(("resource", "mode"), CASES, ids=IDS)
+def test_payloads_near_the_size_cap_load_exactly_as_the_size_check_then_marshmallow(
+    resource: Resource, mode: Mode
+) -> None:
+    schema = schema_of(resource, mode)
+    partial = mode == "update"
+
+    @settings(FAST, max_examples=25)
+    @given(st.data())
+    def check(data: st.DataObject) -> None:
+        payload = data.draw(_near_the_cap(resource, schema))
+        expected = outcome(capped_marshmallow_load, schema, payload, partial)
+        assert outcome(validation.load, schema, payload, partial) == expected
+        fast = fast_outcome(schema, payload, partial)
+        if fast is not None:  # served: exactly what the check and marshmallow accept
+            assert ("ok", typed(fast)) == expected
+        known = 1 + sum(count_values(v, 10**9) for k, v in payload.items() if k in validation._wire_names(schema))
+        served.append((fast is not None, expected[0] == "ok", known))
+
+    served: list[tuple[bool, bool, int]] = []
+    check()
+    # Both sides of the cap were met; a valid payload near the cap is served by the fast path.
+    assert all(fast for fast, ok, _ in served if ok)
+    if resource.name in ROOMY:  # valid payloads on both sides of the cap were met
+        assert any(ok and size > MAX_PAYLOAD_VALUES - 8 for _, ok, size in served)
+        assert any(size > MAX_PAYLOAD_VALUES for _, ok, size in served)

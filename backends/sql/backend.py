@@ -180,6 +180,7 @@ class SQLBackend:
             uow = SQLUnitOfWork(self, connection, pinned if autocommit else None, driver)
             #: SQLite's write lock is held from the start: what this unit reads stays current
             uow.write_locked = self.dialect == "sqlite" and write
+            uow.write = write
             try:
                 yield uow
             except BaseException as error:

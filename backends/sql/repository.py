@@ -4,14 +4,15 @@ through it)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from metricscore.errors import Conflict, StorageError
+from metricscore.jsonvalue import copy_json
 from metricscore.query import Filter, Query, fold_case
-from metricscore.repository import Record, Scope
+from metricscore.repository import FreshRecord, Record, Scope
 from metricscore.table import Table
 
 from .connections import PinnedConnection, may_bypass_sqlalchemy
@@ -23,6 +24,25 @@ if TYPE_CHECKING:
     from .backend import SQLBackend
 
 __all__ = ["SQLRepository", "SQLUnitOfWork"]
+
+#: How many records one repository remembers as read (a long batch clears and starts over).
+_READS_KEPT = 64
+_CONTAINERS = frozenset((dict, list))
+
+
+def _same(new: Any, old: Any) -> bool:
+    """``new`` would be stored exactly as ``old`` is: equal, of the same types all the way down,
+    objects with their keys in the same order, floats of the same sign (``0.0`` and ``-0.0``)."""
+    kind = type(new)
+    if kind is not type(old):
+        return False
+    if kind is dict:
+        return list(new) == list(old) and all(_same(value, old[key]) for key, value in new.items())
+    if kind is list or kind is tuple:
+        return len(new) == len(old) and all(_same(a, b) for a, b in zip(new, old, strict=True))
+    if kind is float:
+        return bool(new == old) and str(new) == str(old)
+    return bool(new == old)
 
 
 class SQLUnitOfWork:
@@ -43,6 +63,8 @@ class SQLUnitOfWork:
         self.driver_began = False
         #: SQLite's write lock is held from the start: what this unit reads stays current
         self.write_locked = False
+        #: a write unit: its repositories remember what a locked ``get`` read, for ``update``
+        self.write = False
         self._repositories: dict[str, SQLRepository] = {}
         #: statements of tables this unit created: the backend keeps them once it commits
         self._new_statements: list[Statements] = []
@@ -88,7 +110,10 @@ class SQLRepository:
         self._spec = statements.sql_table.spec
         self._postgresql = uow.backend.dialect == "postgresql"
         self._dialect = uow.backend.engine.dialect
-        self._read_tags: tuple[str, dict[str, tuple[Any, ...]]] | None = None
+        #: id -> the stored columns of a record this unit read and holds locked (see ``update``)
+        self._read: dict[str, Record] = {}
+        #: the next ``get`` reads with ``FOR UPDATE`` (the first of a PostgreSQL write unit)
+        self._lock_first = uow.write and self._postgresql
 
     def _execute(self, statement: Any, params: Any = None) -> sa.CursorResult[Any]:
         with translate_errors(self._constraints):
@@ -108,16 +133,8 @@ class SQLRepository:
         if raw is None or not may_bypass_sqlalchemy(connection):
             # SQLAlchemy runs it: statement logging and cursor events see every statement
             return list(self._execute(statement, params).all())
-        uow = self._uow
-        if uow._autocommit_connection is None and uow._driver_connection is None and not connection.in_transaction():
-            connection.begin()  # the driver begins implicitly: let SQLAlchemy commit it
-        try:
-            dbapi_connection = connection.connection.dbapi_connection
-            assert dbapi_connection is not None
-            cursor: Any = dbapi_connection.cursor()
-        except sa.exc.SQLAlchemyError as error:
-            with translate_errors(self._constraints):
-                raise error
+        # a SQLite read unit runs on its driver connection already, in its own mode
+        dbapi_connection, cursor = self._cursor(self._uow._driver_connection)
         try:
             if raw.no_prepare:
                 cursor.execute(raw.sql, raw.arguments(params), prepare=False)
@@ -125,6 +142,47 @@ class SQLRepository:
                 cursor.execute(raw.sql, raw.arguments(params))
             rows = cursor.fetchall()
             return raw.rows(rows, cursor.description)
+        except Exception as error:
+            self._driver_failed(error, dbapi_connection, cursor, raw.sql)
+            raise
+        finally:
+            cursor.close()
+
+    def _cursor(self, driver: Any) -> tuple[Any, Any]:
+        """The driver connection (``driver`` when given) and a cursor on it, in the unit's
+        transaction: when the driver will begin one implicitly, SQLAlchemy is told, so that it
+        commits it when the unit ends."""
+        connection = self._connection
+        try:
+            if driver is None:
+                if self._uow._autocommit_connection is None and not connection.in_transaction():
+                    connection.begin()
+                driver = connection.connection.dbapi_connection
+                assert driver is not None
+            return driver, driver.cursor()
+        except sa.exc.SQLAlchemyError as error:
+            with translate_errors(self._constraints):
+                raise error
+
+    def _write(self, statement: Any, params: dict[str, Any] | list[dict[str, Any]]) -> tuple[int, Any]:
+        """Run a write (``params``: one row's, or a list for many rows) on the driver's cursor,
+        compiled once per set of parameter names, in the unit's transaction; returns the row
+        count and the first row returned (``RETURNING``), or ``None``. Through SQLAlchemy when
+        the engine logs statements or has listeners, as :meth:`_select`."""
+        connection = self._connection
+        if not may_bypass_sqlalchemy(connection):
+            result = self._execute(statement, params)
+            return result.rowcount, result.first() if result.returns_rows else None
+        rows = params if isinstance(params, list) else None
+        raw = self._statements.raw_write(statement, self._dialect, rows[0] if rows is not None else params)
+        dbapi_connection, cursor = self._cursor(None)
+        try:
+            if rows is not None:
+                cursor.executemany(raw.sql, [raw.arguments(each) for each in rows])
+            else:
+                cursor.execute(raw.sql, raw.arguments(cast(dict[str, Any], params)))
+            first = cursor.fetchone() if cursor.description is not None else None
+            return cursor.rowcount, first
         except Exception as error:
             self._driver_failed(error, dbapi_connection, cursor, raw.sql)
             raise
@@ -148,13 +206,24 @@ class SQLRepository:
     def get(self, scope: Scope, id: str) -> Record | None:
         if type(id) is not str:
             return None
-        rows = self._select(self._statements.get, self._statements.key_params(scope, id))
+        statement = self._statements.get
+        locked = self._uow.write_locked
+        if self._lock_first:  # PostgreSQL: a write unit's first read locks its row (see update)
+            self._lock_first = False
+            statement, locked = self._statements.get_for_update, True
+        rows = self._select(statement, self._statements.key_params(scope, id))
         if not rows:
             return None
-        record = dict(zip(self._statements.names, rows[0], strict=True))
-        if self._uow.write_locked and self._statements.sql_table.tags:
-            self._read_tags = (id, {name: tuple(record.get(name) or ()) for name in self._statements.sql_table.tags})
+        record = FreshRecord(zip(self._statements.names, rows[0], strict=True))
+        if locked:
+            self._remember(id, record)
         return record
+
+    def _remember(self, id: str, record: Record) -> None:
+        """``record`` is stored as it is and stays so until this unit ends (its row is locked)."""
+        if len(self._read) >= _READS_KEPT:
+            self._read.clear()
+        self._read[id] = {name: copy_json(v) if type(v) in _CONTAINERS else v for name, v in record.items()}
 
     def find(self, scope: Scope, query: Query) -> list[Record]:
         built = self._statements.find(scope, query)
@@ -162,7 +231,7 @@ class SQLRepository:
             return []
         statement, params = built
         names = self._statements.names
-        return [dict(zip(names, row, strict=True)) for row in self._select(statement, params)]
+        return [FreshRecord(zip(names, row, strict=True)) for row in self._select(statement, params)]
 
     def find_with_count(self, scope: Scope, query: Query) -> tuple[list[Record], int]:
         """``(find(scope, query), count(scope, query.filters))`` in one statement."""
@@ -175,7 +244,8 @@ class SQLRepository:
             positioned = query.offset > 0 or query.after is not None
             return [], self.count(scope, query.filters) if positioned else 0
         names = self._statements.names
-        return [dict(zip(names, row[:-1], strict=True)) for row in rows], int(rows[0][-1])
+        # the count rides last on each row: zip stops before it
+        return [FreshRecord(zip(names, row, strict=False)) for row in rows], int(rows[0][-1])
 
     def count(self, scope: Scope, filters: tuple[Filter, ...]) -> int:
         built = self._statements.count(scope, filters)
@@ -199,19 +269,20 @@ class SQLRepository:
         id_value = record[self._spec.id_column]
         for name in self._statements.sql_table.tags:
             if replace:
-                self._execute(self._statements.tag_delete[name], self._statements.key_params(scope, id_value))
+                self._write(self._statements.tag_delete[name], self._statements.key_params(scope, id_value))
             tags = list(dict.fromkeys(record.get(name) or ()))
             if tags:
                 base = {column: scope[column] for column in self._spec.scope}
                 base[self._spec.id_column] = id_value
-                self._execute(self._statements.tag_insert[name], [{**base, TAG: tag} for tag in tags])
+                self._write(self._statements.tag_insert[name], [{**base, TAG: tag} for tag in tags])
 
     def insert(self, scope: Scope, record: Record) -> None:
         self._uow.writing()
+        self._read.pop(record[self._spec.id_column], None)
         values = self._values(scope, record)
         for _attempt in range(5):
-            result = self._execute(self._statements.insert, values)
-            if not self._postgresql or result.first() is not None:
+            _count, returned = self._write(self._statements.insert, values)
+            if not self._postgresql or returned is not None:
                 break
             # PostgreSQL: ON CONFLICT DO NOTHING refused the row; say which key is taken.
             fields = self._taken(scope, values)
@@ -241,35 +312,61 @@ class SQLRepository:
         values = self._values(scope, record)
         id_column = self._spec.id_column
         params = {k: v for k, v in values.items() if k not in self._spec.scope and k != id_column}
+        changed = self._changed(record[id_column], params)
+        if changed is not None:  # only the columns that differ from what this unit read
+            params = {name: params[name] for name in changed}
         params.update(self._statements.key_params(scope, record[id_column]))
-        if self._postgresql and self._spec.unique_keys:
+        unique = {column for key in self._spec.unique_keys for column in key.columns}
+        if self._postgresql and unique and (changed is None or not unique.isdisjoint(changed)):
             # PostgreSQL aborts the whole transaction on an error; a savepoint keeps it usable
-            # after a Conflict, as on the other databases.
+            # after a Conflict, as on the other databases. An update that leaves every unique
+            # column as it is cannot conflict: the row already holds those values.
             with translate_errors(self._constraints), self._connection.begin_nested():
-                result = self._connection.execute(self._statements.update, params)
+                count = self._connection.execute(self._statements.update, params).rowcount
         else:
-            result = self._execute(self._statements.update, params)
-        if result.rowcount == 0:
+            count, _returned = self._write(self._statements.update, params)
+        if count == 0:
             raise Conflict("The record no longer exists.", fields=(id_column,))
-        if self._statements.sql_table.tags and not self._tags_unchanged(record):
+        tags = self._statements.sql_table.tags
+        if tags and (changed is None or not changed.isdisjoint(tags)):
             self._write_tags(scope, record, replace=True)
+        read = self._read.get(record[id_column])
+        if read is not None:  # what the row holds now (still locked)
+            for name in read if changed is None else changed & read.keys():
+                value = values[name]
+                read[name] = copy_json(value) if type(value) in _CONTAINERS else value
 
-    def _tags_unchanged(self, record: Record) -> bool:
-        """The record's tag lists are those this unit read (under SQLite's write lock, so they
-        are still the stored ones): the tag rows need no rewrite."""
-        read = self._read_tags
-        if read is None or read[0] != record[self._spec.id_column]:
-            return False
-        return all(tuple(record.get(name) or ()) == tags for name, tags in read[1].items())
+    def _changed(self, id: Any, params: dict[str, Any]) -> set[str] | None:
+        """The columns of ``params`` whose values differ from those this unit read for ``id``
+        (a folded copy changes with its column), or ``None``: write them all.
+
+        Only for a record this unit holds locked (every read of a SQLite write unit; the first
+        read of a PostgreSQL one, ``FOR UPDATE``), so what it read is what is stored. The UPDATE
+        then sets only those columns and a tag list that did not change keeps its rows. Values
+        compare strictly (``1`` is not ``1.0``, key order counts): a value is only left alone
+        when it would be written as it is. ``None`` when the unit holds no such read of the
+        record, or nothing would change.
+        """
+        read = self._read.get(id)
+        if read is None:
+            return None
+        changed = {name for name, value in params.items() if name not in read or not _same(value, read[name])}
+        for name, folded in self._statements.sql_table.folded.items():
+            if name in changed:
+                changed.add(folded.name)
+            else:
+                changed.discard(folded.name)
+        return changed or None
 
     def delete(self, scope: Scope, id: str) -> bool:
         if type(id) is not str:
             return False
         self._uow.writing()
+        self._read.pop(id, None)
         params = self._statements.key_params(scope, id)
-        result = self._execute(self._statements.delete, params)
-        if result.rowcount == 0:
+        count, _returned = self._write(self._statements.delete, params)
+        if count == 0:
             return False
         for name in self._statements.sql_table.tags:
-            self._execute(self._statements.tag_delete[name], params)
+            self._write(self._statements.tag_delete[name], params)
         return True

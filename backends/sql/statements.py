@@ -116,7 +116,7 @@ def _datetime_reader(processor: Any) -> Any:
 
 
 class RawStatement:
-    """A SELECT compiled once to the driver's SQL, run on the driver's own cursor.
+    """A SELECT (or a write) compiled once to the driver's SQL, run on the driver's own cursor.
 
     The library's hot reads (get, pages, counts) skip SQLAlchemy's per-call execution machinery:
     parameters are bound in the compiled order with SQLAlchemy's own bind processors, and each
@@ -126,8 +126,10 @@ class RawStatement:
 
     __slots__ = ("_dialect", "_types", "convert", "defaults", "no_prepare", "positional", "processors", "sql")
 
-    def __init__(self, statement: sa.Select[Any], dialect: Any) -> None:
-        compiled = statement.compile(dialect=dialect)
+    def __init__(self, statement: Any, dialect: Any, keys: Sequence[str] | None = None) -> None:
+        # ``keys``: an INSERT or UPDATE's parameter names, which pick its columns (as
+        # SQLAlchemy compiles one per set of keys when it executes it)
+        compiled = statement.compile(dialect=dialect, column_keys=None if keys is None else list(keys))
         self.sql = compiled.string
         self.positional: list[str] | None = list(compiled.positiontup or ()) if compiled.positional else None
         self.defaults = {name: bind.effective_value for name, bind in compiled.binds.items()}
@@ -213,9 +215,13 @@ class Statements:
         self._counts: dict[tuple[Any, ...], sa.Select[Any]] = {}
         #: statement -> its driver-level form (``None``: run it through SQLAlchemy)
         self._raw: dict[int, tuple[sa.Select[Any], RawStatement | None]] = {}
+        #: (write statement, its parameter names) -> its driver-level form
+        self._raw_writes: dict[tuple[int, frozenset[str]], tuple[Any, RawStatement]] = {}
 
         key = self._key_where(main)
         self.get = sa.select(*sql_table.columns).where(*key)
+        #: the read of a record a write unit is about to change: its row stays locked until commit
+        self.get_for_update = self.get.with_for_update() if dialect == "postgresql" else self.get
         if dialect == "postgresql":
             # No error, so the transaction stays usable; a refused row returns no row.
             self.insert: sa.Executable = postgresql.insert(main).on_conflict_do_nothing().returning(main.c[PK])
@@ -249,6 +255,20 @@ class Statements:
             if len(self._raw) >= 2 * MAX_SHAPES + 8:
                 self._raw.clear()
             self._raw[id(statement)] = (statement, raw)
+        return raw
+
+    def raw_write(self, statement: Any, dialect: Any, keys: Any) -> RawStatement:
+        """The write ``statement`` (one of this table's INSERT, UPDATE or DELETE statements, with
+        plain binds) compiled for the driver with the parameter names ``keys``."""
+        key = (id(statement), frozenset(keys))
+        found = self._raw_writes.get(key)
+        if found is not None and found[0] is statement:
+            return found[1]
+        raw = RawStatement(statement, dialect, list(keys))
+        with self._lock:
+            if len(self._raw_writes) >= MAX_SHAPES:
+                self._raw_writes.clear()
+            self._raw_writes[key] = (statement, raw)
         return raw
 
     def key_params(self, scope: Any, id: Any) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from sqlalchemy import event
 from test_sql_behaviour import SCOPE, T0, TABLE, insert_all, row
 
 import metricscore as mc
+from metricscore import wire
 from metricscore.backends.sql import SQLBackend
 from metricscore.query import Contains, HasAny, OrderBy, Query
 
@@ -66,4 +67,76 @@ def test_an_update_that_keeps_the_tags_keeps_them_searchable(tmp_path: Any) -> N
     assert [r["tags"] for r in accounts.list(tags='["z"]').results] == [["z"]]
     accounts.replace(created["id"], {"name": "Acme", "tags": ["z", "w"]})
     assert accounts.list(tags='["w"]').count == 1
+    store.close()
+
+
+def _statements(store: mc.Store) -> list[str]:
+    """Every statement the store's engine runs from now on (a listener: SQLAlchemy runs all)."""
+    seen: list[str] = []
+    backend = store.backend
+    assert isinstance(backend, SQLBackend)
+
+    def capture(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(" ".join(statement.split()).upper())
+
+    event.listen(backend.engine, "before_cursor_execute", capture)
+    return seen
+
+
+def test_an_update_sets_only_what_changed_on_a_row_it_holds_locked(url: str) -> None:
+    store = mc.open_store(url)
+    accounts = store.posthog.accounts(project_id=1)
+    created = accounts.create({"name": "Acme", "external_id": "e1", "tags": ["x", "y"]})
+    seen = _statements(store)
+    updated = accounts.update(created["id"], {"name": "Acme Inc"})
+    assert accounts.get(created["id"]) == updated and updated["tags"] == ["x", "y"]
+    assert [r["name"] for r in accounts.list(tags='["y"]').results] == ["Acme Inc"]
+    update = next(s for s in seen if s.startswith("UPDATE POSTHOG_ACCOUNTS "))
+    tag_writes = [
+        s for s in seen if s.startswith(("DELETE FROM POSTHOG_ACCOUNTS__TAGS", "INSERT INTO POSTHOG_ACCOUNTS__TAGS"))
+    ]
+    if store.backend.dialect in ("sqlite", "postgresql"):  # the read held the row (SQLite: the database)
+        assert "EXTERNAL_ID" not in update.split(" WHERE ")[0] and "TAGS" not in update.split(" WHERE ")[0]
+        assert not tag_writes and not [s for s in seen if s.startswith("SAVEPOINT")]
+        if store.backend.dialect == "postgresql":
+            assert any(s.startswith("SELECT") and s.endswith("FOR UPDATE") for s in seen)
+    else:  # MySQL reads without a lock: every column and the tag rows are written, as always
+        assert "EXTERNAL_ID" in update and tag_writes
+    store.close()
+
+
+def test_updates_in_one_batch_keep_the_tag_rows_right(url: str) -> None:
+    store = mc.open_store(url)
+    accounts = store.posthog.accounts(project_id=1)
+    first = accounts.create({"name": "A", "tags": ["a"]})
+    second = accounts.create({"name": "B", "tags": ["a"]})
+    with accounts.batch() as batched:
+        batched.update(first["id"], {"tags": ["b"]})
+        batched.update(first["id"], {"tags": ["a"]})  # back as it was read: the rows must follow
+        batched.update(second["id"], {"tags": ["c"]})  # not the unit's first read
+        batched.update(first["id"], {"name": "A2"})
+    assert sorted(r["name"] for r in accounts.list(tags='["a"]').results) == ["A2"]
+    assert accounts.list(tags='["b"]').count == 0
+    assert [r["name"] for r in accounts.list(tags='["c"]').results] == ["B"]
+    store.close()
+
+
+def test_an_equal_value_stored_differently_is_written(url: str) -> None:
+    store = mc.open_store(url)
+    if store.backend.dialect not in ("sqlite", "postgresql"):  # MySQL's JSON type reorders keys itself
+        store.close()
+        return
+    metrics = store.posthog.group_usage_metrics(project_id=1, group_type_index=0)
+    created = metrics.create({"name": "m", "filters": {"events": [], "a": 1, "b": 0.0}})
+    for i, filters in enumerate(
+        (
+            {"events": [], "a": 1.0, "b": 0.0},  # 1 == 1.0
+            {"events": [], "a": 1.0, "b": -0.0},  # 0.0 == -0.0
+            {"a": 1.0, "events": [], "b": -0.0},  # equal dicts, keys in another order
+        )
+    ):  # each with a new name: the update sets the columns that differ, and only those
+        updated = metrics.update(created["id"], {"name": f"m{i}", "filters": filters})
+        assert (
+            wire.dumps(metrics.get(created["id"])["filters"]) == wire.dumps(updated["filters"]) == wire.dumps(filters)
+        )
     store.close()

@@ -12,7 +12,7 @@ from typing import Any, ClassVar, TypedDict
 import marshmallow as ma
 
 from ...errors import Conflict, ErrorMessage, MetricscoreError, ValidationError
-from ...jsonvalue import copy_json, string_problem
+from ...jsonvalue import string_problem
 from ...limits import check_filter_values
 from ...pagination import LimitOffsetPagination, parse_int
 from ...query import Contains, Eq, Filter, HasAny, OrderBy
@@ -20,7 +20,7 @@ from ...repository import Record
 from ...resource import Context, ListRequest, Mode, Resource
 from ...table import Column, ColumnType, Table, UniqueKey
 from ...validation import CodedField, Integer, List, Messages, Schema, String, type_name
-from ...wire import iso_z
+from ...wire import iso_z, owned_json
 from .envelope import LIST_ENVELOPE
 
 __all__ = ["ACCOUNTS", "LIMITS", "AccountRecord", "AccountSchema", "Accounts", "normalize_tags"]
@@ -205,8 +205,8 @@ class Accounts(Resource[AccountRecord]):
             "id": record["id"],
             "name": record["name"],
             "external_id": record["external_id"],
-            "properties": copy_json(record["properties"]),
-            "tags": list(record["tags"]),
+            "properties": owned_json(record, record["properties"]),
+            "tags": owned_json(record, record["tags"]),
             "created_at": created_at,
             "created_by": record["created_by"],
             "updated_at": created_at if updated == record["created_at"] else iso_z(updated),
