@@ -13,7 +13,7 @@ import threading
 from typing import Any
 
 from metricscore.errors import ConfigurationError
-from metricscore.table import Table
+from metricscore.table import TableSpec
 
 from .reference import Partition, PartitionRepository, ScopedPartitions, Undo
 
@@ -35,7 +35,7 @@ class MemoryBackend:
             raise ConfigurationError(f"The memory backend takes no options: {sorted(options)}.")
         return cls()
 
-    def partitions(self, table: Table) -> ScopedPartitions[Partition]:
+    def partitions(self, table: TableSpec) -> ScopedPartitions[Partition]:
         """The partitions of ``table`` (created empty on first use)."""
         found = self._partitions_by_table.get(table.name)
         if found is None:
@@ -72,7 +72,7 @@ class MemoryUnitOfWork:
             self._undo.clear()
             self._backend._lock.release()
 
-    def repository(self, table: Table) -> MemoryRepository:
+    def repository(self, table: TableSpec) -> MemoryRepository:
         return MemoryRepository(self._backend.partitions(table), self._undo)
 
     def rollback(self) -> None:

@@ -17,7 +17,7 @@ from metricscore.errors import Conflict
 from metricscore.jsonvalue import copy_json
 from metricscore.query import Contains, Eq, Filter, HasAny, In, OrderBy, Query, fold_case, order_key
 from metricscore.repository import Record, Scope
-from metricscore.table import Table
+from metricscore.table import TableSpec
 
 __all__ = [
     "Partition",
@@ -95,7 +95,7 @@ class Partition:
 
     __slots__ = ("records", "sorted_cache", "table", "unique", "version")
 
-    def __init__(self, table: Table) -> None:
+    def __init__(self, table: TableSpec) -> None:
         self.table = table
         self.records: dict[str, Record] = {}
         self.unique: dict[str, dict[tuple[Any, ...], str]] = {key.name: {} for key in table.unique_keys}
@@ -181,7 +181,7 @@ class ScopedPartitions(Generic[PartitionT]):
 
     __slots__ = ("by_scope", "new_partition", "scope_key", "table")
 
-    def __init__(self, table: Table, new_partition: Callable[[Table], PartitionT]) -> None:
+    def __init__(self, table: TableSpec, new_partition: Callable[[TableSpec], PartitionT]) -> None:
         self.table = table
         self.new_partition = new_partition
         #: a scope's key in ``by_scope``: its value (one scope column) or the tuple of its values
@@ -213,7 +213,7 @@ class PartitionRepository(Generic[PartitionT]):
     :meth:`_remove`: TinyDB keeps each record's document).
     """
 
-    def __init__(self, table: Table, undo: list[Undo]) -> None:
+    def __init__(self, table: TableSpec, undo: list[Undo]) -> None:
         self._table = table
         self._undo = undo
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from .errors import Conflict, ErrorMessage, ValidationError
 from .repository import Repository, UnitOfWork
-from .table import Column, ColumnType, Table
+from .table import Column, ColumnType, TableSpec
 
 __all__ = [
     "IDEMPOTENCY_KEYS",
@@ -45,7 +45,7 @@ KEY_FIELD = "Idempotency-Key"
 #: The longest scope (as canonical JSON) a key can belong to.
 MAX_SCOPE_LENGTH = 255
 
-IDEMPOTENCY_KEYS = Table(
+IDEMPOTENCY_KEYS = TableSpec(
     name="idempotency_keys",
     scope=("resource", "scope_key"),
     columns=(

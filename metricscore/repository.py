@@ -23,7 +23,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from .errors import MetricscoreError, StorageError
 from .query import Filter, Query
-from .table import Table
+from .table import TableSpec
 
 __all__ = [
     "Backend",
@@ -93,7 +93,7 @@ class CountingRepository(Repository, Protocol):
 
 
 class UnitOfWork(Protocol):
-    def repository(self, table: Table) -> Repository: ...
+    def repository(self, table: TableSpec) -> Repository: ...
 
 
 @runtime_checkable

@@ -17,7 +17,7 @@ from .jsonvalue import copy_json
 from .pagination import Pagination
 from .query import Filter, OrderBy
 from .repository import Record, UnitOfWork
-from .table import Table
+from .table import TableSpec
 from .validation import CodedField, load
 
 if TYPE_CHECKING:
@@ -70,7 +70,7 @@ class Resource(Generic[RecordT]):
     #: The wire shape: a ``TypedDict`` whose keys are the wire keys in wire order; keys that a
     #: record may leave out are ``NotRequired``.
     record_type: ClassVar[type[Any]]
-    table: ClassVar[Table]
+    table: ClassVar[TableSpec]
     #: Scope column -> field validating the value the caller passes (e.g. ``project_id=1``).
     scope_fields: ClassVar[Mapping[str, CodedField]]
     pagination: ClassVar[Pagination]

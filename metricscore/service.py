@@ -23,7 +23,7 @@ from .pagination import Listing, Page
 from .query import Eq, storable_filters
 from .repository import Record, Repository, UnitOfWork
 from .resource import Context, Mode, RecordT, Resource
-from .table import Table
+from .table import TableSpec
 from .validation import display
 
 if TYPE_CHECKING:
@@ -40,11 +40,11 @@ ResultT = TypeVar("ResultT", bound=Mapping[str, object])
 _MODES = ("create", "update", "replace")
 
 
-_ID_LENGTHS: dict[int, tuple[Table, int | None]] = {}
+_ID_LENGTHS: dict[int, tuple[TableSpec, int | None]] = {}
 
 
-def _id_length(table: Table) -> int | None:
-    """The id column's length, cached by identity (hashing a frozen ``Table`` hashes every
+def _id_length(table: TableSpec) -> int | None:
+    """The id column's length, cached by identity (hashing a frozen ``TableSpec`` hashes every
     column: several microseconds on every get, update and delete)."""
     cached = _ID_LENGTHS.get(id(table))
     if cached is None or cached[0] is not table:
@@ -54,7 +54,7 @@ def _id_length(table: Table) -> int | None:
     return cached[1]
 
 
-def may_name_a_record(table: Table, id: Any) -> bool:
+def may_name_a_record(table: TableSpec, id: Any) -> bool:
     """Whether ``id`` could be the id of a stored record of ``table``.
 
     Ids come from paths and callers as they are; one that no record can have (not a string, a NUL,

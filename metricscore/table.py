@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-__all__ = ["Column", "ColumnType", "Table", "UniqueKey"]
+__all__ = ["Column", "ColumnType", "TableSpec", "UniqueKey"]
 
 
 class ColumnType(enum.Enum):
@@ -38,7 +38,7 @@ class UniqueKey:
 
 
 @dataclass(frozen=True, slots=True)
-class Table:
+class TableSpec:
     """A resource as storage sees it.
 
     Records are dicts keyed by column name and hold every column, scope columns included.
@@ -62,3 +62,8 @@ class Table:
     @property
     def column_names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns)
+
+
+#: The name ``TableSpec`` had before it was renamed to stand apart from SQLAlchemy's and TinyDB's
+#: ``Table``; kept so that resources declared against it still import.
+Table = TableSpec

@@ -13,7 +13,7 @@ from typing import Any, overload
 
 from .jsonvalue import copy_json
 from .repository import FreshRecord, Record
-from .table import ColumnType, Table
+from .table import ColumnType, TableSpec
 
 __all__ = [
     "FAST_JSON",
@@ -163,7 +163,7 @@ _RENDERERS: dict[ColumnType, Callable[[str], Callable[[Record], Any]]] = {
 }
 
 
-def wire_map(record_type: type[Any], table: Table, columns: Mapping[str, str] | None = None) -> dict[str, Any]:
+def wire_map(record_type: type[Any], table: TableSpec, columns: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Wire key -> renderer for every key of ``record_type``, in its order.
 
     Each key reads ``columns[key]`` when given (``{"sequenceAccountId": "account_id"}``), else the

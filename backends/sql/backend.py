@@ -26,7 +26,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import StaticPool
 
 from metricscore.errors import ConfigurationError, StorageError
-from metricscore.table import Table
+from metricscore.table import TableSpec
 
 from .connections import (
     SQLITE_BUSY_TIMEOUT,
@@ -60,7 +60,7 @@ class SQLBackend:
         #: the same, by ``id()`` of the table spec last seen for them
         self._statements_by_spec_id: dict[int, Statements] = {}
         #: those specs, kept alive so that their ids are not reused while remembered
-        self._remembered_specs: list[Table] = []
+        self._remembered_specs: list[TableSpec] = []
         self._statements_lock = threading.Lock()
         # One shared connection (in-memory SQLite): units of work take turns.
         self._shared_connection_turn: threading.RLock | None = (
@@ -249,10 +249,10 @@ class SQLBackend:
 
         return count_builtin_events(self, dataset, query)
 
-    def has_statements(self, spec: Table) -> bool:
+    def has_statements(self, spec: TableSpec) -> bool:
         return self.known_statements(spec) is not None
 
-    def known_statements(self, spec: Table) -> Statements | None:
+    def known_statements(self, spec: TableSpec) -> Statements | None:
         """The remembered statements for ``spec``, or ``None`` (found by identity first: a
         table spec is usually one long-lived object, and comparing specs field by field costs)."""
         found = self._statements_by_table.get(spec.name)
@@ -266,7 +266,7 @@ class SQLBackend:
             return found
         return None
 
-    def statements(self, spec: Table, connection: Connection) -> tuple[Statements, bool]:
+    def statements(self, spec: TableSpec, connection: Connection) -> tuple[Statements, bool]:
         """The statements for ``spec``; creates its tables first if missing (tables outside the
         migration catalogue, with ``create_schema``). The flag says they are new in this
         transaction (kept only once it commits)."""
@@ -297,7 +297,7 @@ class SQLBackend:
                 self._statements_by_table[spec.name] = statements
         return statements, new
 
-    def _ensure_tables(self, connection: Connection, spec: Table) -> bool:
+    def _ensure_tables(self, connection: Connection, spec: TableSpec) -> bool:
         if sa.inspect(connection).has_table(spec.name):
             return False
         if not self.create_schema:

@@ -8,12 +8,12 @@ creates its table (docs/databases.md), or tests/sql/test_sql_migrations.py fails
 
 from __future__ import annotations
 
-from metricscore.table import Table
+from metricscore.table import TableSpec
 
 __all__ = ["all_tables"]
 
 
-def all_tables() -> list[Table]:
+def all_tables() -> list[TableSpec]:
     """The tables of every registered resource, then the shared ones, each once, in a stable order."""
     from metricscore.dialects import RESOURCES
     from metricscore.evaluation.events import EVENTS
@@ -24,7 +24,7 @@ def all_tables() -> list[Table]:
     tables = [resource.table for resource in RESOURCES.values()]
     tables += [IDEMPOTENCY_KEYS, API_KEYS, RATE_LIMIT_HITS, EVENTS]
     seen: set[str] = set()
-    unique: list[Table] = []
+    unique: list[TableSpec] = []
     for table in tables:
         if table.name not in seen:
             seen.add(table.name)

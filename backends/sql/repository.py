@@ -13,7 +13,7 @@ from metricscore.errors import Conflict, StorageError
 from metricscore.jsonvalue import copy_json
 from metricscore.query import Filter, Query, fold_case
 from metricscore.repository import FreshRecord, Record, Scope
-from metricscore.table import Table
+from metricscore.table import TableSpec
 
 from .connections import PinnedConnection, may_bypass_sqlalchemy
 from .errors import translate_driver_error, translate_errors
@@ -82,7 +82,7 @@ class SQLUnitOfWork:
             self.backend.driver_statement(self._driver_connection, "BEGIN")
             self.driver_began = True
 
-    def repository(self, table: Table) -> SQLRepository:
+    def repository(self, table: TableSpec) -> SQLRepository:
         found = self._repositories.get(table.name)
         if found is None:
             statements = self.backend.known_statements(table)

@@ -1,4 +1,4 @@
-"""SQLAlchemy Core tables built from a :class:`metricscore.table.Table` spec, and their DDL.
+"""SQLAlchemy Core tables built from a :class:`metricscore.table.TableSpec`, and their DDL.
 
 For a spec named ``t`` the database holds:
 
@@ -34,7 +34,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, postgresql
 from sqlalchemy.engine import Connection, Dialect
 
-from metricscore.table import ColumnType, Table
+from metricscore.table import ColumnType, TableSpec
 
 __all__ = [
     "FOLDED_SUFFIX",
@@ -127,7 +127,7 @@ def short_name(name: str) -> str:
 class SQLTable:
     """The SQLAlchemy objects serving one spec."""
 
-    spec: Table
+    spec: TableSpec
     metadata: sa.MetaData
     main: sa.Table
     #: Spec columns, in spec order (what a read selects).
@@ -150,7 +150,7 @@ class SQLTable:
 
 
 @functools.cache
-def sql_table(spec: Table) -> SQLTable:
+def sql_table(spec: TableSpec) -> SQLTable:
     """The SQLAlchemy tables for ``spec`` (cached: specs are frozen, tables are reused)."""
     metadata = sa.MetaData()
     scope = list(spec.scope)
@@ -220,7 +220,7 @@ def sql_table(spec: Table) -> SQLTable:
 # -- DDL -----------------------------------------------------------------------------------------
 
 
-def create_table_objects(connection: Connection, spec: Table) -> None:
+def create_table_objects(connection: Connection, spec: TableSpec) -> None:
     """Create everything that stores ``spec``: tables, constraints, indexes, search objects.
 
     Used by migration revisions (with ``op.get_bind()``) and for tables outside the catalogue.
@@ -230,7 +230,7 @@ def create_table_objects(connection: Connection, spec: Table) -> None:
     create_search_objects(connection, spec)
 
 
-def create_search_objects(connection: Connection, spec: Table) -> None:
+def create_search_objects(connection: Connection, spec: TableSpec) -> None:
     """The trigram objects for ``spec``'s searchable columns, where the database offers them."""
     tables = sql_table(spec)
     if not tables.folded:
@@ -242,7 +242,7 @@ def create_search_objects(connection: Connection, spec: Table) -> None:
         _create_pg_trgm(connection, tables)
 
 
-def drop_table_objects(connection: Connection, spec: Table) -> None:
+def drop_table_objects(connection: Connection, spec: TableSpec) -> None:
     tables = sql_table(spec)
     if connection.dialect.name == "sqlite" and tables.folded:
         for suffix in ("ai", "ad", "au"):

@@ -16,7 +16,7 @@ from urllib.parse import unquote
 
 from metricscore.errors import ConfigurationError, Conflict, StorageError
 from metricscore.repository import Record
-from metricscore.table import Table
+from metricscore.table import TableSpec
 
 from ..reference import Partition, PartitionRepository, ScopedPartitions, Undo, copy_record
 from .fileformat import DocumentCodec, document_of_line, render_database, render_document
@@ -34,7 +34,7 @@ class DocumentPartition(Partition):
 
     __slots__ = ("document_keys", "file_table")
 
-    def __init__(self, table: Table, file_table: FileTable) -> None:
+    def __init__(self, table: TableSpec, file_table: FileTable) -> None:
         super().__init__(table)
         self.file_table = file_table
         self.document_keys: dict[str, str] = {}
@@ -59,7 +59,7 @@ class FileTable:
         self.name = name
         self.documents: dict[str, bytes | dict[str, Any]] = documents
         self.next_document_key = max((int(k) for k in documents), default=0) + 1
-        self.spec: Table | None = None
+        self.spec: TableSpec | None = None
         self.codec: DocumentCodec | None = None
         self.scopes: ScopedPartitions[DocumentPartition] | None = None
 
@@ -70,7 +70,7 @@ class FileTable:
                 documents[key] = render_document(key, document)
         return documents  # type: ignore[return-value]  # every value is bytes now
 
-    def bind(self, spec: Table, path: str) -> None:
+    def bind(self, spec: TableSpec, path: str) -> None:
         """Decode every document into records of ``spec``, indexed by scope, id and unique key."""
         codec = DocumentCodec(spec)
         scopes = ScopedPartitions(spec, self._new_partition)
@@ -94,7 +94,7 @@ class FileTable:
                 ) from error
         self.spec, self.codec, self.scopes = spec, codec, scopes
 
-    def _new_partition(self, spec: Table) -> DocumentPartition:
+    def _new_partition(self, spec: TableSpec) -> DocumentPartition:
         return DocumentPartition(spec, self)
 
 
@@ -246,7 +246,7 @@ class TinyDBBackend:
             self._file_tables = {}
             raise
 
-    def _file_table(self, spec: Table) -> FileTable:
+    def _file_table(self, spec: TableSpec) -> FileTable:
         """The file's table for ``spec``, bound to it (its records decoded)."""
         file_table = self._file_tables.get(spec.name)
         if file_table is None:
@@ -271,7 +271,7 @@ class TinyDBUnitOfWork:
     def changed(self) -> bool:
         return bool(self._undo)
 
-    def repository(self, table: Table) -> TinyDBRepository:
+    def repository(self, table: TableSpec) -> TinyDBRepository:
         self._backend._file_table(table)  # bind now, so a corrupt table fails here
         return TinyDBRepository(self._backend, table, self._undo)
 
@@ -284,7 +284,7 @@ class TinyDBRepository(PartitionRepository[DocumentPartition]):
     """One table through one unit of work: the memory backend's repository, plus each record's
     document line, kept rendered for the next commit."""
 
-    def __init__(self, backend: TinyDBBackend, table: Table, undo: list[Undo]) -> None:
+    def __init__(self, backend: TinyDBBackend, table: TableSpec, undo: list[Undo]) -> None:
         super().__init__(table, undo)
         self._backend = backend
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from metricscore.repository import Record
-from metricscore.table import ColumnType, Table
+from metricscore.table import ColumnType, TableSpec
 
 __all__ = ["DocumentCodec", "document_of_line", "render_database", "render_document", "shape_problem"]
 
@@ -74,7 +74,7 @@ class DocumentCodec:
     microseconds and their UTC offset, which ``datetime.fromisoformat`` turns back into an equal
     aware datetime. Everything else is stored as it is."""
 
-    def __init__(self, table: Table) -> None:
+    def __init__(self, table: TableSpec) -> None:
         self.datetimes = tuple(c.name for c in table.columns if c.type is ColumnType.DATETIME)
 
     def encode(self, record: Record) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from ..errors import Conflict, ErrorMessage, StorageError, ValidationError
 from ..jsonvalue import string_problem
 from ..query import In, OrderBy, Query
 from ..repository import Record, UnitOfWork
-from ..table import Column, ColumnType, Table, UniqueKey
+from ..table import Column, ColumnType, TableSpec, UniqueKey
 
 if TYPE_CHECKING:
     from ..store import Store
@@ -51,7 +51,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 EVENT_FIELDS = ("id", "name", "timestamp", "customer", "dedupe_key", "value", "properties")
 
 #: The store's built-in events table. ``seq`` is the ingestion order within a dataset.
-EVENTS = Table(
+EVENTS = TableSpec(
     name="events",
     scope=("dataset",),
     columns=(

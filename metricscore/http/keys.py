@@ -37,7 +37,7 @@ from ..errors import ConfigurationError, ErrorMessage, ValidationError
 from ..jsonvalue import string_problem
 from ..query import OrderBy, Query
 from ..repository import Record, guarded_unit_of_work
-from ..table import Column, ColumnType, Table
+from ..table import Column, ColumnType, TableSpec
 
 __all__ = [
     "API_KEYS",
@@ -99,7 +99,7 @@ def key_forms() -> dict[str, KeyForm]:
     return forms
 
 
-API_KEYS = Table(
+API_KEYS = TableSpec(
     name="http_api_keys",
     scope=("kind",),
     columns=(

@@ -25,11 +25,11 @@ from datetime import UTC, datetime, timedelta
 
 from ..errors import ConfigurationError, RateLimited
 from ..query import In, OrderBy, Query
-from ..table import Column, ColumnType, Table
+from ..table import Column, ColumnType, TableSpec
 
 __all__ = ["RATE_LIMIT_HITS", "STATSIG_LIMITS", "RateLimiter", "Window"]
 
-RATE_LIMIT_HITS = Table(
+RATE_LIMIT_HITS = TableSpec(
     name="http_rate_limit_hits",
     scope=("bucket",),
     columns=(

@@ -21,7 +21,7 @@ from typing import Any
 from ..errors import ErrorMessage, ValidationError
 from ..jsonvalue import string_problem
 from ..query import OrderBy, Query, order_key
-from ..table import ColumnType, Table
+from ..table import ColumnType, TableSpec
 from .base import Envelope, ItemT, Listing, PageItems, Styled, parse_int
 
 __all__ = ["CursorPage", "KeysetPagination", "decode_cursor", "encode_cursor"]
@@ -125,7 +125,7 @@ class KeysetPagination(Styled):
     column_types: tuple[tuple[str, type], ...] = ()
 
     @classmethod
-    def over(cls, table: Table, envelope: Envelope[CursorPage[Any]], **options: Any) -> KeysetPagination:
+    def over(cls, table: TableSpec, envelope: Envelope[CursorPage[Any]], **options: Any) -> KeysetPagination:
         """Keyset pagination over ``table``, whose cursors must hold values of its columns' types."""
         types = tuple((c.name, _PYTHON_TYPES[c.type]) for c in table.columns if c.type in _PYTHON_TYPES)
         return cls(envelope, column_types=types, **options)

@@ -14,7 +14,7 @@ import metricscore.testing as shared_testing
 from metricscore.backends.memory import MemoryBackend, MemoryRepository, MemoryUnitOfWork
 from metricscore.query import Query
 from metricscore.repository import Record, Scope
-from metricscore.table import Table
+from metricscore.table import TableSpec
 from metricscore.testing.conformance import BackendContracts, CopyContract, compare_with_memory
 
 
@@ -27,7 +27,7 @@ class _Repository(MemoryRepository):
 
 
 class _UnitOfWork(MemoryUnitOfWork):
-    def repository(self, table: Table) -> MemoryRepository:
+    def repository(self, table: TableSpec) -> MemoryRepository:
         backend = self._backend
         assert isinstance(backend, _HookedBackend)
         return backend.repository_class(backend, backend.partitions(table), self._undo)

@@ -25,14 +25,14 @@ from metricscore.dialects.posthog.accounts import ACCOUNTS
 from metricscore.errors import ConfigurationError, Conflict, StorageError
 from metricscore.query import Contains, OrderBy, Query
 from metricscore.repository import Backend, Record
-from metricscore.table import Column, ColumnType, Table, UniqueKey
+from metricscore.table import Column, ColumnType, TableSpec, UniqueKey
 
 TABLE = ACCOUNTS.table
 SCOPE = {"project_id": 1}
 T0 = datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=UTC)
 
 #: A table with one column of every type, to check the round trip through JSON.
-EVERYTHING = Table(
+EVERYTHING = TableSpec(
     name="everything",
     scope=("tenant",),
     columns=(

@@ -19,7 +19,7 @@ from metricscore.dialects.posthog.accounts import ACCOUNTS
 from metricscore.errors import ConfigurationError, Conflict, StorageError
 from metricscore.query import Contains, Eq, HasAny, In, OrderBy, Query
 from metricscore.repository import Backend, Record
-from metricscore.table import Column, ColumnType, Table, UniqueKey
+from metricscore.table import Column, ColumnType, TableSpec, UniqueKey
 
 TABLE = ACCOUNTS.table
 SCOPE = {"project_id": 1}
@@ -371,7 +371,7 @@ def test_pattern_searches_are_never_prepared_on_postgresql(backend: SQLBackend) 
 
 # -- tables outside the catalogue ----------------------------------------------------------------
 
-EXTRA = Table(
+EXTRA = TableSpec(
     name="sqltest_widgets",
     scope=("tenant", "group_no"),
     columns=(

@@ -19,7 +19,7 @@ from metricscore.query import Contains, OrderBy
 from metricscore.repository import Record
 from metricscore.resource import Context, ListRequest, Resource
 from metricscore.service import ResourceService
-from metricscore.table import Column, ColumnType, Table
+from metricscore.table import Column, ColumnType, TableSpec
 from metricscore.validation import Integer, String
 from metricscore.wire import wire_map
 
@@ -90,7 +90,7 @@ class Widgets(Resource[WidgetRecord]):
     name = "acme.widgets"
     title = "AcmeWidget"
     record_type = WidgetRecord
-    table = Table(
+    table = TableSpec(
         name="acme_widgets",
         scope=("tenant",),
         columns=(

@@ -18,7 +18,7 @@ from ...pagination import LimitOffsetPagination, parse_int
 from ...query import Contains, Eq, Filter, HasAny, OrderBy
 from ...repository import Record
 from ...resource import Context, ListRequest, Mode, Resource
-from ...table import Column, ColumnType, Table, UniqueKey
+from ...table import Column, ColumnType, TableSpec, UniqueKey
 from ...validation import CodedField, Integer, List, Messages, Schema, String, type_name
 from ...wire import iso_z, owned_json
 from .envelope import LIST_ENVELOPE
@@ -165,7 +165,7 @@ class Accounts(Resource[AccountRecord]):
     record_type = AccountRecord
     #: An extension of the vendor's API: an ``Idempotency-Key`` on create (see metricscore.idempotency).
     idempotent = True
-    table = Table(
+    table = TableSpec(
         name="posthog_accounts",
         scope=("project_id",),
         columns=(

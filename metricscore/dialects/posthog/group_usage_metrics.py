@@ -15,7 +15,7 @@ from ...pagination import LimitOffsetPagination
 from ...query import OrderBy
 from ...repository import Record
 from ...resource import Context, ListRequest, Resource
-from ...table import Column, ColumnType, Table, UniqueKey
+from ...table import Column, ColumnType, TableSpec, UniqueKey
 from ...validation import Choice, Integer, JSONObject, Schema, String
 from ...wire import wire_map
 from .envelope import LIST_ENVELOPE
@@ -140,7 +140,7 @@ class GroupUsageMetrics(Resource[GroupUsageMetricRecord]):
     record_type = GroupUsageMetricRecord
     #: An extension of the vendor's API: an ``Idempotency-Key`` on create (see metricscore.idempotency).
     idempotent = True
-    table = Table(
+    table = TableSpec(
         name="posthog_group_usage_metrics",
         scope=("project_id", "group_type_index"),
         columns=(

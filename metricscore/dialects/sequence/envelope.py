@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...pagination import CursorPage, KeysetPagination, Schema, request_url_parts
-from ...table import Table
+from ...table import TableSpec
 
 __all__ = ["LIST_ENVELOPE", "ListEnvelope", "cursor_pagination"]
 
@@ -46,7 +46,7 @@ class ListEnvelope:
 LIST_ENVELOPE = ListEnvelope()
 
 
-def cursor_pagination(table: Table) -> KeysetPagination:
+def cursor_pagination(table: TableSpec) -> KeysetPagination:
     """Sequence's list paging over ``table``: ``limit`` 1..100 (default 20; outside is a 400),
     ``after`` / ``before`` cursors holding values of the table's column types."""
     return KeysetPagination.over(table, LIST_ENVELOPE, default_limit=20, min_limit=1, max_limit=100)

@@ -16,7 +16,7 @@ from ...limits import check_filter_values, too_many
 from ...query import Contains, Filter, In, OrderBy
 from ...repository import Record
 from ...resource import Context, ListRequest, Resource
-from ...table import Column, ColumnType, Table
+from ...table import Column, ColumnType, TableSpec
 from ...validation import Boolean, Choice, CodedField, Messages, Schema, String, type_name
 from ...wire import wire_map
 from .envelope import cursor_pagination
@@ -184,7 +184,7 @@ class UsageMetrics(Resource[UsageMetricRecord]):
     name = "sequence.usage_metrics"
     title = "SequenceUsageMetric"
     record_type = UsageMetricRecord
-    table = Table(
+    table = TableSpec(
         name="sequence_usage_metrics",
         scope=("account_id",),
         columns=(

@@ -16,7 +16,7 @@ from ...pagination import PageNumberPagination
 from ...query import Eq, Filter, HasAny, OrderBy, Query
 from ...repository import Record
 from ...resource import ACTOR_FIELD, Context, ListRequest, Mode, Resource
-from ...table import Column, ColumnType, Table, UniqueKey
+from ...table import Column, ColumnType, TableSpec, UniqueKey
 from ...validation import String
 from .envelope import ListEnvelope
 from .records import StatsigMetricRecord
@@ -174,7 +174,7 @@ class Metrics(Resource[StatsigMetricRecord]):
     record_type = StatsigMetricRecord
     #: An extension of the vendor's API: an ``Idempotency-Key`` on create (see metricscore.idempotency).
     idempotent = True
-    table = Table(
+    table = TableSpec(
         name="statsig_metrics",
         scope=("project_id",),
         columns=(

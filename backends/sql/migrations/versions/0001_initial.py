@@ -14,7 +14,7 @@ from metricscore.backends.sql.schema import (  # type: ignore[import-not-found]
     create_table_objects,
     drop_table_objects,
 )
-from metricscore.table import Column, ColumnType, Table, UniqueKey
+from metricscore.table import Column, ColumnType, TableSpec, UniqueKey
 
 revision = "0001"
 down_revision = None
@@ -23,7 +23,7 @@ depends_on = None
 
 # Frozen copies of the specs as they are at this revision (never import the live spec: a later
 # change to it must come with its own revision).
-POSTHOG_ACCOUNTS = Table(
+POSTHOG_ACCOUNTS = TableSpec(
     name="posthog_accounts",
     scope=("project_id",),
     columns=(

@@ -14,7 +14,7 @@ from metricscore.backends.sql.schema import (  # type: ignore[import-not-found]
     create_table_objects,
     drop_table_objects,
 )
-from metricscore.table import Column, ColumnType, Table, UniqueKey
+from metricscore.table import Column, ColumnType, TableSpec, UniqueKey
 
 revision = "0002"
 down_revision = "0001"
@@ -23,7 +23,7 @@ depends_on = None
 
 # Frozen copies of the specs as they are at this revision (never import the live spec: a later
 # change to it must come with its own revision).
-POSTHOG_GROUP_USAGE_METRICS = Table(
+POSTHOG_GROUP_USAGE_METRICS = TableSpec(
     name="posthog_group_usage_metrics",
     scope=("project_id", "group_type_index"),
     columns=(
@@ -43,7 +43,7 @@ POSTHOG_GROUP_USAGE_METRICS = Table(
     orderings=(("created_at", "id"),),
 )
 
-SEQUENCE_USAGE_METRICS = Table(
+SEQUENCE_USAGE_METRICS = TableSpec(
     name="sequence_usage_metrics",
     scope=("account_id",),
     columns=(
@@ -65,7 +65,7 @@ SEQUENCE_USAGE_METRICS = Table(
     orderings=(("created_at", "id"),),
 )
 
-STATSIG_METRICS = Table(
+STATSIG_METRICS = TableSpec(
     name="statsig_metrics",
     scope=("project_id",),
     columns=(
@@ -106,7 +106,7 @@ STATSIG_METRICS = Table(
     orderings=(("created_at", "id"),),
 )
 
-IDEMPOTENCY_KEYS = Table(
+IDEMPOTENCY_KEYS = TableSpec(
     name="idempotency_keys",
     scope=("resource", "scope_key"),
     columns=(

@@ -14,7 +14,7 @@ from metricscore.backends.sql.schema import (  # type: ignore[import-not-found]
     create_table_objects,
     drop_table_objects,
 )
-from metricscore.table import Column, ColumnType, Table
+from metricscore.table import Column, ColumnType, TableSpec
 
 revision = "0003"
 down_revision = "0002"
@@ -23,7 +23,7 @@ depends_on = None
 
 # Frozen copies of the specs as they are at this revision (never import the live spec: a later
 # change to it must come with its own revision).
-HTTP_API_KEYS = Table(
+HTTP_API_KEYS = TableSpec(
     name="http_api_keys",
     scope=("kind",),
     columns=(
@@ -41,7 +41,7 @@ HTTP_API_KEYS = Table(
     orderings=(("created_at", "id"),),
 )
 
-HTTP_RATE_LIMIT_HITS = Table(
+HTTP_RATE_LIMIT_HITS = TableSpec(
     name="http_rate_limit_hits",
     scope=("bucket",),
     columns=(

@@ -14,7 +14,7 @@ from metricscore.backends.sql.schema import (  # type: ignore[import-not-found]
     create_table_objects,
     drop_table_objects,
 )
-from metricscore.table import Column, ColumnType, Table, UniqueKey
+from metricscore.table import Column, ColumnType, TableSpec, UniqueKey
 
 revision = "0004_events"
 down_revision = "0003"
@@ -22,7 +22,7 @@ branch_labels = None
 depends_on = None
 
 # A frozen copy of metricscore.evaluation.events.EVENTS as it is at this revision.
-EVENTS = Table(
+EVENTS = TableSpec(
     name="events",
     scope=("dataset",),
     columns=(
