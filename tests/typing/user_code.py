@@ -82,3 +82,7 @@ store.nope  # E: "Store" has no attribute "nope"
 reveal_type(store.namespace("acme"))  # R: Any
 with mc.open_store("memory://") as opened:
     reveal_type(opened.sequence.usage_metrics(account_id="a").get("x")["unit"])  # R: str | None
+usage_events = store.sequence.usage_events(account_id="acct")
+reveal_type(usage_events.create({"eventType": "e", "customerAlias": "c"})["eventTimestamp"])  # R: str
+reveal_type(usage_events.list(sortOrder="ASC").results[0]["customerAlias"])  # R: str | None
+usage_events.update  # E: "UsageEvents" has no attribute "update"
