@@ -26,6 +26,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import StaticPool
 
 from metricscore.errors import ConfigurationError, StorageError
+from metricscore.repository import Record, Scope
 from metricscore.table import TableSpec
 
 from .connections import (
@@ -213,6 +214,40 @@ class SQLBackend:
         finally:
             if connection.invalidated:
                 self.connections.lost(pinned, connection)
+
+    def get_one(self, table: TableSpec, scope: Scope, id: Any) -> Record | None:
+        """``unit_of_work(write=False)``'s ``repository(table).get(scope, id)``, in one statement.
+
+        A read-only capability the service uses for ``get`` outside a batch. Where the unit's read
+        would run its one SELECT on this thread's connection in autocommit mode anyway (SQLite;
+        PostgreSQL at ``READ COMMITTED``), the statement runs there directly, without building a
+        unit of work and a repository; otherwise (MariaDB/MySQL, the shared in-memory SQLite
+        connection, a thread whose connection is in use by an open unit of work, tables not yet
+        known, statement logging or listeners) through the unit of work, as before.
+        """
+        statements = self.known_statements(table)
+        pinned = None
+        direct = self.dialect == "sqlite" or self._autocommit_reads  # reads in autocommit mode
+        if direct and statements is not None and self._shared_connection_turn is None and not self._closed:
+            pinned = self.connections.of_this_thread()
+        if pinned is None or not may_bypass_sqlalchemy(pinned.connection):
+            with self.unit_of_work(write=False) as uow:
+                return uow.repository(table).get(scope, id)
+        assert statements is not None
+        pinned.busy = True
+        connection = pinned.connection
+        try:
+            if self._autocommit_reads and not pinned.autocommit:
+                self.connections.set_autocommit(pinned, True)
+            return SQLRepository.read_one(connection, self.constraints, statements, scope, id)
+        except BaseException as error:
+            if not isinstance(error, Exception):
+                pinned.generation = -1  # interrupted mid-call: the protocol state is unknown
+            raise
+        finally:
+            if connection.invalidated:
+                self.connections.lost(pinned, connection)
+            self.connections.done(pinned, closing=self._closed)
 
     def driver_statement(self, dbapi_connection: Any, sql: str) -> None:
         """A transaction statement on the driver, its errors translated as SQLAlchemy's are."""

@@ -16,9 +16,9 @@ from metricscore.repository import FreshRecord, Record, Scope
 from metricscore.table import TableSpec
 
 from .connections import PinnedConnection, may_bypass_sqlalchemy
-from .errors import translate_driver_error, translate_errors
+from .errors import ConstraintMap, translate_driver_error, translate_errors
 from .schema import TAG
-from .statements import Statements
+from .statements import RawStatement, Statements
 
 if TYPE_CHECKING:
     from .backend import SQLBackend
@@ -43,6 +43,45 @@ def _same(new: Any, old: Any) -> bool:
     if kind is float:
         return bool(new == old) and str(new) == str(old)
     return bool(new == old)
+
+
+def driver_select(
+    raw: RawStatement,
+    params: dict[str, Any],
+    dbapi_connection: Any,
+    cursor: Any,
+    connection: Connection,
+    constraints: ConstraintMap,
+) -> Sequence[Any]:
+    """Every row of the SELECT ``raw`` with ``params``, on the driver's ``cursor`` (closed after),
+    converted as SQLAlchemy converts them; a driver error is handled as SQLAlchemy handles one."""
+    try:
+        if raw.no_prepare:
+            cursor.execute(raw.sql, raw.arguments(params), prepare=False)
+        else:
+            cursor.execute(raw.sql, raw.arguments(params))
+        rows = cursor.fetchall()
+        return raw.rows(rows, cursor.description)
+    except Exception as error:
+        driver_failed(error, dbapi_connection, cursor, raw.sql, connection, constraints)
+        raise
+    finally:
+        cursor.close()
+
+
+def driver_failed(
+    error: Exception, dbapi_connection: Any, cursor: Any, sql: str, connection: Connection, constraints: ConstraintMap
+) -> None:
+    """A driver error on the raw path, handled as SQLAlchemy handles one: a lost server
+    connection invalidates ``connection``, and the error is SQLAlchemy's wrapper of it,
+    translated (a StorageError chained to it)."""
+    dialect = connection.dialect
+    if not isinstance(error, dialect.loaded_dbapi.Error):
+        return
+    lost = bool(dialect.is_disconnect(error, dbapi_connection, cursor))
+    if lost:
+        connection.invalidate(error)
+    translate_driver_error(error, dialect, constraints, sql, invalidated=lost)
 
 
 class SQLUnitOfWork:
@@ -135,18 +174,7 @@ class SQLRepository:
             return list(self._execute(statement, params).all())
         # a SQLite read unit runs on its driver connection already, in its own mode
         dbapi_connection, cursor = self._cursor(self._uow._driver_connection)
-        try:
-            if raw.no_prepare:
-                cursor.execute(raw.sql, raw.arguments(params), prepare=False)
-            else:
-                cursor.execute(raw.sql, raw.arguments(params))
-            rows = cursor.fetchall()
-            return raw.rows(rows, cursor.description)
-        except Exception as error:
-            self._driver_failed(error, dbapi_connection, cursor, raw.sql)
-            raise
-        finally:
-            cursor.close()
+        return driver_select(raw, params, dbapi_connection, cursor, connection, self._constraints)
 
     def _cursor(self, driver: Any) -> tuple[Any, Any]:
         """The driver connection (``driver`` when given) and a cursor on it, in the unit's
@@ -184,24 +212,32 @@ class SQLRepository:
             first = cursor.fetchone() if cursor.description is not None else None
             return cursor.rowcount, first
         except Exception as error:
-            self._driver_failed(error, dbapi_connection, cursor, raw.sql)
+            driver_failed(error, dbapi_connection, cursor, raw.sql, self._connection, self._constraints)
             raise
         finally:
             cursor.close()
 
-    def _driver_failed(self, error: Exception, dbapi_connection: Any, cursor: Any, sql: str) -> None:
-        """A driver error on the raw path, handled as SQLAlchemy handles one: a lost server
-        connection invalidates the connection, and the error is SQLAlchemy's wrapper of it,
-        translated (a StorageError chained to it)."""
-        dialect = self._dialect
-        if not isinstance(error, dialect.loaded_dbapi.Error):
-            return
-        lost = bool(dialect.is_disconnect(error, dbapi_connection, cursor))
-        if lost:
-            self._connection.invalidate(error)
-        translate_driver_error(error, dialect, self._constraints, sql, invalidated=lost)
-
     # -- reads -------------------------------------------------------------------------------
+
+    @staticmethod
+    def read_one(
+        connection: Connection, constraints: ConstraintMap, statements: Statements, scope: Scope, id: Any
+    ) -> Record | None:
+        """What :meth:`get` of a read-only unit reads, run on ``connection``'s driver connection in
+        the mode it is in (SQLite's autocommit; PostgreSQL's autocommit mode at READ COMMITTED),
+        outside any unit of work: see :meth:`SQLBackend.get_one`."""
+        if type(id) is not str:
+            return None
+        raw = statements.raw(statements.get, connection.dialect)
+        assert raw is not None  # the key's binds are plain
+        try:
+            dbapi_connection = connection.connection.dbapi_connection
+            cursor = dbapi_connection.cursor()  # type: ignore[union-attr]
+        except sa.exc.SQLAlchemyError as error:
+            with translate_errors(constraints):
+                raise error
+        rows = driver_select(raw, statements.key_params(scope, id), dbapi_connection, cursor, connection, constraints)
+        return FreshRecord(zip(statements.names, rows[0], strict=True)) if rows else None
 
     def get(self, scope: Scope, id: str) -> Record | None:
         if type(id) is not str:

@@ -154,6 +154,21 @@ def test_a_connection_lost_while_idle_is_a_storage_error_once(backend: SQLBacken
     assert _ids(backend) == ["a", "b"]
 
 
+def test_a_connection_lost_while_idle_fails_one_get_one_read(backend: SQLBackend) -> None:
+    """The read-only ``get_one`` (a service's ``get``) on a lost connection: one StorageError, as a
+    unit of work's read, and the next read reconnects."""
+    if backend.dialect == "sqlite":
+        pytest.skip("no server to lose")
+    insert_all(backend, [row("a", "A")])
+    _kill(backend, _driver_connection(backend))
+    with pytest.raises(StorageError) as error:
+        backend.get_one(TABLE, SCOPE, "a")
+    assert isinstance(error.value.__cause__, sa.exc.SQLAlchemyError)
+    found = backend.get_one(TABLE, SCOPE, "a")
+    assert found is not None and found["name"] == "A"
+    assert backend.get_one(TABLE, SCOPE, "b") is None
+
+
 def test_a_lost_connection_replaces_every_threads_connection(backend: SQLBackend) -> None:
     if backend.dialect == "sqlite":
         pytest.skip("no server to lose")

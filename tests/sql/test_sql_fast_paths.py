@@ -140,3 +140,55 @@ def test_an_equal_value_stored_differently_is_written(url: str) -> None:
             wire.dumps(metrics.get(created["id"])["filters"]) == wire.dumps(updated["filters"]) == wire.dumps(filters)
         )
     store.close()
+
+
+USAGE = {"name": "m", "metricType": "SIMPLE", "eventType": "e", "aggregationType": "COUNT"}
+#: ids no record has: unknown, empty, too long for the column, NUL, a lone surrogate, SQL, not strings
+ODD_IDS: list[Any] = ["missing", "", "x" * 5000, "a\x00b", "\ud800", "' OR '1'='1", "é✓", 42, None, ["id"], b"id"]
+
+
+def _outcome(call: Any, id: Any) -> tuple[Any, ...]:
+    try:
+        return ("found", call(id))
+    except mc.MetricscoreError as error:
+        return (type(error).__name__, str(error))
+
+
+def test_a_get_outside_a_unit_of_work_answers_as_one_inside(url: str, monkeypatch: Any) -> None:
+    """``get`` runs one statement through the backend's ``get_one`` (no unit of work): the same
+    records, the same NotFound for missing, hostile, other-scope and soft-deleted ids."""
+    store = mc.open_store(url)
+    try:
+        accounts, elsewhere = store.posthog.accounts(project_id=1), store.posthog.accounts(project_id=2)
+        usage = store.sequence.usage_metrics(account_id="a")
+        made = [accounts.create({"name": f"a{i}", "tags": ["t"], "properties": {"sfdc_id": f"s{i}"}}) for i in range(3)]
+        ids = [record["id"] for record in made]
+        theirs = elsewhere.create({"name": "theirs"})["id"]
+        kept, deleted = usage.create(USAGE)["id"], usage.create({**USAGE, "name": "gone"})["id"]
+        usage.delete(deleted)
+        cases = [(accounts, id) for id in [*ids, theirs, *ODD_IDS]] + [(elsewhere, theirs), (elsewhere, ids[0])]
+        cases += [(usage, id) for id in (kept, deleted, *ODD_IDS)]
+        fast = [_outcome(service.get, id) for service, id in cases]
+        with accounts.batch() as batched:  # inside a batch: the batch's unit of work
+            assert [_outcome(batched.get, id) for id in ids] == fast[:3]
+        monkeypatch.setattr(store.backend, "get_one", None)  # as a backend without the capability
+        assert [_outcome(service.get, id) for service, id in cases] == fast
+        # found: this project's records, the other project's through its own service, the kept metric
+        assert [outcome[0] for outcome in fast].count("found") == len(ids) + 2
+        assert fast[len(ids)][0] == "NotFound"  # another project's record
+        assert [outcome[1] for outcome in fast[: len(ids)]] == made
+    finally:
+        store.close()
+
+
+def test_a_get_inside_an_open_unit_of_work_on_the_thread_still_answers(url: str) -> None:
+    """While this thread's connection is held by a unit of work, ``get`` reads on another one."""
+    store = mc.open_store(url)
+    try:
+        accounts = store.posthog.accounts(project_id=1)
+        id = accounts.create({"name": "a"})["id"]
+        with store.backend.unit_of_work(write=False):
+            assert accounts.get(id)["name"] == "a"
+        assert accounts.get(id)["name"] == "a"
+    finally:
+        store.close()
