@@ -116,9 +116,9 @@ def _network_namespace() -> list[str]:
 def test_the_code_blocks_of_the_page_run(page: Path, tmp_path: Path) -> None:
     runnable = [b for b in blocks_of(page) if b["lang"] in RUN and b["skip"] is None]
     if not runnable:
-        pytest.skip("no runnable block")
-    pytest.importorskip("sqlalchemy")
-    pytest.importorskip("packaging")
+        pytest.skip("this page has no runnable code block (all are output, shell, or marked doc-test: skip)")
+    pytest.importorskip("sqlalchemy", reason="needs the sql extra: pip install 'metricscore[sql]'")
+    pytest.importorskip("packaging", reason="needs the dev extra: pip install 'metricscore[dev]'")
     shims = tmp_path / "shims"
     shims.mkdir()
     pip = shims / "pip"
@@ -162,7 +162,7 @@ def _run_with_snippet(snippet: object, script: str, cwd: Path) -> None:
 
 def test_the_django_snippet_serves_requests(tmp_path: Path) -> None:
     """The Django view of docs/http.md, inside a configured Django, answers like the App."""
-    pytest.importorskip("django")
+    pytest.importorskip("django", reason="needs the dev extra: pip install 'metricscore[dev]'")
     snippet = next(b for b in blocks_of(ROOT / "docs" / "http.md") if "from django.http" in str(b["code"]))
     script = textwrap.dedent(
         """
@@ -194,7 +194,7 @@ def test_the_django_snippet_serves_requests(tmp_path: Path) -> None:
 
 def test_the_flask_snippet_serves_requests(tmp_path: Path) -> None:
     """The Flask view of docs/http.md answers like the App (its test client sends real WSGI environs)."""
-    pytest.importorskip("flask")
+    pytest.importorskip("flask", reason="needs the dev extra: pip install 'metricscore[dev]'")
     snippet = next(b for b in blocks_of(ROOT / "docs" / "http.md") if "from flask import" in str(b["code"]))
     script = textwrap.dedent(
         """

@@ -94,7 +94,7 @@ def test_cursors_round_trip(moment: datetime, id: str) -> None:
 @pytest.fixture(params=["memory", "sqlite"])
 def keyring(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Keyring]:
     if request.param == "sqlite":
-        pytest.importorskip("sqlalchemy")
+        pytest.importorskip("sqlalchemy", reason="needs the sql extra: pip install 'metricscore[sql]'")
     url = "memory://" if request.param == "memory" else f"sqlite:///{tmp_path}/keys.db"
     store = mc.open_store(url)
     yield Keyring(store)

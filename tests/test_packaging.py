@@ -56,7 +56,7 @@ def test_the_license_file_is_shipped() -> None:
 
 @pytest.fixture
 def build_backend(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    pytest.importorskip("setuptools")
+    pytest.importorskip("setuptools", reason="needs the dev extra: pip install 'metricscore[dev]'")
     monkeypatch.syspath_prepend(str(ROOT / "_build_backend"))
     sys.modules.pop("metricscore_build", None)
     import metricscore_build

@@ -37,7 +37,7 @@ def same_bytes(value: Any) -> None:
 
 
 def test_the_fast_encoder_is_in_use_when_installed() -> None:
-    pytest.importorskip("orjson")
+    pytest.importorskip("orjson", reason="needs the fast extra: pip install 'metricscore[fast]'")
     assert wire.FAST_JSON
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("sqlalchemy")
+pytest.importorskip("sqlalchemy", reason="needs the sql extra: pip install 'metricscore[sql]'")
 
 from metricscore.backends.sql import SQLBackend
 from metricscore.backends.sql.testing import clear, dedicated_database, server_url, skip_reason

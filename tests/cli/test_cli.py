@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("click")
-pytest.importorskip("sqlalchemy")
+pytest.importorskip("click", reason="needs the cli extra: pip install 'metricscore[cli]'")
+pytest.importorskip("sqlalchemy", reason="needs the sql extra: pip install 'metricscore[sql]'")
 
 from click.testing import CliRunner
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-pytest.importorskip("click")
-pytest.importorskip("yaml")
+pytest.importorskip("click", reason="needs the cli extra: pip install 'metricscore[cli]'")
+pytest.importorskip("yaml", reason="needs the dev extra: pip install 'metricscore[dev]'")
 
 import yaml
 

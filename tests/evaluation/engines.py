@@ -15,7 +15,7 @@ from sqlalchemy.pool import StaticPool
 from metricscore.backends.sql.clickhouse import ClickHouseEvents
 from metricscore.backends.sql.evaluation import SQLEvents
 from metricscore.backends.sql.event_tables import create_events_table, customer_index, insert_events
-from metricscore.backends.sql.testing import dedicated_database, server_url
+from metricscore.backends.sql.testing import dedicated_database, server_url, skip_reason
 from metricscore.evaluation.events import BUILTIN_SOURCE
 from metricscore.evaluation.plan import Plan, Row
 
@@ -76,6 +76,6 @@ def open_engine(name: str) -> tuple[Engine, Callable[[], None]]:
         return runner, session.close
     url = server_url(name)
     if url is None:
-        pytest.skip(f"{name} server tests are off: set METRICSCORE_TEST_{name.upper()}_URL to run them")
+        pytest.skip(skip_reason(name))
     engine = sa.create_engine(dedicated_database(url))
     return _sqlalchemy(engine, name), engine.dispose

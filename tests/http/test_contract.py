@@ -27,14 +27,14 @@ class TestHttpOnMemory(HttpContract):
 class TestHttpOnSQLite(HttpContract):
     @pytest.fixture
     def app(self, tmp_path: Path) -> Iterator[App]:
-        pytest.importorskip("sqlalchemy")
+        pytest.importorskip("sqlalchemy", reason="needs the sql extra: pip install 'metricscore[sql]'")
         store = mc.open_store(f"sqlite:///{tmp_path / 'http.db'}")
         yield App(store)
         store.close()
 
 
 def _server_app(kind: str) -> Iterator[App]:
-    pytest.importorskip("sqlalchemy")
+    pytest.importorskip("sqlalchemy", reason="needs the sql extra: pip install 'metricscore[sql]'")
     from metricscore.backends.sql.testing import dedicated_database, server_url, skip_reason
 
     url = server_url(kind)

@@ -16,7 +16,7 @@ import pytest
 import metricscore as mc
 
 pytest.importorskip("apispec", reason="needs the server extra: pip install 'metricscore[server]'")
-pytest.importorskip("openapi_schema_validator", reason="needs the dev extra")
+pytest.importorskip("openapi_schema_validator", reason="needs the dev extra: pip install 'metricscore[dev]'")
 
 from documented import DocumentedApp
 

@@ -41,7 +41,7 @@ class _Quiet(WSGIRequestHandler):
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, App]]:
     """The reference server over a SQLite file, on a free port, in a background thread."""
-    pytest.importorskip("sqlalchemy")
+    pytest.importorskip("sqlalchemy", reason="needs the sql extra: pip install 'metricscore[sql]'")
     store = mc.open_store(f"sqlite:///{tmp_path_factory.mktemp('server') / 'metrics.db'}")
     app = App(store)
     httpd: WSGIServer = make_server("127.0.0.1", 0, WSGIApp(app), handler_class=_Quiet)

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-pytest.importorskip("gunicorn")
-pytest.importorskip("sqlalchemy")
+pytest.importorskip("gunicorn", reason="needs the server extra: pip install 'metricscore[server]'")
+pytest.importorskip("sqlalchemy", reason="needs the sql extra: pip install 'metricscore[sql]'")
 
 from serving import Server, create_key, serve
 

@@ -38,7 +38,7 @@ def seeded(**options: Any) -> tuple[App, dict[str, str], dict[str, str]]:
 
 
 def test_werkzeug_dispatcher_mount_keeps_the_prefix() -> None:
-    pytest.importorskip("werkzeug")
+    pytest.importorskip("werkzeug", reason="needs the dev extra: pip install 'metricscore[dev]'")
     from werkzeug.middleware.dispatcher import DispatcherMiddleware
     from werkzeug.test import Client
     from werkzeug.wrappers import Response
@@ -56,8 +56,8 @@ def test_werkzeug_dispatcher_mount_keeps_the_prefix() -> None:
 
 
 def test_starlette_mount_keeps_the_root_path() -> None:
-    pytest.importorskip("starlette")
-    pytest.importorskip("httpx")
+    pytest.importorskip("starlette", reason="needs the dev extra: pip install 'metricscore[dev]'")
+    pytest.importorskip("httpx", reason="needs the dev extra: pip install 'metricscore[dev]'")
     from starlette.applications import Starlette
     from starlette.routing import Mount
     from starlette.testclient import TestClient
@@ -112,8 +112,8 @@ def test_bad_link_options_are_configuration_errors(options: dict[str, Any]) -> N
 
 
 def test_serve_public_url_over_real_http(tmp_path: Path) -> None:
-    pytest.importorskip("gunicorn")
-    pytest.importorskip("sqlalchemy")
+    pytest.importorskip("gunicorn", reason="needs the server extra: pip install 'metricscore[server]'")
+    pytest.importorskip("sqlalchemy", reason="needs the sql extra: pip install 'metricscore[sql]'")
     from serving import create_key, serve
 
     with serve(tmp_path, "--public-url", "https://metrics.example.com/api-root", workers=1) as server:
@@ -129,7 +129,7 @@ def test_serve_public_url_over_real_http(tmp_path: Path) -> None:
 
 
 def test_sequence_basic_auth_still_works_under_a_mount() -> None:
-    pytest.importorskip("werkzeug")
+    pytest.importorskip("werkzeug", reason="needs the dev extra: pip install 'metricscore[dev]'")
     from werkzeug.middleware.dispatcher import DispatcherMiddleware
     from werkzeug.test import Client
     from werkzeug.wrappers import Response

@@ -20,8 +20,10 @@ import pytest
 import metricscore as mc
 
 pytest.importorskip("apispec", reason="needs the server extra: pip install 'metricscore[server]'")
-validators = pytest.importorskip("openapi_schema_validator", reason="needs the dev extra")
-yaml = pytest.importorskip("yaml", reason="needs the dev extra")
+validators = pytest.importorskip(
+    "openapi_schema_validator", reason="needs the dev extra: pip install 'metricscore[dev]'"
+)
+yaml = pytest.importorskip("yaml", reason="needs the dev extra: pip install 'metricscore[dev]'")
 
 from documented import DocumentedApp  # noqa: E402
 

@@ -24,9 +24,9 @@ BACKENDS = ["memory://", "sqlite:///{tmp}/limit.db", "tinydb:///{tmp}/limit.json
 def clocked(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[mc.Store, FakeClock]]:
     url = str(request.param).format(tmp=tmp_path)
     if url.startswith("sqlite"):
-        pytest.importorskip("sqlalchemy")
+        pytest.importorskip("sqlalchemy", reason="needs the sql extra: pip install 'metricscore[sql]'")
     if url.startswith("tinydb"):
-        pytest.importorskip("tinydb")
+        pytest.importorskip("tinydb", reason="needs the tinydb extra: pip install 'metricscore[tinydb]'")
     # 09:59:59.500: half a second before a ten-second boundary.
     clock = FakeClock(datetime(2024, 1, 1, 9, 59, 59, 500000, tzinfo=UTC), step=timedelta(0))
     store = mc.open_store(url, clock=clock)
@@ -75,8 +75,8 @@ LIMIT, SECONDS = 8, 2
 
 
 def test_no_window_admits_more_than_the_limit_across_processes(tmp_path: Path) -> None:
-    pytest.importorskip("gunicorn")
-    sa = pytest.importorskip("sqlalchemy")
+    pytest.importorskip("gunicorn", reason="needs the server extra: pip install 'metricscore[server]'")
+    sa = pytest.importorskip("sqlalchemy", reason="needs the sql extra: pip install 'metricscore[sql]'")
     from serving import create_key, serve
 
     from metricscore.http.ratelimit import SUB_WINDOWS

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("gunicorn")
-pytest.importorskip("sqlalchemy")
+pytest.importorskip("gunicorn", reason="needs the server extra: pip install 'metricscore[server]'")
+pytest.importorskip("sqlalchemy", reason="needs the sql extra: pip install 'metricscore[sql]'")
 
 from serving import Server, cli, create_key, serve
 

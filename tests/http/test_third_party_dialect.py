@@ -29,7 +29,7 @@ from metricscore.http.testing import DialectHttpContract, conforms
 from metricscore.repository import Backend
 from metricscore.testing.conformance import ResourceContract
 
-pytest.importorskip("sqlalchemy")
+pytest.importorskip("sqlalchemy", reason="needs the sql extra: pip install 'metricscore[sql]'")
 EXAMPLE = Path(__file__).parents[2] / "examples" / "acme_dialect"
 
 
@@ -163,7 +163,7 @@ def test_metricscore_serve_serves_its_routes_auth_errors_and_openapi(
 
 def test_its_code_type_checks_against_the_public_api(tmp_path: Path) -> None:
     """A dialect's author gets ``mypy --strict`` on what they write with metricscore's types."""
-    api = pytest.importorskip("mypy.api")
+    api = pytest.importorskip("mypy.api", reason="needs the dev extra: pip install 'metricscore[dev]'")
     stdout, stderr, status = api.run(
         ["--strict", "--follow-imports=silent", "--no-error-summary", "--cache-dir", str(tmp_path / "cache"),
          str(EXAMPLE / "acme_dialect")]

@@ -25,7 +25,7 @@ def _url(kind: str, tmp_path: Path) -> str:
         return "memory://"
     if kind == "tinydb":
         return f"tinydb://{tmp_path}/db.json"
-    pytest.importorskip("sqlalchemy")
+    pytest.importorskip("sqlalchemy", reason="needs the sql extra: pip install 'metricscore[sql]'")
     from metricscore.backends.sql.testing import database_url
 
     return database_url(kind, tmp_path)

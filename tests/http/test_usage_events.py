@@ -17,11 +17,11 @@ import pytest
 import metricscore as mc
 
 pytest.importorskip("apispec", reason="needs the server extra: pip install 'metricscore[server]'")
-pytest.importorskip("openapi_schema_validator", reason="needs the dev extra")
+pytest.importorskip("openapi_schema_validator", reason="needs the dev extra: pip install 'metricscore[dev]'")
 
 from documented import DocumentedApp
 
-from metricscore.backends.sql.testing import server_url
+from metricscore.backends.sql.testing import server_url, skip_reason
 from metricscore.http.testing import basic, call, fresh_id
 
 NOW = datetime(2026, 2, 3, 4, 5, 6, 789000, tzinfo=UTC)
@@ -33,7 +33,7 @@ def app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[DocumentedAp
     if request.param == "postgresql":
         url = server_url("postgresql")
         if url is None:
-            pytest.skip("postgresql server tests are off: set METRICSCORE_TEST_POSTGRESQL_URL to run them")
+            pytest.skip(skip_reason("postgresql"))
         from metricscore.backends.sql.testing import dedicated_database
 
         url = dedicated_database(url)

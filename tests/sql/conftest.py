@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("sqlalchemy")
+pytest.importorskip("sqlalchemy", reason="needs the sql extra: pip install 'metricscore[sql]'")
 
 from metricscore.backends.sql import SQLBackend
 from metricscore.backends.sql.testing import clear, database_url

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-sa = pytest.importorskip("sqlalchemy")
+sa = pytest.importorskip("sqlalchemy", reason="needs the sql extra: pip install 'metricscore[sql]'")
 
 from metricscore.backends.sql.errors import (  # noqa: E402
     ConstraintMap,

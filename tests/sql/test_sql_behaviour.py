@@ -357,7 +357,7 @@ def test_keyset_pages_use_the_ordering_index(backend: SQLBackend) -> None:
 
 def test_pattern_searches_are_never_prepared_on_postgresql(backend: SQLBackend) -> None:
     if backend.dialect != "postgresql":
-        pytest.skip("psycopg server-side prepare only")
+        pytest.skip("psycopg prepares statements server-side on PostgreSQL only: the postgresql run checks it")
     insert_all(backend, [row(f"{i:03d}", f"name {i}") for i in range(20)])
     with backend.unit_of_work(write=False) as uow:
         repo = uow.repository(TABLE)

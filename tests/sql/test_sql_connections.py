@@ -142,7 +142,7 @@ def test_an_invalidated_connection_is_replaced(backend: SQLBackend) -> None:
 @pytest.mark.parametrize("write", [False, True])
 def test_a_connection_lost_while_idle_is_a_storage_error_once(backend: SQLBackend, write: bool) -> None:
     if backend.dialect == "sqlite":
-        pytest.skip("no server to lose")
+        pytest.skip("not for SQLite: it has no server connection to lose (the PostgreSQL and MariaDB runs check it)")
     insert_all(backend, [row("a", "A")])
     _kill(backend, _driver_connection(backend))
     with pytest.raises(StorageError) as error, backend.unit_of_work(write=write) as uow:
@@ -158,7 +158,7 @@ def test_a_connection_lost_while_idle_fails_one_get_one_read(backend: SQLBackend
     """The read-only ``get_one`` (a service's ``get``) on a lost connection: one StorageError, as a
     unit of work's read, and the next read reconnects."""
     if backend.dialect == "sqlite":
-        pytest.skip("no server to lose")
+        pytest.skip("not for SQLite: it has no server connection to lose (the PostgreSQL and MariaDB runs check it)")
     insert_all(backend, [row("a", "A")])
     _kill(backend, _driver_connection(backend))
     with pytest.raises(StorageError) as error:
@@ -171,7 +171,7 @@ def test_a_connection_lost_while_idle_fails_one_get_one_read(backend: SQLBackend
 
 def test_a_lost_connection_replaces_every_threads_connection(backend: SQLBackend) -> None:
     if backend.dialect == "sqlite":
-        pytest.skip("no server to lose")
+        pytest.skip("not for SQLite: it has no server connection to lose (the PostgreSQL and MariaDB runs check it)")
     insert_all(backend, [row("a", "A")])
     go, done = threading.Event(), threading.Event()
     before: list[Any] = []
@@ -239,7 +239,7 @@ def test_a_forked_child_does_not_use_the_parents_connection(backend: SQLBackend)
 @pytest.fixture
 def pg(backend: SQLBackend) -> SQLBackend:
     if backend.dialect != "postgresql":
-        pytest.skip("PostgreSQL only")
+        pytest.skip("a PostgreSQL behaviour: the postgresql run of this test checks it")
     return backend
 
 
@@ -272,7 +272,7 @@ def test_postgresql_a_write_in_a_read_unit_is_still_atomic(pg: SQLBackend) -> No
 
 def test_postgresql_reads_stay_transactional_above_read_committed(url: str) -> None:
     if not url.startswith("postgresql"):
-        pytest.skip("PostgreSQL only")
+        pytest.skip("a PostgreSQL behaviour: the postgresql run of this test checks it")
     backend = SQLBackend.from_url(url, engine_options={"isolation_level": "REPEATABLE READ"})
     try:
         with backend.unit_of_work(write=False) as uow:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("sqlalchemy")
+pytest.importorskip("sqlalchemy", reason="needs the sql extra: pip install 'metricscore[sql]'")
 
 import metricscore as mc
 from metricscore.errors import ConfigurationError, MetricscoreError, StorageError
@@ -67,7 +67,9 @@ def test_a_database_opened_read_only(tmp_path: Path) -> None:
 @pytest.fixture
 def read_only_directory(tmp_path: Path) -> Iterator[Path]:
     if os.geteuid() == 0:
-        pytest.skip("root writes into read-only directories")
+        pytest.skip(
+            "running as root, which may write into read-only directories: run the tests as another user to check this"
+        )
     directory = tmp_path / "ro"
     directory.mkdir()
     _database(directory / "metrics.db")
