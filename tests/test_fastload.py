@@ -384,7 +384,9 @@ def test_payloads_near_the_size_cap_load_exactly_as_the_size_check_then_marshmal
     schema = schema_of(resource, mode)
     partial = mode == "update"
 
-    @settings(FAST, max_examples=25)
+    # Derandomized: the closing assertions ask that the examples met both sides of the cap, which a
+    # random run of 25 can miss (seen once for group usage metrics); a fixed run meets them always.
+    @settings(FAST, max_examples=25, derandomize=True)
     @given(st.data())
     def check(data: st.DataObject) -> None:
         payload = data.draw(_near_the_cap(resource, schema))
