@@ -39,7 +39,7 @@ from .connections import (
 )
 from .errors import ConstraintMap, sqlite_refusal, translate_driver_error, translate_errors
 from .migrate import schema_lock, upgrade
-from .repository import SQLRepository, SQLUnitOfWork
+from .repository import SQLRepository, SQLUnitOfWork, driver_failed
 from .schema import create_table_objects, sql_table
 from .statements import Statements
 
@@ -73,6 +73,9 @@ class SQLBackend:
         self._autocommit_reads = (
             self.dialect == "postgresql" and self.connections.isolation in STATEMENT_SNAPSHOT_LEVELS
         )
+        #: ``get_one`` may run its SELECT on the thread's own connection, outside a unit of work
+        direct = self.dialect == "sqlite" or self._autocommit_reads
+        self._direct_reads = direct and self._shared_connection_turn is None
         if create_schema:
             with translate_errors(self.constraints):
                 upgrade(engine)
@@ -220,26 +223,44 @@ class SQLBackend:
 
         A read-only capability the service uses for ``get`` outside a batch. Where the unit's read
         would run its one SELECT on this thread's connection in autocommit mode anyway (SQLite;
-        PostgreSQL at ``READ COMMITTED``), the statement runs there directly, without building a
-        unit of work and a repository; otherwise (MariaDB/MySQL, the shared in-memory SQLite
-        connection, a thread whose connection is in use by an open unit of work, tables not yet
-        known, statement logging or listeners) through the unit of work, as before.
+        PostgreSQL at ``READ COMMITTED``), the statement runs there directly on the driver's
+        cursor, without building a unit of work and a repository; otherwise (MariaDB/MySQL, the
+        shared in-memory SQLite connection, a thread whose connection is in use by an open unit
+        of work, tables not yet known, statement logging or listeners) through the unit of work.
         """
         statements = self.known_statements(table)
         pinned = None
-        direct = self.dialect == "sqlite" or self._autocommit_reads  # reads in autocommit mode
-        if direct and statements is not None and self._shared_connection_turn is None and not self._closed:
+        if self._direct_reads and statements is not None and not self._closed:
             pinned = self.connections.of_this_thread()
         if pinned is None or not may_bypass_sqlalchemy(pinned.connection):
             with self.unit_of_work(write=False) as uow:
                 return uow.repository(table).get(scope, id)
         assert statements is not None
-        pinned.busy = True
+        if type(id) is not str:
+            return None
         connection = pinned.connection
+        reader = statements.key_read(connection.dialect)
+        assert reader is not None  # the key's binds are plain
+        pinned.busy = True
         try:
             if self._autocommit_reads and not pinned.autocommit:
                 self.connections.set_autocommit(pinned, True)
-            return SQLRepository.read_one(connection, self.constraints, statements, scope, id)
+            try:
+                dbapi_connection: Any = connection.connection.dbapi_connection
+            except sa.exc.SQLAlchemyError as error:
+                with translate_errors(self.constraints):
+                    raise error
+            cursor = dbapi_connection.cursor()
+            sql = reader.raw.sql
+            try:
+                cursor.execute(sql, reader.arguments(scope, id))
+                row = cursor.fetchone()
+                return None if row is None else reader.record(row, cursor.description)
+            except Exception as error:
+                driver_failed(error, dbapi_connection, cursor, sql, connection, self.constraints)
+                raise
+            finally:
+                cursor.close()
         except BaseException as error:
             if not isinstance(error, Exception):
                 pinned.generation = -1  # interrupted mid-call: the protocol state is unknown

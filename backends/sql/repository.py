@@ -219,26 +219,6 @@ class SQLRepository:
 
     # -- reads -------------------------------------------------------------------------------
 
-    @staticmethod
-    def read_one(
-        connection: Connection, constraints: ConstraintMap, statements: Statements, scope: Scope, id: Any
-    ) -> Record | None:
-        """What :meth:`get` of a read-only unit reads, run on ``connection``'s driver connection in
-        the mode it is in (SQLite's autocommit; PostgreSQL's autocommit mode at READ COMMITTED),
-        outside any unit of work: see :meth:`SQLBackend.get_one`."""
-        if type(id) is not str:
-            return None
-        raw = statements.raw(statements.get, connection.dialect)
-        assert raw is not None  # the key's binds are plain
-        try:
-            dbapi_connection = connection.connection.dbapi_connection
-            cursor = dbapi_connection.cursor()  # type: ignore[union-attr]
-        except sa.exc.SQLAlchemyError as error:
-            with translate_errors(constraints):
-                raise error
-        rows = driver_select(raw, statements.key_params(scope, id), dbapi_connection, cursor, connection, constraints)
-        return FreshRecord(zip(statements.names, rows[0], strict=True)) if rows else None
-
     def get(self, scope: Scope, id: str) -> Record | None:
         if type(id) is not str:
             return None
