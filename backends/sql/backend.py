@@ -169,11 +169,21 @@ class SQLBackend:
         autocommit = False
         driver: Any = None
         try:
-            if self.dialect == "sqlite" and not write and may_bypass_sqlalchemy(connection):
-                # A read: statement by statement in SQLite's autocommit mode (each sees what
-                # was committed before it began, as PostgreSQL's reads below), without
-                # SQLAlchemy's transaction bookkeeping; a write in it begins a transaction.
+            if self.dialect == "sqlite" and may_bypass_sqlalchemy(connection):
+                # On the driver, without SQLAlchemy's transaction bookkeeping. A read runs
+                # statement by statement in SQLite's autocommit mode (each sees what was committed
+                # before it began, as PostgreSQL's reads below); a write in it begins a
+                # transaction. A write unit takes the write lock at once.
                 driver = connection.connection.dbapi_connection
+                if write:  # SQLAlchemy knows of the transaction: it commits it, as it would its own
+                    with translate_errors(self.constraints):
+                        connection.begin()
+                    try:
+                        self.driver_statement(driver, "BEGIN IMMEDIATE")
+                    except BaseException:
+                        with suppress(sa.exc.SQLAlchemyError):
+                            connection.rollback()
+                        raise
             elif self.dialect == "sqlite":
                 with translate_errors(self.constraints):
                     connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
@@ -182,6 +192,7 @@ class SQLBackend:
                 if pinned.autocommit != autocommit:
                     self.connections.set_autocommit(pinned, autocommit)
             uow = SQLUnitOfWork(self, connection, pinned if autocommit else None, driver)
+            uow.driver_began = driver is not None and write
             #: SQLite's write lock is held from the start: what this unit reads stays current
             uow.write_locked = self.dialect == "sqlite" and write
             uow.write = write

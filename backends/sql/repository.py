@@ -96,9 +96,11 @@ class SQLUnitOfWork:
     ) -> None:
         self.backend = backend
         self.connection = connection
-        #: the driver connection of a SQLite read unit running in autocommit mode
+        #: the driver connection of a SQLite unit running on the driver (a read unit in
+        #: autocommit mode; a write unit in the transaction it began there)
         self._driver_connection = driver_connection
-        #: that unit began a transaction on the driver (at its first write)
+        #: a transaction is open on that driver connection (a write unit's from its start; a
+        #: read unit's from its first write)
         self.driver_began = False
         #: SQLite's write lock is held from the start: what this unit reads stays current
         self.write_locked = False
@@ -182,7 +184,7 @@ class SQLRepository:
         commits it when the unit ends."""
         connection = self._connection
         try:
-            if driver is None:
+            if driver is None or connection.invalidated:  # invalidated: SQLAlchemy raises its error
                 if self._uow._autocommit_connection is None and not connection.in_transaction():
                     connection.begin()
                 driver = connection.connection.dbapi_connection
@@ -203,7 +205,8 @@ class SQLRepository:
             return result.rowcount, result.first() if result.returns_rows else None
         rows = params if isinstance(params, list) else None
         raw = self._statements.raw_write(statement, self._dialect, rows[0] if rows is not None else params)
-        dbapi_connection, cursor = self._cursor(None)
+        # a SQLite unit on its driver connection writes there (its transaction began there)
+        dbapi_connection, cursor = self._cursor(self._uow._driver_connection)
         try:
             if rows is not None:
                 cursor.executemany(raw.sql, [raw.arguments(each) for each in rows])
