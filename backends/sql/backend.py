@@ -39,7 +39,7 @@ from .connections import (
 )
 from .errors import ConstraintMap, sqlite_refusal, translate_driver_error, translate_errors
 from .migrate import schema_lock, upgrade
-from .repository import SQLRepository, SQLUnitOfWork, driver_failed
+from .repository import SQLRepository, SQLUnitOfWork, driver_read_key
 from .schema import create_table_objects, sql_table
 from .statements import Statements
 
@@ -262,16 +262,7 @@ class SQLBackend:
                 with translate_errors(self.constraints):
                     raise error
             cursor = dbapi_connection.cursor()
-            sql = reader.raw.sql
-            try:
-                cursor.execute(sql, reader.arguments(scope, id))
-                row = cursor.fetchone()
-                return None if row is None else reader.record(row, cursor.description)
-            except Exception as error:
-                driver_failed(error, dbapi_connection, cursor, sql, connection, self.constraints)
-                raise
-            finally:
-                cursor.close()
+            return driver_read_key(reader, scope, id, dbapi_connection, cursor, connection, self.constraints)
         except BaseException as error:
             if not isinstance(error, Exception):
                 pinned.generation = -1  # interrupted mid-call: the protocol state is unknown

@@ -18,7 +18,7 @@ from metricscore.table import TableSpec
 from .connections import PinnedConnection, may_bypass_sqlalchemy
 from .errors import ConstraintMap, translate_driver_error, translate_errors
 from .schema import TAG
-from .statements import RawStatement, Statements
+from .statements import KeyRead, RawStatement, Statements
 
 if TYPE_CHECKING:
     from .backend import SQLBackend
@@ -64,6 +64,29 @@ def driver_select(
         return raw.rows(rows, cursor.description)
     except Exception as error:
         driver_failed(error, dbapi_connection, cursor, raw.sql, connection, constraints)
+        raise
+    finally:
+        cursor.close()
+
+
+def driver_read_key(
+    reader: KeyRead,
+    scope: Scope,
+    id: str,
+    dbapi_connection: Any,
+    cursor: Any,
+    connection: Connection,
+    constraints: ConstraintMap,
+) -> FreshRecord | None:
+    """The record ``reader`` reads for ``scope`` and ``id`` on the driver's ``cursor`` (closed
+    after), or ``None``; a driver error is handled as SQLAlchemy handles one."""
+    sql = reader.raw.sql
+    try:
+        cursor.execute(sql, reader.arguments(scope, id))
+        row = cursor.fetchone()
+        return None if row is None else reader.record(row, cursor.description)
+    except Exception as error:
+        driver_failed(error, dbapi_connection, cursor, sql, connection, constraints)
         raise
     finally:
         cursor.close()
@@ -230,10 +253,16 @@ class SQLRepository:
         if self._lock_first:  # PostgreSQL: a write unit's first read locks its row (see update)
             self._lock_first = False
             statement, locked = self._statements.get_for_update, True
-        rows = self._select(statement, self._statements.key_params(scope, id))
-        if not rows:
+        reader = self._statements.key_read(self._dialect) if statement is self._statements.get else None
+        record: Record | None
+        if reader is not None and may_bypass_sqlalchemy(self._connection):
+            dbapi_connection, cursor = self._cursor(self._uow._driver_connection)
+            record = driver_read_key(reader, scope, id, dbapi_connection, cursor, self._connection, self._constraints)
+        else:
+            rows = self._select(statement, self._statements.key_params(scope, id))
+            record = FreshRecord(zip(self._statements.names, rows[0], strict=True)) if rows else None
+        if record is None:
             return None
-        record = FreshRecord(zip(self._statements.names, rows[0], strict=True))
         if locked:
             self._remember(id, record)
         return record
@@ -335,7 +364,7 @@ class SQLRepository:
         if changed is not None:  # only the columns that differ from what this unit read
             params = {name: params[name] for name in changed}
         params.update(self._statements.key_params(scope, record[id_column]))
-        unique = {column for key in self._spec.unique_keys for column in key.columns}
+        unique = self._statements.unique_columns
         if self._postgresql and unique and (changed is None or not unique.isdisjoint(changed)):
             # PostgreSQL aborts the whole transaction on an error; a savepoint keeps it usable
             # after a Conflict, as on the other databases. An update that leaves every unique

@@ -276,6 +276,8 @@ class Statements:
         self.tag_insert = {name: sa.insert(t) for name, t in sql_table.tags.items()}
         self.tag_delete = {name: sa.delete(t).where(*self._key_where(t)) for name, t in sql_table.tags.items()}
         self.key_exists: dict[str, sa.Select[Any]] = {}
+        #: every column of a unique key
+        self.unique_columns = frozenset(column for key in spec.unique_keys for column in key.columns)
         for unique in spec.unique_keys:
             where = [*self._scope_where(main)]
             where += [main.c[c] == sa.bindparam(f"_k_{c}", type_=main.c[c].type) for c in unique.columns]
