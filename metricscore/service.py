@@ -82,6 +82,10 @@ class ResourceService(Generic[RecordT, PageT]):
         self.store = store
         self.resource = resource
         self.scope = resource.validate_scope(scope)
+        #: the backend's ``get_one(table, scope, id)`` capability: a read without a unit of work
+        self._get_one: Callable[[TableSpec, Any, Any], Record | None] | None = getattr(
+            store.backend, "get_one", None
+        )
 
     def __repr__(self) -> str:
         scope = ", ".join(f"{k}={v!r}" for k, v in self.scope.items())
@@ -306,25 +310,20 @@ class ResourceService(Generic[RecordT, PageT]):
     def get(self, id: Any) -> RecordT:
         """The record with this ``id`` in the vendor's wire shape; NotFound if there is none in
         this scope (a soft-deleted record is not found either)."""
-        if self._shared is None:
-            get_one = getattr(self.store.backend, "get_one", None)
-            if get_one is not None:  # one read-only statement, no unit of work (the SQL backend)
-                return self._get_one(get_one, id)
+        get_one = self._get_one
+        if get_one is not None and self._shared is None:
+            # The backend reads one record in one statement (the SQL backend's ``get_one``).
+            resource = self.resource
+            table = resource.table
+            try:
+                record = get_one(table, self.scope, id) if may_name_a_record(table, id) else None
+                return resource.render(self._found(record, id))
+            except MetricscoreError:
+                raise
+            except Exception as error:
+                raise StorageError(f"{type(error).__name__}: {error}") from error
         with self._reading() as repository:
             return self.resource.render(self._existing(repository, id))
-
-    def _get_one(self, get_one: Callable[[TableSpec, Any, Any], Record | None], id: Any) -> RecordT:
-        """:meth:`get` through the backend's ``get_one(table, scope, id)`` capability (what its
-        read-only unit of work's ``repository(table).get(scope, id)`` would read); errors as a
-        unit of work reports them."""
-        table = self.resource.table
-        try:
-            record = get_one(table, self.scope, id) if may_name_a_record(table, id) else None
-            return self.resource.render(self._found(record, id))
-        except MetricscoreError:
-            raise
-        except Exception as error:
-            raise StorageError(f"{type(error).__name__}: {error}") from error
 
     def update(self, id: Any, data: Any, *, actor_id: Any = None, dry_run: bool = False) -> RecordT:
         """Change only the fields sent (PATCH; Statsig's POST to a metric); returns the new state.

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, overload
 
 from .jsonvalue import copy_json
@@ -119,6 +119,9 @@ def iso_z(value: datetime | None) -> str | None:
     """ISO-8601 in UTC with ``Z``, microseconds only when present (as DRF renders datetimes)."""
     if value is None:
         return None
+    if _orjson is not None and value.tzinfo is UTC and type(value) is datetime:
+        # orjson writes a UTC datetime exactly so, in a quarter of the time isoformat() takes
+        return _orjson.dumps(value, option=_orjson.OPT_UTC_Z)[1:-1].decode()  # type: ignore[no-any-return]
     text = value.isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -123,3 +124,21 @@ def test_what_the_standard_library_refuses_is_refused() -> None:
 
     with pytest.raises(TypeError):
         wire.dumps([datetime.datetime(2024, 1, 1)])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.datetimes(
+        min_value=datetime(1, 1, 1),
+        timezones=st.one_of(
+            st.just(UTC),
+            st.builds(timezone, st.timedeltas(min_value=-timedelta(hours=23), max_value=timedelta(hours=23))),
+        ),
+    )
+)
+def test_datetimes_render_as_isoformat_writes_them(value: datetime) -> None:
+    """``iso_z`` takes a faster path for UTC datetimes; every datetime renders as ``isoformat()``
+    writes it, with ``Z`` for UTC (offsets with seconds included: the fast path must not take them)."""
+    text = value.isoformat()
+    expected = text[:-6] + "Z" if text.endswith("+00:00") else text
+    assert wire.iso_z(value) == expected

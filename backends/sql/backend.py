@@ -39,7 +39,7 @@ from .connections import (
 )
 from .errors import ConstraintMap, sqlite_refusal, translate_driver_error, translate_errors
 from .migrate import schema_lock, upgrade
-from .repository import SQLRepository, SQLUnitOfWork
+from .repository import SQLRepository, SQLUnitOfWork, driver_read_key
 from .schema import create_table_objects, sql_table
 from .statements import Statements
 
@@ -73,6 +73,9 @@ class SQLBackend:
         self._autocommit_reads = (
             self.dialect == "postgresql" and self.connections.isolation in STATEMENT_SNAPSHOT_LEVELS
         )
+        #: ``get_one`` may run its SELECT on the thread's own connection, outside a unit of work
+        direct = self.dialect == "sqlite" or self._autocommit_reads
+        self._direct_reads = direct and self._shared_connection_turn is None
         if create_schema:
             with translate_errors(self.constraints):
                 upgrade(engine)
@@ -166,11 +169,21 @@ class SQLBackend:
         autocommit = False
         driver: Any = None
         try:
-            if self.dialect == "sqlite" and not write and may_bypass_sqlalchemy(connection):
-                # A read: statement by statement in SQLite's autocommit mode (each sees what
-                # was committed before it began, as PostgreSQL's reads below), without
-                # SQLAlchemy's transaction bookkeeping; a write in it begins a transaction.
+            if self.dialect == "sqlite" and may_bypass_sqlalchemy(connection):
+                # On the driver, without SQLAlchemy's transaction bookkeeping. A read runs
+                # statement by statement in SQLite's autocommit mode (each sees what was committed
+                # before it began, as PostgreSQL's reads below); a write in it begins a
+                # transaction. A write unit takes the write lock at once.
                 driver = connection.connection.dbapi_connection
+                if write:  # SQLAlchemy knows of the transaction: it commits it, as it would its own
+                    with translate_errors(self.constraints):
+                        connection.begin()
+                    try:
+                        self.driver_statement(driver, "BEGIN IMMEDIATE")
+                    except BaseException:
+                        with suppress(sa.exc.SQLAlchemyError):
+                            connection.rollback()
+                        raise
             elif self.dialect == "sqlite":
                 with translate_errors(self.constraints):
                     connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
@@ -179,6 +192,7 @@ class SQLBackend:
                 if pinned.autocommit != autocommit:
                     self.connections.set_autocommit(pinned, autocommit)
             uow = SQLUnitOfWork(self, connection, pinned if autocommit else None, driver)
+            uow.driver_began = driver is not None and write
             #: SQLite's write lock is held from the start: what this unit reads stays current
             uow.write_locked = self.dialect == "sqlite" and write
             uow.write = write
@@ -220,26 +234,35 @@ class SQLBackend:
 
         A read-only capability the service uses for ``get`` outside a batch. Where the unit's read
         would run its one SELECT on this thread's connection in autocommit mode anyway (SQLite;
-        PostgreSQL at ``READ COMMITTED``), the statement runs there directly, without building a
-        unit of work and a repository; otherwise (MariaDB/MySQL, the shared in-memory SQLite
-        connection, a thread whose connection is in use by an open unit of work, tables not yet
-        known, statement logging or listeners) through the unit of work, as before.
+        PostgreSQL at ``READ COMMITTED``), the statement runs there directly on the driver's
+        cursor, without building a unit of work and a repository; otherwise (MariaDB/MySQL, the
+        shared in-memory SQLite connection, a thread whose connection is in use by an open unit
+        of work, tables not yet known, statement logging or listeners) through the unit of work.
         """
         statements = self.known_statements(table)
         pinned = None
-        direct = self.dialect == "sqlite" or self._autocommit_reads  # reads in autocommit mode
-        if direct and statements is not None and self._shared_connection_turn is None and not self._closed:
+        if self._direct_reads and statements is not None and not self._closed:
             pinned = self.connections.of_this_thread()
         if pinned is None or not may_bypass_sqlalchemy(pinned.connection):
             with self.unit_of_work(write=False) as uow:
                 return uow.repository(table).get(scope, id)
         assert statements is not None
-        pinned.busy = True
+        if type(id) is not str:
+            return None
         connection = pinned.connection
+        reader = statements.key_read(connection.dialect)
+        assert reader is not None  # the key's binds are plain
+        pinned.busy = True
         try:
             if self._autocommit_reads and not pinned.autocommit:
                 self.connections.set_autocommit(pinned, True)
-            return SQLRepository.read_one(connection, self.constraints, statements, scope, id)
+            try:
+                dbapi_connection: Any = connection.connection.dbapi_connection
+            except sa.exc.SQLAlchemyError as error:
+                with translate_errors(self.constraints):
+                    raise error
+            cursor = dbapi_connection.cursor()
+            return driver_read_key(reader, scope, id, dbapi_connection, cursor, connection, self.constraints)
         except BaseException as error:
             if not isinstance(error, Exception):
                 pinned.generation = -1  # interrupted mid-call: the protocol state is unknown

@@ -45,6 +45,20 @@ STATEMENT_SNAPSHOT_LEVELS = frozenset({"READ COMMITTED", "READ UNCOMMITTED"})
 _INHERITED_CONNECTIONS: list[Connection] = []
 
 
+class _ThisProcess:
+    """Which process this is, asked cheaply: a number bumped in every forked child. The hot path
+    asks on every unit of work, and ``os.getpid()`` is a system call."""
+
+    forks = 0
+
+
+def _forked() -> None:
+    _ThisProcess.forks += 1
+
+
+os.register_at_fork(after_in_child=_forked)
+
+
 def _release_connection(connection: Connection, pid: int) -> None:
     """Return a thread's connection to the pool (or keep it untouched in a forked child)."""
     if os.getpid() != pid:
@@ -57,11 +71,14 @@ def _release_connection(connection: Connection, pid: int) -> None:
 class PinnedConnection:
     """One thread's connection, reused by that thread's units of work."""
 
-    __slots__ = ("__weakref__", "autocommit", "busy", "connection", "created", "finalizer", "generation", "pid")
+    __slots__ = (
+        "__weakref__", "autocommit", "busy", "connection", "created", "finalizer", "forks", "generation", "pid"
+    )
 
     def __init__(self, connection: Connection, generation: int) -> None:
         self.connection = connection
         self.pid = os.getpid()
+        self.forks = _ThisProcess.forks
         #: the :attr:`ThreadConnections.generation` it belongs to; -1 once it must not be reused
         self.generation = generation
         self.created = time.monotonic()
@@ -91,7 +108,7 @@ class ThreadConnections:
         self._thread_local = threading.local()
         self._all: weakref.WeakSet[PinnedConnection] = weakref.WeakSet()
         self._lock = threading.Lock()
-        self._pid = os.getpid()
+        self._forks = _ThisProcess.forks
         #: bumped when a connection is found lost: every thread's connection is replaced
         self.generation = 0
         #: the isolation level connections start with (``None``: the database's default)
@@ -102,13 +119,14 @@ class ThreadConnections:
 
     def of_this_thread(self) -> PinnedConnection | None:
         """This thread's connection (connecting first if it has none); ``None`` while in use."""
-        if os.getpid() != self._pid:
+        forks = _ThisProcess.forks
+        if forks != self._forks:
             self._after_fork()
         pinned: PinnedConnection | None = getattr(self._thread_local, "pinned", None)
         if pinned is not None:
             if pinned.busy:
                 return None
-            if self._usable(pinned):
+            if self._usable(pinned, forks):
                 return pinned
             self.discard(pinned)
         with translate_errors(self._constraints):
@@ -119,9 +137,9 @@ class ThreadConnections:
         self._thread_local.pinned = pinned
         return pinned
 
-    def _usable(self, pinned: PinnedConnection) -> bool:
+    def _usable(self, pinned: PinnedConnection, forks: int) -> bool:
         connection = pinned.connection
-        if pinned.pid != os.getpid() or pinned.generation != self.generation:
+        if pinned.forks != forks or pinned.generation != self.generation:
             return False
         if connection.closed or connection.invalidated:
             return False
@@ -178,7 +196,7 @@ class ThreadConnections:
             if pinned.finalizer.detach() is not None:
                 _INHERITED_CONNECTIONS.append(pinned.connection)
         self._thread_local = threading.local()
-        self._pid = os.getpid()
+        self._forks = _ThisProcess.forks
         self.engine.dispose(close=False)
 
     def close(self) -> None:

@@ -18,7 +18,7 @@ from metricscore.table import TableSpec
 from .connections import PinnedConnection, may_bypass_sqlalchemy
 from .errors import ConstraintMap, translate_driver_error, translate_errors
 from .schema import TAG
-from .statements import RawStatement, Statements
+from .statements import KeyRead, RawStatement, Statements
 
 if TYPE_CHECKING:
     from .backend import SQLBackend
@@ -69,6 +69,29 @@ def driver_select(
         cursor.close()
 
 
+def driver_read_key(
+    reader: KeyRead,
+    scope: Scope,
+    id: str,
+    dbapi_connection: Any,
+    cursor: Any,
+    connection: Connection,
+    constraints: ConstraintMap,
+) -> FreshRecord | None:
+    """The record ``reader`` reads for ``scope`` and ``id`` on the driver's ``cursor`` (closed
+    after), or ``None``; a driver error is handled as SQLAlchemy handles one."""
+    sql = reader.raw.sql
+    try:
+        cursor.execute(sql, reader.arguments(scope, id))
+        row = cursor.fetchone()
+        return None if row is None else reader.record(row, cursor.description)
+    except Exception as error:
+        driver_failed(error, dbapi_connection, cursor, sql, connection, constraints)
+        raise
+    finally:
+        cursor.close()
+
+
 def driver_failed(
     error: Exception, dbapi_connection: Any, cursor: Any, sql: str, connection: Connection, constraints: ConstraintMap
 ) -> None:
@@ -96,9 +119,11 @@ class SQLUnitOfWork:
     ) -> None:
         self.backend = backend
         self.connection = connection
-        #: the driver connection of a SQLite read unit running in autocommit mode
+        #: the driver connection of a SQLite unit running on the driver (a read unit in
+        #: autocommit mode; a write unit in the transaction it began there)
         self._driver_connection = driver_connection
-        #: that unit began a transaction on the driver (at its first write)
+        #: a transaction is open on that driver connection (a write unit's from its start; a
+        #: read unit's from its first write)
         self.driver_began = False
         #: SQLite's write lock is held from the start: what this unit reads stays current
         self.write_locked = False
@@ -182,7 +207,7 @@ class SQLRepository:
         commits it when the unit ends."""
         connection = self._connection
         try:
-            if driver is None:
+            if driver is None or connection.invalidated:  # invalidated: SQLAlchemy raises its error
                 if self._uow._autocommit_connection is None and not connection.in_transaction():
                     connection.begin()
                 driver = connection.connection.dbapi_connection
@@ -203,7 +228,8 @@ class SQLRepository:
             return result.rowcount, result.first() if result.returns_rows else None
         rows = params if isinstance(params, list) else None
         raw = self._statements.raw_write(statement, self._dialect, rows[0] if rows is not None else params)
-        dbapi_connection, cursor = self._cursor(None)
+        # a SQLite unit on its driver connection writes there (its transaction began there)
+        dbapi_connection, cursor = self._cursor(self._uow._driver_connection)
         try:
             if rows is not None:
                 cursor.executemany(raw.sql, [raw.arguments(each) for each in rows])
@@ -219,26 +245,6 @@ class SQLRepository:
 
     # -- reads -------------------------------------------------------------------------------
 
-    @staticmethod
-    def read_one(
-        connection: Connection, constraints: ConstraintMap, statements: Statements, scope: Scope, id: Any
-    ) -> Record | None:
-        """What :meth:`get` of a read-only unit reads, run on ``connection``'s driver connection in
-        the mode it is in (SQLite's autocommit; PostgreSQL's autocommit mode at READ COMMITTED),
-        outside any unit of work: see :meth:`SQLBackend.get_one`."""
-        if type(id) is not str:
-            return None
-        raw = statements.raw(statements.get, connection.dialect)
-        assert raw is not None  # the key's binds are plain
-        try:
-            dbapi_connection = connection.connection.dbapi_connection
-            cursor = dbapi_connection.cursor()  # type: ignore[union-attr]
-        except sa.exc.SQLAlchemyError as error:
-            with translate_errors(constraints):
-                raise error
-        rows = driver_select(raw, statements.key_params(scope, id), dbapi_connection, cursor, connection, constraints)
-        return FreshRecord(zip(statements.names, rows[0], strict=True)) if rows else None
-
     def get(self, scope: Scope, id: str) -> Record | None:
         if type(id) is not str:
             return None
@@ -247,10 +253,16 @@ class SQLRepository:
         if self._lock_first:  # PostgreSQL: a write unit's first read locks its row (see update)
             self._lock_first = False
             statement, locked = self._statements.get_for_update, True
-        rows = self._select(statement, self._statements.key_params(scope, id))
-        if not rows:
+        reader = self._statements.key_read(self._dialect) if statement is self._statements.get else None
+        record: Record | None
+        if reader is not None and may_bypass_sqlalchemy(self._connection):
+            dbapi_connection, cursor = self._cursor(self._uow._driver_connection)
+            record = driver_read_key(reader, scope, id, dbapi_connection, cursor, self._connection, self._constraints)
+        else:
+            rows = self._select(statement, self._statements.key_params(scope, id))
+            record = FreshRecord(zip(self._statements.names, rows[0], strict=True)) if rows else None
+        if record is None:
             return None
-        record = FreshRecord(zip(self._statements.names, rows[0], strict=True))
         if locked:
             self._remember(id, record)
         return record
@@ -352,7 +364,7 @@ class SQLRepository:
         if changed is not None:  # only the columns that differ from what this unit read
             params = {name: params[name] for name in changed}
         params.update(self._statements.key_params(scope, record[id_column]))
-        unique = {column for key in self._spec.unique_keys for column in key.columns}
+        unique = self._statements.unique_columns
         if self._postgresql and unique and (changed is None or not unique.isdisjoint(changed)):
             # PostgreSQL aborts the whole transaction on an error; a savepoint keeps it usable
             # after a Conflict, as on the other databases. An update that leaves every unique

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from metricscore.query import Contains, Eq, Filter, HasAny, In, OrderBy, Query, fold_case
+from metricscore.repository import FreshRecord
 from metricscore.table import ColumnType
 
 from .schema import PK, TAG, SQLTable
@@ -29,7 +30,7 @@ except ImportError:  # pragma: no cover
     _orjson = None
 _json_loads = json.JSONDecoder().decode
 
-__all__ = ["NO_PREPARE", "RawStatement", "Statements", "like_pattern"]
+__all__ = ["NO_PREPARE", "KeyRead", "RawStatement", "Statements", "like_pattern"]
 
 #: Execution option: run without a server-side prepared statement (psycopg). A prepared
 #: ``LIKE $1`` may get a generic plan that cannot use the trigram index.
@@ -196,6 +197,47 @@ class RawStatement:
         return out
 
 
+class KeyRead:
+    """The get-by-key SELECT on the driver, as a ``get`` outside a unit of work runs it: the
+    arguments built straight from the scope and the id, the one row converted into a record."""
+
+    __slots__ = ("_scope_columns", "_scope_params", "names", "raw")
+
+    def __init__(self, raw: RawStatement, scope_params: dict[str, str], names: list[str]) -> None:
+        self.raw = raw
+        self.names = names
+        by_param = {param: column for column, param in scope_params.items()}
+        order = raw.positional
+        plain = order is not None and not raw.processors and order[-1:] == ["_id"]
+        plain = plain and order is not None and all(param in by_param for param in order[:-1])
+        #: the scope's columns in the statement's parameter order, when the driver takes the
+        #: values as they are (``None``: bind them as :meth:`RawStatement.arguments` does)
+        self._scope_columns = [by_param[param] for param in order[:-1]] if plain and order is not None else None
+        self._scope_params = scope_params
+
+    def arguments(self, scope: Any, id: str) -> Any:
+        columns = self._scope_columns
+        if columns is not None:
+            values = [scope[column] for column in columns]
+            values.append(id)
+            return values
+        params = {param: scope[column] for column, param in self._scope_params.items()}
+        params["_id"] = id
+        return self.raw.arguments(params)
+
+    def record(self, row: Sequence[Any], description: Any) -> FreshRecord:
+        raw = self.raw
+        convert = raw.convert
+        if convert is None:
+            convert = raw.converters(description)
+        values = list(row)
+        for index, processor in convert:
+            value = values[index]
+            if value is not None:
+                values[index] = processor(value)
+        return FreshRecord(zip(self.names, values))  # noqa: B905 - one compiled statement: as many values as names
+
+
 class Statements:
     """Every statement one table needs, for one database dialect."""
 
@@ -217,6 +259,7 @@ class Statements:
         self._raw: dict[int, tuple[sa.Select[Any], RawStatement | None]] = {}
         #: (write statement, its parameter names) -> its driver-level form
         self._raw_writes: dict[tuple[int, frozenset[str]], tuple[Any, RawStatement]] = {}
+        self._key_read: tuple[Any, KeyRead | None] | None = None
 
         key = self._key_where(main)
         self.get = sa.select(*sql_table.columns).where(*key)
@@ -233,6 +276,8 @@ class Statements:
         self.tag_insert = {name: sa.insert(t) for name, t in sql_table.tags.items()}
         self.tag_delete = {name: sa.delete(t).where(*self._key_where(t)) for name, t in sql_table.tags.items()}
         self.key_exists: dict[str, sa.Select[Any]] = {}
+        #: every column of a unique key
+        self.unique_columns = frozenset(column for key in spec.unique_keys for column in key.columns)
         for unique in spec.unique_keys:
             where = [*self._scope_where(main)]
             where += [main.c[c] == sa.bindparam(f"_k_{c}", type_=main.c[c].type) for c in unique.columns]
@@ -256,6 +301,16 @@ class Statements:
                 self._raw.clear()
             self._raw[id(statement)] = (statement, raw)
         return raw
+
+    def key_read(self, dialect: Any) -> KeyRead | None:
+        """:attr:`get` as a :class:`KeyRead` for ``dialect``, or ``None`` when SQLAlchemy must run it."""
+        found = self._key_read
+        if found is not None and found[0] is dialect:
+            return found[1]
+        raw = self.raw(self.get, dialect)
+        reader = None if raw is None else KeyRead(raw, self.scope_params, self.names)
+        self._key_read = (dialect, reader)
+        return reader
 
     def raw_write(self, statement: Any, dialect: Any, keys: Any) -> RawStatement:
         """The write ``statement`` (one of this table's INSERT, UPDATE or DELETE statements, with
