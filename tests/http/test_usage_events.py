@@ -219,6 +219,32 @@ def test_the_list_filters_sorts_and_pages_like_sequence_lists(app: DocumentedApp
     assert back["pagination"]["before"] is not None and back["pagination"]["after"] is not None
 
 
+def test_the_list_sorts_by_event_time_when_asked(app: DocumentedApp, key: Any) -> None:
+    created = [
+        _post(
+            app, key, {"eventType": "sent", "customerAlias": "c", "eventTimestamp": f"2026-01-0{day}T00:00:00Z"}
+        ).json()
+        for day in (3, 1, 2, 1)
+    ]
+    by_time = [created[i]["id"] for i in (1, 3, 2, 0)]  # day 1 twice: in the order received
+    first = _list(app, key, "sortBy=EVENT_TIMESTAMP&sortOrder=ASC&limit=3").json()
+    assert [item["id"] for item in first["items"]] == by_time[:3]
+    rest = _list(app, key, f"sortBy=EVENT_TIMESTAMP&sortOrder=ASC&after={first['pagination']['after']}").json()
+    assert [item["id"] for item in rest["items"]] == by_time[3:]
+    latest = _list(app, key, "sortBy=EVENT_TIMESTAMP").json()  # sortOrder defaults to DESC
+    assert [item["id"] for item in latest["items"]] == by_time[::-1]
+    received = _list(app, key, "sortBy=CREATED_AT&sortOrder=ASC").json()
+    assert [item["id"] for item in received["items"]] == [e["id"] for e in created]
+    for query, names in (
+        ("sortBy=eventTimestamp", ["sortBy"]),
+        ("sortBy=EVENT_TIMESTAMP&sortOrder=asc", ["sortOrder"]),
+        (f"after={first['pagination']['after']}", ["after"]),  # a cursor of another order
+    ):
+        response = _list(app, key, query)
+        assert response.status == 400
+        assert [error["key"] for error in response.json()["errors"]] == names
+
+
 def test_bad_list_parameters_are_each_named(app: DocumentedApp, key: Any) -> None:
     response = _list(app, key, "limit=0&sortOrder=up&eventTimestampAfter=soon&after=%21&eventTimestampBefore=2026")
     assert response.status == 400
@@ -256,7 +282,7 @@ def test_the_routes_are_in_the_openapi_document(app: DocumentedApp) -> None:
         listing = paths[path]["get"]
         names = {p["name"] for p in listing["parameters"]}
         assert {"customerAlias[]", "eventType", "eventId", "eventTimestampAfter", "eventTimestampBefore"} <= names
-        assert {"sortOrder", "limit", "after", "before"} <= names
+        assert {"sortBy", "sortOrder", "limit", "after", "before"} <= names
     schemas = app.document["components"]["schemas"]
     assert schemas["SequenceUsageEventInput"]["required"] == ["eventType", "customerAlias"]
     assert set(schemas["SequenceUsageEvent"]["required"]) >= {"id", "sequenceAccountId", "customerEventId"}

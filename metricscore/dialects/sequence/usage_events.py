@@ -9,7 +9,8 @@ one only the last received counts (the original stays listed). The answer adds `
 UUIDv7, the store's id factory) and ``sequenceAccountId``; ``customerEventId`` defaults to
 ``id``. Property values come back in the text form every metric reads (``150`` -> ``"150"``).
 
-``GET`` lists the account's events, latest received first (``sortOrder=ASC``: oldest first), with
+``GET`` lists the account's events, latest received first (``sortOrder=ASC``: oldest first;
+``sortBy=EVENT_TIMESTAMP``: by ``eventTimestamp``, ties in the order received), with
 Sequence's cursor pagination (``limit`` 1..100, ``after`` / ``before``) and the filters
 ``customerAlias[]`` (repeatable), ``eventType``, ``eventId``, ``eventTimestampAfter`` (inclusive)
 and ``eventTimestampBefore`` (exclusive).
@@ -17,9 +18,10 @@ and ``eventTimestampBefore`` (exclusive).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, Unpack, get_args
 
 from ...errors import NON_FIELD_ERRORS, Conflict, ErrorMessage, StorageError, ValidationError
 from ...evaluation.events import TEXT_LENGTH, Event, EventLog, EventQuery, normalize_event
@@ -34,7 +36,14 @@ from .usage_metrics import ACCOUNT_ID_LENGTH, USAGE_METRICS
 if TYPE_CHECKING:
     from ...store import Store
 
-__all__ = ["USAGE_EVENT_PARAMETERS", "UsageEventRecord", "UsageEvents"]
+__all__ = [
+    "USAGE_EVENT_PARAMETERS",
+    "SortOrder",
+    "UsageEventListParams",
+    "UsageEventRecord",
+    "UsageEventSortBy",
+    "UsageEvents",
+]
 
 #: The name idempotency keys of usage events are stored under.
 RESOURCE = "sequence.usage_events"
@@ -61,13 +70,48 @@ USAGE_EVENT_PARAMETERS: dict[str, dict[str, Any]] = {
     "eventId": {"type": "string", "description": "Only the event with this id."},
     "eventTimestampAfter": {"type": "string", "description": "ISO 8601 date-time: events at or after it."},
     "eventTimestampBefore": {"type": "string", "description": "ISO 8601 date-time: events before it."},
+    "sortBy": {
+        "type": "string",
+        "enum": ["CREATED_AT", "EVENT_TIMESTAMP"],
+        "default": "CREATED_AT",
+        "description": "CREATED_AT: the order events were received in; EVENT_TIMESTAMP: by eventTimestamp "
+        "(events at the same instant in the order received).",
+    },
     "sortOrder": {
         "type": "string",
         "enum": ["ASC", "DESC"],
         "default": "DESC",
-        "description": "DESC: latest received first.",
+        "description": "DESC: latest first.",
     },
 }
+
+#: ``sortBy``: Sequence's spec names only the default ("creation time") and lists no values for
+#: this list; the names follow the UPPER_SNAKE column names its other lists take.
+UsageEventSortBy = Literal["CREATED_AT", "EVENT_TIMESTAMP"]
+SortOrder = Literal["ASC", "DESC"]
+SORT_BY: tuple[str, ...] = get_args(UsageEventSortBy)
+SORT_ORDERS: tuple[str, ...] = get_args(SortOrder)
+
+#: The keyword arguments of :meth:`UsageEvents.list`: the query parameters of ``GET /usage-events``
+#: (``customerAlias`` takes one alias or a list; ``customerAlias[]``, the name on the wire, is accepted
+#: too). Values may also be the query string's text (``limit="20"``); each is validated.
+UsageEventListParams = TypedDict(  # "customerAlias[]" is no identifier: the functional form
+    "UsageEventListParams",
+    {
+        "customerAlias[]": str | Sequence[str] | None,
+        "customerAlias": str | Sequence[str] | None,
+        "eventType": str | None,
+        "eventId": str | None,
+        "eventTimestampAfter": str | None,
+        "eventTimestampBefore": str | None,
+        "sortBy": UsageEventSortBy | None,
+        "sortOrder": SortOrder | None,
+        "limit": int | str | None,
+        "after": str | None,
+        "before": str | None,
+    },
+    total=False,
+)
 
 
 class UsageEventRecord(TypedDict):
@@ -90,6 +134,18 @@ class UsageEventRecord(TypedDict):
 
 def _fail(errors: dict[str, Any], field: str, message: str, code: str = "invalid") -> None:
     errors.setdefault(field, []).append(ErrorMessage(message, code))
+
+
+def _choice(
+    params: Mapping[str, Any], name: str, allowed: tuple[str, ...], default: str, errors: dict[str, Any]
+) -> str:
+    """The value of the enumerated parameter ``name`` (absent or blank: ``default``)."""
+    value = params.get(name)
+    if value is None or value == "":
+        return default
+    if value not in allowed:
+        _fail(errors, name, f"Expected one of: {', '.join(allowed)}.")
+    return str(value)
 
 
 def _required_text(data: Mapping[str, Any], field: str, errors: dict[str, Any]) -> None:
@@ -239,14 +295,15 @@ class UsageEvents:
 
     # -- list ----------------------------------------------------------------------------------
 
-    def list(self, **params: Any) -> CursorPage[UsageEventRecord]:
-        """One page of the account's events (the query parameters of ``GET /usage-events``;
-        ``customerAlias[]`` may be a list). Raises ValidationError naming every bad parameter."""
+    def list(self, **params: Unpack[UsageEventListParams]) -> CursorPage[UsageEventRecord]:
+        """One page of the account's events (the query parameters of ``GET /usage-events``, see
+        :class:`UsageEventListParams`). Raises ValidationError naming every bad parameter."""
+        given: dict[str, Any] = dict(params)
         errors: dict[str, Any] = {}
-        customers = self._aliases(params, errors)
+        customers = self._aliases(given, errors)
         texts: dict[str, str | None] = {}
         for name in ("eventType", "eventId"):
-            value = params.get(name)
+            value = given.get(name)
             if value is None or value == "":
                 texts[name] = None
             elif type(value) is not str or len(value) > TEXT_LENGTH or string_problem(value):
@@ -255,26 +312,26 @@ class UsageEvents:
                 texts[name] = value
         bounds: dict[str, datetime | None] = {}
         for name in ("eventTimestampAfter", "eventTimestampBefore"):
-            value = params.get(name)
+            value = given.get(name)
             found: dict[str, Any] = {}
             bounds[name] = None if value in (None, "") else _timestamp(value, found)
             if found:
                 errors[name] = found["eventTimestamp"]
-        order = params.get("sortOrder")
-        order = "DESC" if order in (None, "") else order
-        if order not in ("ASC", "DESC"):
-            _fail(errors, "sortOrder", "Expected ASC or DESC.")
+        sort_by = _choice(given, "sortBy", SORT_BY, "CREATED_AT", errors)
+        order = _choice(given, "sortOrder", SORT_ORDERS, "DESC", errors)
         try:
-            limit = PAGINATION.limit(params)
+            limit = PAGINATION.limit(given)
         except ValidationError as error:
             assert isinstance(error.errors, dict)
             errors.update(error.errors)
             limit = 0
-        cursors: dict[str, int | None] = {}
+        # A cursor holds the position in its own order: (seq,), or (timestamp, seq) by event time.
+        types: list[type | None] = [datetime, int] if sort_by == "EVENT_TIMESTAMP" else [int]
+        cursors: dict[str, tuple[Any, ...] | None] = {}
         for name in ("after", "before"):
-            value = params.get(name)
+            value = given.get(name)
             try:
-                cursors[name] = None if value in (None, "") else decode_cursor(value, [int], name)[0]
+                cursors[name] = None if value in (None, "") else decode_cursor(value, types, name)
             except ValidationError as error:
                 assert isinstance(error.errors, dict)
                 errors.update(error.errors)
@@ -291,6 +348,7 @@ class UsageEvents:
             since=bounds["eventTimestampAfter"],
             until=bounds["eventTimestampBefore"],
             descending=order == "DESC",
+            by_timestamp=sort_by == "EVENT_TIMESTAMP",
         )
         return self._page(query, limit, cursors.get("after"), cursors.get("before"))
 
@@ -311,31 +369,28 @@ class UsageEvents:
         return aliases or None
 
     def _page(
-        self, query: EventQuery, limit: int, after: int | None, before: int | None
+        self, query: EventQuery, limit: int, after: tuple[Any, ...] | None, before: tuple[Any, ...] | None
     ) -> CursorPage[UsageEventRecord]:
-        from dataclasses import replace
-
         if before is None:
-            rows = self.log.find(replace(query, after_seq=after, limit=limit + 1))
+            rows = self.log.find(replace(query, after=after, limit=limit + 1))
             more_after = len(rows) > limit
             rows = rows[:limit]
-            more_before = after is not None and bool(rows) and self._exists(query, rows[0].seq, backwards=True)
+            more_before = after is not None and bool(rows) and self._exists(query, rows[0], backwards=True)
         else:
             flipped = replace(query, descending=not query.descending)
-            rows = self.log.find(replace(flipped, after_seq=before, limit=limit + 1))
+            rows = self.log.find(replace(flipped, after=before, limit=limit + 1))
             more_before = len(rows) > limit
             rows = rows[:limit][::-1]
-            more_after = bool(rows) and self._exists(query, rows[-1].seq, backwards=False)
+            more_after = bool(rows) and self._exists(query, rows[-1], backwards=False)
         return CursorPage(
             [self.render(event) for event in rows],
             self.log.count(query),
-            encode_cursor((rows[-1].seq,)) if more_after else None,
-            encode_cursor((rows[0].seq,)) if more_before else None,
+            encode_cursor(query.position(rows[-1])) if more_after else None,
+            encode_cursor(query.position(rows[0])) if more_before else None,
             envelope_format=LIST_ENVELOPE,
         )
 
-    def _exists(self, query: EventQuery, seq: int, *, backwards: bool) -> bool:
-        from dataclasses import replace
-
+    def _exists(self, query: EventQuery, event: Event, *, backwards: bool) -> bool:
         descending = not query.descending if backwards else query.descending
-        return bool(self.log.find(replace(query, descending=descending, after_seq=seq, limit=1)))
+        probe = replace(query, descending=descending, after=query.position(event), limit=1)
+        return bool(self.log.find(probe))

@@ -209,7 +209,7 @@ class EventsContract(BackendFixtures):
         assert [e["id"] for e in rest.results] == [e["id"] for e in sent[::-1][3:6]]
         assert [e["id"] for e in events.list(limit=3, before=rest.before).results] == [e["id"] for e in page.results]
         chosen = events.list(
-            **{"customerAlias[]": ["c1", "nobody"]},
+            customerAlias=["c1", "nobody"],
             eventType="sent",
             sortOrder="ASC",
             eventTimestampAfter="2026-01-02T00:00:00Z",
@@ -218,5 +218,50 @@ class EventsContract(BackendFixtures):
         assert ([e["eventProperties"] for e in chosen.results], chosen.count) == ([{"n": "5"}], 1)
         assert events.list(eventId=sent[2]["id"]).results == [sent[2]]
         with pytest.raises(ValidationError) as caught:
-            events.list(sortOrder="sideways", limit="0", eventTimestampBefore="2026")
+            events.list(sortOrder="sideways", limit="0", eventTimestampBefore="2026")  # type: ignore[arg-type]
         assert set(caught.value.errors) == {"sortOrder", "limit", "eventTimestampBefore"}
+
+    def test_sequence_usage_events_sort_by_event_time_and_page_with_cursors(self, store: Store) -> None:
+        events = store.sequence.usage_events(account_id=f"acc-{fresh_project_id()}")
+        # Event times out of the order received, with ties (the second tie-break: the order received)
+        # and microseconds (a database that dropped them would merge two instants).
+        stamps = [
+            "05T00:00:00.000001",
+            "03T00:00:00",
+            "05T00:00:00.000001",
+            "01T00:00:00",
+            "05T00:00:00",
+            "03T00:00:00",
+        ]
+        sent = [
+            events.create({"eventType": "sent", "customerAlias": f"c{i % 2}", "eventTimestamp": f"2026-01-{at}Z"})
+            for i, at in enumerate(stamps)
+        ]
+        moments = [datetime.fromisoformat(e["eventTimestamp"]) for e in sent]
+        by_time = [sent[i]["id"] for i in sorted(range(len(sent)), key=lambda i: (moments[i], i))]
+
+        def walk(**params: Any) -> list[str]:
+            """Every event, page after page (two a page) by event time."""
+            page = events.list(limit=2, sortBy="EVENT_TIMESTAMP", **params)
+            seen = [e["id"] for e in page.results]
+            while page.after is not None:
+                page = events.list(limit=2, sortBy="EVENT_TIMESTAMP", after=page.after, **params)
+                seen.extend(e["id"] for e in page.results)
+            return seen
+
+        assert walk(sortOrder="ASC") == by_time
+        assert walk() == by_time[::-1]  # DESC by default
+        odd = {e["id"] for e in sent[1::2]}
+        assert walk(sortOrder="ASC", customerAlias="c1") == [i for i in by_time if i in odd]
+        first = events.list(limit=2, sortBy="EVENT_TIMESTAMP", sortOrder="ASC")
+        middle = events.list(limit=2, sortBy="EVENT_TIMESTAMP", sortOrder="ASC", after=first.after)
+        assert [e["id"] for e in middle.results] == by_time[2:4] and middle.count == len(stamps)
+        back = events.list(limit=2, sortBy="EVENT_TIMESTAMP", sortOrder="ASC", before=middle.before)
+        assert ([e["id"] for e in back.results], back.before, back.after) == (by_time[:2], None, first.after)
+        assert [e["id"] for e in events.list(sortBy="CREATED_AT", sortOrder="ASC").results] == [e["id"] for e in sent]
+        with pytest.raises(ValidationError) as caught:
+            events.list(sortBy="eventTimestamp")  # type: ignore[arg-type]
+        assert set(caught.value.errors) == {"sortBy"}
+        with pytest.raises(ValidationError) as caught:
+            events.list(after=middle.after)  # a cursor of the event-time order is no position received
+        assert set(caught.value.errors) == {"after"}
