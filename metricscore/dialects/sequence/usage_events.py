@@ -7,7 +7,9 @@ account's built-in events (dataset ``sequence:<account>``), where every usage me
 account reads it: ``customerEventId`` is the event's ``dedupe_key``, so of the events sharing
 one only the last received counts (the original stays listed). The answer adds ``id`` (a
 UUIDv7, the store's id factory) and ``sequenceAccountId``; ``customerEventId`` defaults to
-``id``. Property values come back in the text form every metric reads (``150`` -> ``"150"``).
+``id``, and means it: an event later sent with that id as its ``customerEventId`` supersedes it,
+and no id is generated that is already a ``customerEventId`` of the account. Property values come
+back in the text form every metric reads (``150`` -> ``"150"``).
 
 ``GET`` lists the account's events, latest received first (``sortOrder=ASC``: oldest first;
 ``sortBy=EVENT_TIMESTAMP``: by ``eventTimestamp``, ties in the order received), with
@@ -18,17 +20,19 @@ and ``eventTimestampBefore`` (exclusive).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal, TypedDict, Unpack, get_args
 
 from ...errors import NON_FIELD_ERRORS, Conflict, ErrorMessage, StorageError, ValidationError
-from ...evaluation.events import TEXT_LENGTH, Event, EventLog, EventQuery, normalize_event
+from ...evaluation.events import EVENTS, TEXT_LENGTH, Event, EventLog, EventQuery, normalize_event
 from ...idempotency import IdempotencyKeys, KeyRace, fingerprint, validate_key
 from ...jsonvalue import string_problem
 from ...limits import MAX_FILTER_VALUES, check_payload_size, too_many
 from ...pagination import CursorPage, KeysetPagination, decode_cursor, encode_cursor
+from ...query import Eq, In, OrderBy, Query
+from ...repository import Repository
 from ...wire import iso_z
 from .envelope import LIST_ENVELOPE
 from .usage_metrics import ACCOUNT_ID_LENGTH, USAGE_METRICS
@@ -148,6 +152,12 @@ def _choice(
     return str(value)
 
 
+def _chunks(values: list[str], size: int = 1000) -> Iterator[tuple[str, ...]]:
+    """``values`` a bounded number at a time (one IN list per query)."""
+    for start in range(0, len(values), size):
+        yield tuple(values[start : start + size])
+
+
 def _required_text(data: Mapping[str, Any], field: str, errors: dict[str, Any]) -> None:
     value = data.get(field)
     if value is None:
@@ -251,18 +261,32 @@ class UsageEvents:
         does, with its new ``id``. At most once per ``idempotency_key``: a repeat with the same
         body answers the first event again and stores nothing; another body is a Conflict."""
         payload = self.load(data)
+        answer = self.store_events([payload], idempotency_key, ("create", payload), lambda done: self.render(done[0]))
+        return answer  # type: ignore[return-value]
+
+    def store_events(
+        self,
+        payloads: list[dict[str, Any]],
+        idempotency_key: str | None,
+        request: tuple[str, Any],
+        answer: Callable[[list[Event]], Mapping[str, Any]],
+    ) -> Mapping[str, Any]:
+        """Store validated ``payloads`` (see :meth:`load`) in one transaction, in their order, and
+        give ``answer(events)``. ``request`` is ``(operation, what was asked)``: with an
+        ``idempotency_key``, a repeat of it gives the first answer and stores nothing."""
         key = None if idempotency_key is None else validate_key(idempotency_key)
-        digest = fingerprint("create", None, payload)
+        operation = request[0]
+        digest = fingerprint(operation, None, request[1])
         for _attempt in range(5):
             try:
-                return self._create(payload, key, digest)
+                return self._store_once(payloads, key, digest, operation, answer)
             except KeyRace:
                 with self.store.backend.unit_of_work(write=False) as uow:
                     stored = IdempotencyKeys(uow, RESOURCE, self.log.scope).lookup(
                         str(key), digest, self.store.now(), purge=False
                     )
                 if stored is not None:
-                    return stored  # type: ignore[return-value]
+                    return stored
                 message = "A concurrent request used this idempotency key."
                 raise Conflict(message, fields=("Idempotency-Key",)) from None
             except Conflict as conflict:
@@ -271,27 +295,78 @@ class UsageEvents:
                 # A concurrent append took the same sequence number: read it again.
         raise StorageError("Appending kept conflicting with concurrent appends.")  # pragma: no cover
 
-    def _create(self, payload: dict[str, Any], key: str | None, digest: str) -> UsageEventRecord:
+    def _store_once(
+        self,
+        payloads: list[dict[str, Any]],
+        key: str | None,
+        digest: str,
+        operation: str,
+        answer: Callable[[list[Event]], Mapping[str, Any]],
+    ) -> Mapping[str, Any]:
         now = self.store.now()
         with self.store.backend.unit_of_work() as uow:
             keys = IdempotencyKeys(uow, RESOURCE, self.log.scope) if key is not None else None
             if keys is not None and key is not None:
                 stored = keys.lookup(key, digest, now)
                 if stored is not None:
-                    return stored  # type: ignore[return-value]
-            event = Event(
-                id=str(self.store.id_factory()),
-                name=payload["eventType"],
-                timestamp=payload["eventTimestamp"] or now,
-                customer=payload["customerAlias"],
-                dedupe_key=payload["customerEventId"],
-                properties=payload["eventProperties"],
-            )
-            self.log.write_in(uow, [(0, event)])
-            record = self.render(event)
+                    return stored
+            repository = uow.repository(EVENTS)
+            given = {p["customerEventId"] for p in payloads if p["customerEventId"] is not None}
+            fresh = iter(self._fresh_ids(repository, sum(p["customerEventId"] is None for p in payloads), given))
+            events = [
+                Event(
+                    # An id listed as no customerEventId may be any the factory gives.
+                    id=str(self.store.id_factory()) if payload["customerEventId"] is not None else next(fresh),
+                    name=payload["eventType"],
+                    timestamp=payload["eventTimestamp"] or now,
+                    customer=payload["customerAlias"],
+                    dedupe_key=payload["customerEventId"],
+                    properties=payload["eventProperties"],
+                )
+                for payload in payloads
+            ]
+            self._claim(repository, given)
+            self.log.write_in(uow, list(enumerate(events)))
+            result = answer(events)
             if keys is not None and key is not None:
-                keys.remember(key, digest, "create", dict(record), now)
-            return record
+                keys.remember(key, digest, operation, dict(result), now)
+            return result
+
+    # -- customerEventId and the generated ids -------------------------------------------------
+    #
+    # An event sent without a customerEventId is answered and listed with its id as its
+    # customerEventId ("otherwise auto-generated by Sequence"), and "another event with the same
+    # customer event ID will supersede this one". So an event given a customerEventId that is an
+    # earlier event's generated id supersedes that event (_claim); and an id is never generated
+    # that is already some event's customerEventId (_fresh_ids), so that an event sent without
+    # one can neither supersede nor be superseded by an unrelated event.
+
+    def _claim(self, repository: Repository, given: set[str]) -> None:
+        """Stored events whose id is one of the ``given`` customerEventIds and that were sent
+        without one take their id as their customerEventId (as they were listed), so the events
+        now sent supersede them."""
+        for chunk in _chunks(sorted(given)):
+            query = Query(filters=(In("id", chunk), Eq("dedupe_key", None)), order=(OrderBy("id"),))
+            for record in repository.find(self.log.scope, query):
+                repository.update(self.log.scope, {**record, "dedupe_key": record["id"]})
+
+    def _fresh_ids(self, repository: Repository, count: int, given: set[str]) -> list[str]:
+        """``count`` new ids from the store's id factory, none of them a customerEventId already
+        stored or in ``given``, nor twice the same."""
+        ids: list[str] = []
+        taken = set(given)
+        for _round in range(5):
+            drawn = [str(self.store.id_factory()) for _ in range(count - len(ids))]
+            for chunk in _chunks(sorted(set(drawn))):
+                query = Query(filters=(In("dedupe_key", chunk),), order=(OrderBy("id"),))
+                taken.update(record["dedupe_key"] for record in repository.find(self.log.scope, query))
+            for candidate in drawn:
+                if candidate not in taken:
+                    ids.append(candidate)
+                    taken.add(candidate)
+            if len(ids) == count:
+                return ids
+        raise StorageError("The store's id factory keeps giving ids that are already customerEventIds.")
 
     # -- list ----------------------------------------------------------------------------------
 

@@ -265,3 +265,46 @@ class EventsContract(BackendFixtures):
         with pytest.raises(ValidationError) as caught:
             events.list(after=middle.after)  # a cursor of the event-time order is no position received
         assert set(caught.value.errors) == {"after"}
+
+    def test_sequence_generated_ids_and_customer_event_ids_agree(self, backend: Any, clock: Any) -> None:
+        # An event sent without a customerEventId is listed with its id as one, so a later event
+        # given that id supersedes it; and no id is generated that is already a customerEventId.
+        prefix = f"g{fresh_project_id()}-"
+        script = iter(prefix + name for name in ("1", "2", "3", "4", "taken", "5"))
+        store = Store(backend, clock=clock, id_factory=lambda: next(script))
+        account = f"acc-{fresh_project_id()}"
+        events = store.sequence.usage_events(account_id=account)
+        usage = Store(backend, clock=clock).sequence.usage_metrics(account_id=account)  # ids of its own
+        metric = usage.create(
+            {
+                "name": "n",
+                "metricType": "SIMPLE",
+                "eventType": "sent",
+                "aggregationType": "SUM",
+                "aggregationProperty": "n",
+            }
+        )
+
+        def send(n: int, **fields: Any) -> Any:
+            body = {"eventType": "sent", "customerAlias": "c", "eventTimestamp": "2026-01-10T00:00:00Z"}
+            return events.create({**body, "eventProperties": {"n": n}, **fields})
+
+        def total() -> Any:
+            return usage.evaluate(metric["id"], customerAliases="c", periodStart="2026-01-01", periodEnd="2026-01-31")
+
+        first = send(10)
+        assert first["customerEventId"] == first["id"] == prefix + "1"
+        send(3, customerEventId=first["id"])
+        assert (total()["value"], total()["eventCount"]) == (3, 1)
+        usage.events.append([{"id": "lib-1", "name": "sent", "timestamp": T, "customer": "c", "properties": {"n": 7}}])
+        assert total()["value"] == 3 + 7
+        send(0, customerEventId="lib-1", customerAlias="VOID")  # Sequence's way to cancel an event
+        assert total()["value"] == 3
+        kept = send(5, customerEventId=prefix + "taken")
+        fresh = send(1)  # the factory's next id is a customerEventId already: it is passed over
+        assert (fresh["id"], fresh["customerEventId"], kept["customerEventId"]) == (prefix + "5",) * 2 + (
+            prefix + "taken",
+        )
+        assert (total()["value"], total()["eventCount"]) == (3 + 5 + 1, 3)
+        listed = [e["customerEventId"] for e in events.list(sortOrder="ASC").results]
+        assert listed == [first["id"], first["id"], "lib-1", "lib-1", prefix + "taken", prefix + "5"]
