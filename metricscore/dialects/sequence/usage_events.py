@@ -35,6 +35,7 @@ from ...query import Eq, In, OrderBy, Query
 from ...repository import Repository
 from ...wire import iso_z
 from .envelope import LIST_ENVELOPE
+from .usage_csv import read_csv
 from .usage_metrics import ACCOUNT_ID_LENGTH, USAGE_METRICS
 
 if TYPE_CHECKING:
@@ -46,6 +47,7 @@ __all__ = [
     "UsageEventListParams",
     "UsageEventRecord",
     "UsageEventSortBy",
+    "UsageEventUpload",
     "UsageEvents",
 ]
 
@@ -134,6 +136,16 @@ class UsageEventRecord(TypedDict):
     #: Property name -> its text form (strings as sent, numbers as positional decimals,
     #: booleans as ``true``/``false``; ``null`` values are not kept).
     eventProperties: dict[str, str]
+
+
+class UsageEventUpload(TypedDict):
+    """What ``POST /usage-events/csv`` answers: how many events the file stored."""
+
+    eventCount: int
+
+
+def _upload_answer(events: list[Event]) -> UsageEventUpload:
+    return {"eventCount": len(events)}
 
 
 def _fail(errors: dict[str, Any], field: str, message: str, code: str = "invalid") -> None:
@@ -262,6 +274,17 @@ class UsageEvents:
         body answers the first event again and stores nothing; another body is a Conflict."""
         payload = self.load(data)
         answer = self.store_events([payload], idempotency_key, ("create", payload), lambda done: self.render(done[0]))
+        return answer  # type: ignore[return-value]
+
+    def upload_csv(self, file: bytes | str, *, idempotency_key: str | None = None) -> UsageEventUpload:
+        """Store every event of a CSV file (Sequence's ``POST /usage-events/csv``; the format:
+        :mod:`metricscore.dialects.sequence.usage_csv`) in the file's order, each as one ``POST
+        /usage-events`` would (a ``customerEventId`` supersedes earlier events of it, so sending a
+        file again leaves every calculation as it was for the rows that have one). All or nothing:
+        a ValidationError names every bad row and column, and nothing is stored. At most once per
+        ``idempotency_key``, as :meth:`create`."""
+        payloads = read_csv(file, self.load)
+        answer = self.store_events(payloads, idempotency_key, ("upload_csv", payloads), _upload_answer)
         return answer  # type: ignore[return-value]
 
     def store_events(

@@ -21,6 +21,16 @@ __all__ = ["EventsContract"]
 T = datetime(2026, 1, 31, 23, 59, 59, 999000, tzinfo=UTC)
 
 
+#: A Sequence usage metric summing the property ``n`` of the events of type ``sent``.
+SUM_OF_N = {
+    "name": "n",
+    "metricType": "SIMPLE",
+    "eventType": "sent",
+    "aggregationType": "SUM",
+    "aggregationProperty": "n",
+}
+
+
 def _event(id: str, **fields: Any) -> dict[str, Any]:
     return {"id": id, "name": "sent", "timestamp": T, "customer": "a", **fields}
 
@@ -275,15 +285,7 @@ class EventsContract(BackendFixtures):
         account = f"acc-{fresh_project_id()}"
         events = store.sequence.usage_events(account_id=account)
         usage = Store(backend, clock=clock).sequence.usage_metrics(account_id=account)  # ids of its own
-        metric = usage.create(
-            {
-                "name": "n",
-                "metricType": "SIMPLE",
-                "eventType": "sent",
-                "aggregationType": "SUM",
-                "aggregationProperty": "n",
-            }
-        )
+        metric = usage.create(SUM_OF_N)
 
         def send(n: int, **fields: Any) -> Any:
             body = {"eventType": "sent", "customerAlias": "c", "eventTimestamp": "2026-01-10T00:00:00Z"}
@@ -308,3 +310,21 @@ class EventsContract(BackendFixtures):
         assert (total()["value"], total()["eventCount"]) == (3 + 5 + 1, 3)
         listed = [e["customerEventId"] for e in events.list(sortOrder="ASC").results]
         assert listed == [first["id"], first["id"], "lib-1", "lib-1", prefix + "taken", prefix + "5"]
+
+    def test_sequence_usage_events_csv_is_stored_whole_or_not_at_all(self, store: Store) -> None:
+        account = f"acc-{fresh_project_id()}"
+        events = store.sequence.usage_events(account_id=account)
+        usage = store.sequence.usage_metrics(account_id=account)
+        metric = usage.create(SUM_OF_N)
+        header = "eventType,eventTimestamp,customerAlias,customerEventId,eventProperty#n\n"
+        rows = [f"sent,2026-01-0{day},c,{'k' if day % 2 else ''},{day}\n" for day in range(1, 6)]
+        with pytest.raises(ValidationError) as caught:
+            events.upload_csv(header + "".join(rows) + "sent,2026-01-32,c,,1\n", idempotency_key="u-1")
+        assert caught.value.errors == {"row 7": {"eventTimestamp": [caught.value.errors["row 7"]["eventTimestamp"][0]]}}
+        assert events.list().count == 0  # the good rows before the bad one are not stored either
+        assert events.upload_csv(header + "".join(rows), idempotency_key="u-1") == {"eventCount": 5}
+        assert events.upload_csv(header + "".join(rows), idempotency_key="u-1") == {"eventCount": 5}
+        listed = events.list(sortOrder="ASC", limit=10).results
+        assert [e["eventProperties"]["n"] for e in listed] == ["1", "2", "3", "4", "5"]
+        answer = usage.evaluate(metric["id"], customerAliases="c", periodStart="2026-01-01", periodEnd="2026-01-31")
+        assert (answer["value"], answer["eventCount"]) == (2 + 4 + 5, 3)  # k: the last row of it counts
