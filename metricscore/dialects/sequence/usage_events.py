@@ -273,7 +273,7 @@ class UsageEvents:
         does, with its new ``id``. At most once per ``idempotency_key``: a repeat with the same
         body answers the first event again and stores nothing; another body is a Conflict."""
         payload = self.load(data)
-        answer = self.store_events([payload], idempotency_key, ("create", payload), lambda done: self.render(done[0]))
+        answer = self._store_events([payload], idempotency_key, ("create", payload), lambda done: self.render(done[0]))
         return answer  # type: ignore[return-value]
 
     def upload_csv(self, file: bytes | str, *, idempotency_key: str | None = None) -> UsageEventUpload:
@@ -284,10 +284,10 @@ class UsageEvents:
         a ValidationError names every bad row and column, and nothing is stored. At most once per
         ``idempotency_key``, as :meth:`create`."""
         payloads = read_csv(file, self.load)
-        answer = self.store_events(payloads, idempotency_key, ("upload_csv", payloads), _upload_answer)
+        answer = self._store_events(payloads, idempotency_key, ("upload_csv", payloads), _upload_answer)
         return answer  # type: ignore[return-value]
 
-    def store_events(
+    def _store_events(
         self,
         payloads: list[dict[str, Any]],
         idempotency_key: str | None,
@@ -381,7 +381,9 @@ class UsageEvents:
         for _round in range(5):
             drawn = [str(self.store.id_factory()) for _ in range(count - len(ids))]
             for chunk in _chunks(sorted(set(drawn))):
-                query = Query(filters=(In("dedupe_key", chunk),), order=(OrderBy("id"),))
+                # In seq order, as the (dedupe_key, seq) index gives them: SQLite without
+                # statistics would walk the dataset in id order (25 times slower at 5,000 events).
+                query = Query(filters=(In("dedupe_key", chunk),), order=(OrderBy("seq"),))
                 taken.update(record["dedupe_key"] for record in repository.find(self.log.scope, query))
             for candidate in drawn:
                 if candidate not in taken:
