@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from ...api import Store
-from ...errors import ValidationError
+from ...errors import StorageError, ValidationError
 from .fixtures import BackendFixtures, fresh_project_id
 
 __all__ = ["EventsContract"]
@@ -310,6 +310,10 @@ class EventsContract(BackendFixtures):
         assert (total()["value"], total()["eventCount"]) == (3 + 5 + 1, 3)
         listed = [e["customerEventId"] for e in events.list(sortOrder="ASC").results]
         assert listed == [first["id"], first["id"], "lib-1", "lib-1", prefix + "taken", prefix + "5"]
+        stuck = Store(backend, clock=clock, id_factory=lambda: prefix + "taken")  # a factory of one id
+        with pytest.raises(StorageError):
+            stuck.sequence.usage_events(account_id=account).create({"eventType": "sent", "customerAlias": "c"})
+        assert events.list().count == len(listed)
 
     def test_sequence_usage_events_csv_is_stored_whole_or_not_at_all(self, store: Store) -> None:
         account = f"acc-{fresh_project_id()}"
