@@ -297,12 +297,16 @@ def event_from_record(record: Record) -> Event:
 
 
 def _same(stored: Record, event: Event) -> bool:
+    # An event appended without a dedupe_key may since have been given its own id as one (a
+    # Sequence event sent with that id as its customerEventId supersedes it): appending it again
+    # as it was first appended is still a repeat.
+    claimed = stored["dedupe_key"] == stored["id"] and event.dedupe_key is None
     return event_from_record(stored) == Event(
         event.id,
         event.name,
         event.timestamp,
         event.customer,
-        event.dedupe_key,
+        event.id if claimed else event.dedupe_key,
         event.value,
         event.properties,
         stored["seq"],

@@ -302,6 +302,10 @@ class EventsContract(BackendFixtures):
         assert total()["value"] == 3 + 7
         send(0, customerEventId="lib-1", customerAlias="VOID")  # Sequence's way to cancel an event
         assert total()["value"] == 3
+        again = usage.events.append(
+            [{"id": "lib-1", "name": "sent", "timestamp": T, "customer": "c", "properties": {"n": 7}}]
+        )
+        assert (again.appended, again.duplicates, total()["value"]) == (0, 1, 3)  # still a repeat, still cancelled
         kept = send(5, customerEventId=prefix + "taken")
         fresh = send(1)  # the factory's next id is a customerEventId already: it is passed over
         assert (fresh["id"], fresh["customerEventId"], kept["customerEventId"]) == (prefix + "5",) * 2 + (
