@@ -4,7 +4,8 @@ Each list of a payload has its own cap (the dialect modules' ``LIMITS`` tables, 
 docs/dialects/*.md); on top of them a payload holds at most :data:`MAX_PAYLOAD_VALUES` JSON values
 in all (every object, array, string, number... counted once, nested ones included), which bounds
 the work of validating it whatever its shape. A list query parameter names at most
-:data:`MAX_FILTER_VALUES` values. Exceeding a limit is a ValidationError naming the field.
+:data:`MAX_FILTER_VALUES` values; an uploaded file has its byte, row and column caps
+(:data:`MAX_UPLOAD_BYTES`...). Exceeding a limit is a ValidationError naming the field.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from .errors import ErrorMessage, ValidationError
 __all__ = [
     "MAX_FILTER_VALUES",
     "MAX_PAYLOAD_VALUES",
+    "MAX_UPLOAD_BYTES",
+    "MAX_UPLOAD_COLUMNS",
+    "MAX_UPLOAD_ROWS",
     "TOO_MANY_ITEMS",
     "check_filter_values",
     "check_payload_size",
@@ -28,6 +32,11 @@ __all__ = [
 MAX_PAYLOAD_VALUES = 2_000
 #: The most values one list query parameter (``tags``, ``eventType``...) may name.
 MAX_FILTER_VALUES = 100
+#: An uploaded file of records (Sequence's usage events CSV): at most this many bytes (a server's
+#: request body cap may be lower), rows (records, the header row excluded) and columns.
+MAX_UPLOAD_BYTES = 8 * 1024 * 1024
+MAX_UPLOAD_ROWS = 10_000
+MAX_UPLOAD_COLUMNS = 100
 
 
 #: DRF's message for a list longer than its ``max_length``.

@@ -19,7 +19,13 @@ from metricscore.dialects.sequence import render_error as sequence_error
 from metricscore.dialects.sequence.usage_metrics import LIMITS as USAGE_LIMITS
 from metricscore.dialects.statsig import render_error as statsig_error
 from metricscore.dialects.statsig.schemas import LIMITS as STATSIG_LIMITS
-from metricscore.limits import MAX_FILTER_VALUES, MAX_PAYLOAD_VALUES
+from metricscore.limits import (
+    MAX_FILTER_VALUES,
+    MAX_PAYLOAD_VALUES,
+    MAX_UPLOAD_BYTES,
+    MAX_UPLOAD_COLUMNS,
+    MAX_UPLOAD_ROWS,
+)
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "dialects"
 USAGE = {"name": "m", "metricType": "SIMPLE", "eventType": "e", "aggregationType": "COUNT"}
@@ -168,3 +174,31 @@ def test_the_dialect_docs_list_every_limit(page: str, limits: dict[str, int]) ->
         assert f"| `{field}` | {cap} " in text, field
     assert f"| {MAX_PAYLOAD_VALUES} JSON values" in text
     assert f"| {MAX_FILTER_VALUES} values" in text
+
+
+def test_a_usage_events_file_has_bounded_bytes_rows_and_columns(store: mc.Store) -> None:
+    events = store.sequence.usage_events(account_id="a")
+    header, row = "eventType,eventTimestamp,customerAlias", "sent,2026-01-05,c\n"
+    assert events.upload_csv(f"{header}\n{row * MAX_UPLOAD_ROWS}") == {"eventCount": MAX_UPLOAD_ROWS}
+
+    def wide(properties: int) -> str:
+        names = [f"eventProperty#p{i}" for i in range(properties)]
+        return ",".join([header, *names]) + "\n" + row.strip() + ",1" * properties + "\n"
+
+    assert events.upload_csv(wide(MAX_UPLOAD_COLUMNS - 3)) == {"eventCount": 1}
+    started = time.perf_counter()
+    for too_large in (
+        f"{header}\n{row * (MAX_UPLOAD_ROWS + 1)}",
+        wide(MAX_UPLOAD_COLUMNS - 2),
+        header + "\n" + "x" * MAX_UPLOAD_BYTES,
+        (header + "\n" + "x" * MAX_UPLOAD_BYTES).encode(),
+    ):
+        with pytest.raises(mc.ValidationError) as error:
+            events.upload_csv(too_large)
+        assert list(error.value.errors) == ["file"]
+        assert "no more than" in sequence_error(error.value)[1]["errors"][0]["error"]
+    assert time.perf_counter() - started < 2
+    assert events.list().count == MAX_UPLOAD_ROWS + 1
+    text = (DOCS / "sequence.md").read_text(encoding="utf-8")
+    for cap in (f"{MAX_UPLOAD_BYTES} bytes", f"{MAX_UPLOAD_ROWS} rows", f"{MAX_UPLOAD_COLUMNS} columns"):
+        assert f"| {cap}" in text, cap

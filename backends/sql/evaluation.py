@@ -829,18 +829,23 @@ def _selection(table: sa.Table, dataset: str, query: EventQuery) -> list[ColumnE
 
 
 def find_builtin_events(backend: Any, dataset: str, query: EventQuery) -> list[Event]:
-    """The built-in events of ``dataset`` that ``query`` selects, in its order, read by keyset on
-    the ingestion order (the ``(dataset, seq)`` unique index): only the page leaves the database."""
+    """The built-in events of ``dataset`` that ``query`` selects, in its order, read by keyset: on
+    the ingestion order (the ``(dataset, seq)`` unique index), or on (timestamp, seq). Only the
+    page leaves the database."""
     from metricscore.backends.sql.schema import sql_table
     from metricscore.evaluation.events import EVENTS, event_from_record
 
+    from .statements import keyset_after
+
     table = sql_table(EVENTS).main
     where = _selection(table, dataset, query)
-    if query.after_seq is not None:
-        where.append(table.c.seq < query.after_seq if query.descending else table.c.seq > query.after_seq)
-    order = table.c.seq.desc() if query.descending else table.c.seq.asc()
+    keys = [table.c.timestamp, table.c.seq] if query.by_timestamp else [table.c.seq]
+    if query.after is not None:
+        values = [sa.literal(value, key.type) for key, value in zip(keys, query.after, strict=True)]
+        where.append(keyset_after(keys, values, [query.descending] * len(keys)))
+    order = [key.desc() if query.descending else key.asc() for key in keys]
     names = [c.name for c in EVENTS.columns]
-    statement = sa.select(*(table.c[name] for name in names)).where(*where).order_by(order).limit(query.limit)
+    statement = sa.select(*(table.c[name] for name in names)).where(*where).order_by(*order).limit(query.limit)
     with backend.unit_of_work(write=False) as uow:
         uow.repository(EVENTS)  # creates the table when the schema is not managed by migrations
         rows = uow.connection.execute(statement).all()

@@ -30,7 +30,7 @@ except ImportError:  # pragma: no cover
     _orjson = None
 _json_loads = json.JSONDecoder().decode
 
-__all__ = ["NO_PREPARE", "KeyRead", "RawStatement", "Statements", "like_pattern"]
+__all__ = ["NO_PREPARE", "KeyRead", "RawStatement", "Statements", "keyset_after", "like_pattern"]
 
 #: Execution option: run without a server-side prepared statement (psycopg). A prepared
 #: ``LIKE $1`` may get a generic plan that cannot use the trigram index.
@@ -46,6 +46,24 @@ def like_pattern(term: str) -> str:
     """``%term%`` matching ``term`` literally (backslash escapes ``\\``, ``%`` and ``_``)."""
     escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
+
+
+def keyset_after(
+    cols: Sequence[sa.ColumnElement[Any]], values: Sequence[Any], descending: Sequence[bool]
+) -> sa.ColumnElement[bool]:
+    """Rows strictly after the keyset position ``values`` of the columns ``cols`` (each ascending
+    unless ``descending`` says otherwise).
+
+    ``c1 >= a1 AND (c1 > a1 OR (c1 = a1 AND c2 > a2) OR ...)``: the first conjunct is a plain
+    range on the leading column, so the ordering index starts at the position.
+    """
+    alternatives = []
+    for k, col in enumerate(cols):
+        equal = [cols[j] == values[j] for j in range(k)]
+        step = col < values[k] if descending[k] else col > values[k]
+        alternatives.append(sa.and_(*equal, step))
+    lead = cols[0] <= values[0] if descending[0] else cols[0] >= values[0]
+    return sa.and_(lead, sa.or_(*alternatives))
 
 
 def fts_query(columns: Sequence[str], term: str) -> str:
@@ -499,10 +517,4 @@ class Statements:
         main = self.sql_table.main
         cols = [main.c[o.column] for o in order]
         values = [sa.bindparam(f"_a{i}", type_=c.type) for i, c in enumerate(cols)]
-        alternatives = []
-        for k, (col, o) in enumerate(zip(cols, order, strict=True)):
-            equal = [cols[j] == values[j] for j in range(k)]
-            step = col < values[k] if o.descending else col > values[k]
-            alternatives.append(sa.and_(*equal, step))
-        lead = cols[0] <= values[0] if order[0].descending else cols[0] >= values[0]
-        return sa.and_(lead, sa.or_(*alternatives))
+        return keyset_after(cols, values, [o.descending for o in order])

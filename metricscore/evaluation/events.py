@@ -297,12 +297,16 @@ def event_from_record(record: Record) -> Event:
 
 
 def _same(stored: Record, event: Event) -> bool:
+    # An event appended without a dedupe_key may since have been given its own id as one (a
+    # Sequence event sent with that id as its customerEventId supersedes it): appending it again
+    # as it was first appended is still a repeat.
+    claimed = stored["dedupe_key"] == stored["id"] and event.dedupe_key is None
     return event_from_record(stored) == Event(
         event.id,
         event.name,
         event.timestamp,
         event.customer,
-        event.dedupe_key,
+        event.id if claimed else event.dedupe_key,
         event.value,
         event.properties,
         stored["seq"],
@@ -311,11 +315,13 @@ def _same(stored: Record, event: Event) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class EventQuery:
-    """A selection of one dataset's events, in ingestion order (for listing them, not evaluating).
+    """A selection of one dataset's events, in a listing order (for listing them, not evaluating).
 
-    ``customers``: the customer is one of them; ``since`` <= timestamp < ``until``;
-    ``descending`` lists the latest received first; ``after_seq`` keeps only the events after
-    that ingestion position in the listing order (a keyset cursor); ``limit`` caps the list.
+    ``customers``: the customer is one of them; ``since`` <= timestamp < ``until``. The order is
+    the ingestion order, or with ``by_timestamp`` the event time (ties: the ingestion order);
+    ``descending`` reverses it. ``after`` keeps only the events past that keyset position in the
+    listing order (``(seq,)``, or ``(timestamp, seq)`` with ``by_timestamp``: see
+    :meth:`position`); ``limit`` caps the list.
     """
 
     customers: tuple[str, ...] | None = None
@@ -324,7 +330,8 @@ class EventQuery:
     since: datetime | None = None
     until: datetime | None = None
     descending: bool = False
-    after_seq: int | None = None
+    by_timestamp: bool = False
+    after: tuple[Any, ...] | None = None
     limit: int | None = None
 
     def matches(self, event: Event) -> bool:
@@ -337,11 +344,16 @@ class EventQuery:
             and (self.until is None or event.timestamp < self.until)
         )
 
-    def follows(self, seq: int) -> bool:
-        """Whether ingestion position ``seq`` comes after ``after_seq`` in the listing order."""
-        if self.after_seq is None:
+    def position(self, event: Event) -> tuple[Any, ...]:
+        """The keyset position of ``event`` in the ascending listing order (a cursor holds it)."""
+        return (event.timestamp, event.seq) if self.by_timestamp else (event.seq,)
+
+    def follows(self, event: Event) -> bool:
+        """Whether ``event`` comes after the ``after`` position in the listing order."""
+        if self.after is None:
             return True
-        return seq < self.after_seq if self.descending else seq > self.after_seq
+        position = self.position(event)
+        return position < self.after if self.descending else position > self.after
 
 
 @dataclass(frozen=True, slots=True)
@@ -476,9 +488,9 @@ class EventLog:
         if find_events is not None:
             found: list[Event] = find_events(self.dataset, query)
             return found
-        matched = [e for e in self.read() if query.matches(e) and query.follows(e.seq)]
-        if query.descending:
-            matched.reverse()
+        matched = [e for e in self.read() if query.matches(e)]
+        matched.sort(key=query.position, reverse=query.descending)
+        matched = [e for e in matched if query.follows(e)]
         return matched if query.limit is None else matched[: query.limit]
 
     def count(self, query: EventQuery) -> int:

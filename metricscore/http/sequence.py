@@ -1,8 +1,8 @@
 """Sequence over HTTP: client credentials sent as HTTP Basic, ``{errors: [{key, error}]}`` error
 bodies with ``WWW-Authenticate`` on a 401, the usage-metric routes (under ``/usage-metrics``
 and ``/api/usage-metrics``) with Sequence's ``calculate`` endpoint, and ``POST`` / ``GET``
-``/usage-events`` (:mod:`metricscore.dialects.sequence.usage_events`), into and from the account's
-built-in events."""
+``/usage-events`` and ``POST /usage-events/csv`` (:mod:`metricscore.dialects.sequence.usage_events`),
+into and from the account's built-in events."""
 
 from __future__ import annotations
 
@@ -15,11 +15,12 @@ from urllib.parse import parse_qsl
 from ..dialects.sequence import CursorPage, Sequence, UsageMetricRecord
 from ..dialects.sequence.errors import ERROR_SCHEMA, render_error
 from ..dialects.sequence.evaluation import UsageMetricCalculation
-from ..dialects.sequence.usage_events import PAGINATION, USAGE_EVENT_PARAMETERS, UsageEventRecord
+from ..dialects.sequence.usage_events import PAGINATION, USAGE_EVENT_PARAMETERS, UsageEventRecord, UsageEventUpload
 from ..errors import MetricscoreError, Unauthenticated
 from ..service import EvaluatingService
 from .dialect import BodyTooLarge, HttpDialect, idempotency_key, json_body, json_numbers
 from .keys import ApiKey, KeyForm
+from .multipart import FORM_DATA, form_file
 from .types import Call, Operation, QueryOperation, Request, Route
 
 __all__ = ["SequenceHttp"]
@@ -150,6 +151,38 @@ def _usage_events_list(call: Call) -> tuple[int, Any]:
     return 200, events.list(**params).envelope(call.app.link_url(call.request))
 
 
+def _usage_events_upload(call: Call) -> tuple[int, Any]:
+    if len(call.request.body) > call.app.max_body:
+        raise BodyTooLarge(call.app.max_body)
+    file = form_file(call.request.header("content-type"), call.request.body, "file")
+    events = call.app.store.sequence.usage_events(account_id=call.key.subject or "")
+    return 201, events.upload_csv(file, idempotency_key=idempotency_key(call))
+
+
+#: ``POST /usage-events/csv``: a multipart form with the CSV file as its ``file`` part.
+UPLOAD = QueryOperation(
+    _usage_events_upload,
+    "usage_events_upload_csv",
+    "Upload usage events as a CSV file",
+    201,
+    idempotency_key=True,
+    answer=("SequenceUsageEventUpload", UsageEventUpload),
+)
+UPLOAD_BODY = {
+    "required": True,
+    "description": "Every row is checked first: one bad row (each is named, with its columns) stores none. "
+    "Columns: eventType, eventTimestamp (a date or an ISO 8601 date-time), customerAlias; optional "
+    "customerEventId and eventProperty#<snake_case_name> (or eventProperties#<name>).",
+    "content": {
+        FORM_DATA: {
+            "schema": {
+                "type": "object",
+                "required": ["file"],
+                "properties": {"file": {"type": "string", "format": "binary"}},
+            }
+        }
+    },
+}
 USAGE_EVENTS = {
     "GET": QueryOperation(
         _usage_events_list,
@@ -173,6 +206,7 @@ ROOTS = ("/api/usage-metrics", "/usage-metrics")
 ROUTES = (
     *(Route("sequence", f"{root}/{{id}}/calculate", {"GET": CALCULATE}) for root in ROOTS),
     *(Route("sequence", root, USAGE_EVENTS) for root in ("/api/usage-events", "/usage-events")),
+    *(Route("sequence", f"{root}/csv", {"POST": UPLOAD}) for root in ("/api/usage-events", "/usage-events")),
     *(
         route
         for root in ROOTS
@@ -216,6 +250,15 @@ class SequenceHttp(HttpDialect):
 
     def plain_error(self, status: int, code: str, message: str) -> dict[str, Any]:
         return {"errors": [{"key": "", "error": message}]}
+
+    def openapi_statuses(self, route: Route, method: str, operation: Operation, found: set[int]) -> set[int]:
+        if operation is UPLOAD:
+            return found | {413, 415}  # a body too large; a body that is no multipart form
+        return found
+
+    def openapi_operation(self, route: Route, method: str, operation: Operation, entry: dict[str, Any]) -> None:
+        if operation is UPLOAD:
+            entry["requestBody"] = UPLOAD_BODY
 
     def openapi_error(self, status: int, answer: dict[str, Any]) -> dict[str, Any]:
         if status == 401:

@@ -164,6 +164,7 @@ def test_the_idempotency_key_header_is_documented_where_it_is_read(app: Document
         ("/api/projects/{project_id}/accounts/", "post"),
         ("/api/projects/{project_id}/groups_types/{group_type_index}/metrics/", "post"),
         *((root, "post") for root in ("/api/usage-metrics", "/usage-metrics", "/api/usage-events", "/usage-events")),
+        *((f"{root}/csv", "post") for root in ("/api/usage-events", "/usage-events")),
         *(
             (f"{root}/{{id}}", method)
             for root in ("/api/usage-metrics", "/usage-metrics")

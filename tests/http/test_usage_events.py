@@ -67,6 +67,12 @@ def _calculate(app: DocumentedApp, key: Any, metric_id: str, aliases: str = "cus
     return call(app, "GET", f"/usage-metrics/{metric_id}/calculate", headers=basic(key), query=query).json()
 
 
+def _sum_of_bytes(app: DocumentedApp, key: Any) -> Any:
+    """A usage metric summing the property ``bytes`` of the events of type ``sent``."""
+    body = {"name": "bytes", "metricType": "SIMPLE", "eventType": "sent", "aggregationType": "SUM"}
+    return _post(app, key, {**body, "aggregationProperty": "bytes"}, "/usage-metrics").json()
+
+
 def test_an_event_is_answered_as_sequence_does_and_metrics_read_it(app: DocumentedApp, key: Any, account: str) -> None:
     sent = {
         "eventType": "message_sent",
@@ -137,18 +143,7 @@ def test_bad_fields_are_each_named_and_nothing_is_written(app: DocumentedApp, ke
 
 
 def test_the_last_event_of_a_customer_event_id_supersedes_the_others(app: DocumentedApp, key: Any) -> None:
-    metric = _post(
-        app,
-        key,
-        {
-            "name": "bytes",
-            "metricType": "SIMPLE",
-            "eventType": "sent",
-            "aggregationType": "SUM",
-            "aggregationProperty": "bytes",
-        },
-        "/usage-metrics",
-    ).json()
+    metric = _sum_of_bytes(app, key)
     at = "2026-01-10T00:00:00Z"
     first = {"eventType": "sent", "customerAlias": "cust-1", "eventTimestamp": at, "customerEventId": "order-1"}
     _post(app, key, {**first, "eventProperties": {"bytes": 10}})
@@ -219,6 +214,32 @@ def test_the_list_filters_sorts_and_pages_like_sequence_lists(app: DocumentedApp
     assert back["pagination"]["before"] is not None and back["pagination"]["after"] is not None
 
 
+def test_the_list_sorts_by_event_time_when_asked(app: DocumentedApp, key: Any) -> None:
+    created = [
+        _post(
+            app, key, {"eventType": "sent", "customerAlias": "c", "eventTimestamp": f"2026-01-0{day}T00:00:00Z"}
+        ).json()
+        for day in (3, 1, 2, 1)
+    ]
+    by_time = [created[i]["id"] for i in (1, 3, 2, 0)]  # day 1 twice: in the order received
+    first = _list(app, key, "sortBy=EVENT_TIMESTAMP&sortOrder=ASC&limit=3").json()
+    assert [item["id"] for item in first["items"]] == by_time[:3]
+    rest = _list(app, key, f"sortBy=EVENT_TIMESTAMP&sortOrder=ASC&after={first['pagination']['after']}").json()
+    assert [item["id"] for item in rest["items"]] == by_time[3:]
+    latest = _list(app, key, "sortBy=EVENT_TIMESTAMP").json()  # sortOrder defaults to DESC
+    assert [item["id"] for item in latest["items"]] == by_time[::-1]
+    received = _list(app, key, "sortBy=CREATED_AT&sortOrder=ASC").json()
+    assert [item["id"] for item in received["items"]] == [e["id"] for e in created]
+    for query, names in (
+        ("sortBy=eventTimestamp", ["sortBy"]),
+        ("sortBy=EVENT_TIMESTAMP&sortOrder=asc", ["sortOrder"]),
+        (f"after={first['pagination']['after']}", ["after"]),  # a cursor of another order
+    ):
+        response = _list(app, key, query)
+        assert response.status == 400
+        assert [error["key"] for error in response.json()["errors"]] == names
+
+
 def test_bad_list_parameters_are_each_named(app: DocumentedApp, key: Any) -> None:
     response = _list(app, key, "limit=0&sortOrder=up&eventTimestampAfter=soon&after=%21&eventTimestampBefore=2026")
     assert response.status == 400
@@ -256,7 +277,119 @@ def test_the_routes_are_in_the_openapi_document(app: DocumentedApp) -> None:
         listing = paths[path]["get"]
         names = {p["name"] for p in listing["parameters"]}
         assert {"customerAlias[]", "eventType", "eventId", "eventTimestampAfter", "eventTimestampBefore"} <= names
-        assert {"sortOrder", "limit", "after", "before"} <= names
+        assert {"sortBy", "sortOrder", "limit", "after", "before"} <= names
     schemas = app.document["components"]["schemas"]
     assert schemas["SequenceUsageEventInput"]["required"] == ["eventType", "customerAlias"]
     assert set(schemas["SequenceUsageEvent"]["required"]) >= {"id", "sequenceAccountId", "customerEventId"}
+
+
+CSV = "/usage-events/csv"
+
+
+def _upload(app: DocumentedApp, key: Any, data: str | bytes, path: str = CSV, **headers: str) -> Any:
+    """POST ``data`` as the ``file`` of a multipart form, encoded by httpx as a client would."""
+    import httpx
+
+    content = data.encode("utf-8") if isinstance(data, str) else data
+    request = httpx.Request("POST", "http://testserver" + path, files={"file": ("events.csv", content, "text/csv")})
+    form = {"Content-Type": request.headers["Content-Type"]}
+    return call(app, "POST", path, headers={**basic(key), **form, **headers}, body=request.read())
+
+
+def test_a_csv_file_stores_every_row_in_the_files_order(app: DocumentedApp, key: Any, account: str) -> None:
+    pytest.importorskip("httpx", reason="needs the dev extra: pip install 'metricscore[dev]'")
+    metric = _sum_of_bytes(app, key)
+    file = (
+        "\ufeffeventType,eventTimestamp,customerAlias,customerEventId,eventProperty#bytes,eventProperties#note\r\n"
+        "sent,2026-01-05,cust-1,order-1,10,\r\n"
+        'sent,2026-01-06T10:00:00+02:00,cust-1,,5,"two lines,\r\nand a comma"\r\n'
+        "\r\n"  # a blank line is skipped
+        "sent,2026-01-07T00:00:00Z,cust-1,order-1,7,\r\n"
+    )
+    response = _upload(app, key, file)
+    assert (response.status, response.json()) == (201, {"eventCount": 3})
+    listed = _list(app, key, "sortOrder=ASC").json()["items"]
+    assert [(e["eventTimestamp"], e["customerEventId"] == e["id"], e["eventProperties"]) for e in listed] == [
+        ("2026-01-05T00:00:00Z", False, {"bytes": "10"}),
+        ("2026-01-06T08:00:00Z", True, {"bytes": "5", "note": "two lines,\r\nand a comma"}),
+        ("2026-01-07T00:00:00Z", False, {"bytes": "7"}),
+    ]
+    assert {e["sequenceAccountId"] for e in listed} == {account}
+    assert _calculate(app, key, metric["id"])["value"] == 5 + 7  # order-1: the last row supersedes the first
+    # The same file again: the rows with a customerEventId supersede their earlier copies.
+    assert _upload(app, key, file, "/api" + CSV).status == 201
+    assert _calculate(app, key, metric["id"])["value"] == 5 + 5 + 7
+
+
+def test_a_bad_row_stores_nothing_and_every_bad_row_and_column_is_named(app: DocumentedApp, key: Any) -> None:
+    pytest.importorskip("httpx", reason="needs the dev extra: pip install 'metricscore[dev]'")
+    file = (
+        "eventType,eventTimestamp,customerAlias,customerEventId,eventProperty#bytes\n"
+        "sent,2026-01-05,cust-1,,10\n"
+        "sent,yesterday,cust-1,,10\n"
+        f"sent,2026-01-05,,{'x' * 256},\n"
+        "sent,,cust-1,,1\n"
+        "sent,2026-01-05,cust-1\n"
+    )
+    response = _upload(app, key, file)
+    assert response.status == 400
+    assert [error["key"] for error in response.json()["errors"]] == [
+        "row 3.eventTimestamp",
+        "row 4.customerAlias",
+        "row 4.customerEventId",
+        "row 5.eventTimestamp",  # required in a file
+        "row 6",  # three values for five columns
+    ]
+    assert _list(app, key).json()["pagination"]["totalResultSize"] == 0
+    for bad, message in (
+        ("eventType,eventTimestamp,customer\nsent,2026-01-05,c\n", "Unknown column"),
+        ("eventType,eventTimestamp,customerAlias,eventProperty#Bytes\n", "snake_case"),
+        ("eventType,customerAlias\nsent,c\n", "Missing the required column eventTimestamp"),
+        ("eventType,eventTimestamp,customerAlias\n", "no events"),
+        (b"eventType,eventTimestamp,customerAlias\n\xff,2026-01-05,c\n", "not UTF-8"),
+    ):
+        answer = _upload(app, key, bad)
+        assert answer.status == 400
+        assert [e["key"] for e in answer.json()["errors"]][:1] == ["file"], bad
+        assert message in answer.json()["errors"][0]["error"]
+    assert _list(app, key).json()["pagination"]["totalResultSize"] == 0
+
+
+def test_an_upload_is_a_multipart_form_of_bounded_size(app: DocumentedApp, key: Any) -> None:
+    pytest.importorskip("httpx", reason="needs the dev extra: pip install 'metricscore[dev]'")
+    file = "eventType,eventTimestamp,customerAlias\nsent,2026-01-05,c\n"
+    as_json = call(app, "POST", CSV, headers=basic(key), json_body={"file": file})
+    assert as_json.status == 415
+    form = "multipart/form-data; boundary=b0undary"
+    other_part = b'--b0undary\r\nContent-Disposition: form-data; name="data"\r\n\r\nx\r\n--b0undary--\r\n'
+    answer = call(app, "POST", CSV, headers={**basic(key), "Content-Type": form}, body=other_part)
+    assert (answer.status, [e["key"] for e in answer.json()["errors"]]) == (400, ["file"])
+    truncated = b'--b0undary\r\nContent-Disposition: form-data; name="file"\r\n\r\n' + file.encode()
+    assert call(app, "POST", CSV, headers={**basic(key), "Content-Type": form}, body=truncated).status == 400
+    small = DocumentedApp(app.store)
+    small.max_body = 60
+    assert _upload(small, key, file).status == 413
+    assert _upload(app, key, file).status == 201
+    assert call(app, "POST", CSV, body=b"").status == 401
+
+
+def test_an_idempotency_key_stores_a_file_once(app: DocumentedApp, key: Any) -> None:
+    pytest.importorskip("httpx", reason="needs the dev extra: pip install 'metricscore[dev]'")
+    file = "eventType,eventTimestamp,customerAlias\nsent,2026-01-05,c\nsent,2026-01-06,c\n"
+    first = _upload(app, key, file, **{"Idempotency-Key": "upload-1"})
+    again = _upload(app, key, file, **{"Idempotency-Key": "upload-1"})
+    assert (first.status, again.status, again.json()) == (201, 201, {"eventCount": 2})
+    assert _list(app, key).json()["pagination"]["totalResultSize"] == 2
+    assert _upload(app, key, file + "sent,2026-01-07,c\n", **{"Idempotency-Key": "upload-1"}).status == 409
+    assert _list(app, key).json()["pagination"]["totalResultSize"] == 2
+
+
+def test_the_upload_route_is_in_the_openapi_document(app: DocumentedApp) -> None:
+    for path in (CSV, "/api" + CSV):
+        upload = app.document["paths"][path]["post"]
+        form = upload["requestBody"]["content"]["multipart/form-data"]["schema"]
+        assert (form["required"], form["properties"]["file"]) == (["file"], {"type": "string", "format": "binary"})
+        assert set(upload["responses"]) == {"201", "400", "401", "409", "413", "415", "500"}
+        assert "Idempotency-Key" in {p["name"] for p in upload["parameters"]}
+    answer = app.document["components"]["schemas"]["SequenceUsageEventUpload"]
+    assert answer["required"] == ["eventCount"]

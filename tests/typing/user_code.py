@@ -86,3 +86,6 @@ usage_events = store.sequence.usage_events(account_id="acct")
 reveal_type(usage_events.create({"eventType": "e", "customerAlias": "c"})["eventTimestamp"])  # R: str
 reveal_type(usage_events.list(sortOrder="ASC").results[0]["customerAlias"])  # R: str | None
 usage_events.update  # E: "UsageEvents" has no attribute "update"
+reveal_type(usage_events.upload_csv(b"eventType,eventTimestamp,customerAlias\n")["eventCount"])  # R: int
+usage_events.list(sortBy="eventTimestamp")  # E: Argument "sortBy" to "list" of "UsageEvents" has incompatible type "Literal['eventTimestamp']"; expected "Literal['CREATED_AT', 'EVENT_TIMESTAMP'] | None"
+usage_events.list(sortBy="EVENT_TIMESTAMP", sortOrder="ASC", customerAlias=["a", "b"], limit=10)

@@ -7,9 +7,12 @@ account's built-in events (dataset ``sequence:<account>``), where every usage me
 account reads it: ``customerEventId`` is the event's ``dedupe_key``, so of the events sharing
 one only the last received counts (the original stays listed). The answer adds ``id`` (a
 UUIDv7, the store's id factory) and ``sequenceAccountId``; ``customerEventId`` defaults to
-``id``. Property values come back in the text form every metric reads (``150`` -> ``"150"``).
+``id``, and means it: an event later sent with that id as its ``customerEventId`` supersedes it,
+and no id is generated that is already a ``customerEventId`` of the account. Property values come
+back in the text form every metric reads (``150`` -> ``"150"``).
 
-``GET`` lists the account's events, latest received first (``sortOrder=ASC``: oldest first), with
+``GET`` lists the account's events, latest received first (``sortOrder=ASC``: oldest first;
+``sortBy=EVENT_TIMESTAMP``: by ``eventTimestamp``, ties in the order received), with
 Sequence's cursor pagination (``limit`` 1..100, ``after`` / ``before``) and the filters
 ``customerAlias[]`` (repeatable), ``eventType``, ``eventId``, ``eventTimestampAfter`` (inclusive)
 and ``eventTimestampBefore`` (exclusive).
@@ -17,24 +20,36 @@ and ``eventTimestampBefore`` (exclusive).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, Unpack, get_args
 
 from ...errors import NON_FIELD_ERRORS, Conflict, ErrorMessage, StorageError, ValidationError
-from ...evaluation.events import TEXT_LENGTH, Event, EventLog, EventQuery, normalize_event
+from ...evaluation.events import EVENTS, TEXT_LENGTH, Event, EventLog, EventQuery, normalize_event
 from ...idempotency import IdempotencyKeys, KeyRace, fingerprint, validate_key
 from ...jsonvalue import string_problem
 from ...limits import MAX_FILTER_VALUES, check_payload_size, too_many
 from ...pagination import CursorPage, KeysetPagination, decode_cursor, encode_cursor
+from ...query import Eq, In, OrderBy, Query
+from ...repository import Repository
 from ...wire import iso_z
 from .envelope import LIST_ENVELOPE
+from .usage_csv import read_csv
 from .usage_metrics import ACCOUNT_ID_LENGTH, USAGE_METRICS
 
 if TYPE_CHECKING:
     from ...store import Store
 
-__all__ = ["USAGE_EVENT_PARAMETERS", "UsageEventRecord", "UsageEvents"]
+__all__ = [
+    "USAGE_EVENT_PARAMETERS",
+    "SortOrder",
+    "UsageEventListParams",
+    "UsageEventRecord",
+    "UsageEventSortBy",
+    "UsageEventUpload",
+    "UsageEvents",
+]
 
 #: The name idempotency keys of usage events are stored under.
 RESOURCE = "sequence.usage_events"
@@ -61,13 +76,48 @@ USAGE_EVENT_PARAMETERS: dict[str, dict[str, Any]] = {
     "eventId": {"type": "string", "description": "Only the event with this id."},
     "eventTimestampAfter": {"type": "string", "description": "ISO 8601 date-time: events at or after it."},
     "eventTimestampBefore": {"type": "string", "description": "ISO 8601 date-time: events before it."},
+    "sortBy": {
+        "type": "string",
+        "enum": ["CREATED_AT", "EVENT_TIMESTAMP"],
+        "default": "CREATED_AT",
+        "description": "CREATED_AT: the order events were received in; EVENT_TIMESTAMP: by eventTimestamp "
+        "(events at the same instant in the order received).",
+    },
     "sortOrder": {
         "type": "string",
         "enum": ["ASC", "DESC"],
         "default": "DESC",
-        "description": "DESC: latest received first.",
+        "description": "DESC: latest first.",
     },
 }
+
+#: ``sortBy``: Sequence's spec names only the default ("creation time") and lists no values for
+#: this list; the names follow the UPPER_SNAKE column names its other lists take.
+UsageEventSortBy = Literal["CREATED_AT", "EVENT_TIMESTAMP"]
+SortOrder = Literal["ASC", "DESC"]
+SORT_BY: tuple[str, ...] = get_args(UsageEventSortBy)
+SORT_ORDERS: tuple[str, ...] = get_args(SortOrder)
+
+#: The keyword arguments of :meth:`UsageEvents.list`: the query parameters of ``GET /usage-events``
+#: (``customerAlias`` takes one alias or a list; ``customerAlias[]``, the name on the wire, is accepted
+#: too). Values may also be the query string's text (``limit="20"``); each is validated.
+UsageEventListParams = TypedDict(  # "customerAlias[]" is no identifier: the functional form
+    "UsageEventListParams",
+    {
+        "customerAlias[]": str | Sequence[str] | None,
+        "customerAlias": str | Sequence[str] | None,
+        "eventType": str | None,
+        "eventId": str | None,
+        "eventTimestampAfter": str | None,
+        "eventTimestampBefore": str | None,
+        "sortBy": UsageEventSortBy | None,
+        "sortOrder": SortOrder | None,
+        "limit": int | str | None,
+        "after": str | None,
+        "before": str | None,
+    },
+    total=False,
+)
 
 
 class UsageEventRecord(TypedDict):
@@ -88,8 +138,36 @@ class UsageEventRecord(TypedDict):
     eventProperties: dict[str, str]
 
 
+class UsageEventUpload(TypedDict):
+    """What ``POST /usage-events/csv`` answers: how many events the file stored."""
+
+    eventCount: int
+
+
+def _upload_answer(events: list[Event]) -> UsageEventUpload:
+    return {"eventCount": len(events)}
+
+
 def _fail(errors: dict[str, Any], field: str, message: str, code: str = "invalid") -> None:
     errors.setdefault(field, []).append(ErrorMessage(message, code))
+
+
+def _choice(
+    params: Mapping[str, Any], name: str, allowed: tuple[str, ...], default: str, errors: dict[str, Any]
+) -> str:
+    """The value of the enumerated parameter ``name`` (absent or blank: ``default``)."""
+    value = params.get(name)
+    if value is None or value == "":
+        return default
+    if value not in allowed:
+        _fail(errors, name, f"Expected one of: {', '.join(allowed)}.")
+    return str(value)
+
+
+def _chunks(values: list[str], size: int = 1000) -> Iterator[tuple[str, ...]]:
+    """``values`` a bounded number at a time (one IN list per query)."""
+    for start in range(0, len(values), size):
+        yield tuple(values[start : start + size])
 
 
 def _required_text(data: Mapping[str, Any], field: str, errors: dict[str, Any]) -> None:
@@ -195,18 +273,43 @@ class UsageEvents:
         does, with its new ``id``. At most once per ``idempotency_key``: a repeat with the same
         body answers the first event again and stores nothing; another body is a Conflict."""
         payload = self.load(data)
+        answer = self._store_events([payload], idempotency_key, ("create", payload), lambda done: self.render(done[0]))
+        return answer  # type: ignore[return-value]
+
+    def upload_csv(self, file: bytes | str, *, idempotency_key: str | None = None) -> UsageEventUpload:
+        """Store every event of a CSV file (Sequence's ``POST /usage-events/csv``; the format:
+        :mod:`metricscore.dialects.sequence.usage_csv`) in the file's order, each as one ``POST
+        /usage-events`` would (a ``customerEventId`` supersedes earlier events of it, so sending a
+        file again leaves every calculation as it was for the rows that have one). All or nothing:
+        a ValidationError names every bad row and column, and nothing is stored. At most once per
+        ``idempotency_key``, as :meth:`create`."""
+        payloads = read_csv(file, self.load)
+        answer = self._store_events(payloads, idempotency_key, ("upload_csv", payloads), _upload_answer)
+        return answer  # type: ignore[return-value]
+
+    def _store_events(
+        self,
+        payloads: list[dict[str, Any]],
+        idempotency_key: str | None,
+        request: tuple[str, Any],
+        answer: Callable[[list[Event]], Mapping[str, Any]],
+    ) -> Mapping[str, Any]:
+        """Store validated ``payloads`` (see :meth:`load`) in one transaction, in their order, and
+        give ``answer(events)``. ``request`` is ``(operation, what was asked)``: with an
+        ``idempotency_key``, a repeat of it gives the first answer and stores nothing."""
         key = None if idempotency_key is None else validate_key(idempotency_key)
-        digest = fingerprint("create", None, payload)
+        operation = request[0]
+        digest = fingerprint(operation, None, request[1])
         for _attempt in range(5):
             try:
-                return self._create(payload, key, digest)
+                return self._store_once(payloads, key, digest, operation, answer)
             except KeyRace:
                 with self.store.backend.unit_of_work(write=False) as uow:
                     stored = IdempotencyKeys(uow, RESOURCE, self.log.scope).lookup(
                         str(key), digest, self.store.now(), purge=False
                     )
                 if stored is not None:
-                    return stored  # type: ignore[return-value]
+                    return stored
                 message = "A concurrent request used this idempotency key."
                 raise Conflict(message, fields=("Idempotency-Key",)) from None
             except Conflict as conflict:
@@ -215,38 +318,92 @@ class UsageEvents:
                 # A concurrent append took the same sequence number: read it again.
         raise StorageError("Appending kept conflicting with concurrent appends.")  # pragma: no cover
 
-    def _create(self, payload: dict[str, Any], key: str | None, digest: str) -> UsageEventRecord:
+    def _store_once(
+        self,
+        payloads: list[dict[str, Any]],
+        key: str | None,
+        digest: str,
+        operation: str,
+        answer: Callable[[list[Event]], Mapping[str, Any]],
+    ) -> Mapping[str, Any]:
         now = self.store.now()
         with self.store.backend.unit_of_work() as uow:
             keys = IdempotencyKeys(uow, RESOURCE, self.log.scope) if key is not None else None
             if keys is not None and key is not None:
                 stored = keys.lookup(key, digest, now)
                 if stored is not None:
-                    return stored  # type: ignore[return-value]
-            event = Event(
-                id=str(self.store.id_factory()),
-                name=payload["eventType"],
-                timestamp=payload["eventTimestamp"] or now,
-                customer=payload["customerAlias"],
-                dedupe_key=payload["customerEventId"],
-                properties=payload["eventProperties"],
-            )
-            self.log.write_in(uow, [(0, event)])
-            record = self.render(event)
+                    return stored
+            repository = uow.repository(EVENTS)
+            given = {p["customerEventId"] for p in payloads if p["customerEventId"] is not None}
+            fresh = iter(self._fresh_ids(repository, sum(p["customerEventId"] is None for p in payloads), given))
+            events = [
+                Event(
+                    # An id listed as no customerEventId may be any the factory gives.
+                    id=str(self.store.id_factory()) if payload["customerEventId"] is not None else next(fresh),
+                    name=payload["eventType"],
+                    timestamp=payload["eventTimestamp"] or now,
+                    customer=payload["customerAlias"],
+                    dedupe_key=payload["customerEventId"],
+                    properties=payload["eventProperties"],
+                )
+                for payload in payloads
+            ]
+            self._claim(repository, given)
+            self.log.write_in(uow, list(enumerate(events)))
+            result = answer(events)
             if keys is not None and key is not None:
-                keys.remember(key, digest, "create", dict(record), now)
-            return record
+                keys.remember(key, digest, operation, dict(result), now)
+            return result
+
+    # -- customerEventId and the generated ids -------------------------------------------------
+    #
+    # An event sent without a customerEventId is answered and listed with its id as its
+    # customerEventId ("otherwise auto-generated by Sequence"), and "another event with the same
+    # customer event ID will supersede this one". So an event given a customerEventId that is an
+    # earlier event's generated id supersedes that event (_claim); and an id is never generated
+    # that is already some event's customerEventId (_fresh_ids), so that an event sent without
+    # one can neither supersede nor be superseded by an unrelated event.
+
+    def _claim(self, repository: Repository, given: set[str]) -> None:
+        """Stored events whose id is one of the ``given`` customerEventIds and that were sent
+        without one take their id as their customerEventId (as they were listed), so the events
+        now sent supersede them."""
+        for chunk in _chunks(sorted(given)):
+            query = Query(filters=(In("id", chunk), Eq("dedupe_key", None)), order=(OrderBy("id"),))
+            for record in repository.find(self.log.scope, query):
+                repository.update(self.log.scope, {**record, "dedupe_key": record["id"]})
+
+    def _fresh_ids(self, repository: Repository, count: int, given: set[str]) -> list[str]:
+        """``count`` new ids from the store's id factory, none of them a customerEventId already
+        stored or in ``given``, nor twice the same."""
+        ids: list[str] = []
+        taken = set(given)
+        for _round in range(5):
+            drawn = [str(self.store.id_factory()) for _ in range(count - len(ids))]
+            for chunk in _chunks(sorted(set(drawn))):
+                # In seq order, as the (dedupe_key, seq) index gives them: SQLite without
+                # statistics would walk the dataset in id order (25 times slower at 5,000 events).
+                query = Query(filters=(In("dedupe_key", chunk),), order=(OrderBy("seq"),))
+                taken.update(record["dedupe_key"] for record in repository.find(self.log.scope, query))
+            for candidate in drawn:
+                if candidate not in taken:
+                    ids.append(candidate)
+                    taken.add(candidate)
+            if len(ids) == count:
+                return ids
+        raise StorageError("The store's id factory keeps giving ids that are already customerEventIds.")
 
     # -- list ----------------------------------------------------------------------------------
 
-    def list(self, **params: Any) -> CursorPage[UsageEventRecord]:
-        """One page of the account's events (the query parameters of ``GET /usage-events``;
-        ``customerAlias[]`` may be a list). Raises ValidationError naming every bad parameter."""
+    def list(self, **params: Unpack[UsageEventListParams]) -> CursorPage[UsageEventRecord]:
+        """One page of the account's events (the query parameters of ``GET /usage-events``, see
+        :class:`UsageEventListParams`). Raises ValidationError naming every bad parameter."""
+        given: dict[str, Any] = dict(params)
         errors: dict[str, Any] = {}
-        customers = self._aliases(params, errors)
+        customers = self._aliases(given, errors)
         texts: dict[str, str | None] = {}
         for name in ("eventType", "eventId"):
-            value = params.get(name)
+            value = given.get(name)
             if value is None or value == "":
                 texts[name] = None
             elif type(value) is not str or len(value) > TEXT_LENGTH or string_problem(value):
@@ -255,26 +412,26 @@ class UsageEvents:
                 texts[name] = value
         bounds: dict[str, datetime | None] = {}
         for name in ("eventTimestampAfter", "eventTimestampBefore"):
-            value = params.get(name)
+            value = given.get(name)
             found: dict[str, Any] = {}
             bounds[name] = None if value in (None, "") else _timestamp(value, found)
             if found:
                 errors[name] = found["eventTimestamp"]
-        order = params.get("sortOrder")
-        order = "DESC" if order in (None, "") else order
-        if order not in ("ASC", "DESC"):
-            _fail(errors, "sortOrder", "Expected ASC or DESC.")
+        sort_by = _choice(given, "sortBy", SORT_BY, "CREATED_AT", errors)
+        order = _choice(given, "sortOrder", SORT_ORDERS, "DESC", errors)
         try:
-            limit = PAGINATION.limit(params)
+            limit = PAGINATION.limit(given)
         except ValidationError as error:
             assert isinstance(error.errors, dict)
             errors.update(error.errors)
             limit = 0
-        cursors: dict[str, int | None] = {}
+        # A cursor holds the position in its own order: (seq,), or (timestamp, seq) by event time.
+        types: list[type | None] = [datetime, int] if sort_by == "EVENT_TIMESTAMP" else [int]
+        cursors: dict[str, tuple[Any, ...] | None] = {}
         for name in ("after", "before"):
-            value = params.get(name)
+            value = given.get(name)
             try:
-                cursors[name] = None if value in (None, "") else decode_cursor(value, [int], name)[0]
+                cursors[name] = None if value in (None, "") else decode_cursor(value, types, name)
             except ValidationError as error:
                 assert isinstance(error.errors, dict)
                 errors.update(error.errors)
@@ -291,6 +448,7 @@ class UsageEvents:
             since=bounds["eventTimestampAfter"],
             until=bounds["eventTimestampBefore"],
             descending=order == "DESC",
+            by_timestamp=sort_by == "EVENT_TIMESTAMP",
         )
         return self._page(query, limit, cursors.get("after"), cursors.get("before"))
 
@@ -311,31 +469,28 @@ class UsageEvents:
         return aliases or None
 
     def _page(
-        self, query: EventQuery, limit: int, after: int | None, before: int | None
+        self, query: EventQuery, limit: int, after: tuple[Any, ...] | None, before: tuple[Any, ...] | None
     ) -> CursorPage[UsageEventRecord]:
-        from dataclasses import replace
-
         if before is None:
-            rows = self.log.find(replace(query, after_seq=after, limit=limit + 1))
+            rows = self.log.find(replace(query, after=after, limit=limit + 1))
             more_after = len(rows) > limit
             rows = rows[:limit]
-            more_before = after is not None and bool(rows) and self._exists(query, rows[0].seq, backwards=True)
+            more_before = after is not None and bool(rows) and self._exists(query, rows[0], backwards=True)
         else:
             flipped = replace(query, descending=not query.descending)
-            rows = self.log.find(replace(flipped, after_seq=before, limit=limit + 1))
+            rows = self.log.find(replace(flipped, after=before, limit=limit + 1))
             more_before = len(rows) > limit
             rows = rows[:limit][::-1]
-            more_after = bool(rows) and self._exists(query, rows[-1].seq, backwards=False)
+            more_after = bool(rows) and self._exists(query, rows[-1], backwards=False)
         return CursorPage(
             [self.render(event) for event in rows],
             self.log.count(query),
-            encode_cursor((rows[-1].seq,)) if more_after else None,
-            encode_cursor((rows[0].seq,)) if more_before else None,
+            encode_cursor(query.position(rows[-1])) if more_after else None,
+            encode_cursor(query.position(rows[0])) if more_before else None,
             envelope_format=LIST_ENVELOPE,
         )
 
-    def _exists(self, query: EventQuery, seq: int, *, backwards: bool) -> bool:
-        from dataclasses import replace
-
+    def _exists(self, query: EventQuery, event: Event, *, backwards: bool) -> bool:
         descending = not query.descending if backwards else query.descending
-        return bool(self.log.find(replace(query, descending=descending, after_seq=seq, limit=1)))
+        probe = replace(query, descending=descending, after=query.position(event), limit=1)
+        return bool(self.log.find(probe))

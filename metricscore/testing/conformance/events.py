@@ -13,12 +13,22 @@ from typing import Any
 import pytest
 
 from ...api import Store
-from ...errors import ValidationError
+from ...errors import StorageError, ValidationError
 from .fixtures import BackendFixtures, fresh_project_id
 
 __all__ = ["EventsContract"]
 
 T = datetime(2026, 1, 31, 23, 59, 59, 999000, tzinfo=UTC)
+
+
+#: A Sequence usage metric summing the property ``n`` of the events of type ``sent``.
+SUM_OF_N = {
+    "name": "n",
+    "metricType": "SIMPLE",
+    "eventType": "sent",
+    "aggregationType": "SUM",
+    "aggregationProperty": "n",
+}
 
 
 def _event(id: str, **fields: Any) -> dict[str, Any]:
@@ -209,7 +219,7 @@ class EventsContract(BackendFixtures):
         assert [e["id"] for e in rest.results] == [e["id"] for e in sent[::-1][3:6]]
         assert [e["id"] for e in events.list(limit=3, before=rest.before).results] == [e["id"] for e in page.results]
         chosen = events.list(
-            **{"customerAlias[]": ["c1", "nobody"]},
+            customerAlias=["c1", "nobody"],
             eventType="sent",
             sortOrder="ASC",
             eventTimestampAfter="2026-01-02T00:00:00Z",
@@ -218,5 +228,111 @@ class EventsContract(BackendFixtures):
         assert ([e["eventProperties"] for e in chosen.results], chosen.count) == ([{"n": "5"}], 1)
         assert events.list(eventId=sent[2]["id"]).results == [sent[2]]
         with pytest.raises(ValidationError) as caught:
-            events.list(sortOrder="sideways", limit="0", eventTimestampBefore="2026")
+            events.list(sortOrder="sideways", limit="0", eventTimestampBefore="2026")  # type: ignore[arg-type]
         assert set(caught.value.errors) == {"sortOrder", "limit", "eventTimestampBefore"}
+
+    def test_sequence_usage_events_sort_by_event_time_and_page_with_cursors(self, store: Store) -> None:
+        events = store.sequence.usage_events(account_id=f"acc-{fresh_project_id()}")
+        # Event times out of the order received, with ties (the second tie-break: the order received)
+        # and microseconds (a database that dropped them would merge two instants).
+        stamps = [
+            "05T00:00:00.000001",
+            "03T00:00:00",
+            "05T00:00:00.000001",
+            "01T00:00:00",
+            "05T00:00:00",
+            "03T00:00:00",
+        ]
+        sent = [
+            events.create({"eventType": "sent", "customerAlias": f"c{i % 2}", "eventTimestamp": f"2026-01-{at}Z"})
+            for i, at in enumerate(stamps)
+        ]
+        moments = [datetime.fromisoformat(e["eventTimestamp"]) for e in sent]
+        by_time = [sent[i]["id"] for i in sorted(range(len(sent)), key=lambda i: (moments[i], i))]
+
+        def walk(**params: Any) -> list[str]:
+            """Every event, page after page (two a page) by event time."""
+            page = events.list(limit=2, sortBy="EVENT_TIMESTAMP", **params)
+            seen = [e["id"] for e in page.results]
+            while page.after is not None:
+                page = events.list(limit=2, sortBy="EVENT_TIMESTAMP", after=page.after, **params)
+                seen.extend(e["id"] for e in page.results)
+            return seen
+
+        assert walk(sortOrder="ASC") == by_time
+        assert walk() == by_time[::-1]  # DESC by default
+        odd = {e["id"] for e in sent[1::2]}
+        assert walk(sortOrder="ASC", customerAlias="c1") == [i for i in by_time if i in odd]
+        first = events.list(limit=2, sortBy="EVENT_TIMESTAMP", sortOrder="ASC")
+        middle = events.list(limit=2, sortBy="EVENT_TIMESTAMP", sortOrder="ASC", after=first.after)
+        assert [e["id"] for e in middle.results] == by_time[2:4] and middle.count == len(stamps)
+        back = events.list(limit=2, sortBy="EVENT_TIMESTAMP", sortOrder="ASC", before=middle.before)
+        assert ([e["id"] for e in back.results], back.before, back.after) == (by_time[:2], None, first.after)
+        assert [e["id"] for e in events.list(sortBy="CREATED_AT", sortOrder="ASC").results] == [e["id"] for e in sent]
+        with pytest.raises(ValidationError) as caught:
+            events.list(sortBy="eventTimestamp")  # type: ignore[arg-type]
+        assert set(caught.value.errors) == {"sortBy"}
+        with pytest.raises(ValidationError) as caught:
+            events.list(after=middle.after)  # a cursor of the event-time order is no position received
+        assert set(caught.value.errors) == {"after"}
+
+    def test_sequence_generated_ids_and_customer_event_ids_agree(self, backend: Any, clock: Any) -> None:
+        # An event sent without a customerEventId is listed with its id as one, so a later event
+        # given that id supersedes it; and no id is generated that is already a customerEventId.
+        prefix = f"g{fresh_project_id()}-"
+        script = iter(prefix + name for name in ("1", "2", "3", "4", "taken", "5"))
+        store = Store(backend, clock=clock, id_factory=lambda: next(script))
+        account = f"acc-{fresh_project_id()}"
+        events = store.sequence.usage_events(account_id=account)
+        usage = Store(backend, clock=clock).sequence.usage_metrics(account_id=account)  # ids of its own
+        metric = usage.create(SUM_OF_N)
+
+        def send(n: int, **fields: Any) -> Any:
+            body = {"eventType": "sent", "customerAlias": "c", "eventTimestamp": "2026-01-10T00:00:00Z"}
+            return events.create({**body, "eventProperties": {"n": n}, **fields})
+
+        def total() -> Any:
+            return usage.evaluate(metric["id"], customerAliases="c", periodStart="2026-01-01", periodEnd="2026-01-31")
+
+        first = send(10)
+        assert first["customerEventId"] == first["id"] == prefix + "1"
+        send(3, customerEventId=first["id"])
+        assert (total()["value"], total()["eventCount"]) == (3, 1)
+        usage.events.append([{"id": "lib-1", "name": "sent", "timestamp": T, "customer": "c", "properties": {"n": 7}}])
+        assert total()["value"] == 3 + 7
+        send(0, customerEventId="lib-1", customerAlias="VOID")  # Sequence's way to cancel an event
+        assert total()["value"] == 3
+        again = usage.events.append(
+            [{"id": "lib-1", "name": "sent", "timestamp": T, "customer": "c", "properties": {"n": 7}}]
+        )
+        assert (again.appended, again.duplicates, total()["value"]) == (0, 1, 3)  # still a repeat, still cancelled
+        kept = send(5, customerEventId=prefix + "taken")
+        fresh = send(1)  # the factory's next id is a customerEventId already: it is passed over
+        assert (fresh["id"], fresh["customerEventId"], kept["customerEventId"]) == (prefix + "5",) * 2 + (
+            prefix + "taken",
+        )
+        assert (total()["value"], total()["eventCount"]) == (3 + 5 + 1, 3)
+        listed = [e["customerEventId"] for e in events.list(sortOrder="ASC").results]
+        assert listed == [first["id"], first["id"], "lib-1", "lib-1", prefix + "taken", prefix + "5"]
+        stuck = Store(backend, clock=clock, id_factory=lambda: prefix + "taken")  # a factory of one id
+        with pytest.raises(StorageError):
+            stuck.sequence.usage_events(account_id=account).create({"eventType": "sent", "customerAlias": "c"})
+        assert events.list().count == len(listed)
+
+    def test_sequence_usage_events_csv_is_stored_whole_or_not_at_all(self, store: Store) -> None:
+        account = f"acc-{fresh_project_id()}"
+        events = store.sequence.usage_events(account_id=account)
+        usage = store.sequence.usage_metrics(account_id=account)
+        metric = usage.create(SUM_OF_N)
+        header = "eventType,eventTimestamp,customerAlias,customerEventId,eventProperty#n\n"
+        rows = [f"sent,2026-01-0{day},c,{'k' if day % 2 else ''},{day}\n" for day in range(1, 6)]
+        with pytest.raises(ValidationError) as caught:
+            events.upload_csv(header + "".join(rows) + "sent,2026-01-32,c,,1\n", idempotency_key="u-1")
+        assert caught.value.errors == {"row 7": {"eventTimestamp": [caught.value.errors["row 7"]["eventTimestamp"][0]]}}
+        assert events.list().count == 0  # the good rows before the bad one are not stored either
+        assert events.upload_csv(header + "".join(rows), idempotency_key="u-1") == {"eventCount": 5}
+        assert events.upload_csv(header + "".join(rows), idempotency_key="u-1") == {"eventCount": 5}
+        listed = events.list(sortOrder="ASC", limit=10).results
+        assert [e["eventProperties"]["n"] for e in listed] == ["1", "2", "3", "4", "5"]
+        answer = usage.evaluate(metric["id"], customerAliases="c", periodStart="2026-01-01", periodEnd="2026-01-31")
+        assert (answer["value"], answer["eventCount"]) == (2 + 4 + 5, 3)  # k: the last row of it counts

@@ -1,0 +1,51 @@
+"""The file of a multipart/form-data body, as clients encode it; anything else is the right error."""
+
+from __future__ import annotations
+
+import pytest
+
+from metricscore.errors import ValidationError
+from metricscore.http.dialect import UnsupportedMediaType
+from metricscore.http.multipart import form_file
+
+
+def _part(name: str, content: bytes, boundary: str = "b", disposition: str = "") -> bytes:
+    disposition = disposition or f'form-data; name="{name}"'
+    return f"--{boundary}\r\nContent-Disposition: {disposition}\r\n\r\n".encode() + content + b"\r\n"
+
+
+def test_the_named_part_is_found_among_others_whatever_its_quoting() -> None:
+    body = (
+        b"a preamble to skip\r\n"
+        + _part("note", b"not this one", "x y")
+        + _part("", b"a,b\r\n1,2\r\n\r\n", "x y", 'form-data; filename="a; name=file.csv"; name="file"')
+        + b"--x y--\r\nan epilogue"
+    )
+    assert form_file('multipart/form-data; boundary="x y"', body, "file") == b"a,b\r\n1,2\r\n\r\n"
+    assert form_file("Multipart/Form-Data;boundary=b", _part("file", b"") + b"--b--", "file") == b""
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body", "error", "field"),
+    [
+        ("text/csv", b"a,b\r\n", UnsupportedMediaType, None),
+        (None, b"", UnsupportedMediaType, None),
+        ("multipart/form-data", _part("file", b"x") + b"--b--", ValidationError, "_schema"),  # no boundary
+        ("multipart/form-data; boundary=\u00e9", b"", ValidationError, "_schema"),
+        ("multipart/form-data; boundary=b", _part("file", b"x"), ValidationError, "_schema"),  # not closed
+        (
+            "multipart/form-data; boundary=b",
+            b'--b\nContent-Disposition: form-data; name="file"\n\nx\n--b--',
+            ValidationError,
+            "_schema",
+        ),
+        ("multipart/form-data; boundary=b", _part("files", b"x") + b"--b--", ValidationError, "file"),
+    ],
+)
+def test_what_is_not_a_form_with_the_file_is_refused(
+    content_type: str | None, body: bytes, error: type[Exception], field: str | None
+) -> None:
+    with pytest.raises(error) as caught:
+        form_file(content_type, body, "file")
+    if field is not None:
+        assert isinstance(caught.value, ValidationError) and list(caught.value.errors) == [field]
