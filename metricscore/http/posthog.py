@@ -15,7 +15,15 @@ from ..dialects.posthog.evaluation import GroupUsageResult
 from ..errors import MetricscoreError, NotFound, PermissionDenied, Unauthenticated, ValidationError
 from ..pagination import OffsetPage
 from ..service import EvaluatingService, IdempotentService
-from .dialect import HttpDialect, UnsupportedMediaType, idempotency_key, json_body, json_numbers, parse_error
+from .dialect import (
+    HttpDialect,
+    UnsupportedMediaType,
+    evaluation_query,
+    idempotency_key,
+    json_body,
+    json_numbers,
+    parse_error,
+)
 from .keys import ApiKey, KeyForm
 from .types import JSON_TYPE, Call, Operation, QueryOperation, Request, Route
 
@@ -119,7 +127,7 @@ def _item(service: Any, resource: str, label: str, scope: str) -> dict[str, Oper
 
 
 def _usage(call: Call) -> tuple[int, Any]:
-    return 200, json_numbers(_group_metrics(call).evaluate(call.params["id"], **call.query))
+    return 200, json_numbers(_group_metrics(call).evaluate(call.params["id"], **evaluation_query(call)))
 
 
 _USAGE = QueryOperation(

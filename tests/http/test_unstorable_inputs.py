@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 import metricscore as mc
+from backends import BACKENDS, store_url
 from metricscore.http import App
 from metricscore.http.keys import NewKey
 from metricscore.http.testing import call, fresh_id
@@ -20,21 +21,9 @@ from metricscore.http.testing import call, fresh_id
 UNSTORABLE = ("\x00", "a\x00b", "\ud800", "x\udfff")
 
 
-def _url(kind: str, tmp_path: Path) -> str:
-    if kind == "memory":
-        return "memory://"
-    if kind == "tinydb":
-        return f"tinydb://{tmp_path}/db.json"
-    pytest.importorskip("sqlalchemy", reason="needs the sql extra: pip install 'metricscore[sql]'")
-    from metricscore.backends.sql.testing import database_url
-
-    return database_url(kind, tmp_path)
-
-
-@pytest.fixture(params=["memory", "tinydb", "sqlite", pytest.param("postgresql", marks=pytest.mark.server),
-                        pytest.param("mysql", marks=pytest.mark.server)])  # fmt: skip
+@pytest.fixture(params=BACKENDS)
 def app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[App]:
-    store = mc.open_store(_url(request.param, tmp_path))
+    store = mc.open_store(store_url(request.param, tmp_path))
     yield App(store, key_cache_seconds=0)
     store.close()
 

@@ -239,7 +239,7 @@ class UsageEvents:
 
     # -- list ----------------------------------------------------------------------------------
 
-    def list(self, **params: Any) -> CursorPage[UsageEventRecord]:
+    def list(self, /, **params: Any) -> CursorPage[UsageEventRecord]:
         """One page of the account's events (the query parameters of ``GET /usage-events``;
         ``customerAlias[]`` may be a list). Raises ValidationError naming every bad parameter."""
         errors: dict[str, Any] = {}

@@ -1,0 +1,81 @@
+"""Requests an attacker would send (each found by fuzzing the server), on every backend.
+
+Every request goes through a DocumentedApp: each answer must be a status the OpenAPI document lists
+for the operation, with a body its schema accepts; none may be a 5xx.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+import metricscore as mc
+
+pytest.importorskip("apispec", reason="needs the server extra: pip install 'metricscore[server]'")
+pytest.importorskip("openapi_schema_validator", reason="needs the dev extra: pip install 'metricscore[dev]'")
+
+from documented import DocumentedApp
+
+from backends import BACKENDS, store_url
+from metricscore.http.testing import GROUP_METRIC, SEQUENCE_METRIC, STATSIG_METRIC, basic, bearer, call, statsig
+
+
+@pytest.fixture(params=BACKENDS)
+def app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[DocumentedApp]:
+    store = mc.open_store(store_url(request.param, tmp_path))
+    yield DocumentedApp(store)
+    store.close()
+
+
+@dataclass
+class Routes:
+    """One stored metric per dialect, and the list and evaluation routes with their credentials."""
+
+    lists: list[tuple[str, dict[str, str]]]
+    evaluations: list[tuple[str, dict[str, str]]]
+
+
+@pytest.fixture
+def routes(app: DocumentedApp) -> Routes:
+    posthog = bearer(app.keys.create_posthog_key(scopes=["*"], projects=[1]))
+    sequence = basic(app.keys.create_sequence_credentials(account_id="acct-1"))
+    console = statsig(app.keys.create_statsig_key(project_id="p1"))
+    group = call(app, "POST", "/api/projects/1/groups_types/0/metrics/", headers=posthog, json_body=GROUP_METRIC)
+    usage = call(app, "POST", "/usage-metrics", headers=sequence, json_body=SEQUENCE_METRIC)
+    metric = call(app, "POST", "/console/v1/metrics", headers=console, json_body=STATSIG_METRIC)
+    assert (group.status, usage.status, metric.status) == (201, 201, 201)
+    return Routes(
+        lists=[
+            ("/api/environments/1/accounts/", posthog),
+            ("/api/projects/1/groups_types/0/metrics/", posthog),
+            ("/api/usage-metrics", sequence),
+            ("/api/usage-events", sequence),
+            ("/console/v1/metrics/list", console),
+        ],
+        evaluations=[
+            (f"/api/projects/1/groups_types/0/metrics/{group.json()['id']}/usage/", posthog),
+            (f"/api/usage-metrics/{usage.json()['id']}/calculate", sequence),
+            (f"/console/v1/metrics/{metric.json()['data']['id']}/evaluate", console),
+        ],
+    )
+
+
+#: Query parameter names that are the names of the library calls' own arguments (``list(self,
+#: **params)``, ``evaluate(self, id, *, events, **params)``) and no vendor's parameter there.
+LIST_ARGUMENTS = ("self", "params")
+EVALUATE_ARGUMENTS = ("self", "id", "events", "params")
+
+
+def test_query_parameters_named_like_the_calls_arguments_are_ignored(app: DocumentedApp, routes: Routes) -> None:
+    # Found: ?self=x on a list, ?id=x or ?events=x on an evaluation reached list(**query) and
+    # evaluate(id, **query) as Python's own arguments: a TypeError, answered with a 500.
+    cases = [(route, LIST_ARGUMENTS) for route in routes.lists]
+    cases += [(route, EVALUATE_ARGUMENTS) for route in routes.evaluations]
+    for (path, headers), names in cases:
+        plain = call(app, "GET", path, headers=headers)
+        for name in names:
+            answer = call(app, "GET", path, headers=headers, query=f"{name}=x")
+            assert (answer.status, answer.json()) == (plain.status, plain.json()), (path, name)
