@@ -103,6 +103,16 @@ class App:
             logger.exception("Unhandled error in %s %s", request.method, request.path)
             return self._server_error(self._dialect_of(request.path))
 
+    def refusal(self, path: str, status: int, code: str, message: str) -> Response:
+        """The answer to a request the server could not read (a request line or headers too long,
+        malformed HTTP), in the format of the dialect ``path`` (what could be read of it) suggests:
+        the server in front of :meth:`handle` sends it instead of its own page. A ``status`` of 500
+        or more is the dialect's 500."""
+        face = self._dialect_of(path)
+        if status >= 500:
+            return self._server_error(face)
+        return self._plain(face, status, code, message)
+
     def link_url(self, request: Request) -> str:
         """The URL of ``request`` as links in its response show it (see :mod:`metricscore.http.links`)."""
         assert isinstance(request.query, str)

@@ -40,12 +40,14 @@ if TYPE_CHECKING:
 __all__ = ["openapi_document", "record_schema"]
 
 _STATUS_TEXT = {
-    400: "Invalid request: a body, query parameter or header that is not valid (every bad field named)",
+    400: "Invalid request: malformed HTTP, or a body, query parameter or header not valid (every bad field named)",
     401: "No valid credentials",
     403: "Valid credentials without the scope or the project",
     404: "Not found (a record of another scope is not found either)",
     409: "Conflict: a unique key is taken, an idempotency key was used with another body, or the state refuses",
     413: "Request body too large",
+    414: "Request line (path and query string) too long for the server",
+    431: "Request headers too large for the server",
     415: "Unsupported media type",
     429: "Rate limited: retry after Retry-After seconds",
     500: "Server error (storage unavailable, or a bug)",
@@ -126,12 +128,11 @@ def _query_parameters(resource: Resource[Any]) -> list[dict[str, Any]]:
 def _statuses(face: HttpDialect, route: Route, method: str, operation: Operation) -> list[int]:
     """Every error status the operation can answer: the common ones, then its dialect's own."""
     item = "{id}" in route.template or "{name}" in route.template
-    found = {401, 500}
-    queried = isinstance(operation, QueryOperation) and bool(operation.query or operation.parameters)
-    if operation.body is not None or operation.idempotency_key or (method == "GET" and not item) or queried:
-        found.add(400)  # a body, an Idempotency-Key, or query parameters
+    # A server refuses a request it cannot read, whatever its route: malformed HTTP (400), a
+    # request line or headers beyond its limits (414, 431); metricscore serve answers these too.
+    found = {400, 401, 414, 431, 500}
     if isinstance(operation, QueryOperation) and operation.request is not None:
-        found |= {400, 413}  # a body the handler reads itself
+        found.add(413)  # a body the handler reads itself
     if item:
         found.add(404)
     if method != "GET":

@@ -35,7 +35,7 @@ __all__ = ["POSTHOG_SCOPES", "AuthenticationFailed", "PostHogHttp"]
 FORM_TYPE = "application/x-www-form-urlencoded"
 #: The PostHog scopes the reference server checks; ``*`` grants all of them.
 POSTHOG_SCOPES = ("account:read", "account:write", "usage_metric:read", "usage_metric:write")
-_PLAIN_TYPES = {404: "invalid_request", 405: "invalid_request", 413: "invalid_request", 415: "invalid_request"}
+_PLAIN_TYPES = {status: "invalid_request" for status in (400, 404, 405, 413, 414, 415, 431)}
 
 
 class AuthenticationFailed(Unauthenticated):
