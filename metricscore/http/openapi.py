@@ -32,7 +32,7 @@ from ..errors import ConfigurationError
 from ..idempotency import MAX_KEY_LENGTH
 from ..resource import Resource
 from .dialect import HttpDialect
-from .types import Operation, QueryOperation, Route
+from .types import JSON_TYPE, Operation, QueryOperation, Route
 
 if TYPE_CHECKING:
     from .core import App
@@ -323,9 +323,44 @@ def openapi_document(app: App) -> dict[str, Any]:
                 }
             operations[method.lower()] = entry
         paths.setdefault(path, {}).update(operations)
+    _link_creates(paths)
     for path, operations in paths.items():
         spec.path(path=path, operations=operations)
     return spec.to_dict()
+
+
+def _id_pointer(schema: Mapping[str, Any]) -> str | None:
+    """Where a record's ``id`` is in a success body of ``schema``: the record itself, or a
+    property holding it (Statsig's ``{message, data}``); ``None`` for anything else."""
+    if "$ref" in schema:
+        return "/id"
+    for name, inner in schema.get("properties", {}).items():
+        if "$ref" in inner:
+            return f"/{name}/id"
+    return None
+
+
+def _link_creates(paths: dict[str, dict[str, Any]]) -> None:
+    """OpenAPI links from each create (``POST`` on a collection) to the operations on the record it
+    made (the paths under ``{collection}/{id}``), so that clients and stateful testers can follow them."""
+    for collection, operations in paths.items():
+        create = operations.get("post")
+        if create is None or "{id}" in collection:
+            continue
+        status, answer = next(iter(create["responses"].items()))
+        pointer = _id_pointer(answer.get("content", {}).get(JSON_TYPE, {}).get("schema", {}))
+        if pointer is None or not status.startswith("2"):
+            continue
+        links: dict[str, Any] = {}
+        for path, targets in paths.items():
+            if not path.startswith(f"{collection.rstrip('/')}/{{id}}"):
+                continue
+            parameters = {name: f"$request.path.{name}" for name in re.findall(r"\{(\w+)\}", path)}
+            parameters["id"] = f"$response.body#{pointer}"
+            for target in targets.values():
+                links[target["operationId"]] = {"operationId": target["operationId"], "parameters": parameters}
+        if links:
+            answer["links"] = links
 
 
 def _titles(app: App) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 import metricscore as mc
@@ -28,3 +30,49 @@ def test_the_document_validates_against_the_openapi_30_schema() -> None:
         "/console/v1/metrics/{name}/{type}",
         "/console/v1/metrics/{id}/schedule_archive",
     } <= set(document["paths"])
+
+
+def _resolve(expression: str, params: dict[str, str], body: Any) -> Any:
+    """A link parameter's runtime expression: ``$request.path.<name>`` or ``$response.body#/<pointer>``."""
+    if expression.startswith("$request.path."):
+        return params[expression.removeprefix("$request.path.")]
+    found = body
+    for key in expression.removeprefix("$response.body#/").split("/"):
+        found = found[key]
+    return found
+
+
+def test_creates_link_to_the_operations_on_the_record_they_made() -> None:
+    from metricscore.http.testing import GROUP_METRIC, SEQUENCE_METRIC, STATSIG_METRIC, basic, bearer, statsig
+
+    app = App(mc.open_store("memory://"))
+    document = call(app, "GET", "/openapi.json").json()
+    by_id = {
+        entry["operationId"]: (path, method) for path, ops in document["paths"].items() for method, entry in ops.items()
+    }
+    posthog = bearer(app.keys.create_posthog_key(scopes=["*"], projects=[1]))
+    creates = {  # collection template -> (its path parameters, credentials, a valid body)
+        "/api/environments/{project_id}/accounts/": ({"project_id": "1"}, posthog, {"name": "Acme"}),
+        "/api/projects/{project_id}/accounts/": ({"project_id": "1"}, posthog, {"name": "Acme"}),
+        "/api/projects/{project_id}/groups_types/{group_type_index}/metrics/": (
+            {"project_id": "1", "group_type_index": "0"},
+            posthog,
+            GROUP_METRIC,
+        ),
+        "/api/usage-metrics": ({}, basic(app.keys.create_sequence_credentials(account_id="a")), SEQUENCE_METRIC),
+        "/usage-metrics": ({}, basic(app.keys.create_sequence_credentials(account_id="b")), SEQUENCE_METRIC),
+        "/console/v1/metrics": ({}, statsig(app.keys.create_statsig_key(project_id="p")), STATSIG_METRIC),
+    }
+    followed: set[str] = set()
+    for template, (params, headers, body) in creates.items():
+        created = call(app, "POST", template.format(**params), headers=headers, json_body=body)
+        links = document["paths"][template]["post"]["responses"][str(created.status)]["links"]
+        for link in links.values():
+            path, method = by_id[link["operationId"]]
+            values = {name: _resolve(value, params, created.json()) for name, value in link["parameters"].items()}
+            if method == "get":  # reads: the record the link names is found
+                answer = call(app, "GET", path.format(**values), headers=headers)
+                assert answer.status != 404, (link, answer.json())
+            followed.add(path)
+    # Every operation on a record is reached from its create.
+    assert {path for path in document["paths"] if "{id}" in path} == followed
