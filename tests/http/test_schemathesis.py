@@ -1,0 +1,74 @@
+"""Schemathesis against the WSGI app, in-process, for every operation of every dialect.
+
+Each generated request (valid and invalid) must get no 5xx, and a status, content type and body
+that the operation's OpenAPI document describes; the stateful test also follows the document's
+links from each create to the operations on the record it made. Bounded and derandomized, so it
+cannot flake (about 15 s); docs/http.md ("Fuzzing") has the longer run against a live server.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+import metricscore as mc
+
+pytest.importorskip("apispec", reason="needs the server extra: pip install 'metricscore[server]'")
+schemathesis = pytest.importorskip("schemathesis", reason="needs the dev extra: pip install 'metricscore[dev]'")
+
+from schemathesis.checks import (  # noqa: E402
+    content_type_conformance,
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from metricscore.http import App  # noqa: E402
+from metricscore.http.testing import basic, bearer, statsig  # noqa: E402
+from metricscore.http.wsgi import wsgi_app  # noqa: E402
+
+pytestmark = pytest.mark.fuzz
+
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+BOUNDED = settings(
+    max_examples=10,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+)
+
+# One app for the whole module: schemathesis loads the document once, at import.
+core = App(mc.open_store("memory://"), statsig_limits=())
+CREDENTIALS = {  # valid credentials for each dialect, by the tag of its operations
+    "posthog": bearer(core.keys.create_posthog_key(scopes=["*"])),
+    "sequence": basic(core.keys.create_sequence_credentials(account_id="acct-fuzz")),
+    "statsig": statsig(core.keys.create_statsig_key(project_id="p-fuzz")),
+}
+schema = schemathesis.openapi.from_wsgi("/openapi.json", wsgi_app(core))
+
+
+def _headers(case: Any) -> dict[str, str]:
+    return CREDENTIALS[case.operation.definition.raw["tags"][0]]
+
+
+@schema.parametrize()
+@BOUNDED
+def test_every_operation_answers_as_documented(case: Any) -> None:
+    case.call_and_validate(headers=_headers(case), checks=CHECKS)
+
+
+class Workflow(schema.as_state_machine()):  # type: ignore[misc]
+    """Sequences of calls that follow the document's links (create, then read, change, delete)."""
+
+    def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+        return {"headers": _headers(case)}
+
+    def validate_response(self, response: Any, case: Any, **kwargs: Any) -> None:
+        case.validate_response(response, checks=CHECKS)
+
+
+TestWorkflow = Workflow.TestCase
+TestWorkflow.settings = settings(BOUNDED, max_examples=15, stateful_step_count=6)
