@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..errors import ErrorMessage
+from ..jsonvalue import string_problem
 
 __all__ = ["Errors", "Number", "aliases", "day", "instant", "json_number", "text", "utc_offset"]
 
@@ -69,7 +70,11 @@ def aliases(params: dict[str, Any], field: str, errors: Errors) -> tuple[str, ..
     cleaned = tuple(dict.fromkeys(item.strip() for item in items if item.strip()))
     if not cleaned:
         _fail(errors, field, REQUIRED, "required")
-    return cleaned
+    # A NUL or a lone surrogate: no stored event holds one, and SQL drivers refuse to send it.
+    problems = dict.fromkeys(problem for item in cleaned if (problem := string_problem(item)))
+    for problem in problems:
+        _fail(errors, field, problem)
+    return () if problems else cleaned
 
 
 def text(params: dict[str, Any], field: str, errors: Errors) -> str | None:
@@ -79,6 +84,9 @@ def text(params: dict[str, Any], field: str, errors: Errors) -> str | None:
         return None
     if not isinstance(value, str) or len(value) > 400:
         _fail(errors, field, "Expected a string of at most 400 characters.")
+        return None
+    if (problem := string_problem(value)) is not None:  # as in aliases()
+        _fail(errors, field, problem)
         return None
     return value
 

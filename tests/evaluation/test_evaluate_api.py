@@ -96,3 +96,16 @@ def test_statsig_and_sequence_name_every_bad_parameter() -> None:
     with pytest.raises(mc.ValidationError) as caught:
         SEQUENCE.evaluate(SEQUENCE_ID, customerAliases=[5], periodStart="2026-01-01", periodEnd="2025-12-31")
     assert set(caught.value.errors) == {"customerAliases", "periodEnd"}
+
+
+@pytest.mark.parametrize("bad", ["\x00", "a\x00b", "\ud800", "x\udfff"])
+def test_keys_no_event_can_hold_are_refused_naming_the_parameter(bad: str) -> None:
+    # Found: SQL drivers refuse a NUL (PostgreSQL) or a lone surrogate (every one): such a group
+    # key or customer alias was a StorageError on SQL stores, and a zero answer in memory.
+    with pytest.raises(mc.ValidationError) as caught:
+        POSTHOG.evaluate(POSTHOG_ID, group_key=bad)
+    assert set(caught.value.errors) == {"group_key"}
+    for aliases in (bad, f"ok,{bad}", ["ok", bad]):
+        with pytest.raises(mc.ValidationError) as caught:
+            SEQUENCE.evaluate(SEQUENCE_ID, customerAliases=aliases, periodStart="2026-01-01", periodEnd="2026-01-31")
+        assert set(caught.value.errors) == {"customerAliases"}
