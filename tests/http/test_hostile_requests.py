@@ -79,3 +79,15 @@ def test_query_parameters_named_like_the_calls_arguments_are_ignored(app: Docume
         for name in names:
             answer = call(app, "GET", path, headers=headers, query=f"{name}=x")
             assert (answer.status, answer.json()) == (plain.status, plain.json()), (path, name)
+
+
+def test_evaluation_periods_beyond_the_calendar_are_a_400(app: DocumentedApp, routes: Routes) -> None:
+    # Found: periodEnd=9999-12-31, now=0001-01-01T00:00:00Z, or date_from=0001-01-01 with a +14:00
+    # day start overflowed Python's dates: a 500 (Sequence, Statsig) or a 503 (PostHog).
+    queries = [
+        "group_key=g&now=0001-01-01T00:00:00Z",
+        "customerAliases=c&periodStart=2026-01-01&periodEnd=9999-12-31",
+        "date_from=0001-01-01&date_to=0001-01-01&day_start_utc_offset=%2B14:00",
+    ]
+    for (path, headers), query in zip(routes.evaluations, queries, strict=True):
+        assert call(app, "GET", path, headers=headers, query=query).status == 400, (path, query)
