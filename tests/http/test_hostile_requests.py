@@ -20,7 +20,16 @@ pytest.importorskip("openapi_schema_validator", reason="needs the dev extra: pip
 from documented import DocumentedApp
 
 from backends import BACKENDS, store_url
-from metricscore.http.testing import GROUP_METRIC, SEQUENCE_METRIC, STATSIG_METRIC, basic, bearer, call, statsig
+from metricscore.http.testing import (
+    GROUP_METRIC,
+    SEQUENCE_METRIC,
+    STATSIG_METRIC,
+    basic,
+    bearer,
+    call,
+    fresh_id,
+    statsig,
+)
 
 
 @pytest.fixture(params=BACKENDS)
@@ -40,23 +49,25 @@ class Routes:
 
 @pytest.fixture
 def routes(app: DocumentedApp) -> Routes:
-    posthog = bearer(app.keys.create_posthog_key(scopes=["*"], projects=[1]))
-    sequence = basic(app.keys.create_sequence_credentials(account_id="acct-1"))
-    console = statsig(app.keys.create_statsig_key(project_id="p1"))
-    group = call(app, "POST", "/api/projects/1/groups_types/0/metrics/", headers=posthog, json_body=GROUP_METRIC)
+    project = fresh_id()  # a project and accounts no earlier run used (the server databases persist)
+    posthog = bearer(app.keys.create_posthog_key(scopes=["*"], projects=[project]))
+    sequence = basic(app.keys.create_sequence_credentials(account_id=f"acct-{project}"))
+    console = statsig(app.keys.create_statsig_key(project_id=f"p{project}"))
+    group_metrics = f"/api/projects/{project}/groups_types/0/metrics/"
+    group = call(app, "POST", group_metrics, headers=posthog, json_body=GROUP_METRIC)
     usage = call(app, "POST", "/usage-metrics", headers=sequence, json_body=SEQUENCE_METRIC)
     metric = call(app, "POST", "/console/v1/metrics", headers=console, json_body=STATSIG_METRIC)
     assert (group.status, usage.status, metric.status) == (201, 201, 201)
     return Routes(
         lists=[
-            ("/api/environments/1/accounts/", posthog),
-            ("/api/projects/1/groups_types/0/metrics/", posthog),
+            (f"/api/environments/{project}/accounts/", posthog),
+            (group_metrics, posthog),
             ("/api/usage-metrics", sequence),
             ("/api/usage-events", sequence),
             ("/console/v1/metrics/list", console),
         ],
         evaluations=[
-            (f"/api/projects/1/groups_types/0/metrics/{group.json()['id']}/usage/", posthog),
+            (f"{group_metrics}{group.json()['id']}/usage/", posthog),
             (f"/api/usage-metrics/{usage.json()['id']}/calculate", sequence),
             (f"/console/v1/metrics/{metric.json()['data']['id']}/evaluate", console),
         ],
