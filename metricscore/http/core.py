@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
@@ -149,22 +150,37 @@ class App:
             status, body = 500, self._plain_body(face, 500, "error", "A server error occurred.")
         return json_response(status, body)
 
+    def route(self, method: str, path: str) -> tuple[Route, re.Match[str]] | None:
+        """The route that answers ``method`` on ``path``, with its match: the first route whose
+        template matches and that has the method, else the first whose template matches (the
+        method is then a 405); ``None`` when no template matches (a 404).
+
+        Templates overlap (Statsig's ``GET {name}/{type}`` and ``PUT {id}/cancel_archive``), so a
+        method is looked up on every route the path matches, as the vendors' routers do.
+        """
+        first: tuple[Route, re.Match[str]] | None = None
+        for route in self.routes:
+            match = route.regex.match(path)
+            if match is not None:
+                if method in route.operations:
+                    return route, match
+                first = first or (route, match)
+        return first
+
     def _handle(self, request: Request) -> Response:
         path = request.path
         if self.serve_openapi and path == "/openapi.json":
             return self._openapi_response(request)
-        for route in self.routes:
-            match = route.regex.match(path)
-            if match is not None:
-                break
-        else:
+        found = self.route(request.method, path)
+        if found is None:
             return self._plain(self._claimant(path), 404, "not_found", "Not found.")
+        route, match = found
         face = self.dialects[route.dialect]
         operation = route.operations.get(request.method)
         if operation is None:
-            allowed = ", ".join(route.operations)
+            methods = [m for other in self.routes if other.regex.match(path) for m in other.operations]
             response = self._plain(face, 405, "method_not_allowed", f'Method "{request.method}" not allowed.')
-            response.headers.append(("Allow", allowed))
+            response.headers.append(("Allow", ", ".join(dict.fromkeys(methods))))
             return response
         try:
             params = {name: unquote(value) for name, value in match.groupdict().items()}

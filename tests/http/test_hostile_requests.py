@@ -102,3 +102,17 @@ def test_evaluation_periods_beyond_the_calendar_are_a_400(app: DocumentedApp, ro
     ]
     for (path, headers), query in zip(routes.evaluations, queries, strict=True):
         assert call(app, "GET", path, headers=headers, query=query).status == 400, (path, query)
+
+
+def test_a_metric_whose_type_names_an_archive_action_is_read_by_name_and_type(app: DocumentedApp) -> None:
+    # Found (schemathesis): GET /console/v1/metrics/{name}/cancel_archive matched the PUT-only
+    # archive route first: a 405 that GET {name}/{type} does not document.
+    console = statsig(app.keys.create_statsig_key(project_id=f"p{fresh_id()}"))
+    created = call(app, "POST", "/console/v1/metrics", headers=console, json_body=STATSIG_METRIC).json()["data"]
+    for action in ("schedule_archive", "cancel_archive", "unarchive"):
+        path = f"/console/v1/metrics/{created['name']}/{action}"
+        assert call(app, "GET", path, headers=console).status == 404  # no metric of that type
+        assert call(app, "PUT", path, headers=console).status == 404  # the action: no metric of that id
+        refused = call(app, "DELETE", path, headers=console)
+        assert (refused.status, refused.header("Allow")) == (405, "PUT, GET")
+    assert call(app, "GET", f"/console/v1/metrics/{created['name']}/{created['type']}", headers=console).status == 200

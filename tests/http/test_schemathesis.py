@@ -40,31 +40,49 @@ BOUNDED = settings(
     suppress_health_check=list(HealthCheck),
 )
 
-# One app for the whole module: schemathesis loads the document once, at import.
-core = App(mc.open_store("memory://"), statsig_limits=())
-CREDENTIALS = {  # valid credentials for each dialect, by the tag of its operations
-    "posthog": bearer(core.keys.create_posthog_key(scopes=["*"])),
-    "sequence": basic(core.keys.create_sequence_credentials(account_id="acct-fuzz")),
-    "statsig": statsig(core.keys.create_statsig_key(project_id="p-fuzz")),
-}
-schema = schemathesis.openapi.from_wsgi("/openapi.json", wsgi_app(core))
+
+class FreshApp:
+    """The WSGI app schemathesis calls: an App over a memory store and a key per dialect, replaced
+    by a fresh one before each stateful run (a store that kept the earlier runs' records would
+    change what a run reads, and Hypothesis refuses runs that do not replay alike)."""
+
+    def __init__(self) -> None:
+        self.renew()
+
+    def renew(self) -> None:
+        core = App(mc.open_store("memory://"), statsig_limits=())
+        self.wsgi = wsgi_app(core)
+        self.credentials = {  # by the tag of the operations (the dialect's name)
+            "posthog": bearer(core.keys.create_posthog_key(scopes=["*"])),
+            "sequence": basic(core.keys.create_sequence_credentials(account_id="acct-fuzz")),
+            "statsig": statsig(core.keys.create_statsig_key(project_id="p-fuzz")),
+        }
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        return self.wsgi(environ, start_response)
+
+    def headers(self, case: Any) -> dict[str, str]:
+        return self.credentials[case.operation.definition.raw["tags"][0]]
 
 
-def _headers(case: Any) -> dict[str, str]:
-    return CREDENTIALS[case.operation.definition.raw["tags"][0]]
+app = FreshApp()
+schema = schemathesis.openapi.from_wsgi("/openapi.json", app)
 
 
 @schema.parametrize()
 @BOUNDED
 def test_every_operation_answers_as_documented(case: Any) -> None:
-    case.call_and_validate(headers=_headers(case), checks=CHECKS)
+    case.call_and_validate(headers=app.headers(case), checks=CHECKS)
 
 
 class Workflow(schema.as_state_machine()):  # type: ignore[misc]
     """Sequences of calls that follow the document's links (create, then read, change, delete)."""
 
+    def setup(self) -> None:
+        app.renew()
+
     def get_call_kwargs(self, case: Any) -> dict[str, Any]:
-        return {"headers": _headers(case)}
+        return {"headers": app.headers(case)}
 
     def validate_response(self, response: Any, case: Any, **kwargs: Any) -> None:
         case.validate_response(response, checks=CHECKS)
