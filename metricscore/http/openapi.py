@@ -154,6 +154,8 @@ def _coded_field(self: Any, field: Any, **kwargs: Any) -> dict[str, Any]:
             found["maxLength"] = field.max_length
         if field.min_length is not None:
             found["minLength"] = field.min_length
+        if not (field.allow_blank or field.blank_as_none):
+            found["pattern"] = r"\S"  # trimmed, then refused when blank: some character that is not whitespace
         return found
     if isinstance(field, v.Boolean):
         return {"type": "boolean"}
@@ -293,7 +295,11 @@ def openapi_document(app: App) -> dict[str, Any]:
                 entry.setdefault("parameters", []).extend(_query_parameters(resources[operation.response[0]]))
             if isinstance(operation, QueryOperation):
                 entry.setdefault("parameters", []).extend(
-                    _parameter(name, {"type": "string", "description": text}, required)
+                    _parameter(
+                        name,
+                        {"type": "string", "description": text, **({"minLength": 1} if required else {})},
+                        required,
+                    )
                     for name, required, text in operation.query
                 )
                 entry["parameters"].extend(_parameter(name, schema) for name, schema in operation.parameters.items())

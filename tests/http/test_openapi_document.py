@@ -76,3 +76,53 @@ def test_creates_link_to_the_operations_on_the_record_they_made() -> None:
             followed.add(path)
     # Every operation on a record is reached from its create.
     assert {path for path in document["paths"] if "{id}" in path} == followed
+
+
+def test_the_request_schemas_refuse_the_blank_strings_the_server_refuses() -> None:
+    # Found: schemathesis sent whitespace-only names the document allowed and the server refused as
+    # blank ("Schema validation mismatch"), so its stateful runs rarely created anything to follow.
+    from openapi_schema_validator import OAS30Validator
+
+    from metricscore.http.testing import GROUP_METRIC, SEQUENCE_METRIC, STATSIG_METRIC
+
+    store = mc.open_store("memory://")
+    components = call(App(store), "GET", "/openapi.json").json()["components"]["schemas"]
+    cases = [
+        ("PostHogAccountInput", store.posthog.accounts(project_id=1), {"name": "Acme"}),
+        (
+            "PostHogGroupUsageMetricInput",
+            store.posthog.group_usage_metrics(project_id=1, group_type_index=0),
+            GROUP_METRIC,
+        ),
+        ("SequenceUsageMetricInput", store.sequence.usage_metrics(account_id="a"), SEQUENCE_METRIC),
+        ("StatsigMetricInput", store.statsig.metrics(project_id="p"), STATSIG_METRIC),
+    ]
+    checked = 0
+    for component, service, valid in cases:
+        for name, schema in components[component]["properties"].items():
+            if schema.get("type") != "string" or "enum" in schema:
+                continue
+            try:
+                service.validate({**valid, name: "   "})
+                server_refuses = False
+            except mc.ValidationError as error:
+                server_refuses = name in error.errors
+            assert OAS30Validator(schema).is_valid("   ") is not server_refuses, (component, name, schema)
+            checked += 1
+    assert checked >= 8
+
+
+def test_required_query_parameters_are_documented_non_empty() -> None:
+    # The server answers an empty group_key, customerAliases, periodStart... as missing (a 400).
+    from openapi_schema_validator import OAS30Validator
+
+    document = call(App(mc.open_store("memory://")), "GET", "/openapi.json").json()
+    required = [
+        parameter
+        for operations in document["paths"].values()
+        for entry in operations.values()
+        for parameter in entry.get("parameters", [])
+        if parameter["in"] == "query" and parameter["required"]
+    ]
+    assert {parameter["name"] for parameter in required} >= {"group_key", "customerAliases", "date_from"}
+    assert not any(OAS30Validator(parameter["schema"]).is_valid("") for parameter in required)
