@@ -3,7 +3,7 @@
 Each generated request (valid and invalid) must get no 5xx, and a status, content type and body
 that the operation's OpenAPI document describes; the stateful test also follows the document's
 links from each create to the operations on the record it made. Bounded and derandomized, so it
-cannot flake (about 15 s); docs/http.md ("Fuzzing") has the longer run against a live server.
+cannot flake (about 10 s); docs/http.md ("Fuzzing") has the longer run against a live server.
 """
 
 from __future__ import annotations
