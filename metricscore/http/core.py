@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-from ..errors import MetricscoreError
+from ..errors import ConfigurationError, MetricscoreError
 from .dialect import BodyTooLarge, HttpDialect, PlainError, ServerError, installed_http_dialects
 from .keys import Keyring
 from .links import LinkBase
@@ -43,6 +43,16 @@ DEFAULT_KEY_CACHE_SECONDS = 1.0
 
 
 # -- the app -------------------------------------------------------------------------------------
+
+
+def _names(option: str, value: object) -> list[str]:
+    """``value`` as a list of strings (a single string is not a list of names); ConfigurationError otherwise."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise ConfigurationError(f"{option} is a list of names, not {value!r}.")
+    names = list(value)
+    if not all(type(name) is str for name in names):
+        raise ConfigurationError(f"{option} is a list of names (strings), not {names!r}.")
+    return names
 
 
 class App:
@@ -78,12 +88,14 @@ class App:
     ) -> None:
         self.store = store
         self.keys = Keyring(store, cache_seconds=key_cache_seconds)
+        if type(max_body) is not int or max_body < 0:
+            raise ConfigurationError(f"max_body is a number of bytes (an integer of at least 0), not {max_body!r}.")
         self.max_body = max_body
         self.links = LinkBase(public_url, allowed_hosts)
         self.serve_openapi = openapi
         self.dialects: dict[str, HttpDialect] = {}
         used: set[str] = set()
-        for face in installed_http_dialects(None if dialects is None else list(dialects)):
+        for face in installed_http_dialects(None if dialects is None else _names("dialects", dialects)):
             mine = {option: options[option] for option in options if option in face.app_options}
             used |= set(mine)
             self.dialects[face.name] = face(self, mine)
