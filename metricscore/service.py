@@ -381,7 +381,7 @@ class ResourceService(Generic[RecordT, PageT]):
 
         return self._run("delete", id, None, actor_id, key, body)
 
-    def list(self, **params: Any) -> PageT:
+    def list(self, /, **params: Any) -> PageT:
         """One page of records, from the vendor's own query parameters (typed values or the raw
         strings of a query string; unknown ones are ignored, as the vendors ignore them).
 
@@ -414,7 +414,7 @@ class ResourceService(Generic[RecordT, PageT]):
 
         return EventLog(self.store, self.resource.events_dataset(self.scope))
 
-    def evaluate(self, id: Any, *, events: Any = None, **params: Any) -> Mapping[str, Any]:
+    def evaluate(self, id: Any, /, *, events: Any = None, **params: Any) -> Mapping[str, Any]:
         """Compute the metric ``id`` over events; the answer is in the vendor's shape (typed on an
         :class:`EvaluatingService`, which every metric namespace returns).
 
@@ -500,7 +500,7 @@ class EvaluatingService(IdempotentService[RecordT, PageT], Generic[RecordT, Page
     (the vendor's answer shape, a ``TypedDict``): ``store.sequence.usage_metrics(...)``,
     ``store.posthog.group_usage_metrics(...)`` and ``store.statsig.metrics(...)``."""
 
-    def evaluate(self, id: Any, *, events: Any = None, **params: Any) -> ResultT:
+    def evaluate(self, id: Any, /, *, events: Any = None, **params: Any) -> ResultT:
         """Compute the metric ``id`` over events, in the vendor's answer shape (docs/evaluation.md).
 
         ``events``: ``None`` for this scope's built-in events (:attr:`events`), an events runner

@@ -1,5 +1,6 @@
-"""Property tests: whatever a caller passes, the cursor decoder and the Keyring raise only
-metricscore's errors (and the decoder gives back only positions of the right types)."""
+"""Property tests: whatever a caller passes, the cursor decoder, the Keyring and the services'
+``list`` and ``evaluate`` raise only metricscore's errors (and the decoder gives back only
+positions of the right types)."""
 
 from __future__ import annotations
 
@@ -129,3 +130,42 @@ def test_checking_and_revoking_raise_only_metricscore_errors(keyring: Keyring, a
     new = keyring.create_sequence_credentials(account_id="acct")
     assert _only_metricscore_errors(lambda: keyring.check_credentials("sequence", new.client_id, a)) is None
     assert keyring.check_credentials("sequence", new.client_id, new.client_secret) is not None
+
+
+@pytest.fixture(params=["memory", "tinydb", "sqlite"])
+def metric_services(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[list[tuple[Any, str]]]:
+    """A stored metric of each dialect, with its service (reads never change it)."""
+    if request.param == "sqlite":
+        pytest.importorskip("sqlalchemy", reason="needs the sql extra: pip install 'metricscore[sql]'")
+    urls = {"memory": "memory://", "tinydb": f"tinydb://{tmp_path}/db.json", "sqlite": f"sqlite:///{tmp_path}/m.db"}
+    store = mc.open_store(urls[request.param])
+    group = store.posthog.group_usage_metrics(project_id=1, group_type_index=0)
+    usage = store.sequence.usage_metrics(account_id="acct")
+    metrics = store.statsig.metrics(project_id="p")
+    yield [
+        (group, group.create({"name": "Events", "filters": {"events": [{"id": "$pageview"}]}})["id"]),
+        (
+            usage,
+            usage.create({"name": "Sent", "metricType": "SIMPLE", "eventType": "e", "aggregationType": "COUNT"})["id"],
+        ),
+        (
+            metrics,
+            metrics.create(
+                {"name": "Carts", "type": "sum", "unitTypes": ["userID"], "metricEvents": [{"name": "cart"}]}
+            )["id"],
+        ),
+    ]
+    store.close()
+
+
+#: The calls' own argument names among the parameter names (``list(self, **params)``, ``evaluate(self, id, ...)``).
+parameter_names = st.one_of(st.sampled_from(["self", "id", "params", "limit", "page", "tags", "after"]), any_text)
+
+
+@BOUNDED
+@given(st.dictionaries(parameter_names, anything, max_size=4))
+def test_list_and_evaluate_take_any_parameters(metric_services: list[tuple[Any, str]], params: dict[str, Any]) -> None:
+    for service, id in metric_services:
+        _only_metricscore_errors(lambda service=service: service.list(**params))
+        _only_metricscore_errors(lambda service=service, id=id: service.evaluate(id, **params))
+        _only_metricscore_errors(lambda service=service, id=id: service.evaluate(id, events=params, **params))

@@ -161,7 +161,10 @@ def test_every_page_renders_from_a_request_url_or_none(store: mc.Store) -> None:
         assert page.envelope(request_url=urls[vendor]) == with_url, vendor
 
 
-@pytest.mark.parametrize("bad", [5, b"http://h/a/", "http://[::1/a/", "//[x"])
+# A lone surrogate (found: PostHog's links re-encode the query, a UnicodeEncodeError escaped).
+@pytest.mark.parametrize(
+    "bad", [5, b"http://h/a/", "http://[::1/a/", "//[x", "http://h/a/?q=\ud800", "http://h/\udfff/"]
+)
 def test_a_request_url_that_is_not_one_is_a_validation_error(store: mc.Store, bad: Any) -> None:
     for vendor, page in _pages(store).items():
         with pytest.raises(mc.ValidationError) as caught:

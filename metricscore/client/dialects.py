@@ -71,7 +71,7 @@ class _PostHogCollection:
             yield from page.get("results") or []
             params = _query(page.get("next"))
 
-    def list(self, **params: Any) -> Record:
+    def list(self, /, **params: Any) -> Record:
         """One page as the server sends it (``count``, ``next``, ``previous``, ``results``)."""
         page: Record = self.client.request("GET", self.path, params=params)
         return page

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from ..errors import ErrorMessage
+from ..errors import ErrorMessage, ValidationError
+from ..jsonvalue import string_problem
 
-__all__ = ["Errors", "Number", "aliases", "day", "instant", "json_number", "text", "utc_offset"]
+__all__ = ["Errors", "Number", "aliases", "dates_in_range", "day", "instant", "json_number", "text", "utc_offset"]
 
 Errors = dict[str, list[ErrorMessage]]
 #: A computed value: an exact ``Decimal`` (an ``int`` for counts; a ``float`` where the vendor's
@@ -22,6 +25,18 @@ REQUIRED = "This field is required."
 
 def _fail(errors: Errors, field: str, message: str, code: str = "invalid") -> None:
     errors.setdefault(field, []).append(ErrorMessage(message, code))
+
+
+@contextmanager
+def dates_in_range(*fields: str) -> Iterator[None]:
+    """Date arithmetic on the inputs ``fields``: a window that reaches before the year 1 or after
+    9999 (``periodEnd=9999-12-31``, ``now=0001-01-01``, a huge interval) is a ValidationError
+    naming them, not the OverflowError Python raises."""
+    try:
+        yield
+    except OverflowError:
+        message = ErrorMessage("The period reaches beyond the years 1 to 9999.", "invalid")
+        raise ValidationError({field: [message] for field in fields}) from None
 
 
 def day(params: dict[str, Any], field: str, errors: Errors, default: date | None = None) -> date | None:
@@ -49,10 +64,13 @@ def instant(params: dict[str, Any], field: str, errors: Errors, default: datetim
         return default
     try:
         moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+        # in UTC: 0001-01-01T00:00+14:00 and 9999-12-31T23:00-14:00 fall outside the years 1 to 9999
+        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
     except ValueError:
         _fail(errors, field, "Expected an ISO 8601 date-time.")
-        return default
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    except OverflowError:
+        _fail(errors, field, "Expected a date-time from the year 1 to 9999 in UTC.")
+    return default
 
 
 def aliases(params: dict[str, Any], field: str, errors: Errors) -> tuple[str, ...]:
@@ -69,7 +87,11 @@ def aliases(params: dict[str, Any], field: str, errors: Errors) -> tuple[str, ..
     cleaned = tuple(dict.fromkeys(item.strip() for item in items if item.strip()))
     if not cleaned:
         _fail(errors, field, REQUIRED, "required")
-    return cleaned
+    # A NUL or a lone surrogate: no stored event holds one, and SQL drivers refuse to send it.
+    problems = dict.fromkeys(problem for item in cleaned if (problem := string_problem(item)))
+    for problem in problems:
+        _fail(errors, field, problem)
+    return () if problems else cleaned
 
 
 def text(params: dict[str, Any], field: str, errors: Errors) -> str | None:
@@ -79,6 +101,9 @@ def text(params: dict[str, Any], field: str, errors: Errors) -> str | None:
         return None
     if not isinstance(value, str) or len(value) > 400:
         _fail(errors, field, "Expected a string of at most 400 characters.")
+        return None
+    if (problem := string_problem(value)) is not None:  # as in aliases()
+        _fail(errors, field, problem)
         return None
     return value
 

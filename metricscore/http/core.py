@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-from ..errors import MetricscoreError
+from ..errors import ConfigurationError, MetricscoreError
 from .dialect import BodyTooLarge, HttpDialect, PlainError, ServerError, installed_http_dialects
 from .keys import Keyring
 from .links import LinkBase
@@ -42,6 +43,16 @@ DEFAULT_KEY_CACHE_SECONDS = 1.0
 
 
 # -- the app -------------------------------------------------------------------------------------
+
+
+def _names(option: str, value: object) -> list[str]:
+    """``value`` as a list of strings (a single string is not a list of names); ConfigurationError otherwise."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise ConfigurationError(f"{option} is a list of names, not {value!r}.")
+    names = list(value)
+    if not all(type(name) is str for name in names):
+        raise ConfigurationError(f"{option} is a list of names (strings), not {names!r}.")
+    return names
 
 
 class App:
@@ -77,12 +88,14 @@ class App:
     ) -> None:
         self.store = store
         self.keys = Keyring(store, cache_seconds=key_cache_seconds)
+        if type(max_body) is not int or max_body < 0:
+            raise ConfigurationError(f"max_body is a number of bytes (an integer of at least 0), not {max_body!r}.")
         self.max_body = max_body
         self.links = LinkBase(public_url, allowed_hosts)
         self.serve_openapi = openapi
         self.dialects: dict[str, HttpDialect] = {}
         used: set[str] = set()
-        for face in installed_http_dialects(None if dialects is None else list(dialects)):
+        for face in installed_http_dialects(None if dialects is None else _names("dialects", dialects)):
             mine = {option: options[option] for option in options if option in face.app_options}
             used |= set(mine)
             self.dialects[face.name] = face(self, mine)
@@ -102,6 +115,16 @@ class App:
         except Exception:  # a bug: still answer as the vendor whose route was asked would
             logger.exception("Unhandled error in %s %s", request.method, request.path)
             return self._server_error(self._dialect_of(request.path))
+
+    def refusal(self, path: str, status: int, code: str, message: str) -> Response:
+        """The answer to a request the server could not read (a request line or headers too long,
+        malformed HTTP), in the format of the dialect ``path`` (what could be read of it) suggests:
+        the server in front of :meth:`handle` sends it instead of its own page. A ``status`` of 500
+        or more is the dialect's 500."""
+        face = self._dialect_of(path)
+        if status >= 500:
+            return self._server_error(face)
+        return self._plain(face, status, code, message)
 
     def link_url(self, request: Request) -> str:
         """The URL of ``request`` as links in its response show it (see :mod:`metricscore.http.links`)."""
@@ -139,22 +162,37 @@ class App:
             status, body = 500, self._plain_body(face, 500, "error", "A server error occurred.")
         return json_response(status, body)
 
+    def route(self, method: str, path: str) -> tuple[Route, re.Match[str]] | None:
+        """The route that answers ``method`` on ``path``, with its match: the first route whose
+        template matches and that has the method, else the first whose template matches (the
+        method is then a 405); ``None`` when no template matches (a 404).
+
+        Templates overlap (Statsig's ``GET {name}/{type}`` and ``PUT {id}/cancel_archive``), so a
+        method is looked up on every route the path matches, as the vendors' routers do.
+        """
+        first: tuple[Route, re.Match[str]] | None = None
+        for route in self.routes:
+            match = route.regex.match(path)
+            if match is not None:
+                if method in route.operations:
+                    return route, match
+                first = first or (route, match)
+        return first
+
     def _handle(self, request: Request) -> Response:
         path = request.path
         if self.serve_openapi and path == "/openapi.json":
             return self._openapi_response(request)
-        for route in self.routes:
-            match = route.regex.match(path)
-            if match is not None:
-                break
-        else:
+        found = self.route(request.method, path)
+        if found is None:
             return self._plain(self._claimant(path), 404, "not_found", "Not found.")
+        route, match = found
         face = self.dialects[route.dialect]
         operation = route.operations.get(request.method)
         if operation is None:
-            allowed = ", ".join(route.operations)
+            methods = [m for other in self.routes if other.regex.match(path) for m in other.operations]
             response = self._plain(face, 405, "method_not_allowed", f'Method "{request.method}" not allowed.')
-            response.headers.append(("Allow", allowed))
+            response.headers.append(("Allow", ", ".join(dict.fromkeys(methods))))
             return response
         try:
             params = {name: unquote(value) for name, value in match.groupdict().items()}

@@ -37,6 +37,7 @@ __all__ = [
     "PlainError",
     "ServerError",
     "UnsupportedMediaType",
+    "evaluation_query",
     "http_dialect_class",
     "idempotency_key",
     "installed_http_dialects",
@@ -191,6 +192,15 @@ class HttpDialect:
 def idempotency_key(call: Call) -> str | None:
     """The ``Idempotency-Key`` header: Sequence's own, an extension on PostHog's and Statsig's creates."""
     return call.request.header("idempotency-key")
+
+
+def evaluation_query(call: Call) -> dict[str, str]:
+    """The query parameters an evaluation route passes to ``evaluate(id, **params)``. ``events`` is
+    the library's own keyword (a runner or a list of events), not a vendor parameter: a query
+    parameter of that name is ignored, as every unknown one is."""
+    params = call.query
+    params.pop("events", None)
+    return params
 
 
 def json_numbers(value: Any) -> Any:

@@ -14,7 +14,7 @@ are paths; both must lead back to this app as clients reach it:
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from urllib.parse import urlsplit
 
 from ..errors import ConfigurationError
@@ -28,7 +28,10 @@ _HOST = re.compile(r"^(?:[a-z0-9](?:[a-z0-9._-]*[a-z0-9])?|\[[0-9a-f:.]+\])(?::[
 
 def check_base_url(url: str) -> str:
     """``url`` without a trailing ``/``; ConfigurationError unless it is an http(s) URL without query."""
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+    except (AttributeError, TypeError, ValueError):  # not a string, or a host urlsplit refuses (http://[::1)
+        raise ConfigurationError(f"{url!r} is not a public base URL: give http(s)://host[:port][/prefix]") from None
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
         raise ConfigurationError(
             f"{url!r} is not a public base URL: give http(s)://host[:port][/prefix], without query or fragment"
@@ -66,9 +69,11 @@ class LinkBase:
 
     def __init__(self, public_url: str | None = None, allowed_hosts: Sequence[str] | None = None) -> None:
         self.public_url = None if public_url is None else check_base_url(public_url)
+        if isinstance(allowed_hosts, (str, bytes)) or not isinstance(allowed_hosts, (Iterable, type(None))):
+            raise ConfigurationError(f"allowed_hosts is a list of host names, not {allowed_hosts!r}")
         hosts = DEFAULT_ALLOWED_HOSTS if allowed_hosts is None else tuple(allowed_hosts)
         for host in hosts:
-            if host != "*" and not _HOST.match(host.lower().lstrip(".")):
+            if type(host) is not str or (host != "*" and not _HOST.match(host.lower().lstrip("."))):
                 raise ConfigurationError(f"{host!r} is not a host name for allowed_hosts")
         self.allowed_hosts = hosts
 

@@ -32,7 +32,7 @@ from ..errors import ConfigurationError
 from ..idempotency import MAX_KEY_LENGTH
 from ..resource import Resource
 from .dialect import HttpDialect
-from .types import Operation, QueryOperation, Route
+from .types import JSON_TYPE, Operation, QueryOperation, Route
 
 if TYPE_CHECKING:
     from .core import App
@@ -40,12 +40,14 @@ if TYPE_CHECKING:
 __all__ = ["openapi_document", "record_schema"]
 
 _STATUS_TEXT = {
-    400: "Invalid request: a body, query parameter or header that is not valid (every bad field named)",
+    400: "Invalid request: malformed HTTP, or a body, query parameter or header not valid (every bad field named)",
     401: "No valid credentials",
     403: "Valid credentials without the scope or the project",
     404: "Not found (a record of another scope is not found either)",
     409: "Conflict: a unique key is taken, an idempotency key was used with another body, or the state refuses",
     413: "Request body too large",
+    414: "Request line (path and query string) too long for the server",
+    431: "Request headers too large for the server",
     415: "Unsupported media type",
     429: "Rate limited: retry after Retry-After seconds",
     500: "Server error (storage unavailable, or a bug)",
@@ -126,12 +128,11 @@ def _query_parameters(resource: Resource[Any]) -> list[dict[str, Any]]:
 def _statuses(face: HttpDialect, route: Route, method: str, operation: Operation) -> list[int]:
     """Every error status the operation can answer: the common ones, then its dialect's own."""
     item = "{id}" in route.template or "{name}" in route.template
-    found = {401, 500}
-    queried = isinstance(operation, QueryOperation) and bool(operation.query or operation.parameters)
-    if operation.body is not None or operation.idempotency_key or (method == "GET" and not item) or queried:
-        found.add(400)  # a body, an Idempotency-Key, or query parameters
+    # A server refuses a request it cannot read, whatever its route: malformed HTTP (400), a
+    # request line or headers beyond its limits (414, 431); metricscore serve answers these too.
+    found = {400, 401, 414, 431, 500}
     if isinstance(operation, QueryOperation) and operation.request is not None:
-        found |= {400, 413}  # a body the handler reads itself
+        found.add(413)  # a body the handler reads itself
     if item:
         found.add(404)
     if method != "GET":
@@ -153,6 +154,8 @@ def _coded_field(self: Any, field: Any, **kwargs: Any) -> dict[str, Any]:
             found["maxLength"] = field.max_length
         if field.min_length is not None:
             found["minLength"] = field.min_length
+        if not (field.allow_blank or field.blank_as_none):
+            found["pattern"] = r"\S"  # trimmed, then refused when blank: some character that is not whitespace
         return found
     if isinstance(field, v.Boolean):
         return {"type": "boolean"}
@@ -292,7 +295,11 @@ def openapi_document(app: App) -> dict[str, Any]:
                 entry.setdefault("parameters", []).extend(_query_parameters(resources[operation.response[0]]))
             if isinstance(operation, QueryOperation):
                 entry.setdefault("parameters", []).extend(
-                    _parameter(name, {"type": "string", "description": text}, required)
+                    _parameter(
+                        name,
+                        {"type": "string", "description": text, **({"minLength": 1} if required else {})},
+                        required,
+                    )
                     for name, required, text in operation.query
                 )
                 entry["parameters"].extend(_parameter(name, schema) for name, schema in operation.parameters.items())
@@ -322,9 +329,44 @@ def openapi_document(app: App) -> dict[str, Any]:
                 }
             operations[method.lower()] = entry
         paths.setdefault(path, {}).update(operations)
+    _link_creates(paths)
     for path, operations in paths.items():
         spec.path(path=path, operations=operations)
     return spec.to_dict()
+
+
+def _id_pointer(schema: Mapping[str, Any]) -> str | None:
+    """Where a record's ``id`` is in a success body of ``schema``: the record itself, or a
+    property holding it (Statsig's ``{message, data}``); ``None`` for anything else."""
+    if "$ref" in schema:
+        return "/id"
+    for name, inner in schema.get("properties", {}).items():
+        if "$ref" in inner:
+            return f"/{name}/id"
+    return None
+
+
+def _link_creates(paths: dict[str, dict[str, Any]]) -> None:
+    """OpenAPI links from each create (``POST`` on a collection) to the operations on the record it
+    made (the paths under ``{collection}/{id}``), so that clients and stateful testers can follow them."""
+    for collection, operations in paths.items():
+        create = operations.get("post")
+        if create is None or "{id}" in collection:
+            continue
+        status, answer = next(iter(create["responses"].items()))
+        pointer = _id_pointer(answer.get("content", {}).get(JSON_TYPE, {}).get("schema", {}))
+        if pointer is None or not status.startswith("2"):
+            continue
+        links: dict[str, Any] = {}
+        for path, targets in paths.items():
+            if not path.startswith(f"{collection.rstrip('/')}/{{id}}"):
+                continue
+            parameters = {name: f"$request.path.{name}" for name in re.findall(r"\{(\w+)\}", path)}
+            parameters["id"] = f"$response.body#{pointer}"
+            for target in targets.values():
+                links[target["operationId"]] = {"operationId": target["operationId"], "parameters": parameters}
+        if links:
+            answer["links"] = links
 
 
 def _titles(app: App) -> str:

@@ -15,7 +15,15 @@ from ..dialects.posthog.evaluation import GroupUsageResult
 from ..errors import MetricscoreError, NotFound, PermissionDenied, Unauthenticated, ValidationError
 from ..pagination import OffsetPage
 from ..service import EvaluatingService, IdempotentService
-from .dialect import HttpDialect, UnsupportedMediaType, idempotency_key, json_body, json_numbers, parse_error
+from .dialect import (
+    HttpDialect,
+    UnsupportedMediaType,
+    evaluation_query,
+    idempotency_key,
+    json_body,
+    json_numbers,
+    parse_error,
+)
 from .keys import ApiKey, KeyForm
 from .types import JSON_TYPE, Call, Operation, QueryOperation, Request, Route
 
@@ -27,7 +35,7 @@ __all__ = ["POSTHOG_SCOPES", "AuthenticationFailed", "PostHogHttp"]
 FORM_TYPE = "application/x-www-form-urlencoded"
 #: The PostHog scopes the reference server checks; ``*`` grants all of them.
 POSTHOG_SCOPES = ("account:read", "account:write", "usage_metric:read", "usage_metric:write")
-_PLAIN_TYPES = {404: "invalid_request", 405: "invalid_request", 413: "invalid_request", 415: "invalid_request"}
+_PLAIN_TYPES = {status: "invalid_request" for status in (400, 404, 405, 413, 414, 415, 431)}
 
 
 class AuthenticationFailed(Unauthenticated):
@@ -119,7 +127,7 @@ def _item(service: Any, resource: str, label: str, scope: str) -> dict[str, Oper
 
 
 def _usage(call: Call) -> tuple[int, Any]:
-    return 200, json_numbers(_group_metrics(call).evaluate(call.params["id"], **call.query))
+    return 200, json_numbers(_group_metrics(call).evaluate(call.params["id"], **evaluation_query(call)))
 
 
 _USAGE = QueryOperation(

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -71,7 +71,11 @@ class RateLimiter:
 
     def __init__(self, store: object, windows: Sequence[Window] = STATSIG_LIMITS, *, name: str = "statsig") -> None:
         self.store = store
+        if isinstance(windows, (str, bytes)) or not isinstance(windows, Iterable):
+            raise ConfigurationError(f"Rate limits are a list of Window(limit, seconds), not {windows!r}.")
         self.windows = tuple(windows)
+        if not all(isinstance(window, Window) for window in self.windows):
+            raise ConfigurationError(f"Rate limits are a list of Window(limit, seconds), not {windows!r}.")
         self.name = name
 
     def hit(self, subject: str) -> None:

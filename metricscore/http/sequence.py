@@ -18,7 +18,7 @@ from ..dialects.sequence.evaluation import UsageMetricCalculation
 from ..dialects.sequence.usage_events import PAGINATION, USAGE_EVENT_PARAMETERS, UsageEventRecord, UsageEventUpload
 from ..errors import MetricscoreError, Unauthenticated
 from ..service import EvaluatingService
-from .dialect import BodyTooLarge, HttpDialect, idempotency_key, json_body, json_numbers
+from .dialect import BodyTooLarge, HttpDialect, evaluation_query, idempotency_key, json_body, json_numbers
 from .keys import ApiKey, KeyForm
 from .multipart import FORM_DATA, form_file
 from .types import Call, Operation, QueryOperation, Request, Route
@@ -55,7 +55,7 @@ def _delete(call: Call) -> tuple[int, Any]:
 
 
 def _calculate(call: Call) -> tuple[int, Any]:
-    return 200, json_numbers(_usage_metrics(call).evaluate(call.params["id"], **call.query))
+    return 200, json_numbers(_usage_metrics(call).evaluate(call.params["id"], **evaluation_query(call)))
 
 
 USAGE_METRIC = ("sequence.usage_metrics", "record")

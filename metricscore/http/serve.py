@@ -12,14 +12,33 @@ from __future__ import annotations
 import socket
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 from gunicorn.app.base import BaseApplication  # type: ignore[import-untyped]
+from gunicorn.http import errors as http_errors  # type: ignore[import-untyped]
+from gunicorn.util import write_nonblock  # type: ignore[import-untyped]
 from gunicorn.workers.gthread import ThreadWorker  # type: ignore[import-untyped]
+
+from .core import App
+from .wsgi import status_line
 
 __all__ = ["DeadlineSocket", "SlowClientSafeWorker", "run_server"]
 
 #: Seconds a client may take to send one request (headers and body) once it has started.
 DEFAULT_READ_TIMEOUT = 10.0
+#: How many of a request's first bytes are kept to answer a request gunicorn refuses in its route's format.
+_HEAD_BYTES = 1024
+#: gunicorn's refusals of a request it cannot read: (status, code, message) by its parse error.
+_LIMITS = {
+    http_errors.LimitRequestLine: (414, "uri_too_long", "The request line is too long."),
+    http_errors.LimitRequestHeaders: (431, "request_header_fields_too_large", "The request headers are too large."),
+}
+#: Parse errors that are the server's fault (a response header it built, its configuration).
+_SERVER_FAULTS = (
+    http_errors.ConfigurationProblem,
+    http_errors.InvalidResponseHeader,
+    http_errors.InvalidResponseHeaderName,
+)
 
 
 class DeadlineSocket:
@@ -34,10 +53,25 @@ class DeadlineSocket:
         self._read_timeout = read_timeout
         self._deadline = time.monotonic() + read_timeout
         self._blocking = sock.getblocking()
+        self._head = bytearray()
 
     def start_request(self, since: float) -> None:
         """A new request may begin on this connection: its deadline runs from ``since`` (monotonic)."""
         self._deadline = since + self._read_timeout
+        self._head.clear()
+
+    def request_path(self) -> str:
+        """The path of the request being read, as far as its first bytes show it (``/`` if they do not)."""
+        line = bytes(self._head).split(b"\r\n", 1)[0].split(b" ")
+        target = line[1].decode("latin-1") if len(line) > 1 else "/"
+        try:
+            return urlsplit(target).path or "/"
+        except ValueError:  # a malformed absolute URL (an unclosed IPv6 bracket)
+            return "/"
+
+    def _keep(self, data: Any) -> None:
+        if len(self._head) < _HEAD_BYTES:
+            self._head += data[: _HEAD_BYTES - len(self._head)]
 
     def setblocking(self, flag: bool) -> None:
         self._blocking = flag
@@ -50,16 +84,20 @@ class DeadlineSocket:
     def recv(self, size: int, *flags: int) -> bytes:
         self._bounded(self._deadline - time.monotonic())
         try:
-            return self._sock.recv(size, *flags)
+            data = self._sock.recv(size, *flags)
         except TimeoutError:
             return b""
+        self._keep(data)
+        return data
 
     def recv_into(self, buffer: Any, *args: int) -> int:
         self._bounded(self._deadline - time.monotonic())
         try:
-            return self._sock.recv_into(buffer, *args)
+            count = self._sock.recv_into(buffer, *args)
         except TimeoutError:
             return 0
+        self._keep(memoryview(buffer)[:count])
+        return count
 
     def send(self, data: Any, *flags: int) -> int:
         self._bounded(self._read_timeout)
@@ -93,6 +131,29 @@ class SlowClientSafeWorker(ThreadWorker):  # type: ignore[misc]
             conn.sock = DeadlineSocket(conn.sock, self.read_timeout)
         conn.sock.start_request(getattr(conn, "metricscore_queued_at", time.monotonic()))
         return super().handle(conn)
+
+    def handle_error(self, req: Any, client: Any, addr: Any, exc: BaseException) -> None:
+        """A request gunicorn could not read (or a failure around the app) answered as the app
+        answers: JSON in the format of the dialect its path names, with a documented status,
+        instead of gunicorn's HTML page."""
+        app = getattr(getattr(self, "wsgi", None), "app", None)
+        if not isinstance(client, DeadlineSocket) or not isinstance(app, App):
+            super().handle_error(req, client, addr, exc)
+            return
+        status, code, message = _LIMITS.get(type(exc), (400, "parse_error", "Malformed HTTP request."))
+        if isinstance(exc, http_errors.ParseException) and not isinstance(exc, _SERVER_FAULTS):
+            self.log.warning("Invalid request from ip=%s: %s", (addr or ("",))[0], exc)
+        else:
+            self.log.exception("Error handling request")
+            status = 500
+        response = app.refusal(client.request_path(), status, code, message)
+        head = [f"HTTP/1.1 {status_line(response.status)}", "Connection: close"]
+        head += [f"{name}: {value}" for name, value in response.headers]
+        head.append(f"Content-Length: {len(response.body)}")
+        try:
+            write_nonblock(client, "\r\n".join(head).encode("latin-1") + b"\r\n\r\n" + response.body)
+        except Exception:  # the client went away
+            self.log.debug("Failed to send error message.")
 
 
 def run_server(

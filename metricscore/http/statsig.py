@@ -12,7 +12,7 @@ from ..dialects.statsig import MetricService, Statsig
 from ..dialects.statsig.errors import BAD_KEY, ERROR_SCHEMA, error_headers, render_error
 from ..dialects.statsig.evaluation import MetricDay
 from ..errors import MetricscoreError, Unauthenticated
-from .dialect import HttpDialect, idempotency_key, json_numbers
+from .dialect import HttpDialect, evaluation_query, idempotency_key, json_numbers
 from .keys import ApiKey, KeyForm
 from .ratelimit import STATSIG_LIMITS, RateLimiter
 from .types import Call, Operation, QueryOperation, Request, Route
@@ -85,7 +85,7 @@ def _delete(call: Call) -> tuple[int, Any]:
 
 
 def _evaluate(call: Call) -> tuple[int, Any]:
-    result = _metrics(call).evaluate(call.params["id"], **call.query)
+    result = _metrics(call).evaluate(call.params["id"], **evaluation_query(call))
     return 200, {"message": "Metric evaluated successfully.", "data": json_numbers(result["data"])}
 
 

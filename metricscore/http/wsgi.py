@@ -16,14 +16,14 @@ from urllib.parse import quote, urlsplit
 
 from .core import App, Request, Response
 
-__all__ = ["WSGIApp", "request_from_environ", "wsgi_app"]
+__all__ = ["WSGIApp", "request_from_environ", "status_line", "wsgi_app"]
 
 StartResponse = Callable[..., Any]
 #: Characters left as they are when a decoded PATH_INFO is quoted again.
 _PATH_SAFE = "/:@!$&'()*+,;=-._~"
 
 
-def _status_line(status: int) -> str:
+def status_line(status: int) -> str:
     try:
         return f"{status} {HTTPStatus(status).phrase}"
     except ValueError:
@@ -84,7 +84,7 @@ class WSGIApp:
         request = request_from_environ(environ, self.app.max_body)
         response: Response = self.app.handle(request)
         headers = [*response.headers, ("Content-Length", str(len(response.body)))]
-        start_response(_status_line(response.status), headers)
+        start_response(status_line(response.status), headers)
         return [response.body] if request.method != "HEAD" else []
 
 

@@ -169,14 +169,16 @@ def parse_int(value: Any) -> int | None:
 def request_url_parts(request_url: str | None) -> SplitResult:
     """``request_url`` split into scheme, host, path, query and fragment (all empty for ``None``).
 
-    A ValidationError on ``request_url`` when it is not a URL: not a string, or a host that cannot
-    be one (``http://[::1``), which :func:`urllib.parse.urlsplit` refuses with a ValueError.
+    A ValidationError on ``request_url`` when it is not a URL: not a string, a host that cannot
+    be one (``http://[::1``), which :func:`urllib.parse.urlsplit` refuses with a ValueError, or a
+    lone surrogate, which no URL encodes (the links re-encode the query as UTF-8).
     """
     if request_url is None:
         return SplitResult("", "", "", "", "")
     if type(request_url) is str:
         try:
+            request_url.encode("utf-8")
             return urlsplit(request_url)
-        except ValueError:
+        except ValueError:  # UnicodeEncodeError is one
             pass
     raise ValidationError({"request_url": [ErrorMessage("Enter a valid URL.", "invalid")]})

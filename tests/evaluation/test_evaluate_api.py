@@ -96,3 +96,42 @@ def test_statsig_and_sequence_name_every_bad_parameter() -> None:
     with pytest.raises(mc.ValidationError) as caught:
         SEQUENCE.evaluate(SEQUENCE_ID, customerAliases=[5], periodStart="2026-01-01", periodEnd="2025-12-31")
     assert set(caught.value.errors) == {"customerAliases", "periodEnd"}
+
+
+@pytest.mark.parametrize("bad", ["\x00", "a\x00b", "\ud800", "x\udfff"])
+def test_keys_no_event_can_hold_are_refused_naming_the_parameter(bad: str) -> None:
+    # Found: SQL drivers refuse a NUL (PostgreSQL) or a lone surrogate (every one): such a group
+    # key or customer alias was a StorageError on SQL stores, and a zero answer in memory.
+    with pytest.raises(mc.ValidationError) as caught:
+        POSTHOG.evaluate(POSTHOG_ID, group_key=bad)
+    assert set(caught.value.errors) == {"group_key"}
+    for aliases in (bad, f"ok,{bad}", ["ok", bad]):
+        with pytest.raises(mc.ValidationError) as caught:
+            SEQUENCE.evaluate(SEQUENCE_ID, customerAliases=aliases, periodStart="2026-01-01", periodEnd="2026-01-31")
+        assert set(caught.value.errors) == {"customerAliases"}
+
+
+def test_periods_beyond_the_years_1_to_9999_are_refused_naming_their_parameters() -> None:
+    # Found: the window's arithmetic (periodEnd + 1 day, now - 2 intervals, a day start shifted by
+    # the offset, now converted to UTC) raised OverflowError: a StorageError, a 5xx over HTTP.
+    cases: list[tuple[Any, str, dict[str, Any], set[str]]] = [
+        (SEQUENCE, SEQUENCE_ID, {"periodStart": "2026-01-01", "periodEnd": "9999-12-31"}, {"periodStart", "periodEnd"}),
+        (POSTHOG, POSTHOG_ID, {"now": "0001-01-03T00:00:00Z"}, {"now", "interval"}),
+        (POSTHOG, POSTHOG_ID, {"now": "0001-01-01T00:00:00+14:00"}, {"now"}),
+        (POSTHOG, POSTHOG_ID, {"now": "9999-12-31T23:00:00-14:00"}, {"now"}),
+        (STATSIG, STATSIG_ID, {"date_from": "0001-01-01", "day_start_utc_offset": "+14:00"}, {"date_from", "date_to"}),
+        (STATSIG, STATSIG_ID, {"date_from": "9999-12-31", "day_start_utc_offset": "-14:00"}, {"date_from", "date_to"}),
+    ]
+    for service, metric_id, params, named in cases:
+        params = {"customerAliases": "c", "group_key": "g", **params}
+        params.setdefault("date_to", params.get("date_from"))
+        with pytest.raises(mc.ValidationError) as caught:
+            service.evaluate(metric_id, **params)
+        assert set(caught.value.errors) == named, params
+    long = POSTHOG.create({"name": "decades", "filters": {"events": [{"id": "e"}]}, "interval": 2**31 - 1})
+    with pytest.raises(mc.ValidationError) as caught:
+        POSTHOG.evaluate(long["id"], group_key="g")
+    assert set(caught.value.errors) == {"interval"}
+    # The last representable days still evaluate.
+    SEQUENCE.evaluate(SEQUENCE_ID, customerAliases="c", periodStart="0001-01-01", periodEnd="9999-12-30")
+    POSTHOG.evaluate(POSTHOG_ID, group_key="g", now="9999-12-31T23:59:59Z")

@@ -41,10 +41,11 @@ class DocumentedApp(App):
         response = super().handle(request)
         if request.path == "/openapi.json":
             return response
-        route = next((r for r in self.routes if r.regex.match(request.path)), None)
-        if route is None or request.method not in route.operations:
+        found = self.route(request.method, request.path)
+        if found is None or request.method not in found[0].operations:
             assert response.status in (404, 405)  # no operation to document it on
             return response
+        route = found[0]
         operation = self.document["paths"][route.template][request.method.lower()]
         documented = operation["responses"].get(str(response.status))
         assert documented is not None, f"{request.method} {route.template} answered an undocumented {response.status}"

@@ -6,11 +6,13 @@ import ast
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import metricscore as mc
 import metricscore.http
 from metricscore.http import App, HttpDialect
-from metricscore.http.testing import bearer, call, statsig
+from metricscore.http.testing import STATSIG_METRIC, bearer, call, statsig
 
 #: The modules of the HTTP core: every vendor's face lives in its own module beside them.
 CORE = ("core.py", "dialect.py", "openapi.py", "types.py", "wsgi.py", "asgi.py", "serve.py", "links.py")
@@ -65,6 +67,36 @@ def test_dialect_options_go_to_their_dialect_and_unknown_ones_are_refused() -> N
         App(mc.open_store("memory://"), colour="red")
     with pytest.raises(mc.ConfigurationError, match="No dialect 'nosuch'"):
         App(mc.open_store("memory://"), dialects=["nosuch"])
+
+
+_OPTION_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(),
+    st.text(st.characters(codec=None), max_size=20),
+    st.lists(st.one_of(st.integers(), st.text(max_size=10), st.tuples(st.integers(), st.integers())), max_size=3),
+    st.sampled_from(["http://[::1", "posthog", "abc", "https://api.example.com/m"]),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.sampled_from(["max_body", "public_url", "allowed_hosts", "dialects", "statsig_limits", "key_cache_seconds"]),
+    _OPTION_VALUES,
+)
+def test_app_options_are_taken_or_refused_with_a_configuration_error(option: str, value: object) -> None:
+    # Found: max_body="x", statsig_limits="x" or [(1, 2)] were taken and failed every request they
+    # reached (a 500); public_url=5, public_url="http://[::1", allowed_hosts=5 or dialects=5 raised
+    # AttributeError, ValueError or TypeError; allowed_hosts="abc" allowed the hosts a, b and c.
+    try:
+        app = App(mc.open_store("memory://"), **{option: value})
+    except mc.MetricscoreError:
+        return
+    key = app.keys.create_statsig_key(project_id="p")
+    for method in ("GET", "POST"):
+        answer = call(app, method, "/console/v1/metrics", headers=statsig(key), json_body=STATSIG_METRIC)
+        assert answer.status < 500, (option, value, answer.body)
 
 
 def test_a_key_of_one_kind_never_opens_another_dialect() -> None:

@@ -93,7 +93,9 @@ class GroupUsageMetricEvaluation:
             return _skipped(record, "Events metrics with no real filter would scan all events; they are skipped.")
         days = int(record["interval"])
         measures = measures_for(meaning)
-        rows = runner.run(trailing_plan(meaning, now, days, (int(scope["group_type_index"]), group_key)))
+        with inputs.dates_in_range(*(["now"] if params.get("now") not in (None, "") else []), "interval"):
+            plan = trailing_plan(meaning, now, days, (int(scope["group_type_index"]), group_key))
+        rows = runner.run(plan)
         date_from = now - timedelta(days=days)
         current_dates = day_range(date_from.date(), now.date())
         previous_dates = day_range((now - timedelta(days=2 * days)).date(), (date_from - timedelta(seconds=1)).date())

@@ -78,7 +78,9 @@ class UsageMetricEvaluation:
             raise ValidationError(errors)
         meaning = meaning_of("sequence.usage_metrics", dict(record))
         measures = measures_for(meaning)
-        [row] = runner.run(period_plan(meaning, start, end, customers=customers, extra=_IDS))
+        with inputs.dates_in_range("periodStart", "periodEnd"):
+            plan = period_plan(meaning, start, end, customers=customers, extra=_IDS)
+        [row] = runner.run(plan)
         size = len(measures.measures)
         result: UsageMetricCalculation = {
             "name": record["name"],

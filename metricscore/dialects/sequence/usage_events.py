@@ -395,7 +395,7 @@ class UsageEvents:
 
     # -- list ----------------------------------------------------------------------------------
 
-    def list(self, **params: Unpack[UsageEventListParams]) -> CursorPage[UsageEventRecord]:
+    def list(self, /, **params: Unpack[UsageEventListParams]) -> CursorPage[UsageEventRecord]:
         """One page of the account's events (the query parameters of ``GET /usage-events``, see
         :class:`UsageEventListParams`). Raises ValidationError naming every bad parameter."""
         given: dict[str, Any] = dict(params)

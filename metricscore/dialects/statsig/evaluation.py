@@ -74,7 +74,9 @@ class MetricEvaluation:
         mean = measures.kind is AggregationKind.MEAN
         out: list[MetricDay] = []
         for id_type in dict.fromkeys(meaning.unit.id_types):
-            for day, unit_id, *values in runner.run(daily_plan(meaning, first, last, offset, id_type)):
+            with inputs.dates_in_range("date_from", "date_to"):
+                plan = daily_plan(meaning, first, last, offset, id_type)
+            for day, unit_id, *values in runner.run(plan):
                 assert isinstance(day, date)
                 numerator, denominator = measures.mean_parts(values) if mean else (None, None)
                 out.append(
