@@ -389,7 +389,7 @@ def test_the_upload_route_is_in_the_openapi_document(app: DocumentedApp) -> None
         upload = app.document["paths"][path]["post"]
         form = upload["requestBody"]["content"]["multipart/form-data"]["schema"]
         assert (form["required"], form["properties"]["file"]) == (["file"], {"type": "string", "format": "binary"})
-        assert set(upload["responses"]) == {"201", "400", "401", "409", "413", "415", "500"}
+        assert set(upload["responses"]) == {"201", "400", "401", "409", "413", "414", "415", "431", "500"}
         assert "Idempotency-Key" in {p["name"] for p in upload["parameters"]}
     answer = app.document["components"]["schemas"]["SequenceUsageEventUpload"]
     assert answer["required"] == ["eventCount"]
