@@ -89,3 +89,25 @@ usage_events.update  # E: "UsageEvents" has no attribute "update"
 reveal_type(usage_events.upload_csv(b"eventType,eventTimestamp,customerAlias\n")["eventCount"])  # R: int
 usage_events.list(sortBy="eventTimestamp")  # E: Argument "sortBy" to "list" of "UsageEvents" has incompatible type "Literal['eventTimestamp']"; expected "Literal['CREATED_AT', 'EVENT_TIMESTAMP'] | None"
 usage_events.list(sortBy="EVENT_TIMESTAMP", sortOrder="ASC", customerAlias=["a", "b"], limit=10)
+
+# The HTTP clients answer with the same wire shapes as the store's services.
+from metricscore.client import OffsetEnvelope, PostHogClient, SequenceClient, StatsigClient
+
+remote_accounts = PostHogClient("http://127.0.0.1:8000", "phx_key").accounts(project_id=1)
+reveal_type(remote_accounts.get("id")["tags"])  # R: list[str]
+reveal_type(remote_accounts.create({"name": "Acme"})["created_by"])  # R: int | None
+remote_page: OffsetEnvelope[AccountRecord] = remote_accounts.list(limit=10)
+reveal_type(remote_page["next"])  # R: str | None
+reveal_type(remote_page["results"][0]["external_id"])  # R: str | None
+for remote_account in remote_accounts.records():
+    reveal_type(remote_account["name"])  # R: str
+remote_accounts.update("id", {"name": "y"})["nope"]  # E: TypedDict "AccountRecord" has no key "nope"
+remote_metrics = PostHogClient("http://127.0.0.1:8000", "phx_key").group_usage_metrics(project_id=1, group_type_index=0)
+reveal_type(remote_metrics.replace("id", {"name": "m", "filters": {}})["math"])  # R: Literal['count'] | Literal['sum']
+remote_usage = SequenceClient("http://127.0.0.1:8000", "client", "secret").usage_metrics()
+reveal_type(remote_usage.create({"name": "n"}, idempotency_key="k")["caseSensitive"])  # R: bool
+reveal_type(next(remote_usage.records())["deletedAt"])  # R: str | None
+remote_statsig = StatsigClient("http://127.0.0.1:8000", "console-key").metrics()
+reveal_type(remote_statsig.get("m")["lineage"]["events"])  # R: list[str]
+reveal_type(remote_statsig.update("m", {"description": "d"}).get("archiveTime"))  # R: int | None
+remote_statsig.schedule_archive("m")
