@@ -65,6 +65,8 @@ DEFAULT_URL = "sqlite:///metricscore.db"
 URL_VARIABLE = "METRICSCORE_URL"
 #: Stores that live inside one process: a server's workers and the ``keys`` command cannot share them.
 IN_PROCESS_URLS = ("memory://", "sqlite://", "sqlite:///:memory:")
+#: Ctrl-C: the shell's convention for a command stopped by SIGINT is exit status 128 + 2.
+INTERRUPTED = "error: interrupted"
 MISSING_CLICK = "error: the metricscore command needs click: pip install 'metricscore[cli]'"
 
 
@@ -450,10 +452,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except click.ClickException as error:
         print(f"error: {_one_line(error.format_message())}", file=sys.stderr)
         return error.exit_code
-    except click.Abort:
+    except click.Abort as error:
+        if isinstance(error.__cause__, KeyboardInterrupt):  # click turns Ctrl-C into Abort
+            print(INTERRUPTED, file=sys.stderr)
+            return 130
         print("error: aborted", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
+        print(INTERRUPTED, file=sys.stderr)
         return 130
     except ConfigurationError as error:
         print(f"error: {_one_line(str(error))}", file=sys.stderr)

@@ -25,6 +25,8 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
 
+from metricscore.errors import MetricscoreError, StorageError
+
 __all__ = [
     "VERSION_TABLE",
     "MigrationRefused",
@@ -143,8 +145,21 @@ def migrate_url(url: str, revision: str = "head", *, allow_downgrade: bool = Fal
                 reached = current_revision(connection)
             connection.commit()
         return reached
+    except sa.exc.SQLAlchemyError as error:  # a server that is down, a file that cannot be opened
+        raise _refusal(backend.engine.url, error) from error
     finally:
         backend.close()
+
+
+def _refusal(url: sa.engine.URL, error: sa.exc.SQLAlchemyError) -> MetricscoreError:
+    """The metricscore error for a database ``migrate_url`` could not use, as opening a store gives."""
+    from .errors import sqlite_refusal
+
+    detail = getattr(error, "orig", None) or error
+    storage = StorageError(f"Database error: {type(detail).__name__}: {detail}")
+    storage.__cause__ = error
+    refusal = sqlite_refusal(url.database, storage) if url.get_backend_name() == "sqlite" else None
+    return refusal or storage
 
 
 def main(argv: Sequence[str] | None = None) -> int:

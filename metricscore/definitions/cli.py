@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager, nullcontext, suppress
 from typing import Any, NoReturn
 
 import click
@@ -117,6 +118,26 @@ def _progress(total: int, label: str) -> Any:
     )
 
 
+#: Seconds between the progress lines of long work when stderr is not a terminal (CI logs).
+TICK_SECONDS = 10.0
+#: From this many definitions on, plan and apply say on stderr that planning has started.
+PLAN_NOTICE = 1000
+
+
+def _ticker(total: int, label: str) -> Callable[[int], None]:
+    """Without a terminal, a line on stderr at most every :data:`TICK_SECONDS` (none for quick work)."""
+    last = time.monotonic()
+
+    def tick(done: int) -> None:
+        nonlocal last
+        now = time.monotonic()
+        if now - last >= TICK_SECONDS:
+            last = now
+            click.echo(f"{label}: {done} of {total} done", err=True)
+
+    return tick
+
+
 # -- validate -------------------------------------------------------------------------------------
 
 
@@ -150,6 +171,8 @@ def validate_command(paths: tuple[str, ...], target_url: str | None, style: str)
 
 def _planned(paths: Sequence[str], target: Target, prune: bool) -> Any:
     loaded = load(paths)
+    if len(loaded.definitions) >= PLAN_NOTICE:  # reading the target takes a while: say what runs
+        click.echo(f"planning {len(loaded.definitions)} definition(s) against {target.description} ...", err=True)
     try:
         return plan(loaded, target, prune=prune)
     except DefinitionsInvalid as error:
@@ -189,17 +212,25 @@ def apply_command(paths: tuple[str, ...], target_url: str, prune: bool, yes: boo
                 raise Failed("not applied: pass --yes to apply without a terminal to confirm on")
             if not click.confirm("Apply these changes?", default=False):
                 raise Failed("not applied")
-        bar = _progress(len(planned.changes), "applying")
-        if bar is None:
-            report = apply(planned, target)
-        else:
-            with bar:
-                task = bar.add_task("apply", total=len(planned.changes))
+        total = len(planned.changes)
+        done = 0
+        bar = _progress(total, "applying")
+        tick = _ticker(total, "applying") if bar is None else None
+        try:
+            with bar or nullcontext():
+                task = bar.add_task("apply", total=total) if bar is not None else None
 
                 def advance(change: Change) -> None:
-                    bar.advance(task)
+                    nonlocal done
+                    done += 1
+                    if bar is not None:
+                        bar.advance(task)
+                    elif tick is not None:
+                        tick(done)
 
                 report = apply(planned, target, progress=advance)
+        except KeyboardInterrupt:  # each change stands alone: say how far it got
+            raise Failed(f"interrupted after {done} of {total} change(s); run plan to see what is left", 130) from None
     click.echo(report.render())
     if not report.ok:
         raise Failed(f"{report.failed.label if report.failed else ''}: {report.error}")

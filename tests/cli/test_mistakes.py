@@ -1,0 +1,172 @@
+"""What a new user trips on with the ``metricscore`` command: each mistake is one line on stderr and
+a non-zero status, Ctrl-C says so (status 130), and long work says what it is doing."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("click", reason="needs the cli extra: pip install 'metricscore[cli]'")
+pytest.importorskip("sqlalchemy", reason="needs the sql extra: pip install 'metricscore[sql]'")
+
+from metricscore.cli import main
+from metricscore.definitions import cli as definitions_cli
+
+ACCOUNTS = """\
+resource: posthog.accounts
+scope: {project_id: 1}
+definitions:
+  - {name: A, external_id: a}
+  - {name: B, external_id: b}
+  - {name: C, external_id: c}
+"""
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _one_error_line(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+def test_migrate_into_a_missing_directory_names_the_directory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "no" / "such"
+    assert main(["migrate", "--url", f"sqlite:///{missing / 'x.db'}"]) == 2
+    line = _one_error_line(capsys.readouterr().err)
+    assert f"the directory {missing} does not exist" in line and "sqlalche.me" not in line
+
+
+def test_migrate_against_a_server_that_is_down_is_a_database_error(capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("psycopg", reason="needs the postgresql extra: pip install 'metricscore[postgresql]'")
+    url = f"postgresql+psycopg://nobody@127.0.0.1:{_closed_port()}/nothing"
+    assert main(["migrate", "--url", url]) == 1
+    assert _one_error_line(capsys.readouterr().err).startswith("error: Database error: OperationalError")
+
+
+@pytest.mark.parametrize("command", ["validate", "plan"])
+def test_a_directory_without_definition_files_is_a_problem_not_nothing_to_do(
+    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "metrics").mkdir()
+    (tmp_path / "metrics" / "notes.txt").write_text("not a definition file")
+    argv = [command, str(tmp_path / "metrics")]
+    if command == "plan":
+        argv += ["--target", f"sqlite:///{tmp_path / 'd.db'}"]
+    assert main(argv) == 1
+    out = capsys.readouterr().out
+    assert "a directory without definition files (.yaml, .yml, .json) [unreadable]" in out
+
+
+def test_ctrl_c_is_status_130_and_says_interrupted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "m.yaml").write_text(ACCOUNTS)
+
+    def interrupted(paths: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(definitions_cli, "load", interrupted)
+    assert main(["validate", str(tmp_path / "m.yaml")]) == 130
+    assert _one_error_line(capsys.readouterr().err) == "error: interrupted"
+
+
+def test_ctrl_c_of_a_real_process(tmp_path: Path) -> None:
+    """SIGINT from the terminal, mid-run: one line, status 130, no traceback."""
+    (tmp_path / "m.yaml").write_text(ACCOUNTS)
+    script = textwrap.dedent(
+        """
+        import sys, time
+        from metricscore.cli import main
+        from metricscore.definitions import cli
+
+        def slow(paths):
+            print("ready", file=sys.stderr, flush=True)
+            time.sleep(60)
+
+        cli.load = slow
+        sys.exit(main(["validate", "m.yaml"]))
+        """
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", script], cwd=tmp_path, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert process.stderr is not None
+    assert process.stderr.readline().strip() == "ready"
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 130
+    assert _one_error_line(err) == "error: interrupted"
+
+
+def test_ctrl_c_during_apply_says_how_far_it_got(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "m.yaml").write_text(ACCOUNTS)
+    real_apply = definitions_cli.apply
+
+    def interrupted_after_two(planned: Any, target: Any, *, progress: Callable[[Any], None]) -> Any:
+        calls = iter(range(1, 100))
+
+        def stop_after_second(change: Any) -> None:
+            progress(change)
+            if next(calls) == 2:
+                raise KeyboardInterrupt
+
+        return real_apply(planned, target, progress=stop_after_second)
+
+    monkeypatch.setattr(definitions_cli, "apply", interrupted_after_two)
+    url = f"sqlite:///{tmp_path / 'd.db'}"
+    assert main(["apply", str(tmp_path / "m.yaml"), "--target", url, "--yes"]) == 130
+    line = _one_error_line(capsys.readouterr().err)
+    assert line == "error: interrupted after 2 of 3 change(s); run plan to see what is left"
+
+
+def test_long_work_without_a_terminal_prints_progress_lines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "m.yaml").write_text(ACCOUNTS)
+    monkeypatch.setattr(definitions_cli, "TICK_SECONDS", 0.0)
+    monkeypatch.setattr(definitions_cli, "PLAN_NOTICE", 3)
+    url = f"sqlite:///{tmp_path / 'd.db'}"
+    assert main(["apply", str(tmp_path / "m.yaml"), "--target", url, "--yes"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        f"planning 3 definition(s) against {url} ...",
+        "applying: 1 of 3 done",
+        "applying: 2 of 3 done",
+        "applying: 3 of 3 done",
+    ]
+
+
+def test_quick_work_prints_no_progress(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "m.yaml").write_text(ACCOUNTS)
+    assert main(["apply", str(tmp_path / "m.yaml"), "--target", f"sqlite:///{tmp_path / 'd.db'}", "--yes"]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_a_target_url_httpx_cannot_use_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("httpx", reason="needs the cli extra: pip install 'metricscore[cli]'")
+    (tmp_path / "m.yaml").write_text(ACCOUNTS)
+    monkeypatch.setenv("METRICSCORE_POSTHOG_KEY", "phx_k")
+    assert main(["plan", str(tmp_path / "m.yaml"), "--target", "http://256.1.1.1"]) == 1
+    assert "not a usable base URL" in _one_error_line(capsys.readouterr().err)
+
