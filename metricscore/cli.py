@@ -243,6 +243,7 @@ def serve(
 
         bound = [] if host in ("0.0.0.0", "::", "") else [f"[{host}]" if ":" in host else host]
         allowed_hosts = [*DEFAULT_ALLOWED_HOSTS, *bound]
+    _check_bind(host, port)
     # Open once in the master: a bad URL fails here, and the schema is created before any worker.
     _open(url).close()
     print(f"metricscore serving {url} on http://{host}:{port}", file=sys.stderr, flush=True)
@@ -262,6 +263,22 @@ def serve(
         },
     )
     return 0
+
+
+def _check_bind(host: str, port: int) -> None:
+    """Fail in one line when the address cannot be listened on (gunicorn would retry five times,
+    logging two lines each, then exit)."""
+    import socket
+
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn binds
+            probe.bind(address)
+    except OSError as error:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
 
 
 # -- keys -----------------------------------------------------------------------------------------

@@ -170,3 +170,19 @@ def test_a_target_url_httpx_cannot_use_is_one_line(
     assert main(["plan", str(tmp_path / "m.yaml"), "--target", "http://256.1.1.1"]) == 1
     assert "not a usable base URL" in _one_error_line(capsys.readouterr().err)
 
+
+
+def test_serve_on_a_port_in_use_is_one_line_not_gunicorns_retries(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "metricscore.cli", "serve", "--url", f"sqlite:///{tmp_path / 's.db'}",
+             "--port", str(port)],
+            capture_output=True, text=True, cwd=tmp_path, timeout=60, check=False,
+        )  # fmt: skip
+    assert done.returncode == 1
+    assert _one_error_line(done.stderr) == f"error: cannot listen on 127.0.0.1:{port}: Address already in use"

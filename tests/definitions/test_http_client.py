@@ -133,9 +133,8 @@ def test_unreachable_server_is_one_error_after_safe_retries() -> None:
 
 @pytest.mark.parametrize("base_url", ["http://256.1.1.1", "http://[::1", "http://example.com:port"])
 def test_an_unusable_base_url_is_a_configuration_error(base_url: str) -> None:
-    with pytest.raises(mc.ConfigurationError, match="not a usable base URL"):
-        with PostHogClient(base_url, "phx_k", max_retries=0) as client:
-            client.accounts(project_id=1).get("a")
+    with pytest.raises(mc.ConfigurationError, match="not a usable base"), PostHogClient(base_url, "phx_k") as client:
+        client.accounts(project_id=1).get("a")
 
 
 FILES = """\

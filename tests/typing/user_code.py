@@ -5,6 +5,7 @@
 from typing import reveal_type
 
 import metricscore as mc
+from metricscore.client import OffsetEnvelope, PostHogClient, SequenceClient, StatsigClient
 from metricscore.dialects.posthog import AccountRecord
 from metricscore.dialects.sequence import CursorPage, UsageMetricRecord
 from metricscore.dialects.statsig import NumberedPage, StatsigMetricRecord
@@ -91,7 +92,6 @@ usage_events.list(sortBy="eventTimestamp")  # E: Argument "sortBy" to "list" of 
 usage_events.list(sortBy="EVENT_TIMESTAMP", sortOrder="ASC", customerAlias=["a", "b"], limit=10)
 
 # The HTTP clients answer with the same wire shapes as the store's services.
-from metricscore.client import OffsetEnvelope, PostHogClient, SequenceClient, StatsigClient
 
 remote_accounts = PostHogClient("http://127.0.0.1:8000", "phx_key").accounts(project_id=1)
 reveal_type(remote_accounts.get("id")["tags"])  # R: list[str]
