@@ -65,6 +65,12 @@ DEFAULT_URL = "sqlite:///metricscore.db"
 URL_VARIABLE = "METRICSCORE_URL"
 #: Stores that live inside one process: a server's workers and the ``keys`` command cannot share them.
 IN_PROCESS_URLS = ("memory://", "sqlite://", "sqlite:///:memory:")
+#: The extra that installs a module some command imports only when it runs (``[server]`` alone has
+#: none of the definitions commands' YAML, terminal and HTTP libraries).
+EXTRA_OF_MODULE = {
+    **dict.fromkeys(("ruamel", "rich", "httpx", "yaml"), "cli"),
+    **dict.fromkeys(("gunicorn", "apispec"), "server"),
+}
 #: Ctrl-C: the shell's convention for a command stopped by SIGINT is exit status 128 + 2.
 INTERRUPTED = "error: interrupted"
 MISSING_CLICK = "error: the metricscore command needs click: pip install 'metricscore[cli]'"
@@ -484,6 +490,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MetricscoreError as error:
         print(f"error: {_one_line(str(error))}", file=sys.stderr)
         return 1
+    except ModuleNotFoundError as error:
+        extra = EXTRA_OF_MODULE.get((error.name or "").partition(".")[0])
+        if extra is None:
+            print(f"error: {type(error).__name__}: {_one_line(str(error))}", file=sys.stderr)
+            return 1
+        print(f"error: this command needs {error.name}: pip install 'metricscore[{extra}]'", file=sys.stderr)
+        return 2
     except Exception as error:  # never a traceback
         print(f"error: {type(error).__name__}: {_one_line(str(error))}", file=sys.stderr)
         return 1
