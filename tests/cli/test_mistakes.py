@@ -189,23 +189,15 @@ def test_serve_on_a_port_in_use_is_one_line_not_gunicorns_retries(tmp_path: Path
     assert _one_error_line(done.stderr) == f"error: cannot listen on 127.0.0.1:{port}: Address already in use"
 
 
-def test_with_only_the_server_extra_the_definitions_commands_say_what_to_install(tmp_path: Path) -> None:
+def test_with_only_the_server_extra_the_definitions_commands_say_what_to_install(
+    tmp_path: Path, without_modules: Callable[..., dict[str, str]]
+) -> None:
     """``pip install 'metricscore[server]'`` has click but not the YAML, terminal and HTTP libraries."""
-    blocker = tmp_path / "block"
-    blocker.mkdir()
-    (blocker / "sitecustomize.py").write_text(
-        "import sys\n"
-        "class Block:\n"
-        "    def find_spec(self, name, path=None, target=None):\n"
-        "        if name.split('.')[0] in ('ruamel', 'rich', 'httpx', 'yaml'):\n"
-        "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
-        "sys.meta_path.insert(0, Block())\n"
-    )
     (tmp_path / "m.yaml").write_text(ACCOUNTS)
     done = subprocess.run(
         [sys.executable, "-m", "metricscore.cli", "validate", "m.yaml"],
         capture_output=True, text=True, cwd=tmp_path, timeout=60, check=False,
-        env={**os.environ, "PYTHONPATH": str(blocker)},
+        env={**os.environ, **without_modules("ruamel", "rich", "httpx", "yaml")},
     )  # fmt: skip
     assert done.returncode == 2
     assert _one_error_line(done.stderr) == "error: this command needs ruamel: pip install 'metricscore[cli]'"
