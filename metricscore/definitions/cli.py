@@ -160,8 +160,12 @@ def validate_command(paths: tuple[str, ...], target_url: str | None, style: str)
     if output:
         click.echo(output)
     if style == "text":
-        state = "valid" if not problems else f"{len(problems)} problem(s)"
-        click.echo(f"{len(loaded.definitions)} definition(s) in {len(loaded.files)} file(s): {state}", err=True)
+        files = f"in {len(loaded.files)} file(s)"
+        if problems:  # only the valid definitions are counted: say so
+            summary = f"{len(problems)} problem(s); {len(loaded.definitions)} valid definition(s) {files}"
+        else:
+            summary = f"{len(loaded.definitions)} definition(s) {files}: valid"
+        click.echo(summary, err=True)
     if problems:
         raise click.exceptions.Exit(1)
 
