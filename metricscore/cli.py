@@ -34,7 +34,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from . import __version__
-from .errors import ConfigurationError, MetricscoreError
+from .errors import ConfigurationError, MetricscoreError, ValidationError
 
 try:
     import click
@@ -364,6 +364,8 @@ def create_key(
     for option, value in given.items():
         if value is not None and (form.subject is None or option not in ("subject", form.subject.removesuffix("_id"))):
             raise click.UsageError(f"--{option} does not apply to a {form.kind} key")
+    if form.scopes is None and scope_list:  # silently dropped, the user would think the key is limited
+        raise click.UsageError(f"--scopes does not apply to a {form.kind} key (it has no scopes)")
     extra: dict[str, Any] = {}
     if form.scopes is not None:
         extra["scopes"] = scope_list
@@ -372,6 +374,8 @@ def create_key(
     store = _open(_url(url))
     try:
         new = Keyring(store).create(form, name=name, projects=projects, user_id=user_id, **extra)
+    except ValidationError as error:  # a wrong option value (an unknown scope, projects on a sequence key)
+        raise click.UsageError(_one_line(str(error))) from None
     finally:
         store.close()
     out: dict[str, Any] = {"key_id": new.key_id}

@@ -45,6 +45,9 @@ BAD_ARGUMENTS = [
     (["serve", "--allowed-hosts", "a/b"], "--allowed-hosts"),
     (["no-such-command"], "no-such-command"),
     (["keys", "list", "--url", "nosuchscheme://x"], "nosuchscheme"),
+    (["keys", "create", "statsig", "--project", "p", "--scopes", "account:read"], "--scopes does not apply"),
+    (["keys", "create", "sequence", "--account", "a", "--projects", "1"], "takes no projects"),
+    (["keys", "create", "posthog", "--scopes", "account:raed"], "Unknown scope(s): 'account:raed'"),
 ]
 
 

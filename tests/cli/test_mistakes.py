@@ -201,3 +201,14 @@ def test_with_only_the_server_extra_the_definitions_commands_say_what_to_install
     )  # fmt: skip
     assert done.returncode == 2
     assert _one_error_line(done.stderr) == "error: this command needs ruamel: pip install 'metricscore[cli]'"
+
+
+@pytest.mark.parametrize("content", [b"\xff\xfename\n", b"name,external_id\na,b\n\xff\xfe,c\n"])
+def test_an_import_csv_that_is_not_utf8_names_the_file(
+    content: bytes, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "accounts.csv").write_bytes(content)
+    url = f"sqlite:///{tmp_path / 'd.db'}"
+    assert main(["import", str(tmp_path / "accounts.csv"), "--target", url, "--scope", "project_id=1"]) == 1
+    line = _one_error_line(capsys.readouterr().err)
+    assert line == f"error: {tmp_path / 'accounts.csv'}: not UTF-8 text (invalid start byte)"
