@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, nullcontext
-from typing import TYPE_CHECKING, Any, Generic, TypedDict, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, Self, TypedDict, TypeVar, cast
 from urllib.parse import parse_qs, quote, urlsplit
 
 from ..dialects.posthog import AccountRecord, GroupUsageMetricRecord
@@ -75,7 +75,7 @@ class _PostHogCollection(Generic[R]):
         self.client = client
         self.path = path
 
-    def batch(self) -> AbstractContextManager[Any]:
+    def batch(self) -> AbstractContextManager[Self]:
         """Each request stands alone over HTTP: the collection itself."""
         return nullcontext(self)
 
@@ -180,7 +180,7 @@ class UsageMetricsClient:
     def _key(idempotency_key: str | None) -> dict[str, str] | None:
         return {"Idempotency-Key": idempotency_key} if idempotency_key else None
 
-    def batch(self) -> AbstractContextManager[Any]:
+    def batch(self) -> AbstractContextManager[Self]:
         """Each request stands alone over HTTP: the collection itself."""
         return nullcontext(self)
 
@@ -253,7 +253,7 @@ class StatsigMetricsClient:
     def __init__(self, client: BaseClient) -> None:
         self.client = client
 
-    def batch(self) -> AbstractContextManager[Any]:
+    def batch(self) -> AbstractContextManager[Self]:
         """Each request stands alone over HTTP: the collection itself."""
         return nullcontext(self)
 

@@ -111,3 +111,7 @@ remote_statsig = StatsigClient("http://127.0.0.1:8000", "console-key").metrics()
 reveal_type(remote_statsig.get("m")["lineage"]["events"])  # R: list[str]
 reveal_type(remote_statsig.update("m", {"description": "d"}).get("archiveTime"))  # R: int | None
 remote_statsig.schedule_archive("m")
+with PostHogClient("http://127.0.0.1:8000", "phx_key") as posthog_client:  # the docstring's example
+    reveal_type(posthog_client.accounts(project_id=1))  # R: metricscore.client.dialects.AccountsClient
+with remote_statsig.batch() as remote_batch:
+    reveal_type(remote_batch.get("m")["isPermanent"])  # R: bool
