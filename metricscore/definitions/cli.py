@@ -14,9 +14,9 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext, suppress
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import click
 
@@ -31,6 +31,7 @@ from .targets import Target, open_target
 
 __all__ = ["COMMANDS", "definitions_cli", "main"]
 
+T = TypeVar("T")
 FORMATS = click.Choice(["text", "json", "github"])
 
 
@@ -124,16 +125,17 @@ TICK_SECONDS = 10.0
 PLAN_NOTICE = 1000
 
 
-def _ticker(total: int, label: str) -> Callable[[int], None]:
+def _ticker(total: int | None, label: str) -> Callable[[int], None]:
     """Without a terminal, a line on stderr at most every :data:`TICK_SECONDS` (none for quick work)."""
     last = time.monotonic()
+    of = "" if total is None else f" of {total}"
 
     def tick(done: int) -> None:
         nonlocal last
         now = time.monotonic()
         if now - last >= TICK_SECONDS:
             last = now
-            click.echo(f"{label}: {done} of {total} done", err=True)
+            click.echo(f"{label}: {done}{of} done", err=True)
 
     return tick
 
@@ -267,17 +269,17 @@ def export_command(
     if style == "csv" and resource != importing.ACCOUNTS:
         _usage("--format csv is for posthog.accounts only")
     buffer = io.StringIO()
-    with _target(target_url) as target:
+    with _target(target_url) as target, _counter("exporting") as advance:
         try:
             if style == "csv":
                 from .loading import _service
 
                 kind = KINDS[resource]
                 collection = target.collection(kind, dict(_service(kind, scope).scope))
-                records = (kind.marker.strip(dict(r)) for r in collection.records())
+                records = (kind.marker.strip(dict(r)) for r in _counted(collection.records(), advance))
                 count = importing.write_csv(records, buffer)
             else:
-                document = export(target, resource, scope, managed_only=managed_only)
+                document = export(target, resource, scope, managed_only=managed_only, progress=advance)
                 count = len(document["definitions"])
                 if style == "json":
                     buffer.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
@@ -289,6 +291,13 @@ def export_command(
             _fail(error)
     _write(buffer.getvalue(), output)
     click.echo(f"exported {count} record(s) of {resource}", err=True)
+
+
+def _counted(items: Iterable[T], advance: Callable[[int], None] | None) -> Iterator[T]:
+    for item in items:
+        if advance is not None:
+            advance(1)
+        yield item
 
 
 def _dump_yaml(document: dict[str, Any], handle: Any) -> None:
@@ -366,9 +375,18 @@ def _merge(report: importing.ImportReport, part: importing.ImportReport) -> None
 
 @contextmanager
 def _counter(label: str) -> Iterator[Callable[[int], None] | None]:
-    """A rich progress counter (rows done; the total of a stream is unknown) on a terminal."""
+    """A rich progress counter (rows done; the total of a stream is unknown) on a terminal; else
+    a line now and then (see :func:`_ticker`)."""
     if not sys.stderr.isatty():
-        yield None
+        tick = _ticker(None, label)
+        done = 0
+
+        def add(count: int) -> None:
+            nonlocal done
+            done += count
+            tick(done)
+
+        yield add
         return
     from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn

@@ -361,11 +361,19 @@ def _carry_out(change: Change, collection: Collection) -> None:
 # -- export ---------------------------------------------------------------------------------------
 
 
-def export(target: Target, resource: str, scope: Mapping[str, Any], *, managed_only: bool = False) -> dict[str, Any]:
+def export(
+    target: Target,
+    resource: str,
+    scope: Mapping[str, Any],
+    *,
+    managed_only: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
     """One document holding every record of ``resource`` in ``scope`` as create payloads.
 
     Fields equal to the server's default are left out, as is the ownership marker; archived
     Statsig metrics are skipped. Applying the result to the same target plans no change.
+    ``progress(1)`` is called for each record read.
     """
     from .loading import _service
 
@@ -376,6 +384,8 @@ def export(target: Target, resource: str, scope: Mapping[str, Any], *, managed_o
     definitions: list[tuple[str, dict[str, Any]]] = []
     fields = kind.fields()
     for record in target.collection(kind, checked).records():
+        if progress is not None:
+            progress(1)
         if kind.archived(record) or (managed_only and not kind.marker.present(record)):
             continue
         projected = kind.marker.strip(kind.project(record))

@@ -212,3 +212,22 @@ def test_an_import_csv_that_is_not_utf8_names_the_file(
     assert main(["import", str(tmp_path / "accounts.csv"), "--target", url, "--scope", "project_id=1"]) == 1
     line = _one_error_line(capsys.readouterr().err)
     assert line == f"error: {tmp_path / 'accounts.csv'}: not UTF-8 text (invalid start byte)"
+
+
+@pytest.mark.parametrize("style", ["yaml", "csv"])
+def test_export_and_import_without_a_terminal_print_progress_lines(
+    style: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "m.yaml").write_text(ACCOUNTS)
+    url = f"sqlite:///{tmp_path / 'd.db'}"
+    assert main(["apply", str(tmp_path / "m.yaml"), "--target", url, "--yes"]) == 0
+    capsys.readouterr()
+    monkeypatch.setattr(definitions_cli, "TICK_SECONDS", 0.0)
+    out = str(tmp_path / f"out.{style}")
+    argv = ["export", "--target", url, "--resource", "posthog.accounts", "--scope", "project_id=1"]
+    assert main([*argv, "--format", style, "-o", out]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err == [*(f"exporting: {n} done" for n in (1, 2, 3)), "exported 3 record(s) of posthog.accounts"]
+    scope = ["--scope", "project_id=1"] if style == "csv" else []
+    assert main(["import", out, "--target", url, *scope]) == 0
+    assert capsys.readouterr().err.splitlines() == ["importing: 3 done"]  # counted a batch at a time
