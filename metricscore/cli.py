@@ -172,7 +172,13 @@ def _hosts_option(ctx: Any, param: Any, value: str | None) -> list[str] | None:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="metricscore", message="%(prog)s %(version)s")
 def cli() -> None:
-    """metricscore: the reference server, API keys and database migrations."""
+    """metricscore: the reference server, API keys and database migrations; definitions as code
+    (validate, plan, apply, export, import, schema) and translation between metric dialects.
+
+    The store URL of serve, keys and migrate: --url, else $METRICSCORE_URL, else
+    sqlite:///metricscore.db. Exit status: 0 done, 1 failed, 2 a usage mistake, 130 Ctrl-C
+    (plan: 2 means changes, see its --help).
+    """
 
 
 # -- serve ----------------------------------------------------------------------------------------

@@ -231,3 +231,13 @@ def test_export_and_import_without_a_terminal_print_progress_lines(
     scope = ["--scope", "project_id=1"] if style == "csv" else []
     assert main(["import", out, "--target", url, *scope]) == 0
     assert capsys.readouterr().err.splitlines() == ["importing: 3 done"]  # counted a batch at a time
+
+
+def test_the_top_level_help_names_what_each_command_is_for(capsys: pytest.CaptureFixture[str]) -> None:
+    from metricscore.cli import cli
+
+    assert main(["--help"]) == 0
+    description = capsys.readouterr().out.split("Options:")[0]
+    words = {"serve": "server", "keys": "API keys", "migrate": "migrations", "translate": "translation"}
+    missing = [name for name in cli.commands if words.get(name, name) not in " ".join(description.split())]
+    assert missing == []
