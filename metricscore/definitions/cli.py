@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext, suppress
 from typing import Any, NoReturn, TypeVar
 
@@ -300,7 +300,7 @@ def _counted(items: Iterable[T], advance: Callable[[int], None] | None) -> Itera
         yield item
 
 
-def _dump_yaml(document: dict[str, Any], handle: Any) -> None:
+def _dump_yaml(document: Mapping[str, Any], handle: Any) -> None:
     from ruamel.yaml import YAML
 
     yaml = YAML(typ="safe", pure=True)

@@ -11,7 +11,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 from ..errors import MetricscoreError
 from .kinds import KINDS, Kind
@@ -23,6 +23,7 @@ __all__ = [
     "ApplyReport",
     "Change",
     "DefinitionsInvalid",
+    "ExportedDocument",
     "FieldDiff",
     "Plan",
     "PlanError",
@@ -361,6 +362,15 @@ def _carry_out(change: Change, collection: Collection) -> None:
 # -- export ---------------------------------------------------------------------------------------
 
 
+class ExportedDocument(TypedDict):
+    """A definition file's document, as :func:`export` writes it."""
+
+    resource: str
+    scope: dict[str, Any]
+    #: Create payloads of the resource's dialect (their wire shape).
+    definitions: list[dict[str, Any]]
+
+
 def export(
     target: Target,
     resource: str,
@@ -368,7 +378,7 @@ def export(
     *,
     managed_only: bool = False,
     progress: Callable[[int], None] | None = None,
-) -> dict[str, Any]:
+) -> ExportedDocument:
     """One document holding every record of ``resource`` in ``scope`` as create payloads.
 
     Fields equal to the server's default are left out, as is the ownership marker; archived

@@ -5,6 +5,7 @@
 from typing import reveal_type
 
 import metricscore as mc
+from metricscore import definitions as defs
 from metricscore.client import OffsetEnvelope, PostHogClient, SequenceClient, StatsigClient
 from metricscore.dialects.posthog import AccountRecord
 from metricscore.dialects.sequence import CursorPage, UsageMetricRecord
@@ -115,3 +116,6 @@ with PostHogClient("http://127.0.0.1:8000", "phx_key") as posthog_client:  # the
     reveal_type(posthog_client.accounts(project_id=1))  # R: metricscore.client.dialects.AccountsClient
 with remote_statsig.batch() as remote_batch:
     reveal_type(remote_batch.get("m")["isPermanent"])  # R: bool
+exported = defs.export(defs.open_target("memory://"), "posthog.accounts", {"project_id": 1})
+reveal_type(exported["definitions"])  # R: list[dict[str, Any]]
+exported["nope"]  # E: TypedDict "ExportedDocument" has no key "nope"
