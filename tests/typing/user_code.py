@@ -8,8 +8,11 @@ import metricscore as mc
 from metricscore import definitions as defs
 from metricscore.client import OffsetEnvelope, PostHogClient, SequenceClient, StatsigClient
 from metricscore.dialects.posthog import AccountRecord
+from metricscore.dialects.posthog import render_error as posthog_error
 from metricscore.dialects.sequence import CursorPage, UsageMetricRecord
+from metricscore.dialects.sequence import render_error as sequence_error
 from metricscore.dialects.statsig import NumberedPage, StatsigMetricRecord
+from metricscore.dialects.statsig import render_error as statsig_error
 from metricscore.pagination import OffsetPage
 
 store = mc.open_store("memory://")
@@ -119,3 +122,8 @@ with remote_statsig.batch() as remote_batch:
 exported = defs.export(defs.open_target("memory://"), "posthog.accounts", {"project_id": 1})
 reveal_type(exported["definitions"])  # R: list[dict[str, Any]]
 exported["nope"]  # E: TypedDict "ExportedDocument" has no key "nope"
+status, posthog_body = posthog_error(mc.NotFound())
+reveal_type(posthog_body["attr"])  # R: str | None
+reveal_type(posthog_body["type"])  # R: Literal['validation_error'] | Literal['invalid_request'] | Literal['authentication_error'] | Literal['throttled_error'] | Literal['server_error']
+reveal_type(sequence_error(mc.NotFound())[1]["errors"][0]["key"])  # R: str
+reveal_type(statsig_error(mc.NotFound())[1].get("errors"))  # R: dict[str, list[str]] | None
