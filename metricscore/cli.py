@@ -59,7 +59,7 @@ except ModuleNotFoundError as missing:  # pragma: no cover - exercised by a subp
 else:
     CLICK_MISSING = False
 
-__all__ = ["DEFAULT_URL", "cli", "main"]
+__all__ = ["DEFAULT_URL", "cli", "main", "run"]
 
 DEFAULT_URL = "sqlite:///metricscore.db"
 URL_VARIABLE = "METRICSCORE_URL"
@@ -468,13 +468,18 @@ def migrate(url: str | None, revision: str, downgrade: bool) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command; returns the exit status (2: a usage mistake, 1: a failure)."""
+    """Run the command; returns the exit status (2: a usage mistake, 1: a failure, 130: Ctrl-C)."""
     if CLICK_MISSING:
         print(MISSING_CLICK, file=sys.stderr)
         return 2
+    return run(cli, argv, "metricscore")
+
+
+def run(command: Any, argv: Sequence[str] | None, prog_name: str) -> int:
+    """Run a click ``command`` as :func:`main` does: every error one line, the exit status returned."""
     args = list(sys.argv[1:] if argv is None else argv)
     try:
-        result = cli.main(args=args, prog_name="metricscore", standalone_mode=False)
+        result = command.main(args=args, prog_name=prog_name, standalone_mode=False)
     except click.exceptions.NoArgsIsHelpError as error:  # bare `metricscore`: the help, as click shows it
         assert error.ctx is not None
         print(error.ctx.get_help(), file=sys.stderr)

@@ -431,10 +431,7 @@ for _command in COMMANDS:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the definitions commands; returns the exit status."""
-    try:
-        definitions_cli.main(args=list(argv) if argv is not None else None, standalone_mode=True)
-    except SystemExit as exit:
-        code = exit.code
-        return code if isinstance(code, int) else (0 if code is None else 1)
-    return 0  # pragma: no cover - click always exits in standalone mode
+    """Run the definitions commands as the ``metricscore`` command runs them; returns the exit status."""
+    from ..cli import run
+
+    return run(definitions_cli, argv, "python -m metricscore.definitions")

@@ -241,3 +241,20 @@ def test_the_top_level_help_names_what_each_command_is_for(capsys: pytest.Captur
     words = {"serve": "server", "keys": "API keys", "migrate": "migrations", "translate": "translation"}
     missing = [name for name in cli.commands if words.get(name, name) not in " ".join(description.split())]
     assert missing == []
+
+
+def test_python_m_metricscore_definitions_handles_errors_as_the_command_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "m.yaml").write_text(ACCOUNTS)
+    url = f"sqlite:///{tmp_path / 'd.db'}"
+    assert definitions_cli.main(["plan", str(tmp_path / "m.yaml"), "--target", url]) == 2  # changes
+    assert definitions_cli.main(["plan", str(tmp_path / "m.yaml")]) == 1  # plan's usage mistakes
+    assert _one_error_line(capsys.readouterr().err) == "error: plan: Missing option '--target'."
+
+    def interrupted(paths: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(definitions_cli, "load", interrupted)
+    assert definitions_cli.main(["validate", str(tmp_path / "m.yaml")]) == 130
+    assert _one_error_line(capsys.readouterr().err) == "error: interrupted"
