@@ -12,7 +12,9 @@ $(BIN)/python:
 ## Installs once, and again when the package's declaration changes (not on every target: a
 ## reinstall takes a minute or more on a busy machine).
 $(VENV)/.installed: setup.cfg pyproject.toml | $(BIN)/python
+	@echo "Installing metricscore and its dependencies into $(VENV) (a minute or more, once)..."
 	$(BIN)/python -m pip install --quiet -e '.[all,dev]'
+	@echo "Installed: $(VENV)/bin/metricscore, $(VENV)/bin/python"
 	touch $@
 
 setup: $(VENV)/.installed

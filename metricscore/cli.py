@@ -34,7 +34,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from . import __version__
-from .errors import ConfigurationError, MetricscoreError
+from .errors import ConfigurationError, MetricscoreError, ValidationError
 
 try:
     import click
@@ -59,12 +59,20 @@ except ModuleNotFoundError as missing:  # pragma: no cover - exercised by a subp
 else:
     CLICK_MISSING = False
 
-__all__ = ["DEFAULT_URL", "cli", "main"]
+__all__ = ["DEFAULT_URL", "cli", "main", "run"]
 
 DEFAULT_URL = "sqlite:///metricscore.db"
 URL_VARIABLE = "METRICSCORE_URL"
 #: Stores that live inside one process: a server's workers and the ``keys`` command cannot share them.
 IN_PROCESS_URLS = ("memory://", "sqlite://", "sqlite:///:memory:")
+#: The extra that installs a module some command imports only when it runs (``[server]`` alone has
+#: none of the definitions commands' YAML, terminal and HTTP libraries).
+EXTRA_OF_MODULE = {
+    **dict.fromkeys(("ruamel", "rich", "httpx", "yaml"), "cli"),
+    **dict.fromkeys(("gunicorn", "apispec"), "server"),
+}
+#: Ctrl-C: the shell's convention for a command stopped by SIGINT is exit status 128 + 2.
+INTERRUPTED = "error: interrupted"
 MISSING_CLICK = "error: the metricscore command needs click: pip install 'metricscore[cli]'"
 
 
@@ -164,7 +172,13 @@ def _hosts_option(ctx: Any, param: Any, value: str | None) -> list[str] | None:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="metricscore", message="%(prog)s %(version)s")
 def cli() -> None:
-    """metricscore: the reference server, API keys and database migrations."""
+    """metricscore: the reference server, API keys and database migrations; definitions as code
+    (validate, plan, apply, export, import, schema) and translation between metric dialects.
+
+    The store URL of serve, keys and migrate: --url, else $METRICSCORE_URL, else
+    sqlite:///metricscore.db. Exit status: 0 done, 1 failed, 2 a usage mistake, 130 Ctrl-C
+    (plan: 2 means changes, see its --help).
+    """
 
 
 # -- serve ----------------------------------------------------------------------------------------
@@ -241,6 +255,7 @@ def serve(
 
         bound = [] if host in ("0.0.0.0", "::", "") else [f"[{host}]" if ":" in host else host]
         allowed_hosts = [*DEFAULT_ALLOWED_HOSTS, *bound]
+    _check_bind(host, port)
     # Open once in the master: a bad URL fails here, and the schema is created before any worker.
     _open(url).close()
     print(f"metricscore serving {url} on http://{host}:{port}", file=sys.stderr, flush=True)
@@ -260,6 +275,22 @@ def serve(
         },
     )
     return 0
+
+
+def _check_bind(host: str, port: int) -> None:
+    """Fail in one line when the address cannot be listened on (gunicorn would retry five times,
+    logging two lines each, then exit)."""
+    import socket
+
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn binds
+            probe.bind(address)
+    except OSError as error:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
 
 
 # -- keys -----------------------------------------------------------------------------------------
@@ -339,6 +370,8 @@ def create_key(
     for option, value in given.items():
         if value is not None and (form.subject is None or option not in ("subject", form.subject.removesuffix("_id"))):
             raise click.UsageError(f"--{option} does not apply to a {form.kind} key")
+    if form.scopes is None and scope_list:  # silently dropped, the user would think the key is limited
+        raise click.UsageError(f"--scopes does not apply to a {form.kind} key (it has no scopes)")
     extra: dict[str, Any] = {}
     if form.scopes is not None:
         extra["scopes"] = scope_list
@@ -347,6 +380,8 @@ def create_key(
     store = _open(_url(url))
     try:
         new = Keyring(store).create(form, name=name, projects=projects, user_id=user_id, **extra)
+    except ValidationError as error:  # a wrong option value (an unknown scope, projects on a sequence key)
+        raise click.UsageError(_one_line(str(error))) from None
     finally:
         store.close()
     out: dict[str, Any] = {"key_id": new.key_id}
@@ -433,13 +468,18 @@ def migrate(url: str | None, revision: str, downgrade: bool) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command; returns the exit status (2: a usage mistake, 1: a failure)."""
+    """Run the command; returns the exit status (2: a usage mistake, 1: a failure, 130: Ctrl-C)."""
     if CLICK_MISSING:
         print(MISSING_CLICK, file=sys.stderr)
         return 2
+    return run(cli, argv, "metricscore")
+
+
+def run(command: Any, argv: Sequence[str] | None, prog_name: str) -> int:
+    """Run a click ``command`` as :func:`main` does: every error one line, the exit status returned."""
     args = list(sys.argv[1:] if argv is None else argv)
     try:
-        result = cli.main(args=args, prog_name="metricscore", standalone_mode=False)
+        result = command.main(args=args, prog_name=prog_name, standalone_mode=False)
     except click.exceptions.NoArgsIsHelpError as error:  # bare `metricscore`: the help, as click shows it
         assert error.ctx is not None
         print(error.ctx.get_help(), file=sys.stderr)
@@ -450,10 +490,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except click.ClickException as error:
         print(f"error: {_one_line(error.format_message())}", file=sys.stderr)
         return error.exit_code
-    except click.Abort:
+    except click.Abort as error:
+        if isinstance(error.__cause__, KeyboardInterrupt):  # click turns Ctrl-C into Abort
+            print(INTERRUPTED, file=sys.stderr)
+            return 130
         print("error: aborted", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
+        print(INTERRUPTED, file=sys.stderr)
         return 130
     except ConfigurationError as error:
         print(f"error: {_one_line(str(error))}", file=sys.stderr)
@@ -461,6 +505,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MetricscoreError as error:
         print(f"error: {_one_line(str(error))}", file=sys.stderr)
         return 1
+    except ModuleNotFoundError as error:
+        extra = EXTRA_OF_MODULE.get((error.name or "").partition(".")[0])
+        if extra is None:
+            print(f"error: {type(error).__name__}: {_one_line(str(error))}", file=sys.stderr)
+            return 1
+        print(f"error: this command needs {error.name}: pip install 'metricscore[{extra}]'", file=sys.stderr)
+        return 2
     except Exception as error:  # never a traceback
         print(f"error: {type(error).__name__}: {_one_line(str(error))}", file=sys.stderr)
         return 1

@@ -25,6 +25,8 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
 
+from metricscore.errors import MetricscoreError, StorageError
+
 __all__ = [
     "VERSION_TABLE",
     "MigrationRefused",
@@ -143,8 +145,21 @@ def migrate_url(url: str, revision: str = "head", *, allow_downgrade: bool = Fal
                 reached = current_revision(connection)
             connection.commit()
         return reached
+    except sa.exc.SQLAlchemyError as error:  # a server that is down, a file that cannot be opened
+        raise _refusal(backend.engine.url, error) from error
     finally:
         backend.close()
+
+
+def _refusal(url: sa.engine.URL, error: sa.exc.SQLAlchemyError) -> MetricscoreError:
+    """The metricscore error for a database ``migrate_url`` could not use, as opening a store gives."""
+    from .errors import sqlite_refusal
+
+    detail = getattr(error, "orig", None) or error
+    storage = StorageError(f"Database error: {type(detail).__name__}: {detail}")
+    storage.__cause__ = error
+    refusal = sqlite_refusal(url.database, storage) if url.get_backend_name() == "sqlite" else None
+    return refusal or storage
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -155,22 +170,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     up = sub.add_parser("migrate", help="upgrade the schema (default: to the newest revision)")
     up.add_argument("url", help="SQLAlchemy URL, e.g. sqlite:///metrics.db or postgresql+psycopg://u@h/db")
     up.add_argument("--revision", default="head")
+    up.add_argument("--downgrade", action="store_true", help="allow going back to an older revision (drops tables)")
     cur = sub.add_parser("current", help="print the database's schema revision")
     cur.add_argument("url")
     args = parser.parse_args(argv)
 
     from .backend import SQLBackend
 
-    backend = SQLBackend.from_url(args.url, create_schema=False)
     try:
         if args.command == "migrate":
-            reached = upgrade(backend.engine, args.revision)
-            print(f"{args.url}: at revision {reached}")
-        else:
+            reached = migrate_url(args.url, args.revision, allow_downgrade=args.downgrade)
+            print(f"{args.url}: at revision {reached or 'base'}")
+            return 0
+        backend = SQLBackend.from_url(args.url, create_schema=False)
+        try:
             with backend.engine.connect() as connection:
                 print(current_revision(connection) or "(empty)")
-    finally:
-        backend.close()
+        except sa.exc.SQLAlchemyError as error:
+            raise _refusal(backend.engine.url, error) from error
+        finally:
+            backend.close()
+    except (MigrationRefused, MetricscoreError) as error:  # one line, as the metricscore command prints it
+        print(f"error: {' '.join(str(error).split())}", file=sys.stderr)
+        return 1 if isinstance(error, StorageError) else 2
     return 0
 
 

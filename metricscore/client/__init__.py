@@ -14,10 +14,12 @@
     sequence.usage_metrics().create({...}, idempotency_key="k1")
 
     statsig = StatsigClient("https://statsigapi.net", "console-...")
-    statsig.metrics().schedule_archive("signups::event_count_custom")
+    statsig.metrics().schedule_archive("signups::event_count_custom")   # or .archive(...)
 
-Each client sends its dialect's auth header, follows every page, waits and retries on ``429``
-(honouring ``Retry-After``, with exponential backoff when it is absent), and retries transport
+Records come back typed as the store's services type them (``AccountRecord``,
+``UsageMetricRecord``, ``StatsigMetricRecord``, ...). Each client sends its dialect's auth
+header, follows every page, waits and retries on ``429`` (honouring ``Retry-After``, with
+exponential backoff when it is absent), and retries transport
 failures and ``502/503/504`` only when the request is safe to repeat (``GET``, ``PUT``,
 ``DELETE``, or a ``POST`` that carries an ``Idempotency-Key``). Errors are metricscore's own:
 :class:`~metricscore.ValidationError` (400, listing the fields the server named),
@@ -33,6 +35,7 @@ from .base import BaseClient, ServerError, Unreachable
 from .dialects import (
     AccountsClient,
     GroupUsageMetricsClient,
+    OffsetEnvelope,
     PostHogClient,
     SequenceClient,
     StatsigClient,
@@ -44,6 +47,7 @@ __all__ = [
     "AccountsClient",
     "BaseClient",
     "GroupUsageMetricsClient",
+    "OffsetEnvelope",
     "PostHogClient",
     "SequenceClient",
     "ServerError",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Self
 
 from ..errors import (
     ConfigurationError,
@@ -28,6 +28,10 @@ __all__ = ["BaseClient", "ServerError", "Unreachable"]
 
 RETRY_STATUSES = frozenset({502, 503, 504})
 SAFE_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE"})
+
+
+def _unusable(base_url: str, error: Exception) -> ConfigurationError:
+    return ConfigurationError(f"{base_url} is not a usable base URL: {error}")
 
 
 class Unreachable(MetricscoreError):
@@ -72,14 +76,21 @@ class BaseClient:
         self.backoff = backoff
         self.max_wait = max_wait
         self._sleep = sleep
-        self._http = httpx.Client(
-            base_url=self.base_url, headers=dict(headers), timeout=timeout, transport=transport, follow_redirects=False
-        )
+        try:
+            self._http = httpx.Client(
+                base_url=self.base_url,
+                headers=dict(headers),
+                timeout=timeout,
+                transport=transport,
+                follow_redirects=False,
+            )
+        except httpx.InvalidURL as error:
+            raise _unusable(self.base_url, error) from error
 
     def close(self) -> None:
         self._http.close()
 
-    def __enter__(self) -> BaseClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -112,6 +123,8 @@ class BaseClient:
                     attempt += 1
                     continue
                 raise Unreachable(f"cannot reach {self.base_url}: {type(error).__name__}: {error}") from error
+            except httpx.InvalidURL as error:
+                raise _unusable(self.base_url, error) from error
             status = response.status_code
             if (status == 429 or (status in RETRY_STATUSES and safe)) and attempt < self.max_retries:
                 self._wait(attempt, response.headers.get("retry-after"))

@@ -5,15 +5,21 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, nullcontext
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic, Self, TypedDict, TypeVar, cast
 from urllib.parse import parse_qs, quote, urlsplit
 
+from ..dialects.posthog import AccountRecord, GroupUsageMetricRecord
 from ..errors import ErrorMessage
 from .base import BaseClient
+
+if TYPE_CHECKING:  # the records' wire shapes, as the store's services type them
+    from ..dialects.sequence import UsageMetricRecord
+    from ..dialects.statsig import StatsigMetricRecord
 
 __all__ = [
     "AccountsClient",
     "GroupUsageMetricsClient",
+    "OffsetEnvelope",
     "PostHogClient",
     "SequenceClient",
     "StatsigClient",
@@ -21,7 +27,16 @@ __all__ = [
     "UsageMetricsClient",
 ]
 
-Record = dict[str, Any]
+R = TypeVar("R")
+
+
+class OffsetEnvelope(TypedDict, Generic[R]):
+    """One PostHog list page as the server sends it."""
+
+    count: int
+    next: str | None
+    previous: str | None
+    results: list[R]
 
 
 def _segment(value: Any) -> str:
@@ -51,7 +66,7 @@ class PostHogClient(BaseClient):
         return {}
 
 
-class _PostHogCollection:
+class _PostHogCollection(Generic[R]):
     """List (limit/offset, every page), create, retrieve, PATCH, PUT, DELETE."""
 
     page_size = 100
@@ -60,37 +75,37 @@ class _PostHogCollection:
         self.client = client
         self.path = path
 
-    def batch(self) -> AbstractContextManager[Any]:
+    def batch(self) -> AbstractContextManager[Self]:
         """Each request stands alone over HTTP: the collection itself."""
         return nullcontext(self)
 
-    def records(self) -> Iterator[Record]:
+    def records(self) -> Iterator[R]:
         params: dict[str, Any] | None = {"limit": self.page_size}
         while params is not None:
             page = self.client.request("GET", self.path, params=params)
             yield from page.get("results") or []
             params = _query(page.get("next"))
 
-    def list(self, /, **params: Any) -> Record:
+    def list(self, /, **params: Any) -> OffsetEnvelope[R]:
         """One page as the server sends it (``count``, ``next``, ``previous``, ``results``)."""
-        page: Record = self.client.request("GET", self.path, params=params)
+        page: OffsetEnvelope[R] = self.client.request("GET", self.path, params=params)
         return page
 
-    def get(self, id: str) -> Record:
-        record: Record = self.client.request("GET", f"{self.path}{_segment(id)}/")
+    def get(self, id: str) -> R:
+        record: R = self.client.request("GET", f"{self.path}{_segment(id)}/")
         return record
 
-    def create(self, payload: Mapping[str, Any], *, idempotency_key: str | None = None) -> Record:
+    def create(self, payload: Mapping[str, Any], *, idempotency_key: str | None = None) -> R:
         """``idempotency_key`` is ignored: PostHog takes none (a create is never retried)."""
-        record: Record = self.client.request("POST", self.path, json=dict(payload))
+        record: R = self.client.request("POST", self.path, json=dict(payload))
         return record
 
-    def update(self, id: str, payload: Mapping[str, Any]) -> Record:
-        record: Record = self.client.request("PATCH", f"{self.path}{_segment(id)}/", json=dict(payload))
+    def update(self, id: str, payload: Mapping[str, Any]) -> R:
+        record: R = self.client.request("PATCH", f"{self.path}{_segment(id)}/", json=dict(payload))
         return record
 
-    def replace(self, id: str, payload: Mapping[str, Any], *, idempotency_key: str | None = None) -> Record:
-        record: Record = self.client.request("PUT", f"{self.path}{_segment(id)}/", json=dict(payload))
+    def replace(self, id: str, payload: Mapping[str, Any], *, idempotency_key: str | None = None) -> R:
+        record: R = self.client.request("PUT", f"{self.path}{_segment(id)}/", json=dict(payload))
         return record
 
     def delete(self, id: str, *, idempotency_key: str | None = None) -> None:
@@ -110,11 +125,11 @@ def _query(url: Any) -> dict[str, Any] | None:
     return {key: values[-1] for key, values in parse_qs(urlsplit(url).query).items()}
 
 
-class AccountsClient(_PostHogCollection):
+class AccountsClient(_PostHogCollection[AccountRecord]):
     """``/api/environments/{project_id}/accounts/``."""
 
 
-class GroupUsageMetricsClient(_PostHogCollection):
+class GroupUsageMetricsClient(_PostHogCollection[GroupUsageMetricRecord]):
     """``/api/projects/{project_id}/groups_types/{group_type_index}/metrics/``."""
 
 
@@ -165,11 +180,11 @@ class UsageMetricsClient:
     def _key(idempotency_key: str | None) -> dict[str, str] | None:
         return {"Idempotency-Key": idempotency_key} if idempotency_key else None
 
-    def batch(self) -> AbstractContextManager[Any]:
+    def batch(self) -> AbstractContextManager[Self]:
         """Each request stands alone over HTTP: the collection itself."""
         return nullcontext(self)
 
-    def records(self) -> Iterator[Record]:
+    def records(self) -> Iterator[UsageMetricRecord]:
         params: dict[str, Any] = {"limit": self.page_size}
         while True:
             page = self.client.request("GET", self.path, params=params)
@@ -180,20 +195,22 @@ class UsageMetricsClient:
                 return
             params = {"limit": self.page_size, "after": after}
 
-    def get(self, id: str) -> Record:
-        record: Record = self.client.request("GET", f"{self.path}/{_segment(id)}")
+    def get(self, id: str) -> UsageMetricRecord:
+        record: UsageMetricRecord = self.client.request("GET", f"{self.path}/{_segment(id)}")
         return record
 
-    def create(self, payload: Mapping[str, Any], *, idempotency_key: str | None = None) -> Record:
-        record: Record = self.client.request("POST", self.path, json=dict(payload), headers=self._key(idempotency_key))
+    def create(self, payload: Mapping[str, Any], *, idempotency_key: str | None = None) -> UsageMetricRecord:
+        record: UsageMetricRecord = self.client.request(
+            "POST", self.path, json=dict(payload), headers=self._key(idempotency_key)
+        )
         return record
 
-    def update(self, id: str, payload: Mapping[str, Any]) -> Record:
+    def update(self, id: str, payload: Mapping[str, Any]) -> UsageMetricRecord:
         """Sequence has no partial update: the payload replaces the metric (PUT)."""
         return self.replace(id, payload)
 
-    def replace(self, id: str, payload: Mapping[str, Any], *, idempotency_key: str | None = None) -> Record:
-        record: Record = self.client.request(
+    def replace(self, id: str, payload: Mapping[str, Any], *, idempotency_key: str | None = None) -> UsageMetricRecord:
+        record: UsageMetricRecord = self.client.request(
             "PUT", f"{self.path}/{_segment(id)}", json=dict(payload), headers=self._key(idempotency_key)
         )
         return record
@@ -236,11 +253,11 @@ class StatsigMetricsClient:
     def __init__(self, client: BaseClient) -> None:
         self.client = client
 
-    def batch(self) -> AbstractContextManager[Any]:
+    def batch(self) -> AbstractContextManager[Self]:
         """Each request stands alone over HTTP: the collection itself."""
         return nullcontext(self)
 
-    def records(self) -> Iterator[Record]:
+    def records(self) -> Iterator[StatsigMetricRecord]:
         page_number = 1
         while True:
             page = self.client.request(
@@ -252,26 +269,32 @@ class StatsigMetricsClient:
                 return
             page_number += 1
 
-    def get(self, id: str) -> Record:
+    def get(self, id: str) -> StatsigMetricRecord:
         return self._data(self.client.request("GET", f"{self.path}/{_segment(id)}"))
 
-    def create(self, payload: Mapping[str, Any], *, idempotency_key: str | None = None) -> Record:
+    def create(self, payload: Mapping[str, Any], *, idempotency_key: str | None = None) -> StatsigMetricRecord:
         """``idempotency_key`` is ignored: Statsig takes none (a create is never retried)."""
         return self._data(self.client.request("POST", self.path, json=dict(payload)))
 
-    def update(self, id: str, payload: Mapping[str, Any]) -> Record:
+    def update(self, id: str, payload: Mapping[str, Any]) -> StatsigMetricRecord:
         return self._data(self.client.request("POST", f"{self.path}/{_segment(id)}", json=dict(payload)))
 
-    def replace(self, id: str, payload: Mapping[str, Any], *, idempotency_key: str | None = None) -> Record:
+    def replace(
+        self, id: str, payload: Mapping[str, Any], *, idempotency_key: str | None = None
+    ) -> StatsigMetricRecord:
         return self.update(id, payload)
 
     def delete(self, id: str, *, idempotency_key: str | None = None) -> None:
         self.client.request("DELETE", f"{self.path}/{_segment(id)}")
 
-    def archive(self, id: str) -> None:
+    def schedule_archive(self, id: str) -> None:
         """Schedule the archive (Statsig's way to retire a metric). The archive steps are PUTs that
         are not idempotent (a second one is a 409), so they are never retried."""
         self.client.request("PUT", f"{self.path}/{_segment(id)}/schedule_archive", safe=False)
+
+    def archive(self, id: str) -> None:
+        """:meth:`schedule_archive`, under the name every target's collection has."""
+        self.schedule_archive(id)
 
     def cancel_archive(self, id: str) -> None:
         self.client.request("PUT", f"{self.path}/{_segment(id)}/cancel_archive", safe=False)
@@ -288,6 +311,6 @@ class StatsigMetricsClient:
             self.unarchive(str(record["id"]))
 
     @staticmethod
-    def _data(body: Any) -> Record:
+    def _data(body: Any) -> StatsigMetricRecord:
         data = body.get("data") if isinstance(body, dict) else None
-        return data if isinstance(data, dict) else {}
+        return cast("StatsigMetricRecord", data if isinstance(data, dict) else {})

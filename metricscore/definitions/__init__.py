@@ -20,7 +20,18 @@ from __future__ import annotations
 from .files import Document, Source, read_text
 from .kinds import KINDS, Kind
 from .loading import Definition, DefinitionSet, load, validate
-from .planning import ApplyReport, Change, DefinitionsInvalid, FieldDiff, Plan, PlanError, apply, export, plan
+from .planning import (
+    ApplyReport,
+    Change,
+    DefinitionsInvalid,
+    ExportedDocument,
+    FieldDiff,
+    Plan,
+    PlanError,
+    apply,
+    export,
+    plan,
+)
 from .problems import Problem, render_problems
 from .schema import json_schema
 from .targets import CREDENTIAL_VARIABLES, Collection, HttpTarget, StoreTarget, Target, open_target
@@ -35,6 +46,7 @@ __all__ = [
     "DefinitionSet",
     "DefinitionsInvalid",
     "Document",
+    "ExportedDocument",
     "FieldDiff",
     "HttpTarget",
     "Kind",

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
-from typing import Any, NoReturn
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, nullcontext, suppress
+from typing import Any, NoReturn, TypeVar
 
 import click
 
@@ -30,6 +31,7 @@ from .targets import Target, open_target
 
 __all__ = ["COMMANDS", "definitions_cli", "main"]
 
+T = TypeVar("T")
 FORMATS = click.Choice(["text", "json", "github"])
 
 
@@ -117,6 +119,27 @@ def _progress(total: int, label: str) -> Any:
     )
 
 
+#: Seconds between the progress lines of long work when stderr is not a terminal (CI logs).
+TICK_SECONDS = 10.0
+#: From this many definitions on, plan and apply say on stderr that planning has started.
+PLAN_NOTICE = 1000
+
+
+def _ticker(total: int | None, label: str) -> Callable[[int], None]:
+    """Without a terminal, a line on stderr at most every :data:`TICK_SECONDS` (none for quick work)."""
+    last = time.monotonic()
+    of = "" if total is None else f" of {total}"
+
+    def tick(done: int) -> None:
+        nonlocal last
+        now = time.monotonic()
+        if now - last >= TICK_SECONDS:
+            last = now
+            click.echo(f"{label}: {done}{of} done", err=True)
+
+    return tick
+
+
 # -- validate -------------------------------------------------------------------------------------
 
 
@@ -139,8 +162,12 @@ def validate_command(paths: tuple[str, ...], target_url: str | None, style: str)
     if output:
         click.echo(output)
     if style == "text":
-        state = "valid" if not problems else f"{len(problems)} problem(s)"
-        click.echo(f"{len(loaded.definitions)} definition(s) in {len(loaded.files)} file(s): {state}", err=True)
+        files = f"in {len(loaded.files)} file(s)"
+        if problems:  # only the valid definitions are counted: say so
+            summary = f"{len(problems)} problem(s); {len(loaded.definitions)} valid definition(s) {files}"
+        else:
+            summary = f"{len(loaded.definitions)} definition(s) {files}: valid"
+        click.echo(summary, err=True)
     if problems:
         raise click.exceptions.Exit(1)
 
@@ -150,6 +177,8 @@ def validate_command(paths: tuple[str, ...], target_url: str | None, style: str)
 
 def _planned(paths: Sequence[str], target: Target, prune: bool) -> Any:
     loaded = load(paths)
+    if len(loaded.definitions) >= PLAN_NOTICE:  # reading the target takes a while: say what runs
+        click.echo(f"planning {len(loaded.definitions)} definition(s) against {target.description} ...", err=True)
     try:
         return plan(loaded, target, prune=prune)
     except DefinitionsInvalid as error:
@@ -189,17 +218,25 @@ def apply_command(paths: tuple[str, ...], target_url: str, prune: bool, yes: boo
                 raise Failed("not applied: pass --yes to apply without a terminal to confirm on")
             if not click.confirm("Apply these changes?", default=False):
                 raise Failed("not applied")
-        bar = _progress(len(planned.changes), "applying")
-        if bar is None:
-            report = apply(planned, target)
-        else:
-            with bar:
-                task = bar.add_task("apply", total=len(planned.changes))
+        total = len(planned.changes)
+        done = 0
+        bar = _progress(total, "applying")
+        tick = _ticker(total, "applying") if bar is None else None
+        try:
+            with bar or nullcontext():
+                task = bar.add_task("apply", total=total) if bar is not None else None
 
                 def advance(change: Change) -> None:
-                    bar.advance(task)
+                    nonlocal done
+                    done += 1
+                    if bar is not None:
+                        bar.advance(task)
+                    elif tick is not None:
+                        tick(done)
 
                 report = apply(planned, target, progress=advance)
+        except KeyboardInterrupt:  # each change stands alone: say how far it got
+            raise Failed(f"interrupted after {done} of {total} change(s); run plan to see what is left", 130) from None
     click.echo(report.render())
     if not report.ok:
         raise Failed(f"{report.failed.label if report.failed else ''}: {report.error}")
@@ -232,17 +269,17 @@ def export_command(
     if style == "csv" and resource != importing.ACCOUNTS:
         _usage("--format csv is for posthog.accounts only")
     buffer = io.StringIO()
-    with _target(target_url) as target:
+    with _target(target_url) as target, _counter("exporting") as advance:
         try:
             if style == "csv":
                 from .loading import _service
 
                 kind = KINDS[resource]
                 collection = target.collection(kind, dict(_service(kind, scope).scope))
-                records = (kind.marker.strip(dict(r)) for r in collection.records())
+                records = (kind.marker.strip(dict(r)) for r in _counted(collection.records(), advance))
                 count = importing.write_csv(records, buffer)
             else:
-                document = export(target, resource, scope, managed_only=managed_only)
+                document = export(target, resource, scope, managed_only=managed_only, progress=advance)
                 count = len(document["definitions"])
                 if style == "json":
                     buffer.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
@@ -256,7 +293,14 @@ def export_command(
     click.echo(f"exported {count} record(s) of {resource}", err=True)
 
 
-def _dump_yaml(document: dict[str, Any], handle: Any) -> None:
+def _counted(items: Iterable[T], advance: Callable[[int], None] | None) -> Iterator[T]:
+    for item in items:
+        if advance is not None:
+            advance(1)
+        yield item
+
+
+def _dump_yaml(document: Mapping[str, Any], handle: Any) -> None:
     from ruamel.yaml import YAML
 
     yaml = YAML(typ="safe", pure=True)
@@ -331,9 +375,18 @@ def _merge(report: importing.ImportReport, part: importing.ImportReport) -> None
 
 @contextmanager
 def _counter(label: str) -> Iterator[Callable[[int], None] | None]:
-    """A rich progress counter (rows done; the total of a stream is unknown) on a terminal."""
+    """A rich progress counter (rows done; the total of a stream is unknown) on a terminal; else
+    a line now and then (see :func:`_ticker`)."""
     if not sys.stderr.isatty():
-        yield None
+        tick = _ticker(None, label)
+        done = 0
+
+        def add(count: int) -> None:
+            nonlocal done
+            done += count
+            tick(done)
+
+        yield add
         return
     from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -378,10 +431,7 @@ for _command in COMMANDS:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the definitions commands; returns the exit status."""
-    try:
-        definitions_cli.main(args=list(argv) if argv is not None else None, standalone_mode=True)
-    except SystemExit as exit:
-        code = exit.code
-        return code if isinstance(code, int) else (0 if code is None else 1)
-    return 0  # pragma: no cover - click always exits in standalone mode
+    """Run the definitions commands as the ``metricscore`` command runs them; returns the exit status."""
+    from ..cli import run
+
+    return run(definitions_cli, argv, "python -m metricscore.definitions")

@@ -79,7 +79,10 @@ def expand_paths(paths: Iterable[str | Path]) -> Iterator[Path]:
     for item in paths:
         path = Path(item)
         if path.is_dir():
-            yield from sorted(p for p in path.rglob("*") if p.suffix.lower() in SUFFIXES and p.is_file())
+            found = sorted(p for p in path.rglob("*") if p.suffix.lower() in SUFFIXES and p.is_file())
+            # A directory with none is given as it is, so reading it reports the problem (a mistyped
+            # directory must not validate, or plan, as "nothing to do").
+            yield from found or [path]
         else:
             yield path
 
@@ -87,6 +90,9 @@ def expand_paths(paths: Iterable[str | Path]) -> Iterator[Path]:
 def read_file(path: Path) -> tuple[list[Document], list[Problem]]:
     """The documents of one file, or the problem that kept it from being read."""
     name = str(path)
+    if path.is_dir():
+        message = f"a directory without definition files ({', '.join(SUFFIXES)})"
+        return [], [Problem(name, 1, 1, "file", message, "unreadable")]
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as error:

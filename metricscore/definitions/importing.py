@@ -286,26 +286,34 @@ def csv_rows(path: str | Path) -> Iterator[Row]:
     with open(path, newline="", encoding="utf-8-sig") as handle:
         reader = csv.reader(handle)
         try:
-            header = next(reader)
-        except StopIteration:
-            return
-        header = [column.strip() for column in header]
-        unknown = [column for column in header if column not in CSV_COLUMNS]
-        if unknown or "name" not in header:
-            problem = (
-                f"unknown column(s) {', '.join(map(repr, unknown))}; known: {', '.join(CSV_COLUMNS)}"
-                if unknown
-                else "the header has no 'name' column"
-            )
-            raise ValueError(f"{name}:1: {problem}")
-        for cells in reader:
-            where = f"{name}:{reader.line_num}"
-            if not any(cell.strip() for cell in cells):
-                continue
-            if len(cells) != len(header):
-                yield Row(where, None, f"expected {len(header)} cells, found {len(cells)}")
-                continue
-            yield _csv_row(where, dict(zip(header, cells, strict=True)))
+            yield from _csv_file_rows(name, reader)
+        except UnicodeDecodeError as error:  # decoded a block at a time, ahead of the rows: no line number
+            raise ValueError(f"{name}: not UTF-8 text ({error.reason})") from None
+
+
+def _csv_file_rows(name: str, reader: Any) -> Iterator[Row]:
+    """The rows after a header of known columns (a ``ValueError`` naming the file otherwise)."""
+    try:
+        header = next(reader)
+    except StopIteration:
+        return
+    header = [column.strip() for column in header]
+    unknown = [column for column in header if column not in CSV_COLUMNS]
+    if unknown or "name" not in header:
+        problem = (
+            f"unknown column(s) {', '.join(map(repr, unknown))}; known: {', '.join(CSV_COLUMNS)}"
+            if unknown
+            else "the header has no 'name' column"
+        )
+        raise ValueError(f"{name}:1: {problem}")
+    for cells in reader:
+        where = f"{name}:{reader.line_num}"
+        if not any(cell.strip() for cell in cells):
+            continue
+        if len(cells) != len(header):
+            yield Row(where, None, f"expected {len(header)} cells, found {len(cells)}")
+            continue
+        yield _csv_row(where, dict(zip(header, cells, strict=True)))
 
 
 def _csv_row(where: str, cells: dict[str, str]) -> Row:

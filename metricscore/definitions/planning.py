@@ -11,7 +11,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 from ..errors import MetricscoreError
 from .kinds import KINDS, Kind
@@ -23,6 +23,7 @@ __all__ = [
     "ApplyReport",
     "Change",
     "DefinitionsInvalid",
+    "ExportedDocument",
     "FieldDiff",
     "Plan",
     "PlanError",
@@ -361,11 +362,28 @@ def _carry_out(change: Change, collection: Collection) -> None:
 # -- export ---------------------------------------------------------------------------------------
 
 
-def export(target: Target, resource: str, scope: Mapping[str, Any], *, managed_only: bool = False) -> dict[str, Any]:
+class ExportedDocument(TypedDict):
+    """A definition file's document, as :func:`export` writes it."""
+
+    resource: str
+    scope: dict[str, Any]
+    #: Create payloads of the resource's dialect (their wire shape).
+    definitions: list[dict[str, Any]]
+
+
+def export(
+    target: Target,
+    resource: str,
+    scope: Mapping[str, Any],
+    *,
+    managed_only: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> ExportedDocument:
     """One document holding every record of ``resource`` in ``scope`` as create payloads.
 
     Fields equal to the server's default are left out, as is the ownership marker; archived
     Statsig metrics are skipped. Applying the result to the same target plans no change.
+    ``progress(1)`` is called for each record read.
     """
     from .loading import _service
 
@@ -376,6 +394,8 @@ def export(target: Target, resource: str, scope: Mapping[str, Any], *, managed_o
     definitions: list[tuple[str, dict[str, Any]]] = []
     fields = kind.fields()
     for record in target.collection(kind, checked).records():
+        if progress is not None:
+            progress(1)
         if kind.archived(record) or (managed_only and not kind.marker.present(record)):
             continue
         projected = kind.marker.strip(kind.project(record))

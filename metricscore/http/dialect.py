@@ -145,7 +145,7 @@ class HttpDialect:
 
     # -- errors ------------------------------------------------------------------------------------
 
-    def render_error(self, error: MetricscoreError) -> tuple[int, dict[str, Any]]:
+    def render_error(self, error: MetricscoreError) -> tuple[int, Mapping[str, Any]]:
         """The status and body this vendor answers ``error`` with."""
         raise NotImplementedError
 
@@ -156,7 +156,7 @@ class HttpDialect:
     def plain_error(self, status: int, code: str, message: str) -> dict[str, Any]:
         """The body of an error of the exchange itself (404 without route, 405, 413, 415, or a 500
         when :meth:`render_error` failed); the default renders a :class:`PlainError` through it."""
-        return self.render_error(_plain_class(status, code)(message))[1]
+        return dict(self.render_error(_plain_class(status, code)(message))[1])
 
     # -- the OpenAPI document ---------------------------------------------------------------------
 

@@ -228,7 +228,7 @@ class PostHogHttp(HttpDialect):
             raise UnsupportedMediaType(content_type)
         return json_body(request.body)
 
-    def render_error(self, error: MetricscoreError) -> tuple[int, dict[str, Any]]:
+    def render_error(self, error: MetricscoreError) -> tuple[int, Mapping[str, Any]]:
         return render_error(error)
 
     def plain_error(self, status: int, code: str, message: str) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Mapping
 from collections.abc import Sequence as Sequential
 from typing import Any, Required, TypedDict
 from urllib.parse import parse_qsl
@@ -242,7 +243,7 @@ class SequenceHttp(HttpDialect):
                 return found
         raise Unauthenticated("")
 
-    def render_error(self, error: MetricscoreError) -> tuple[int, dict[str, Any]]:
+    def render_error(self, error: MetricscoreError) -> tuple[int, Mapping[str, Any]]:
         return render_error(error)
 
     def error_headers(self, error: MetricscoreError, status: int) -> list[tuple[str, str]]:

@@ -211,7 +211,7 @@ class StatsigHttp(HttpDialect):
         if operation.mutation and key.subject is not None:
             self.rate_limiter.hit(key.subject)
 
-    def render_error(self, error: MetricscoreError) -> tuple[int, dict[str, Any]]:
+    def render_error(self, error: MetricscoreError) -> tuple[int, Mapping[str, Any]]:
         return render_error(error)
 
     def error_headers(self, error: MetricscoreError, status: int) -> list[tuple[str, str]]:

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -44,6 +45,9 @@ BAD_ARGUMENTS = [
     (["serve", "--allowed-hosts", "a/b"], "--allowed-hosts"),
     (["no-such-command"], "no-such-command"),
     (["keys", "list", "--url", "nosuchscheme://x"], "nosuchscheme"),
+    (["keys", "create", "statsig", "--project", "p", "--scopes", "account:read"], "--scopes does not apply"),
+    (["keys", "create", "sequence", "--account", "a", "--projects", "1"], "takes no projects"),
+    (["keys", "create", "posthog", "--scopes", "account:raed"], "Unknown scope(s): 'account:raed'"),
 ]
 
 
@@ -144,18 +148,10 @@ def test_a_real_process_never_prints_a_traceback(argv: list[str], tmp_path: Path
     assert len(done.stderr.strip().splitlines()) == 1 and done.stderr.startswith("error: "), done.stderr
 
 
-def test_without_click_the_command_says_what_to_install(tmp_path: Path) -> None:
-    blocker = tmp_path / "block"
-    blocker.mkdir()
-    (blocker / "sitecustomize.py").write_text(
-        "import sys\n"
-        "class Block:\n"
-        "    def find_spec(self, name, path=None, target=None):\n"
-        "        if name == 'click' or name.startswith('click.'):\n"
-        "            raise ModuleNotFoundError(\"No module named 'click'\", name='click')\n"
-        "sys.meta_path.insert(0, Block())\n"
-    )
-    done = _run("keys", "list", cwd=tmp_path, env={"PYTHONPATH": str(blocker)})
+def test_without_click_the_command_says_what_to_install(
+    tmp_path: Path, without_modules: Callable[..., dict[str, str]]
+) -> None:
+    done = _run("keys", "list", cwd=tmp_path, env=without_modules("click"))
     assert done.returncode == 2
     assert done.stderr.strip() == "error: the metricscore command needs click: pip install 'metricscore[cli]'"
 

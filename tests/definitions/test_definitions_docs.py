@@ -33,6 +33,8 @@ def test_the_validate_output_shown_is_what_validate_prints(tmp_path: Path, monke
     expected = [line for line in shown.splitlines() if line.startswith("broken.yaml")]
     assert result.stdout.splitlines() == expected
     assert result.exit_code == 1 and "exit status: 1" in shown
+    summary = [line for line in shown.splitlines() if "problem(s)" in line]
+    assert result.stderr.splitlines() == summary  # the count of valid definitions, said as such
 
 
 def test_the_format_example_is_valid() -> None:

@@ -71,6 +71,8 @@ def test_statsig_client_numbered_pages_and_archive(live: Any) -> None:
         assert "archiveTime" in metrics.get(ids[1])
         metrics.restore(metrics.get(ids[1]))
         assert "archiveTime" not in metrics.get(ids[1])
+        metrics.schedule_archive(ids[2])  # the name the module's docstring and the store's service use
+        assert "archiveTime" in metrics.get(ids[2])
         with pytest.raises(mc.ValidationError) as raised:
             metrics.create({"name": "ab", "type": "sum"})
         assert {"name", "unitTypes"} <= raised.value.fields
@@ -127,6 +129,12 @@ def test_unreachable_server_is_one_error_after_safe_retries() -> None:
     with pytest.raises(Unreachable):
         client.metrics().create(METRIC)
     assert waits == []  # a POST without an idempotency key is never retried
+
+
+@pytest.mark.parametrize("base_url", ["http://256.1.1.1", "http://[::1", "http://example.com:port"])
+def test_an_unusable_base_url_is_a_configuration_error(base_url: str) -> None:
+    with pytest.raises(mc.ConfigurationError, match="not a usable base"), PostHogClient(base_url, "phx_k") as client:
+        client.accounts(project_id=1).get("a")
 
 
 FILES = """\

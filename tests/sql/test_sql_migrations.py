@@ -147,6 +147,30 @@ def test_the_migrate_command(tmp_path: Path) -> None:
     assert {t.name for t in all_tables()} | {VERSION_TABLE} <= names
 
 
+
+@pytest.mark.parametrize("command", ["migrate", "current"])
+def test_the_migrate_command_on_a_database_it_cannot_open_is_one_line(
+    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from metricscore.backends.sql.migrate import main
+
+    missing = tmp_path / "no" / "such"
+    assert main([command, f"sqlite:///{missing / 'x.db'}"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: Cannot use the SQLite database {missing / 'x.db'}: the directory {missing} does not")
+    assert len(err.splitlines()) == 1
+
+
+def test_the_migrate_command_goes_back_only_with_downgrade(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from metricscore.backends.sql.migrate import main
+
+    url = f"sqlite:///{tmp_path}/back.db"
+    assert main(["migrate", url]) == 0
+    assert main(["migrate", url, "--revision", "0001"]) == 2
+    assert "pass --downgrade" in capsys.readouterr().err
+    assert main(["migrate", url, "--revision", "0001", "--downgrade"]) == 0
+    assert capsys.readouterr().out.strip() == f"{url}: at revision 0001"
+
 def _open_and_write(url: str, n: int) -> None:
     store = mc.open_store(url)
     try:

@@ -5,9 +5,14 @@
 from typing import reveal_type
 
 import metricscore as mc
+from metricscore import definitions as defs
+from metricscore.client import OffsetEnvelope, PostHogClient, SequenceClient, StatsigClient
 from metricscore.dialects.posthog import AccountRecord
+from metricscore.dialects.posthog import render_error as posthog_error
 from metricscore.dialects.sequence import CursorPage, UsageMetricRecord
+from metricscore.dialects.sequence import render_error as sequence_error
 from metricscore.dialects.statsig import NumberedPage, StatsigMetricRecord
+from metricscore.dialects.statsig import render_error as statsig_error
 from metricscore.pagination import OffsetPage
 
 store = mc.open_store("memory://")
@@ -89,3 +94,36 @@ usage_events.update  # E: "UsageEvents" has no attribute "update"
 reveal_type(usage_events.upload_csv(b"eventType,eventTimestamp,customerAlias\n")["eventCount"])  # R: int
 usage_events.list(sortBy="eventTimestamp")  # E: Argument "sortBy" to "list" of "UsageEvents" has incompatible type "Literal['eventTimestamp']"; expected "Literal['CREATED_AT', 'EVENT_TIMESTAMP'] | None"
 usage_events.list(sortBy="EVENT_TIMESTAMP", sortOrder="ASC", customerAlias=["a", "b"], limit=10)
+
+# The HTTP clients answer with the same wire shapes as the store's services.
+
+remote_accounts = PostHogClient("http://127.0.0.1:8000", "phx_key").accounts(project_id=1)
+reveal_type(remote_accounts.get("id")["tags"])  # R: list[str]
+reveal_type(remote_accounts.create({"name": "Acme"})["created_by"])  # R: int | None
+remote_page: OffsetEnvelope[AccountRecord] = remote_accounts.list(limit=10)
+reveal_type(remote_page["next"])  # R: str | None
+reveal_type(remote_page["results"][0]["external_id"])  # R: str | None
+for remote_account in remote_accounts.records():
+    reveal_type(remote_account["name"])  # R: str
+remote_accounts.update("id", {"name": "y"})["nope"]  # E: TypedDict "AccountRecord" has no key "nope"
+remote_metrics = PostHogClient("http://127.0.0.1:8000", "phx_key").group_usage_metrics(project_id=1, group_type_index=0)
+reveal_type(remote_metrics.replace("id", {"name": "m", "filters": {}})["math"])  # R: Literal['count'] | Literal['sum']
+remote_usage = SequenceClient("http://127.0.0.1:8000", "client", "secret").usage_metrics()
+reveal_type(remote_usage.create({"name": "n"}, idempotency_key="k")["caseSensitive"])  # R: bool
+reveal_type(next(remote_usage.records())["deletedAt"])  # R: str | None
+remote_statsig = StatsigClient("http://127.0.0.1:8000", "console-key").metrics()
+reveal_type(remote_statsig.get("m")["lineage"]["events"])  # R: list[str]
+reveal_type(remote_statsig.update("m", {"description": "d"}).get("archiveTime"))  # R: int | None
+remote_statsig.schedule_archive("m")
+with PostHogClient("http://127.0.0.1:8000", "phx_key") as posthog_client:  # the docstring's example
+    reveal_type(posthog_client.accounts(project_id=1))  # R: metricscore.client.dialects.AccountsClient
+with remote_statsig.batch() as remote_batch:
+    reveal_type(remote_batch.get("m")["isPermanent"])  # R: bool
+exported = defs.export(defs.open_target("memory://"), "posthog.accounts", {"project_id": 1})
+reveal_type(exported["definitions"])  # R: list[dict[str, Any]]
+exported["nope"]  # E: TypedDict "ExportedDocument" has no key "nope"
+status, posthog_body = posthog_error(mc.NotFound())
+reveal_type(posthog_body["attr"])  # R: str | None
+reveal_type(posthog_body["type"])  # R: Literal['validation_error'] | Literal['invalid_request'] | Literal['authentication_error'] | Literal['throttled_error'] | Literal['server_error']
+reveal_type(sequence_error(mc.NotFound())[1]["errors"][0]["key"])  # R: str
+reveal_type(statsig_error(mc.NotFound())[1].get("errors"))  # R: dict[str, list[str]] | None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, TypedDict
 
 from ...errors import (
     NON_FIELD_ERRORS,
@@ -15,9 +15,23 @@ from ...errors import (
     ValidationError,
 )
 
-__all__ = ["ERROR_SCHEMA", "render_error"]
+__all__ = ["ERROR_SCHEMA", "PostHogErrorBody", "render_error"]
 
-_TYPES = {
+ErrorType = Literal[
+    "validation_error", "invalid_request", "authentication_error", "throttled_error", "server_error"
+]
+
+
+class PostHogErrorBody(TypedDict):
+    """PostHog's error body (drf-exceptions-hog): only the first error, ``attr`` the field or None."""
+
+    type: ErrorType
+    code: str
+    detail: str
+    attr: str | None
+
+
+_TYPES: dict[int, ErrorType] = {
     400: "validation_error",
     401: "authentication_error",
     403: "authentication_error",
@@ -26,7 +40,7 @@ _TYPES = {
 }
 
 
-def render_error(error: MetricscoreError) -> tuple[int, dict[str, Any]]:
+def render_error(error: MetricscoreError) -> tuple[int, PostHogErrorBody]:
     """The HTTP status and body PostHog answers with for ``error``."""
     status = error.status
     if isinstance(error, ValidationError):
@@ -45,7 +59,7 @@ def render_error(error: MetricscoreError) -> tuple[int, dict[str, Any]]:
         else:
             attr = "__".join(path)
         # drf-exceptions-hog: DRF's ParseError (a body that is not JSON) is an invalid_request.
-        kind = "invalid_request" if code == "parse_error" else "validation_error"
+        kind: ErrorType = "invalid_request" if code == "parse_error" else "validation_error"
         return 400, {"type": kind, "code": code, "detail": detail, "attr": attr}
     if isinstance(error, NotFound):
         return 404, _body(404, "not_found", "Not found.", None)
@@ -64,7 +78,7 @@ def render_error(error: MetricscoreError) -> tuple[int, dict[str, Any]]:
     return status if status >= 500 else 500, _body(500, "error", "A server error occurred.", None)
 
 
-def _body(status: int, code: str, detail: str, attr: str | None) -> dict[str, Any]:
+def _body(status: int, code: str, detail: str, attr: str | None) -> PostHogErrorBody:
     return {"type": _TYPES.get(status, "server_error"), "code": code, "detail": detail, "attr": attr}
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from ...errors import (
     NON_FIELD_ERRORS,
@@ -15,13 +15,26 @@ from ...errors import (
     ValidationError,
 )
 
-__all__ = ["ERROR_SCHEMA", "render_error"]
+__all__ = ["ERROR_SCHEMA", "SequenceError", "SequenceErrorBody", "render_error"]
 
 
-def render_error(error: MetricscoreError) -> tuple[int, dict[str, Any]]:
+class SequenceError(TypedDict):
+    """One problem: ``key`` is a dotted field path, or empty."""
+
+    key: str
+    error: str
+
+
+class SequenceErrorBody(TypedDict):
+    """Sequence's error body: every problem."""
+
+    errors: list[SequenceError]
+
+
+def render_error(error: MetricscoreError) -> tuple[int, SequenceErrorBody]:
     """The HTTP status and body Sequence answers with for ``error``: every problem, dotted keys."""
     if isinstance(error, ValidationError):
-        items = [
+        items: list[SequenceError] = [
             {"key": ".".join(part for part in path if part != NON_FIELD_ERRORS), "error": str(message)}
             for path, message in error.flat()
         ]
@@ -39,7 +52,7 @@ def render_error(error: MetricscoreError) -> tuple[int, dict[str, Any]]:
     return 500, _body("Internal server error.")
 
 
-def _body(message: str, key: str = "") -> dict[str, Any]:
+def _body(message: str, key: str = "") -> SequenceErrorBody:
     return {"errors": [{"key": key, "error": message}]}
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from ...errors import (
     NON_FIELD_ERRORS,
@@ -15,14 +15,22 @@ from ...errors import (
     ValidationError,
 )
 
-__all__ = ["BAD_REQUEST", "ERROR_SCHEMA", "NOT_FOUND", "error_headers", "render_error"]
+__all__ = ["BAD_REQUEST", "ERROR_SCHEMA", "NOT_FOUND", "StatsigErrorBody", "error_headers", "render_error"]
+
+
+class StatsigErrorBody(TypedDict):
+    """Statsig's error body; ``errors`` (dotted field path -> messages) on a 400 only."""
+
+    status: int
+    message: str
+    errors: NotRequired[dict[str, list[str]]]
 
 BAD_REQUEST = "Invalid request. Please check the request input and try again."
 NOT_FOUND = "Not Found. The requested resource could not be found."
 BAD_KEY = "This endpoint only accepts an active CONSOLE key, but an invalid key was sent. Key: "
 
 
-def render_error(error: MetricscoreError) -> tuple[int, dict[str, Any]]:
+def render_error(error: MetricscoreError) -> tuple[int, StatsigErrorBody]:
     """The HTTP status and body Statsig answers with for ``error``.
 
     A 400 carries ``errors``: ``{dotted field path: [messages]}`` for every problem.
@@ -53,7 +61,7 @@ def error_headers(error: MetricscoreError) -> dict[str, str]:
     return {}
 
 
-def _body(status: int, message: str) -> dict[str, Any]:
+def _body(status: int, message: str) -> StatsigErrorBody:
     return {"status": status, "message": message}
 
 

@@ -1,0 +1,260 @@
+"""What a new user trips on with the ``metricscore`` command: each mistake is one line on stderr and
+a non-zero status, Ctrl-C says so (status 130), and long work says what it is doing."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("click", reason="needs the cli extra: pip install 'metricscore[cli]'")
+pytest.importorskip("sqlalchemy", reason="needs the sql extra: pip install 'metricscore[sql]'")
+
+from metricscore.cli import main
+from metricscore.definitions import cli as definitions_cli
+
+ACCOUNTS = """\
+resource: posthog.accounts
+scope: {project_id: 1}
+definitions:
+  - {name: A, external_id: a}
+  - {name: B, external_id: b}
+  - {name: C, external_id: c}
+"""
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _one_error_line(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+def test_migrate_into_a_missing_directory_names_the_directory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "no" / "such"
+    assert main(["migrate", "--url", f"sqlite:///{missing / 'x.db'}"]) == 2
+    line = _one_error_line(capsys.readouterr().err)
+    assert f"the directory {missing} does not exist" in line and "sqlalche.me" not in line
+
+
+def test_migrate_against_a_server_that_is_down_is_a_database_error(capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("psycopg", reason="needs the postgresql extra: pip install 'metricscore[postgresql]'")
+    url = f"postgresql+psycopg://nobody@127.0.0.1:{_closed_port()}/nothing"
+    assert main(["migrate", "--url", url]) == 1
+    assert _one_error_line(capsys.readouterr().err).startswith("error: Database error: OperationalError")
+
+
+@pytest.mark.parametrize("command", ["validate", "plan"])
+def test_a_directory_without_definition_files_is_a_problem_not_nothing_to_do(
+    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "metrics").mkdir()
+    (tmp_path / "metrics" / "notes.txt").write_text("not a definition file")
+    argv = [command, str(tmp_path / "metrics")]
+    if command == "plan":
+        argv += ["--target", f"sqlite:///{tmp_path / 'd.db'}"]
+    assert main(argv) == 1
+    out = capsys.readouterr().out
+    assert "a directory without definition files (.yaml, .yml, .json) [unreadable]" in out
+
+
+def test_ctrl_c_is_status_130_and_says_interrupted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "m.yaml").write_text(ACCOUNTS)
+
+    def interrupted(paths: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(definitions_cli, "load", interrupted)
+    assert main(["validate", str(tmp_path / "m.yaml")]) == 130
+    assert _one_error_line(capsys.readouterr().err) == "error: interrupted"
+
+
+def test_ctrl_c_of_a_real_process(tmp_path: Path) -> None:
+    """SIGINT from the terminal, mid-run: one line, status 130, no traceback."""
+    (tmp_path / "m.yaml").write_text(ACCOUNTS)
+    script = textwrap.dedent(
+        """
+        import sys, time
+        from metricscore.cli import main
+        from metricscore.definitions import cli
+
+        def slow(paths):
+            print("ready", file=sys.stderr, flush=True)
+            time.sleep(60)
+
+        cli.load = slow
+        sys.exit(main(["validate", "m.yaml"]))
+        """
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", script], cwd=tmp_path, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert process.stderr is not None
+    assert process.stderr.readline().strip() == "ready"
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 130
+    assert _one_error_line(err) == "error: interrupted"
+
+
+def test_ctrl_c_during_apply_says_how_far_it_got(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "m.yaml").write_text(ACCOUNTS)
+    real_apply = definitions_cli.apply
+
+    def interrupted_after_two(planned: Any, target: Any, *, progress: Callable[[Any], None]) -> Any:
+        calls = iter(range(1, 100))
+
+        def stop_after_second(change: Any) -> None:
+            progress(change)
+            if next(calls) == 2:
+                raise KeyboardInterrupt
+
+        return real_apply(planned, target, progress=stop_after_second)
+
+    monkeypatch.setattr(definitions_cli, "apply", interrupted_after_two)
+    url = f"sqlite:///{tmp_path / 'd.db'}"
+    assert main(["apply", str(tmp_path / "m.yaml"), "--target", url, "--yes"]) == 130
+    line = _one_error_line(capsys.readouterr().err)
+    assert line == "error: interrupted after 2 of 3 change(s); run plan to see what is left"
+
+
+def test_long_work_without_a_terminal_prints_progress_lines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "m.yaml").write_text(ACCOUNTS)
+    monkeypatch.setattr(definitions_cli, "TICK_SECONDS", 0.0)
+    monkeypatch.setattr(definitions_cli, "PLAN_NOTICE", 3)
+    url = f"sqlite:///{tmp_path / 'd.db'}"
+    assert main(["apply", str(tmp_path / "m.yaml"), "--target", url, "--yes"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        f"planning 3 definition(s) against {url} ...",
+        "applying: 1 of 3 done",
+        "applying: 2 of 3 done",
+        "applying: 3 of 3 done",
+    ]
+
+
+def test_quick_work_prints_no_progress(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "m.yaml").write_text(ACCOUNTS)
+    assert main(["apply", str(tmp_path / "m.yaml"), "--target", f"sqlite:///{tmp_path / 'd.db'}", "--yes"]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_a_target_url_httpx_cannot_use_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("httpx", reason="needs the cli extra: pip install 'metricscore[cli]'")
+    (tmp_path / "m.yaml").write_text(ACCOUNTS)
+    monkeypatch.setenv("METRICSCORE_POSTHOG_KEY", "phx_k")
+    assert main(["plan", str(tmp_path / "m.yaml"), "--target", "http://256.1.1.1"]) == 1
+    assert "not a usable base URL" in _one_error_line(capsys.readouterr().err)
+
+
+
+def test_serve_on_a_port_in_use_is_one_line_not_gunicorns_retries(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "metricscore.cli", "serve", "--url", f"sqlite:///{tmp_path / 's.db'}",
+             "--port", str(port)],
+            capture_output=True, text=True, cwd=tmp_path, timeout=60, check=False,
+        )  # fmt: skip
+    assert done.returncode == 1
+    assert _one_error_line(done.stderr) == f"error: cannot listen on 127.0.0.1:{port}: Address already in use"
+
+
+def test_with_only_the_server_extra_the_definitions_commands_say_what_to_install(
+    tmp_path: Path, without_modules: Callable[..., dict[str, str]]
+) -> None:
+    """``pip install 'metricscore[server]'`` has click but not the YAML, terminal and HTTP libraries."""
+    (tmp_path / "m.yaml").write_text(ACCOUNTS)
+    done = subprocess.run(
+        [sys.executable, "-m", "metricscore.cli", "validate", "m.yaml"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=60, check=False,
+        env={**os.environ, **without_modules("ruamel", "rich", "httpx", "yaml")},
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert _one_error_line(done.stderr) == "error: this command needs ruamel: pip install 'metricscore[cli]'"
+
+
+@pytest.mark.parametrize("content", [b"\xff\xfename\n", b"name,external_id\na,b\n\xff\xfe,c\n"])
+def test_an_import_csv_that_is_not_utf8_names_the_file(
+    content: bytes, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "accounts.csv").write_bytes(content)
+    url = f"sqlite:///{tmp_path / 'd.db'}"
+    assert main(["import", str(tmp_path / "accounts.csv"), "--target", url, "--scope", "project_id=1"]) == 1
+    line = _one_error_line(capsys.readouterr().err)
+    assert line == f"error: {tmp_path / 'accounts.csv'}: not UTF-8 text (invalid start byte)"
+
+
+@pytest.mark.parametrize("style", ["yaml", "csv"])
+def test_export_and_import_without_a_terminal_print_progress_lines(
+    style: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "m.yaml").write_text(ACCOUNTS)
+    url = f"sqlite:///{tmp_path / 'd.db'}"
+    assert main(["apply", str(tmp_path / "m.yaml"), "--target", url, "--yes"]) == 0
+    capsys.readouterr()
+    monkeypatch.setattr(definitions_cli, "TICK_SECONDS", 0.0)
+    out = str(tmp_path / f"out.{style}")
+    argv = ["export", "--target", url, "--resource", "posthog.accounts", "--scope", "project_id=1"]
+    assert main([*argv, "--format", style, "-o", out]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err == [*(f"exporting: {n} done" for n in (1, 2, 3)), "exported 3 record(s) of posthog.accounts"]
+    scope = ["--scope", "project_id=1"] if style == "csv" else []
+    assert main(["import", out, "--target", url, *scope]) == 0
+    assert capsys.readouterr().err.splitlines() == ["importing: 3 done"]  # counted a batch at a time
+
+
+def test_the_top_level_help_names_what_each_command_is_for(capsys: pytest.CaptureFixture[str]) -> None:
+    from metricscore.cli import cli
+
+    assert main(["--help"]) == 0
+    description = capsys.readouterr().out.split("Options:")[0]
+    words = {"serve": "server", "keys": "API keys", "migrate": "migrations", "translate": "translation"}
+    missing = [name for name in cli.commands if words.get(name, name) not in " ".join(description.split())]
+    assert missing == []
+
+
+def test_python_m_metricscore_definitions_handles_errors_as_the_command_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "m.yaml").write_text(ACCOUNTS)
+    url = f"sqlite:///{tmp_path / 'd.db'}"
+    assert definitions_cli.main(["plan", str(tmp_path / "m.yaml"), "--target", url]) == 2  # changes
+    assert definitions_cli.main(["plan", str(tmp_path / "m.yaml")]) == 1  # plan's usage mistakes
+    assert _one_error_line(capsys.readouterr().err) == "error: plan: Missing option '--target'."
+
+    def interrupted(paths: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(definitions_cli, "load", interrupted)
+    assert definitions_cli.main(["validate", str(tmp_path / "m.yaml")]) == 130
+    assert _one_error_line(capsys.readouterr().err) == "error: interrupted"
