@@ -695,6 +695,8 @@ def compile_plan(plan: Plan, source: EventsSource, dialect: str) -> sa.Select[An
 
 
 def _as_decimal(value: Any) -> Decimal | None:
+    if type(value) is str:  # ClickHouse's quoted decimals
+        return Decimal(value)
     if value is None:
         return None
     if isinstance(value, Decimal):
@@ -703,6 +705,8 @@ def _as_decimal(value: Any) -> Decimal | None:
 
 
 def _as_date(value: Any) -> dt.date | None:
+    if type(value) is str:
+        return dt.date.fromisoformat(value[:10])
     if value is None or (isinstance(value, dt.date) and not isinstance(value, dt.datetime)):
         return value  # type: ignore[no-any-return]
     if isinstance(value, dt.datetime):
@@ -723,26 +727,41 @@ _CONVERT: dict[str, Callable[[Any], Any]] = {
 }
 
 
-def _key_value(key: Key, value: Any) -> object:
-    if isinstance(key, DayKey):
-        return _as_date(value)
-    if isinstance(key, AfterKey):
-        return bool(int(value))
+def _text(value: Any) -> str | None:
     return None if value is None else str(value)
+
+
+def _after(value: Any) -> bool:
+    return bool(int(value))
+
+
+def _key_converter(key: Key) -> Callable[[Any], object]:
+    if isinstance(key, DayKey):
+        return _as_date
+    if isinstance(key, AfterKey):
+        return _after
+    return _text
+
+
+def _measure_converter(kind: str) -> Callable[[Any], Any]:
+    convert = _CONVERT[kind]
+    empty = 0 if kind in ("count", "numbers", "unique") else None  # an empty group's value
+
+    def read(value: Any) -> Any:
+        return empty if value is None else convert(value)
+
+    return read
 
 
 def normalize_rows(plan: Plan, rows: Sequence[Sequence[Any]]) -> list[Row]:
     """Database values as the reference evaluator gives them, sorted by group (absent last)."""
     n = len(plan.group_by)
-    out: list[Row] = []
-    for row in rows:
-        keys = [_key_value(k, v) for k, v in zip(plan.group_by, row[:n], strict=True)]
-        values = [
-            _CONVERT[m.kind](v) if v is not None else (0 if m.kind in ("count", "numbers", "unique") else None)
-            for m, v in zip(plan.measures, row[n:], strict=True)
-        ]
-        out.append((*keys, *values))
-    out.sort(key=lambda r: tuple((1, "") if v is None else (0, v) for v in r[:n]))
+    converters = [*map(_key_converter, plan.group_by), *(_measure_converter(m.kind) for m in plan.measures)]
+    out: list[Row] = [tuple([read(v) for read, v in zip(converters, row, strict=True)]) for row in rows]
+    if any(v is None for row in out for v in row[:n]):
+        out.sort(key=lambda r: tuple((1, "") if v is None else (0, v) for v in r[:n]))
+    else:  # the same order, without a key tuple per value
+        out.sort(key=lambda r: r[:n])
     return out
 
 
