@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
+import contextlib
 
-from metricscore.errors import ValidationError
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import metricscore as mc
+from metricscore.errors import MetricscoreError, ValidationError
 from metricscore.http.dialect import UnsupportedMediaType
 from metricscore.http.multipart import form_file
 
@@ -49,3 +54,43 @@ def test_what_is_not_a_form_with_the_file_is_refused(
         form_file(content_type, body, "file")
     if field is not None:
         assert isinstance(caught.value, ValidationError) and list(caught.value.errors) == [field]
+
+
+CSV_CELLS = ["eventType", "customerAlias", "eventTimestamp", "x", "", '"', "2024-01-01", "\x00"]
+_BOUNDARY_LIKE = st.sampled_from(["b", "x y", "--", "b\r\n", "\u00e9", ""])
+_PIECES = st.sampled_from(
+    [b"--b", b"--b--", b"\r\n", b"\n", b"\r\n\r\n", b'Content-Disposition: form-data; name="file"', b"eventType,"]
+)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(
+    st.one_of(st.none(), st.text(max_size=60), _BOUNDARY_LIKE.map(lambda b: f"multipart/form-data; boundary={b}")),
+    st.one_of(st.binary(max_size=200), st.lists(st.one_of(_PIECES, st.binary(max_size=8)), max_size=12).map(b"".join)),
+)
+def test_any_content_type_and_body_gives_the_file_or_a_metricscore_error(content_type: str | None, body: bytes) -> None:
+    with contextlib.suppress(MetricscoreError):
+        assert isinstance(form_file(content_type, body, "file"), bytes)
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(
+    st.one_of(
+        st.binary(max_size=300),
+        st.text(max_size=300),
+        st.lists(
+            st.lists(
+                st.sampled_from(["eventType", "customerAlias", "eventTimestamp", "x", "", '"', "2024-01-01", "\x00"])
+            ),
+            max_size=5,
+        ).map(lambda rows: "\r\n".join(",".join(row) for row in rows)),
+    )
+)
+def test_any_csv_upload_stores_its_events_or_raises_a_metricscore_error(data: bytes | str) -> None:
+    events = mc.open_store("memory://").sequence.usage_events(account_id="acct")
+    try:
+        answer = events.upload_csv(data)
+    except MetricscoreError:
+        assert events.list().results == []  # all or nothing
+    else:
+        assert answer["eventCount"] == len(events.list(limit=1000).results)
