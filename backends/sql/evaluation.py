@@ -851,7 +851,7 @@ def find_builtin_events(backend: Any, dataset: str, query: EventQuery) -> list[E
     """The built-in events of ``dataset`` that ``query`` selects, in its order, read by keyset: on
     the ingestion order (the ``(dataset, seq)`` unique index), or on (timestamp, seq). Only the
     page leaves the database."""
-    from metricscore.backends.sql.schema import sql_table
+    from metricscore.backends.sql.schema import short_name, sql_table
     from metricscore.evaluation.events import EVENTS, event_from_record
 
     from .statements import keyset_after
@@ -865,6 +865,10 @@ def find_builtin_events(backend: Any, dataset: str, query: EventQuery) -> list[E
     order = [key.desc() if query.descending else key.asc() for key in keys]
     names = [c.name for c in EVENTS.columns]
     statement = sa.select(*(table.c[name] for name in names)).where(*where).order_by(*order).limit(query.limit)
+    if backend.engine.dialect.name in _MYSQL and query.by_timestamp and query.name is None and query.id is None:
+        # MariaDB reads a whole dataset and sorts it rather than walk the (dataset, timestamp, seq)
+        # index (migration 0006) for a page of it; an event type or id has an index of its own.
+        statement = statement.with_hint(table, f"FORCE INDEX ({short_name(f'ix_{EVENTS.name}_timestamp_seq')})")
     with backend.unit_of_work(write=False) as uow:
         uow.repository(EVENTS)  # creates the table when the schema is not managed by migrations
         rows = uow.connection.execute(statement).all()

@@ -67,7 +67,13 @@ EVENTS = TableSpec(
     ),
     unique_keys=(UniqueKey("events_seq", ("seq",)),),
     # (name, customer, timestamp): a Sequence calculation reads one event type of a few customers.
-    orderings=(("name", "timestamp"), ("name", "customer", "timestamp"), ("dedupe_key", "seq")),
+    # (timestamp, seq): the listing by event time reads its page in index order (migration 0006).
+    orderings=(
+        ("name", "timestamp"),
+        ("name", "customer", "timestamp"),
+        ("dedupe_key", "seq"),
+        ("timestamp", "seq"),
+    ),
 )
 
 

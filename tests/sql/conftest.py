@@ -6,10 +6,14 @@ METRICSCORE_TEST_MYSQL_URL are set (in a dedicated ``metricscore_test`` database
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 pytest.importorskip("sqlalchemy", reason="needs the sql extra: pip install 'metricscore[sql]'")
 
@@ -35,3 +39,25 @@ def backend(url: str) -> Iterator[SQLBackend]:
     opened = SQLBackend.from_url(url)
     yield opened
     opened.close()
+
+
+@contextmanager
+def _selects(engine: Engine) -> Iterator[list[tuple[str, Any]]]:
+    executed: list[tuple[str, Any]] = []
+
+    def capture(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            executed.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        yield executed
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+
+
+@pytest.fixture
+def selects() -> Callable[[Engine], AbstractContextManager[list[tuple[str, Any]]]]:
+    """``with selects(engine) as executed:`` collects the (statement, parameters) of the SELECTs
+    run inside (to EXPLAIN them)."""
+    return _selects

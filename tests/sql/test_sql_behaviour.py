@@ -330,20 +330,11 @@ def test_statement_count_does_not_grow_with_rows(backend: SQLBackend) -> None:
     assert sizes[1] == sizes[50] <= 2  # the SELECT (and a BEGIN on SQLite)
 
 
-def test_keyset_pages_use_the_ordering_index(backend: SQLBackend) -> None:
+def test_keyset_pages_use_the_ordering_index(backend: SQLBackend, selects: Any) -> None:
     insert_all(backend, [row(f"{i:03d}", f"n{i}", at=T0 + timedelta(seconds=i)) for i in range(50)])
     order = (OrderBy("created_at", True), OrderBy("id", True))
-    executed: list[tuple[str, Any]] = []
-
-    def capture(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
-        if statement.lstrip().upper().startswith("SELECT"):
-            executed.append((statement, parameters))
-
-    event.listen(backend.engine, "before_cursor_execute", capture)
-    try:
+    with selects(backend.engine) as executed:
         page = find(backend, Query((), order, limit=10, after=(T0 + timedelta(seconds=25), "025")))
-    finally:
-        event.remove(backend.engine, "before_cursor_execute", capture)
     assert [r["id"] for r in page] == [f"{i:03d}" for i in range(24, 14, -1)]
     statement, parameters = executed[-1]
     explain = {"sqlite": "EXPLAIN QUERY PLAN ", "postgresql": "EXPLAIN "}.get(backend.dialect, "EXPLAIN ")

@@ -212,3 +212,43 @@ def test_fts_index_covers_rows_written_before_it(tmp_path: Path) -> None:
         assert len(found) == 1
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_event_time_index_comes_and_goes_with_its_revision(kind: str, tmp_path: Path) -> None:
+    """0006 adds the (dataset, timestamp, seq) index to an events table that has rows, and going
+    back to 0005 drops only that index."""
+    from metricscore.backends.sql.migrate import migrate_url
+    from metricscore.evaluation.events import EVENTS, EventLog
+
+    url = _fresh_url(kind, tmp_path, "events_ts")
+    assert migrate_url(url, "0005_events_customer_index") == "0005_events_customer_index"
+
+    def indexes() -> dict[str, list[str]]:
+        engine = sa.create_engine(url)
+        try:
+            with engine.connect() as connection:
+                return {i["name"]: i["column_names"] for i in sa.inspect(connection).get_indexes("events")}
+        finally:
+            engine.dispose()
+
+    before = indexes()
+    assert "ix_events_timestamp_seq" not in before
+    backend = SQLBackend.from_url(url, create_schema=False)
+    try:
+        at = datetime(2024, 1, 2, tzinfo=UTC)
+        record = {"id": "e1", "seq": 1, "name": "sent", "timestamp": at, "customer": None, "dedupe_key": None}
+        with backend.unit_of_work() as uow:
+            uow.repository(EVENTS).insert({"dataset": "kept"}, {**record, "value": None, "properties": {}})
+    finally:
+        backend.close()
+    assert migrate_url(url) == head_revision()
+    assert indexes() == {**before, "ix_events_timestamp_seq": ["dataset", "timestamp", "seq"]}
+    assert migrate_url(url, "0005_events_customer_index", allow_downgrade=True) == "0005_events_customer_index"
+    assert indexes() == before
+    store = mc.open_store(url)  # upgrades to the newest revision again
+    try:
+        assert [e.id for e in EventLog(store, "kept").read()] == ["e1"]
+    finally:
+        store.close()
+    assert indexes() == {**before, "ix_events_timestamp_seq": ["dataset", "timestamp", "seq"]}
