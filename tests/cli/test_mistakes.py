@@ -172,7 +172,6 @@ def test_a_target_url_httpx_cannot_use_is_one_line(
     assert "not a usable base URL" in _one_error_line(capsys.readouterr().err)
 
 
-
 def test_serve_on_a_port_in_use_is_one_line_not_gunicorns_retries(tmp_path: Path) -> None:
     import socket
 
