@@ -323,7 +323,7 @@ def _write(text: str, output: str | None) -> None:
 @click.command("import", cls=Command)
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("--target", "target_url", required=True, help="store URL or http(s) base URL")
-@click.option("--scope", "scope_items", multiple=True, metavar="NAME=VALUE", help="CSV: the accounts' project_id")
+@click.option("--scope", "scope_items", multiple=True, metavar="NAME=VALUE", help="CSV only: the accounts' project_id")
 @click.option("--dry-run", is_flag=True, help="report what would change; write nothing")
 @click.option("--format", "style", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def import_command(
@@ -335,6 +335,8 @@ def import_command(
     scope = _scope(scope_items)
     if csv_paths and not scope:
         _usage("a CSV import needs --scope project_id=N")
+    if scope and not csv_paths:  # a definition file names its own scope: --scope would be ignored
+        _usage("--scope applies to CSV files only; a definition file names its scope in each document")
     report = importing.ImportReport(dry_run=dry_run)
     problems: list[Any] = []
     with _target(target_url) as target:

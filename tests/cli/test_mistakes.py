@@ -17,6 +17,7 @@ import pytest
 pytest.importorskip("click", reason="needs the cli extra: pip install 'metricscore[cli]'")
 pytest.importorskip("sqlalchemy", reason="needs the sql extra: pip install 'metricscore[sql]'")
 
+import metricscore as mc
 from metricscore.cli import main
 from metricscore.definitions import cli as definitions_cli
 
@@ -257,3 +258,24 @@ def test_python_m_metricscore_definitions_handles_errors_as_the_command_does(
     monkeypatch.setattr(definitions_cli, "load", interrupted)
     assert definitions_cli.main(["validate", str(tmp_path / "m.yaml")]) == 130
     assert _one_error_line(capsys.readouterr().err) == "error: interrupted"
+
+
+def test_import_scope_on_definition_files_only_is_refused_not_ignored(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "m.yaml").write_text(ACCOUNTS)
+    url = f"sqlite:///{tmp_path / 'd.db'}"
+    assert main(["import", str(tmp_path / "m.yaml"), "--target", url, "--scope", "project_id=2"]) == 2
+    line = _one_error_line(capsys.readouterr().err)
+    assert line == "error: --scope applies to CSV files only; a definition file names its scope in each document"
+    assert not (tmp_path / "d.db").exists()  # refused before the target is opened
+    # With a CSV file beside it, --scope is the CSV's and the definition file keeps its own scope.
+    (tmp_path / "more.csv").write_text("name,external_id\nD,d\n")
+    assert main(["import", str(tmp_path / "m.yaml"), str(tmp_path / "more.csv"), "--target", url,
+                 "--scope", "project_id=2"]) == 0  # fmt: skip
+    store = mc.open_store(url)
+    try:
+        names = {p: sorted(a["name"] for a in store.posthog.accounts(project_id=p).list().results) for p in (1, 2)}
+    finally:
+        store.close()
+    assert names == {1: ["A", "B", "C"], 2: ["D"]}
