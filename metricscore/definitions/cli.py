@@ -192,6 +192,8 @@ def reading(paths: Iterable[str]) -> Iterator[Callable[[int], None] | None]:
         yield None
         return
     read = 0
+    if not sys.stderr.isatty():  # a log gets a line every TICK_SECONDS only: say at once what runs
+        click.echo(f"reading {sum(sizes) // 1000} kB of definition files ...", err=True)
     with counted(sum(sizes) // 1000, "reading", " kB") as advance:
 
         def told(characters: int) -> None:  # characters: as many bytes for the ASCII of most files
@@ -215,6 +217,8 @@ def validate_command(paths: tuple[str, ...], target_url: str | None, style: str)
     try:
         with reading(paths) as told:
             loaded = load(paths, progress=told)
+        if len(loaded.definitions) >= PLAN_NOTICE:  # the rules across definitions take a while too
+            click.echo(f"checking {len(loaded.definitions)} definition(s) ...", err=True)
         if target_url is None:
             problems = validate(loaded)
         else:

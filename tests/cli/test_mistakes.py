@@ -297,12 +297,15 @@ def test_validate_of_large_files_without_a_terminal_prints_reading_progress_on_s
     assert main(["validate", str(tmp_path / "big.yaml")]) == 0
     captured = capsys.readouterr()
     assert captured.out == ""  # stdout is the problems' only
-    *progress, summary = captured.err.splitlines()
+    notice, *progress, checking, summary = captured.err.splitlines()
+    assert notice == f"reading {kilobytes} kB of definition files ..."
+    assert checking == "checking 3000 definition(s) ..."  # the rules across definitions, after reading
     done = [int(line.split()[1]) for line in progress]
     assert progress == [f"reading: {n} of {kilobytes} kB done" for n in done]
     assert len(done) > 1 and done == sorted(done) and done[-1] == kilobytes  # as the parse goes, not at its end
     assert summary == "3000 definition(s) in 1 file(s): valid"
     monkeypatch.setattr(definitions_cli, "READ_NOTICE", 1_000_000)  # small input: no progress at all
+    monkeypatch.setattr(definitions_cli, "PLAN_NOTICE", 5000)
     assert main(["validate", str(tmp_path / "big.yaml")]) == 0
     assert capsys.readouterr().err.splitlines() == [summary]
 
