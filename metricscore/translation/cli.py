@@ -127,6 +127,8 @@ def translate_command(
     with reading(files) as told:  # large files take seconds to parse: say how far it is
         read = [(name, *_read(name, told)) for name in files]
     total = sum(len(d["definitions"]) for _, documents, _ in read for d in documents if _of(d, source))
+    if total >= PLAN_NOTICE and not sys.stderr.isatty():  # a log gets a line every 10 s only
+        click.echo(f"translating {total} definition(s) ...", err=True)
     with counted(total, "translating") if total >= PLAN_NOTICE else nullcontext(None) as step:
         for name, documents, is_json in read:
             all_json = all_json and is_json
@@ -179,7 +181,11 @@ def translate_command(
         for line in failures:
             click.echo(f"error: {line}", err=True)
         raise click.ClickException(f"{len(failures)} definition(s) not translated; nothing written")
-    _write(out_documents, output, output_format or ("json" if all_json else "yaml"))
+    chosen = output_format or ("json" if all_json else "yaml")
+    if total >= PLAN_NOTICE:  # writing YAML takes about as long as translating
+        written = sum(len(document["definitions"]) for document in out_documents)
+        click.echo(f"writing {written} definition(s) as {chosen.upper()} ...", err=True)
+    _write(out_documents, output, chosen)
     return 0
 
 

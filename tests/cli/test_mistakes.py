@@ -330,6 +330,9 @@ def test_translate_of_many_definitions_without_a_terminal_prints_progress_on_std
     translating = [line for line in captured.err.splitlines() if line.startswith("translating: ")]
     assert reading[-1] == f"reading: {kilobytes} of {kilobytes} kB done" and len(reading) > 1
     assert translating == [f"translating: {n} of 1500 done" for n in range(1, 1501)]
+    notices = [line for line in captured.err.splitlines() if line.endswith(" ...")]
+    assert notices == [f"reading {kilobytes} kB of definition files ...", "translating 1500 definition(s) ...",
+                       "writing 1500 definition(s) as JSON ..."]  # fmt: skip
     monkeypatch.setattr(translation_cli, "PLAN_NOTICE", 2000)  # fewer definitions: no counter
     assert main([*argv, "--scope", "account_id=a", "--format", "json"]) == 0
     assert not [line for line in capsys.readouterr().err.splitlines() if line.startswith("translating")]
