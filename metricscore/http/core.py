@@ -27,7 +27,7 @@ from .dialect import BodyTooLarge, HttpDialect, MalformedLength, PlainError, Ser
 from .keys import Keyring
 from .links import LinkBase
 from .openapi import openapi_document
-from .types import JSON_TYPE, Call, Operation, Request, Response, Route, json_response
+from .types import JSON_TYPE, Call, Operation, Request, Response, Route, content_length, json_response
 
 if TYPE_CHECKING:
     from ..api import Store
@@ -132,10 +132,10 @@ class App:
         value = request.header("content-length")
         if value is None:
             return None
-        value = value.strip(" \t")
-        if not (value.isascii() and value.isdigit()):
+        length = content_length(value)
+        if length is None:
             raise MalformedLength()
-        return int(value)
+        return length
 
     def body_too_large(self, request: Request) -> bool:
         """Whether ``request``'s body, as sent or as its ``Content-Length`` declares it, is past

@@ -20,6 +20,7 @@ from gunicorn.util import write_nonblock  # type: ignore[import-untyped]
 from gunicorn.workers.gthread import ThreadWorker  # type: ignore[import-untyped]
 
 from .core import App
+from .types import content_length
 from .wsgi import status_line
 
 __all__ = ["DeadlineSocket", "SlowClientSafeWorker", "run_server"]
@@ -138,8 +139,8 @@ class SlowClientSafeWorker(ThreadWorker):  # type: ignore[misc]
         keepalive = bool(super().handle_request(req, conn))
         app = getattr(getattr(self, "wsgi", None), "app", None)
         if keepalive and isinstance(app, App):
-            lengths = [value for name, value in req.headers if name == "CONTENT-LENGTH"]
-            if lengths and lengths[0].isdigit() and int(lengths[0]) > app.max_body:
+            lengths = [content_length(value) for name, value in req.headers if name == "CONTENT-LENGTH"]
+            if lengths and (lengths[0] or 0) > app.max_body:
                 return False
         return keepalive
 

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from .core import App, Request, Response
+from .types import content_length
 
 __all__ = ["WSGIApp", "request_from_environ", "status_line", "wsgi_app"]
 
@@ -60,11 +61,10 @@ def request_from_environ(environ: dict[str, Any], max_body: int) -> Request:
     body = b""
     stream = environ.get("wsgi.input")
     if stream is not None:
-        declared = str(environ.get("CONTENT_LENGTH") or "").strip(" \t")
-        if declared.isascii() and declared.isdigit():
-            length = int(declared)
-            if 0 < length <= max_body:
-                body = stream.read(length)
+        declared = str(environ.get("CONTENT_LENGTH") or "")
+        length = content_length(declared) if declared else None
+        if length is not None and 0 < length <= max_body:
+            body = stream.read(length)
         elif not declared and environ.get("wsgi.input_terminated"):
             body = stream.read(max_body + 1)
     return Request(

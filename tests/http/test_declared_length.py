@@ -6,6 +6,7 @@ thread until the read timeout; a ``Content-Length`` that is no non-negative inte
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import socket
@@ -23,6 +24,7 @@ pytest.importorskip("openapi_schema_validator", reason="needs the dev extra: pip
 
 from documented import DocumentedApp
 
+from metricscore.http.asgi import asgi_app
 from metricscore.http.testing import GROUP_METRIC, SEQUENCE_METRIC, STATSIG_METRIC, basic, bearer, call, statsig
 from metricscore.http.wsgi import wsgi_app
 
@@ -92,6 +94,25 @@ def test_the_wsgi_app_does_not_read_a_body_declared_past_the_limit(app: Document
         }
         body = b"".join(wsgi_app(app)(environ, lambda line, headers: statuses.append(line)))
         assert statuses[-1].startswith(status) and json.loads(body)
+
+
+def test_the_asgi_app_does_not_wait_for_a_body_declared_past_the_limit(app: DocumentedApp) -> None:
+    path, key, _ = _creations(app)[1]
+
+    async def never(*_: Any) -> Any:
+        raise AssertionError("the body was awaited although its declared length is past the limit")
+
+    sent: list[Any] = []
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    for length, status in ((str(app.max_body + 1), 413), ("many", 400)):
+        sent.clear()
+        headers = [(b"content-length", length.encode()), (b"authorization", key["Authorization"].encode())]
+        scope = {"type": "http", "method": "POST", "path": path, "headers": headers}
+        asyncio.run(asgi_app(app)(scope, never, send))
+        assert sent[0]["status"] == status and json.loads(sent[1]["body"])
 
 
 def test_the_server_answers_a_declared_body_past_its_limit_at_once(tmp_path: Path) -> None:
