@@ -32,6 +32,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
+from urllib.parse import unquote
 
 from . import __version__
 from .errors import ConfigurationError, MetricscoreError, ValidationError
@@ -84,6 +85,20 @@ def _open(url: str) -> Any:
     from .api import open_store
 
     return open_store(url)
+
+
+def _absent_file(url: str) -> str | None:
+    """The file a file-backed store at ``url`` (SQLite, TinyDB) would live in, when it does not
+    exist yet: a read-only command then has nothing to read and must not create it by opening it."""
+    scheme, sep, rest = url.partition("://")
+    kind = scheme.lower().split("+", 1)[0]
+    if not sep or kind not in ("sqlite", "tinydb"):
+        return None
+    path = unquote(rest.split("?", 1)[0])
+    path = path[1:] if kind == "sqlite" else path  # sqlite:///x.db is x.db, sqlite:////x.db is /x.db
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return None
+    return None if os.path.exists(path) else path
 
 
 def _one_line(text: str) -> str:
@@ -409,7 +424,11 @@ def list_keys(url: str | None, include_revoked: bool) -> int:
     """List keys (never their secrets), one JSON object a line."""
     from .http.keys import Keyring
 
-    store = _open(_url(url))
+    url = _url(url)
+    if _absent_file(url) is not None:
+        print(f"no keys: no store exists at {url}", file=sys.stderr)
+        return 0
+    store = _open(url)
     try:
         for key in Keyring(store).list(include_revoked=include_revoked):
             print(json.dumps(key.as_dict()))
@@ -425,7 +444,11 @@ def revoke_key(key_id: str, url: str | None) -> int:
     """Revoke a key by its id (Sequence: the client id)."""
     from .http.keys import Keyring
 
-    store = _open(_url(url))
+    url = _url(url)
+    if _absent_file(url) is not None:
+        print(f"error: no live key {key_id!r}: no store exists at {url}", file=sys.stderr)
+        return 1
+    store = _open(url)
     try:
         revoked = Keyring(store).revoke(key_id)
     finally:

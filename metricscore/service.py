@@ -83,9 +83,7 @@ class ResourceService(Generic[RecordT, PageT]):
         self.resource = resource
         self.scope = resource.validate_scope(scope)
         #: the backend's ``get_one(table, scope, id)`` capability: a read without a unit of work
-        self._get_one: Callable[[TableSpec, Any, Any], Record | None] | None = getattr(
-            store.backend, "get_one", None
-        )
+        self._get_one: Callable[[TableSpec, Any, Any], Record | None] | None = getattr(store.backend, "get_one", None)
 
     def __repr__(self) -> str:
         scope = ", ".join(f"{k}={v!r}" for k, v in self.scope.items())

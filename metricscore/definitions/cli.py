@@ -15,13 +15,14 @@ import json
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, nullcontext, suppress
+from contextlib import contextmanager, suppress
 from typing import Any, NoReturn, TypeVar
 
 import click
 
 from ..errors import MetricscoreError, ValidationError
 from . import importing
+from .files import expand_paths
 from .kinds import KINDS
 from .loading import load, validate
 from .planning import Change, DefinitionsInvalid, apply, export, plan
@@ -119,13 +120,29 @@ def _progress(total: int, label: str) -> Any:
     )
 
 
+def _rows(label: str) -> Any:
+    """A rich counter of rows done (a stream's total is unknown) on a terminal (stderr), else nothing."""
+    if not sys.stderr.isatty():
+        return None
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        SpinnerColumn(),
+        TextColumn(label),
+        TextColumn("{task.completed} rows"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+    )
+
+
 #: Seconds between the progress lines of long work when stderr is not a terminal (CI logs).
 TICK_SECONDS = 10.0
 #: From this many definitions on, plan and apply say on stderr that planning has started.
 PLAN_NOTICE = 1000
 
 
-def _ticker(total: int | None, label: str) -> Callable[[int], None]:
+def _ticker(total: int | None, label: str, unit: str = "") -> Callable[[int], None]:
     """Without a terminal, a line on stderr at most every :data:`TICK_SECONDS` (none for quick work)."""
     last = time.monotonic()
     of = "" if total is None else f" of {total}"
@@ -135,9 +152,57 @@ def _ticker(total: int | None, label: str) -> Callable[[int], None]:
         now = time.monotonic()
         if now - last >= TICK_SECONDS:
             last = now
-            click.echo(f"{label}: {done}{of} done", err=True)
+            click.echo(f"{label}: {done}{of}{unit} done", err=True)
 
     return tick
+
+
+@contextmanager
+def counted(total: int | None, label: str, unit: str = "") -> Iterator[Callable[[int], None]]:
+    """``advance(count)`` for work of ``total`` steps (``None``: unknown, rows of a stream): a bar
+    or a counter on a terminal, else a line on stderr now and then (:func:`_ticker`); stdout stays
+    the command's own."""
+    bar = _progress(total, f"{label}{unit}" if unit else label) if total is not None else _rows(label)
+    if bar is None:
+        tick = _ticker(total, label, unit)
+        done = 0
+
+        def add(count: int) -> None:
+            nonlocal done
+            done += count
+            tick(done)
+
+        yield add
+        return
+    with bar:
+        task = bar.add_task(label, total=total)
+        yield lambda count: bar.advance(task, count)
+
+
+#: From this many bytes of definition files on, validate and translate show how far reading is.
+READ_NOTICE = 1_000_000
+
+
+@contextmanager
+def reading(paths: Iterable[str]) -> Iterator[Callable[[int], None] | None]:
+    """Progress of reading large definition files (``-`` is stdin, of unknown size), in kB: the
+    ``progress`` of :func:`~.loading.load` and :func:`~.files.read_text`; ``None`` for small files."""
+    sizes = [path.stat().st_size for path in expand_paths([p for p in paths if p != "-"]) if path.is_file()]
+    if sum(sizes) < READ_NOTICE:
+        yield None
+        return
+    read = 0
+    if not sys.stderr.isatty():  # a log gets a line every TICK_SECONDS only: say at once what runs
+        click.echo(f"reading {sum(sizes) // 1000} kB of definition files ...", err=True)
+    with counted(sum(sizes) // 1000, "reading", " kB") as advance:
+
+        def told(characters: int) -> None:  # characters: as many bytes for the ASCII of most files
+            nonlocal read
+            before, read = read // 1000, read + characters
+            if read // 1000 > before:
+                advance(read // 1000 - before)
+
+        yield told
 
 
 # -- validate -------------------------------------------------------------------------------------
@@ -150,7 +215,10 @@ def _ticker(total: int | None, label: str) -> Callable[[int], None]:
 def validate_command(paths: tuple[str, ...], target_url: str | None, style: str) -> None:
     """Check definition files: every problem of every file, as file:line:column: field: message [code]."""
     try:
-        loaded = load(paths)
+        with reading(paths) as told:
+            loaded = load(paths, progress=told)
+        if len(loaded.definitions) >= PLAN_NOTICE:  # the rules across definitions take a while too
+            click.echo(f"checking {len(loaded.definitions)} definition(s) ...", err=True)
         if target_url is None:
             problems = validate(loaded)
         else:
@@ -220,19 +288,13 @@ def apply_command(paths: tuple[str, ...], target_url: str, prune: bool, yes: boo
                 raise Failed("not applied")
         total = len(planned.changes)
         done = 0
-        bar = _progress(total, "applying")
-        tick = _ticker(total, "applying") if bar is None else None
         try:
-            with bar or nullcontext():
-                task = bar.add_task("apply", total=total) if bar is not None else None
+            with counted(total, "applying") as step:
 
                 def advance(change: Change) -> None:
                     nonlocal done
                     done += 1
-                    if bar is not None:
-                        bar.advance(task)
-                    elif tick is not None:
-                        tick(done)
+                    step(1)
 
                 report = apply(planned, target, progress=advance)
         except KeyboardInterrupt:  # each change stands alone: say how far it got
@@ -323,7 +385,7 @@ def _write(text: str, output: str | None) -> None:
 @click.command("import", cls=Command)
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("--target", "target_url", required=True, help="store URL or http(s) base URL")
-@click.option("--scope", "scope_items", multiple=True, metavar="NAME=VALUE", help="CSV: the accounts' project_id")
+@click.option("--scope", "scope_items", multiple=True, metavar="NAME=VALUE", help="CSV only: the accounts' project_id")
 @click.option("--dry-run", is_flag=True, help="report what would change; write nothing")
 @click.option("--format", "style", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def import_command(
@@ -335,6 +397,8 @@ def import_command(
     scope = _scope(scope_items)
     if csv_paths and not scope:
         _usage("a CSV import needs --scope project_id=N")
+    if scope and not csv_paths:  # a definition file names its own scope: --scope would be ignored
+        _usage("--scope applies to CSV files only; a definition file names its scope in each document")
     report = importing.ImportReport(dry_run=dry_run)
     problems: list[Any] = []
     with _target(target_url) as target:
@@ -373,33 +437,10 @@ def _merge(report: importing.ImportReport, part: importing.ImportReport) -> None
     report.errors.extend(part.errors[: max(0, importing.MAX_KEPT_ERRORS - len(report.errors))])
 
 
-@contextmanager
-def _counter(label: str) -> Iterator[Callable[[int], None] | None]:
+def _counter(label: str) -> Any:
     """A rich progress counter (rows done; the total of a stream is unknown) on a terminal; else
     a line now and then (see :func:`_ticker`)."""
-    if not sys.stderr.isatty():
-        tick = _ticker(None, label)
-        done = 0
-
-        def add(count: int) -> None:
-            nonlocal done
-            done += count
-            tick(done)
-
-        yield add
-        return
-    from rich.console import Console
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    with Progress(
-        SpinnerColumn(),
-        TextColumn(label),
-        TextColumn("{task.completed} rows"),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-    ) as bar:
-        task = bar.add_task(label, total=None)
-        yield lambda count: bar.advance(task, count)
+    return counted(None, label)
 
 
 # -- schema ---------------------------------------------------------------------------------------

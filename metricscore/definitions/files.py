@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -87,8 +87,13 @@ def expand_paths(paths: Iterable[str | Path]) -> Iterator[Path]:
             yield path
 
 
-def read_file(path: Path) -> tuple[list[Document], list[Problem]]:
-    """The documents of one file, or the problem that kept it from being read."""
+#: Told how many more characters of a text were read (a long parse reports as it goes).
+Progress = Callable[[int], None]
+
+
+def read_file(path: Path, progress: Progress | None = None) -> tuple[list[Document], list[Problem]]:
+    """The documents of one file, or the problem that kept it from being read (``progress``: see
+    :func:`read_text`)."""
     name = str(path)
     if path.is_dir():
         message = f"a directory without definition files ({', '.join(SUFFIXES)})"
@@ -99,11 +104,51 @@ def read_file(path: Path) -> tuple[list[Document], list[Problem]]:
         return [], [Problem(name, 1, 1, "file", f"not UTF-8 text: {error.reason}", "unreadable")]
     except OSError as error:
         return [], [Problem(name, 1, 1, "file", f"cannot read: {error.strerror or error}", "unreadable")]
-    return read_text(name, text, is_json=path.suffix.lower() == ".json")
+    return read_text(name, text, is_json=path.suffix.lower() == ".json", progress=progress)
 
 
-def read_text(name: str, text: str, *, is_json: bool = False) -> tuple[list[Document], list[Problem]]:
-    """The documents of ``text`` (named ``name`` in problems)."""
+def read_text(
+    name: str, text: str, *, is_json: bool = False, progress: Progress | None = None
+) -> tuple[list[Document], list[Problem]]:
+    """The documents of ``text`` (named ``name`` in problems). ``progress`` is told the characters
+    read, as libyaml reads them (a large file takes seconds) or at once; ``len(text)`` in all."""
+    told = _Told(progress)
+    try:
+        return _read_text(name, text, is_json, told)
+    finally:
+        told(len(text) - told.count)
+
+
+class _Told:
+    """A progress callback that keeps count of what it was told (and may be absent)."""
+
+    def __init__(self, progress: Progress | None) -> None:
+        self.progress = progress
+        self.count = 0
+
+    def __call__(self, count: int) -> None:
+        if count > 0 and self.progress is not None:
+            self.count += count
+            self.progress(count)
+
+
+class _Reading:
+    """``text`` as a stream libyaml reads in chunks, telling ``told`` of each one."""
+
+    def __init__(self, text: str, told: _Told) -> None:
+        self.text = text
+        self.at = 0
+        self.told = told
+
+    def read(self, size: int = -1) -> str:
+        end = len(self.text) if size < 0 else self.at + size
+        chunk = self.text[self.at : end]
+        self.at += len(chunk)
+        self.told(len(chunk))
+        return chunk
+
+
+def _read_text(name: str, text: str, is_json: bool, told: _Told) -> tuple[list[Document], list[Problem]]:
     source = Source(name, text, is_json)
     if is_json:
         try:
@@ -117,7 +162,7 @@ def read_text(name: str, text: str, *, is_json: bool = False) -> tuple[list[Docu
             return [], [Problem(name, 1, 1, "syntax", "nested too deeply", "json_syntax")]
         bodies: list[Any] = [data]
     else:
-        fast = _fast_yaml(text)
+        fast = _fast_yaml(text, told)
         if fast is not None:
             bodies = fast
         else:  # no libyaml, or a text it refuses: ruamel.yaml reads it and says where it is wrong
@@ -167,7 +212,7 @@ def _json_duplicate(source: Source, key: str) -> Problem:
 # -- YAML -----------------------------------------------------------------------------------------
 
 
-def _fast_yaml(text: str) -> list[Any] | None:
+def _fast_yaml(text: str, told: _Told | None = None) -> list[Any] | None:
     """Every document read by libyaml (PyYAML's C parser), or ``None`` when it is not installed
     or the text has a problem (duplicate keys included), for ruamel.yaml to read and report.
 
@@ -176,7 +221,8 @@ def _fast_yaml(text: str) -> list[Any] | None:
     loader_class = _fast_loader()
     if loader_class is None:
         return None
-    loader = loader_class(text)
+    reading = _Reading(text, told or _Told(None))
+    loader = loader_class(reading)
     try:
         documents = []
         while loader.check_data():

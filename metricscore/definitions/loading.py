@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import NON_FIELD_ERRORS, MetricscoreError, ValidationError
-from .files import Document, PathKey, Source, expand_paths, read_file
+from .files import Document, PathKey, Progress, Source, expand_paths, read_file
 from .kinds import KINDS, Kind, kind_named
 from .problems import Problem
 
@@ -97,14 +97,15 @@ def _service(kind: Kind, scope: Any) -> ResourceService[Any, Any]:
     return ResourceService(store, kind.resource, scope)
 
 
-def load(paths: Iterable[str | Path] | str | Path) -> DefinitionSet:
-    """Read every file (directories: their ``.yaml``, ``.yml`` and ``.json`` files) and validate each payload."""
+def load(paths: Iterable[str | Path] | str | Path, progress: Progress | None = None) -> DefinitionSet:
+    """Read every file (directories: their ``.yaml``, ``.yml`` and ``.json`` files) and validate each
+    payload; ``progress`` is told the characters read as reading goes (see :func:`~.files.read_text`)."""
     if isinstance(paths, (str, Path)):
         paths = [paths]
     result = DefinitionSet()
     for path in expand_paths(paths):
         result.files.append(str(path))
-        documents, problems = read_file(path)
+        documents, problems = read_file(path, progress)
         result.problems.extend(problems)
         for document in documents:
             _load_document(document, result)

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 from .core import App, Request
+from .types import content_length
 
 _PATH_SAFE = "/:@!$&'()*+,;=-._~"
 
@@ -38,7 +39,12 @@ class ASGIApp:
             raise ValueError(f"Unsupported ASGI scope type {scope['type']!r}.")
         body = bytearray()
         limit = self.app.max_body + 1
-        while True:
+        declared = [content_length(value.decode("latin-1")) for name, value in scope.get("headers", ())
+                    if name.lower() == b"content-length"]  # fmt: skip
+        # A body declared past the limit, or by a malformed length, is not waited for: the app
+        # answers 413 or 400 from the header alone.
+        refused = bool(declared) and (declared[0] is None or declared[0] >= limit)
+        while not refused:
             message = await receive()
             if message["type"] == "http.disconnect":
                 return

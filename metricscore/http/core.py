@@ -23,11 +23,11 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from ..errors import ConfigurationError, MetricscoreError
-from .dialect import BodyTooLarge, HttpDialect, PlainError, ServerError, installed_http_dialects
+from .dialect import BodyTooLarge, HttpDialect, MalformedLength, PlainError, ServerError, installed_http_dialects
 from .keys import Keyring
 from .links import LinkBase
 from .openapi import openapi_document
-from .types import JSON_TYPE, Call, Operation, Request, Response, Route, json_response
+from .types import JSON_TYPE, Call, Operation, Request, Response, Route, content_length, json_response
 
 if TYPE_CHECKING:
     from ..api import Store
@@ -126,6 +126,23 @@ class App:
             return self._server_error(face)
         return self._plain(face, status, code, message)
 
+    def declared_length(self, request: Request) -> int | None:
+        """The body length ``request``'s ``Content-Length`` header declares (``None`` without one);
+        a 400 (:class:`MalformedLength`) when it is not a non-negative integer."""
+        value = request.header("content-length")
+        if value is None:
+            return None
+        length = content_length(value)
+        if length is None:
+            raise MalformedLength()
+        return length
+
+    def body_too_large(self, request: Request) -> bool:
+        """Whether ``request``'s body, as sent or as its ``Content-Length`` declares it, is past
+        :attr:`max_body`: an adapter that saw the header need not have read the body."""
+        declared = self.declared_length(request)
+        return len(request.body) > self.max_body or (declared is not None and declared > self.max_body)
+
     def link_url(self, request: Request) -> str:
         """The URL of ``request`` as links in its response show it (see :mod:`metricscore.http.links`)."""
         assert isinstance(request.query, str)
@@ -181,6 +198,10 @@ class App:
 
     def _handle(self, request: Request) -> Response:
         path = request.path
+        try:
+            self.declared_length(request)
+        except MalformedLength as error:  # malformed HTTP, whatever the route
+            return self._plain(self._dialect_of(path), error.status, error.code, error.message)
         if self.serve_openapi and path == "/openapi.json":
             return self._openapi_response(request)
         found = self.route(request.method, path)
@@ -200,7 +221,7 @@ class App:
             face.authorize(operation, params, key)
             call = Call(self, request, params, key)
             if operation.body is not None:
-                if len(request.body) > self.max_body:
+                if self.body_too_large(request):
                     raise BodyTooLarge(self.max_body)
                 call.data = face.parse_body(request)
             status, body = operation.handler(call)

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 __all__ = [
     "BodyTooLarge",
     "HttpDialect",
+    "MalformedLength",
     "PlainError",
     "ServerError",
     "UnsupportedMediaType",
@@ -61,6 +62,16 @@ class BodyTooLarge(PlainError):
 
     def __init__(self, limit: int) -> None:
         super().__init__(f"Request body is larger than {limit} bytes.")
+
+
+class MalformedLength(PlainError):
+    """A ``Content-Length`` header that is not a non-negative integer: malformed HTTP."""
+
+    status = 400
+    code = "parse_error"
+
+    def __init__(self) -> None:
+        super().__init__("Content-Length is not a non-negative integer.")
 
 
 class UnsupportedMediaType(PlainError):

@@ -134,7 +134,7 @@ class UsageEventPage(TypedDict):
 
 
 def _usage_events_create(call: Call) -> tuple[int, Any]:
-    if len(call.request.body) > call.app.max_body:
+    if call.app.body_too_large(call.request):
         raise BodyTooLarge(call.app.max_body)
     events = call.app.store.sequence.usage_events(account_id=call.key.subject or "")
     return 201, events.create(json_body(call.request.body), idempotency_key=idempotency_key(call))
@@ -153,7 +153,7 @@ def _usage_events_list(call: Call) -> tuple[int, Any]:
 
 
 def _usage_events_upload(call: Call) -> tuple[int, Any]:
-    if len(call.request.body) > call.app.max_body:
+    if call.app.body_too_large(call.request):
         raise BodyTooLarge(call.app.max_body)
     file = form_file(call.request.header("content-type"), call.request.body, "file")
     events = call.app.store.sequence.usage_events(account_id=call.key.subject or "")

@@ -20,6 +20,7 @@ from gunicorn.util import write_nonblock  # type: ignore[import-untyped]
 from gunicorn.workers.gthread import ThreadWorker  # type: ignore[import-untyped]
 
 from .core import App
+from .types import content_length
 from .wsgi import status_line
 
 __all__ = ["DeadlineSocket", "SlowClientSafeWorker", "run_server"]
@@ -131,6 +132,17 @@ class SlowClientSafeWorker(ThreadWorker):  # type: ignore[misc]
             conn.sock = DeadlineSocket(conn.sock, self.read_timeout)
         conn.sock.start_request(getattr(conn, "metricscore_queued_at", time.monotonic()))
         return super().handle(conn)
+
+    def handle_request(self, req: Any, conn: Any) -> bool:
+        """Serve one request; the connection closes when the app left a declared body past its
+        limit unread (answered 413 from the header), instead of waiting for the client to send it."""
+        keepalive = bool(super().handle_request(req, conn))
+        app = getattr(getattr(self, "wsgi", None), "app", None)
+        if keepalive and isinstance(app, App):
+            lengths = [content_length(value) for name, value in req.headers if name == "CONTENT-LENGTH"]
+            if lengths and (lengths[0] or 0) > app.max_body:
+                return False
+        return keepalive
 
     def handle_error(self, req: Any, client: Any, addr: Any, exc: BaseException) -> None:
         """A request gunicorn could not read (or a failure around the app) answered as the app

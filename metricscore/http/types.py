@@ -27,10 +27,18 @@ __all__ = [
     "Request",
     "Response",
     "Route",
+    "content_length",
     "json_response",
 ]
 
 JSON_TYPE = "application/json"
+
+
+def content_length(value: str) -> int | None:
+    """The length a ``Content-Length`` header value declares; ``None`` when it is not a
+    non-negative integer (malformed HTTP: a 400)."""
+    value = value.strip(" \t")
+    return int(value) if value.isascii() and value.isdigit() else None
 
 
 @dataclass

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from .core import App, Request, Response
+from .types import content_length
 
 __all__ = ["WSGIApp", "request_from_environ", "status_line", "wsgi_app"]
 
@@ -45,7 +46,12 @@ def _raw_path(environ: dict[str, Any]) -> str:
 
 
 def request_from_environ(environ: dict[str, Any], max_body: int) -> Request:
-    """A :class:`Request` from a WSGI environ, reading at most ``max_body + 1`` body bytes."""
+    """A :class:`Request` from a WSGI environ, reading at most ``max_body + 1`` body bytes.
+
+    A body whose ``CONTENT_LENGTH`` is not a non-negative integer or is past ``max_body`` is not
+    read at all: the app answers 400 or 413 from the header alone, so a client that declares a
+    large body and never sends it does not hold the server until its read timeout.
+    """
     headers: list[tuple[str, str]] = []
     for name, value in environ.items():
         if name.startswith("HTTP_"):
@@ -55,13 +61,11 @@ def request_from_environ(environ: dict[str, Any], max_body: int) -> Request:
     body = b""
     stream = environ.get("wsgi.input")
     if stream is not None:
-        try:
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = 0
-        if length > 0:
-            body = stream.read(min(length, max_body + 1))
-        elif environ.get("wsgi.input_terminated"):
+        declared = str(environ.get("CONTENT_LENGTH") or "")
+        length = content_length(declared) if declared else None
+        if length is not None and 0 < length <= max_body:
+            body = stream.read(length)
+        elif not declared and environ.get("wsgi.input_terminated"):
             body = stream.read(max_body + 1)
     return Request(
         method=environ.get("REQUEST_METHOD", "GET"),

@@ -17,11 +17,14 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any, TextIO
 
 import click
 
+from ..definitions.cli import PLAN_NOTICE, counted, reading
 from ..definitions.files import read_text
 from ..errors import MetricscoreError, ValidationError
 from ..meaning import TranslationError, codec
@@ -42,7 +45,7 @@ def _yaml() -> Any:
     return yaml
 
 
-def _read(name: str) -> tuple[list[Any], bool]:
+def _read(name: str, progress: Callable[[int], None] | None = None) -> tuple[list[Any], bool]:
     """The documents of one file (``-`` is stdin) and whether it was JSON, read as the definitions
     commands read them (YAML 1.2 values, positions in errors)."""
     try:
@@ -50,7 +53,7 @@ def _read(name: str) -> tuple[list[Any], bool]:
     except (OSError, UnicodeDecodeError) as error:
         raise click.UsageError(f"{name}: cannot read: {_one_line(str(error))}") from None
     is_json = name.endswith(".json") or (name == "-" and text.lstrip()[:1] in ("{", "["))
-    documents, problems = read_text(name, text, is_json=is_json)
+    documents, problems = read_text(name, text, is_json=is_json, progress=progress)
     if problems and problems[0].code != "empty":
         raise click.UsageError(_one_line(str(problems[0])))
     return [document.body for document in documents], is_json
@@ -71,6 +74,15 @@ def _check_resource(option: str, resource: str) -> None:
         codec(resource)
     except MetricscoreError as error:
         raise click.UsageError(f"{option} {resource}: {_one_line(str(error))}") from None
+
+
+def _of(document: Any, resource: str) -> bool:
+    """Whether ``document`` holds definitions of ``resource``."""
+    return (
+        isinstance(document, dict)
+        and document.get("resource") == resource
+        and isinstance(document.get("definitions"), list)
+    )
 
 
 def _label(definition: Any) -> str:
@@ -112,45 +124,52 @@ def translate_command(
     notes: list[str] = []
     all_json = True
     context_changes = 0
-    for name in files:
-        documents, is_json = _read(name)
-        all_json = all_json and is_json
-        for index, document in enumerate(documents):
-            where = f"{name}: document {index + 1}"
-            if not isinstance(document, dict) or not isinstance(document.get("definitions"), list):
-                raise click.UsageError(f"{where}: expected {{resource, scope, definitions: [...]}}")
-            if document.get("resource") != source:
-                notes.append(f"{where}: skipped: resource {document.get('resource')!r} is not {source}")
-                continue
-            scope = document.get("scope") or {}
-            if not isinstance(scope, dict):
-                raise click.UsageError(f"{where}: scope must be a mapping")
-            translated: list[Any] = []
-            for position, definition in enumerate(document["definitions"]):
-                at = f"{where}: definitions[{position}]{_label(definition)}"
-                try:
-                    payload, report = translate(definition, source, target, strict=strict)
-                except ValidationError as error:
-                    failures.append(f"{at}: invalid {source}: {_one_line(str(error))}")
+    with reading(files) as told:  # large files take seconds to parse: say how far it is
+        read = [(name, *_read(name, told)) for name in files]
+    total = sum(len(d["definitions"]) for _, documents, _ in read for d in documents if _of(d, source))
+    if total >= PLAN_NOTICE and not sys.stderr.isatty():  # a log gets a line every 10 s only
+        click.echo(f"translating {total} definition(s) ...", err=True)
+    with counted(total, "translating") if total >= PLAN_NOTICE else nullcontext(None) as step:
+        for name, documents, is_json in read:
+            all_json = all_json and is_json
+            for index, document in enumerate(documents):
+                where = f"{name}: document {index + 1}"
+                if not isinstance(document, dict) or not isinstance(document.get("definitions"), list):
+                    raise click.UsageError(f"{where}: expected {{resource, scope, definitions: [...]}}")
+                if document.get("resource") != source:
+                    notes.append(f"{where}: skipped: resource {document.get('resource')!r} is not {source}")
                     continue
-                except TranslationError as error:
-                    if skip_refused:
-                        notes.append(f"{at}: skipped: {_one_line(str(error))}")
-                    else:
+                scope = document.get("scope") or {}
+                if not isinstance(scope, dict):
+                    raise click.UsageError(f"{where}: scope must be a mapping")
+                translated: list[Any] = []
+                for position, definition in enumerate(document["definitions"]):
+                    if step is not None:
+                        step(1)
+                    at = f"{where}: definitions[{position}]{_label(definition)}"
+                    try:
+                        payload, report = translate(definition, source, target, strict=strict)
+                    except ValidationError as error:
+                        failures.append(f"{at}: invalid {source}: {_one_line(str(error))}")
+                        continue
+                    except TranslationError as error:
+                        if skip_refused:
+                            notes.append(f"{at}: skipped: {_one_line(str(error))}")
+                        else:
+                            failures.append(f"{at}: {_one_line(str(error))}")
+                        continue
+                    except MetricscoreError as error:  # pragma: no cover - translate raises the two above
                         failures.append(f"{at}: {_one_line(str(error))}")
-                    continue
-                except MetricscoreError as error:  # pragma: no cover - translate raises the two above
-                    failures.append(f"{at}: {_one_line(str(error))}")
-                    continue
-                translated.append(payload)
-                notes.extend(f"{at}: {line}" for line in report.lines(losses_only=not verbose))
-                context_changes += bool(report.context)
-            new_scope = {key: value for key, value in scope.items() if key in target_scope_keys}
-            new_scope.update(extra_scope)
-            missing = [key for key in target_scope_keys if key not in new_scope]
-            if missing:
-                notes.append(f"{where}: scope: {', '.join(missing)} not set (pass --scope KEY=VALUE)")
-            out_documents.append({"resource": target, "scope": new_scope, "definitions": translated})
+                        continue
+                    translated.append(payload)
+                    notes.extend(f"{at}: {line}" for line in report.lines(losses_only=not verbose))
+                    context_changes += bool(report.context)
+                new_scope = {key: value for key, value in scope.items() if key in target_scope_keys}
+                new_scope.update(extra_scope)
+                missing = [key for key in target_scope_keys if key not in new_scope]
+                if missing:
+                    notes.append(f"{where}: scope: {', '.join(missing)} not set (pass --scope KEY=VALUE)")
+                out_documents.append({"resource": target, "scope": new_scope, "definitions": translated})
     if not out_documents:
         raise click.UsageError(f"no document of resource {source} in {', '.join(files)}")
     for line in notes:
@@ -162,7 +181,11 @@ def translate_command(
         for line in failures:
             click.echo(f"error: {line}", err=True)
         raise click.ClickException(f"{len(failures)} definition(s) not translated; nothing written")
-    _write(out_documents, output, output_format or ("json" if all_json else "yaml"))
+    chosen = output_format or ("json" if all_json else "yaml")
+    if total >= PLAN_NOTICE:  # writing YAML takes about as long as translating
+        written = sum(len(document["definitions"]) for document in out_documents)
+        click.echo(f"writing {written} definition(s) as {chosen.upper()} ...", err=True)
+    _write(out_documents, output, chosen)
     return 0
 
 

@@ -17,7 +17,7 @@ pytest.importorskip("sqlalchemy", reason="needs the sql extra: pip install 'metr
 from click.testing import CliRunner
 
 from metricscore import __version__
-from metricscore.cli import cli, main
+from metricscore.cli import DEFAULT_URL, cli, main
 
 BAD_ARGUMENTS = [
     (["serve", "--port", "99999"], "--port"),
@@ -160,3 +160,25 @@ def test_import_metricscore_does_not_load_click(tmp_path: Path) -> None:
     code = "import sys, metricscore; print('click' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path)
     assert done.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("url", [None, "sqlite:///sub.db", "tinydb://keys.json"])
+def test_reading_keys_where_no_store_exists_creates_none(
+    url: str | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("METRICSCORE_URL", raising=False)
+    given = ["--url", url] if url else []
+    assert main(["keys", "list", *given]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == f"no keys: no store exists at {url or DEFAULT_URL}\n"
+    assert main(["keys", "revoke", "k1", *given]) == 1
+    assert capsys.readouterr().err == f"error: no live key 'k1': no store exists at {url or DEFAULT_URL}\n"
+    assert list(tmp_path.iterdir()) == []
+    # Once a key was made there, the same commands read and change that store.
+    assert main(["keys", "create", "statsig", "--project", "p", *given]) == 0
+    capsys.readouterr()
+    assert main(["keys", "list", *given]) == 0
+    listed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(listed) == 1
+    assert main(["keys", "revoke", listed[0]["key_id"], *given]) == 0

@@ -3,6 +3,7 @@ a non-zero status, Ctrl-C says so (status 130), and long work says what it is do
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -17,6 +18,7 @@ import pytest
 pytest.importorskip("click", reason="needs the cli extra: pip install 'metricscore[cli]'")
 pytest.importorskip("sqlalchemy", reason="needs the sql extra: pip install 'metricscore[sql]'")
 
+import metricscore as mc
 from metricscore.cli import main
 from metricscore.definitions import cli as definitions_cli
 
@@ -80,7 +82,7 @@ def test_ctrl_c_is_status_130_and_says_interrupted(
 ) -> None:
     (tmp_path / "m.yaml").write_text(ACCOUNTS)
 
-    def interrupted(paths: object) -> None:
+    def interrupted(paths: object, **options: object) -> None:
         raise KeyboardInterrupt
 
     monkeypatch.setattr(definitions_cli, "load", interrupted)
@@ -97,7 +99,7 @@ def test_ctrl_c_of_a_real_process(tmp_path: Path) -> None:
         from metricscore.cli import main
         from metricscore.definitions import cli
 
-        def slow(paths):
+        def slow(paths, **options):
             print("ready", file=sys.stderr, flush=True)
             time.sleep(60)
 
@@ -170,7 +172,6 @@ def test_a_target_url_httpx_cannot_use_is_one_line(
     monkeypatch.setenv("METRICSCORE_POSTHOG_KEY", "phx_k")
     assert main(["plan", str(tmp_path / "m.yaml"), "--target", "http://256.1.1.1"]) == 1
     assert "not a usable base URL" in _one_error_line(capsys.readouterr().err)
-
 
 
 def test_serve_on_a_port_in_use_is_one_line_not_gunicorns_retries(tmp_path: Path) -> None:
@@ -252,9 +253,86 @@ def test_python_m_metricscore_definitions_handles_errors_as_the_command_does(
     assert definitions_cli.main(["plan", str(tmp_path / "m.yaml")]) == 1  # plan's usage mistakes
     assert _one_error_line(capsys.readouterr().err) == "error: plan: Missing option '--target'."
 
-    def interrupted(paths: object) -> None:
+    def interrupted(paths: object, **options: object) -> None:
         raise KeyboardInterrupt
 
     monkeypatch.setattr(definitions_cli, "load", interrupted)
     assert definitions_cli.main(["validate", str(tmp_path / "m.yaml")]) == 130
     assert _one_error_line(capsys.readouterr().err) == "error: interrupted"
+
+
+def test_import_scope_on_definition_files_only_is_refused_not_ignored(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "m.yaml").write_text(ACCOUNTS)
+    url = f"sqlite:///{tmp_path / 'd.db'}"
+    assert main(["import", str(tmp_path / "m.yaml"), "--target", url, "--scope", "project_id=2"]) == 2
+    line = _one_error_line(capsys.readouterr().err)
+    assert line == "error: --scope applies to CSV files only; a definition file names its scope in each document"
+    assert not (tmp_path / "d.db").exists()  # refused before the target is opened
+    # With a CSV file beside it, --scope is the CSV's and the definition file keeps its own scope.
+    (tmp_path / "more.csv").write_text("name,external_id\nD,d\n")
+    assert main(["import", str(tmp_path / "m.yaml"), str(tmp_path / "more.csv"), "--target", url,
+                 "--scope", "project_id=2"]) == 0  # fmt: skip
+    store = mc.open_store(url)
+    try:
+        names = {p: sorted(a["name"] for a in store.posthog.accounts(project_id=p).list().results) for p in (1, 2)}
+    finally:
+        store.close()
+    assert names == {1: ["A", "B", "C"], 2: ["D"]}
+
+
+def _many_accounts(path: Path, count: int) -> int:
+    lines = [f"  - {{name: Account {n}, external_id: account-{n}}}" for n in range(count)]
+    path.write_text("resource: posthog.accounts\nscope: {project_id: 1}\ndefinitions:\n" + "\n".join(lines) + "\n")
+    return path.stat().st_size // 1000
+
+
+def test_validate_of_large_files_without_a_terminal_prints_reading_progress_on_stderr(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    kilobytes = _many_accounts(tmp_path / "big.yaml", 3000)
+    monkeypatch.setattr(definitions_cli, "TICK_SECONDS", 0.0)
+    monkeypatch.setattr(definitions_cli, "READ_NOTICE", 10_000)
+    assert main(["validate", str(tmp_path / "big.yaml")]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == ""  # stdout is the problems' only
+    notice, *progress, checking, summary = captured.err.splitlines()
+    assert notice == f"reading {kilobytes} kB of definition files ..."
+    assert checking == "checking 3000 definition(s) ..."  # the rules across definitions, after reading
+    done = [int(line.split()[1]) for line in progress]
+    assert progress == [f"reading: {n} of {kilobytes} kB done" for n in done]
+    assert len(done) > 1 and done == sorted(done) and done[-1] == kilobytes  # as the parse goes, not at its end
+    assert summary == "3000 definition(s) in 1 file(s): valid"
+    monkeypatch.setattr(definitions_cli, "READ_NOTICE", 1_000_000)  # small input: no progress at all
+    monkeypatch.setattr(definitions_cli, "PLAN_NOTICE", 5000)
+    assert main(["validate", str(tmp_path / "big.yaml")]) == 0
+    assert capsys.readouterr().err.splitlines() == [summary]
+
+
+def test_translate_of_many_definitions_without_a_terminal_prints_progress_on_stderr(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from metricscore.translation import cli as translation_cli
+
+    metrics = [f'  - {{name: metric{n}, type: event_count_custom, unitTypes: [userID], metricEvents: [{{name: e{n}}}]}}'
+               for n in range(1500)]  # fmt: skip
+    source = tmp_path / "statsig.yaml"
+    source.write_text("resource: statsig.metrics\nscope: {project_id: web}\ndefinitions:\n" + "\n".join(metrics))
+    kilobytes = source.stat().st_size // 1000
+    monkeypatch.setattr(definitions_cli, "TICK_SECONDS", 0.0)
+    monkeypatch.setattr(definitions_cli, "READ_NOTICE", 10_000)
+    argv = ["translate", "--from", "statsig.metrics", "--to", "sequence.usage_metrics", str(source)]
+    assert main([*argv, "--scope", "account_id=a", "--format", "json"]) == 0
+    captured = capsys.readouterr()
+    assert len(json.loads(captured.out)["definitions"]) == 1500  # stdout stays the translation only
+    reading = [line for line in captured.err.splitlines() if line.startswith("reading: ")]
+    translating = [line for line in captured.err.splitlines() if line.startswith("translating: ")]
+    assert reading[-1] == f"reading: {kilobytes} of {kilobytes} kB done" and len(reading) > 1
+    assert translating == [f"translating: {n} of 1500 done" for n in range(1, 1501)]
+    notices = [line for line in captured.err.splitlines() if line.endswith(" ...")]
+    assert notices == [f"reading {kilobytes} kB of definition files ...", "translating 1500 definition(s) ...",
+                       "writing 1500 definition(s) as JSON ..."]  # fmt: skip
+    monkeypatch.setattr(translation_cli, "PLAN_NOTICE", 2000)  # fewer definitions: no counter
+    assert main([*argv, "--scope", "account_id=a", "--format", "json"]) == 0
+    assert not [line for line in capsys.readouterr().err.splitlines() if line.startswith("translating")]

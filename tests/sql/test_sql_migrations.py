@@ -147,7 +147,6 @@ def test_the_migrate_command(tmp_path: Path) -> None:
     assert {t.name for t in all_tables()} | {VERSION_TABLE} <= names
 
 
-
 @pytest.mark.parametrize("command", ["migrate", "current"])
 def test_the_migrate_command_on_a_database_it_cannot_open_is_one_line(
     command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -170,6 +169,7 @@ def test_the_migrate_command_goes_back_only_with_downgrade(tmp_path: Path, capsy
     assert "pass --downgrade" in capsys.readouterr().err
     assert main(["migrate", url, "--revision", "0001", "--downgrade"]) == 0
     assert capsys.readouterr().out.strip() == f"{url}: at revision 0001"
+
 
 def _open_and_write(url: str, n: int) -> None:
     store = mc.open_store(url)

@@ -17,9 +17,7 @@ from ...errors import (
 
 __all__ = ["ERROR_SCHEMA", "PostHogErrorBody", "render_error"]
 
-ErrorType = Literal[
-    "validation_error", "invalid_request", "authentication_error", "throttled_error", "server_error"
-]
+ErrorType = Literal["validation_error", "invalid_request", "authentication_error", "throttled_error", "server_error"]
 
 
 class PostHogErrorBody(TypedDict):

@@ -25,6 +25,7 @@ class StatsigErrorBody(TypedDict):
     message: str
     errors: NotRequired[dict[str, list[str]]]
 
+
 BAD_REQUEST = "Invalid request. Please check the request input and try again."
 NOT_FOUND = "Not Found. The requested resource could not be found."
 BAD_KEY = "This endpoint only accepts an active CONSOLE key, but an invalid key was sent. Key: "
