@@ -80,7 +80,10 @@ class DeadlineSocket:
 
     def setblocking(self, flag: bool) -> None:
         self._blocking = flag
-        self._sock.setblocking(flag)
+        # gunicorn >= 27 sets a connection blocking before closing it, and counts it closed twice
+        # when that fails: a socket already closed by close_gracefully() is left as it is.
+        if self._sock.fileno() != -1:
+            self._sock.setblocking(flag)
 
     def _bounded(self, seconds: float) -> None:
         if self._blocking:

@@ -8,6 +8,7 @@ client already sending that body reads its 413, not a reset, and does not hold t
 from __future__ import annotations
 
 import asyncio
+import inspect
 import io
 import json
 import socket
@@ -195,3 +196,21 @@ def test_a_refused_client_that_keeps_its_connection_open_does_not_hold_the_worke
             assert server.request("GET", "/openapi.json", timeout=10).status == 200
             elapsed = time.monotonic() - started
             assert elapsed < 2.5, f"the next request waited {elapsed:.1f}s on a closed connection's client"
+
+
+def test_gunicorns_close_of_a_gracefully_closed_connection_does_not_fail() -> None:
+    # gunicorn 27 counts a connection closed a second time when its close raises.
+    pytest.importorskip("gunicorn", reason="needs the server extra: pip install 'metricscore[server]'")
+    from gunicorn.workers.gthread import TConn  # type: ignore[import-untyped]
+
+    from metricscore.http.serve import DeadlineSocket
+
+    ours, theirs = socket.socketpair()
+    with theirs:
+        sock = DeadlineSocket(ours, 1.0)
+        theirs.close()
+        sock.close_gracefully()
+        conn = TConn.__new__(TConn)
+        conn.sock = sock
+        graceful = "graceful" in inspect.signature(TConn.close).parameters  # gunicorn >= 27
+        conn.close(**({"graceful": True} if graceful else {}))
