@@ -27,6 +27,10 @@ __all__ = ["DeadlineSocket", "SlowClientSafeWorker", "run_server"]
 
 #: Seconds a client may take to send one request (headers and body) once it has started.
 DEFAULT_READ_TIMEOUT = 10.0
+#: The most a closing connection waits for its client's last bytes, and how many it reads (see
+#: :meth:`DeadlineSocket.close_gracefully`).
+LINGER_SECONDS = 1.0
+LINGER_BYTES = 256 * 1024
 #: How many of a request's first bytes are kept to answer a request gunicorn refuses in its route's format.
 _HEAD_BYTES = 1024
 #: gunicorn's refusals of a request it cannot read: (status, code, message) by its parse error.
@@ -76,7 +80,10 @@ class DeadlineSocket:
 
     def setblocking(self, flag: bool) -> None:
         self._blocking = flag
-        self._sock.setblocking(flag)
+        # gunicorn >= 27 sets a connection blocking before closing it, and counts it closed twice
+        # when that fails: a socket already closed by close_gracefully() is left as it is.
+        if self._sock.fileno() != -1:
+            self._sock.setblocking(flag)
 
     def _bounded(self, seconds: float) -> None:
         if self._blocking:
@@ -99,6 +106,36 @@ class DeadlineSocket:
             return 0
         self._keep(memoryview(buffer)[:count])
         return count
+
+    def shutdown(self, how: int) -> None:
+        """Once the answer is complete (``SHUT_WR``), reads wait at most ``LINGER_SECONDS`` more: a
+        server that drains the client's last bytes before closing (gunicorn >= 27, on the worker's
+        main loop) is not held for the rest of the request's read timeout by a client that keeps
+        the connection open."""
+        self._deadline = min(self._deadline, time.monotonic() + LINGER_SECONDS)
+        self._sock.shutdown(how)
+
+    def close_gracefully(self) -> None:
+        """Close after an answer sent while the client may still be sending (a refused body).
+
+        Closing with unread bytes makes the kernel reset the connection, and a client that is told
+        "connection reset" may never read the answer. So the answer is ended with a FIN and what the
+        client still sends is read and dropped until it closes too, for at most ``LINGER_SECONDS``
+        and ``LINGER_BYTES`` (a client that keeps sending cannot hold the thread)."""
+        sock = self._sock
+        try:
+            sock.shutdown(socket.SHUT_WR)
+            deadline, drained = time.monotonic() + LINGER_SECONDS, 0
+            while drained < LINGER_BYTES and (left := deadline - time.monotonic()) > 0:
+                sock.settimeout(left)
+                data = sock.recv(65536)
+                if not data:
+                    break
+                drained += len(data)
+        except OSError:  # the client went away, or the wait ended (TimeoutError)
+            pass
+        finally:
+            sock.close()  # gunicorn's own close of this connection then finds it closed
 
     def send(self, data: Any, *flags: int) -> int:
         self._bounded(self._read_timeout)
@@ -135,12 +172,17 @@ class SlowClientSafeWorker(ThreadWorker):  # type: ignore[misc]
 
     def handle_request(self, req: Any, conn: Any) -> bool:
         """Serve one request; the connection closes when the app left a declared body past its
-        limit unread (answered 413 from the header), instead of waiting for the client to send it."""
+        limit unread (answered 413 from the header), instead of waiting for the client to send it.
+
+        That close lingers in this request thread (:meth:`DeadlineSocket.close_gracefully`), so
+        the client reads its 413 rather than a reset, with gunicorn 23 (which closes at once) too."""
         keepalive = bool(super().handle_request(req, conn))
         app = getattr(getattr(self, "wsgi", None), "app", None)
         if keepalive and isinstance(app, App):
             lengths = [content_length(value) for name, value in req.headers if name == "CONTENT-LENGTH"]
             if lengths and (lengths[0] or 0) > app.max_body:
+                if isinstance(conn.sock, DeadlineSocket):
+                    conn.sock.close_gracefully()
                 return False
         return keepalive
 

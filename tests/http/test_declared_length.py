@@ -1,18 +1,19 @@
 """A body declared (``Content-Length``) past the server's limit is refused from the header alone.
 
 A client that sends such a header and then nothing must get its 413 at once, not hold a request
-thread until the read timeout; a ``Content-Length`` that is no non-negative integer is a 400.
+thread until the read timeout; a ``Content-Length`` that is no non-negative integer is a 400. A
+client already sending that body reads its 413, not a reset, and does not hold the worker.
 """
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import io
 import json
 import socket
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -115,27 +116,101 @@ def test_the_asgi_app_does_not_wait_for_a_body_declared_past_the_limit(app: Docu
         assert sent[0]["status"] == status and json.loads(sent[1]["body"])
 
 
-def test_the_server_answers_a_declared_body_past_its_limit_at_once(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def one_worker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, bytes]]:
+    """A real server with a single worker (so that a held worker shows), and the head of a request
+    declaring a body (100 MiB) past its limit."""
     pytest.importorskip("gunicorn", reason="needs the server extra: pip install 'metricscore[server]'")
     from serving import create_key, serve
 
-    with serve(tmp_path, "--read-timeout", "6") as server:
+    with serve(tmp_path_factory.mktemp("drain"), "--read-timeout", "6", workers=1) as server:
         key = create_key(server.url, "posthog", "--scopes", "*", "--projects", "1")
         head = (
             "POST /api/projects/1/groups_types/0/metrics/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
             f"Authorization: Bearer {key['token']}\r\nContent-Type: application/json\r\n"
-            "Content-Length: 104857600\r\n\r\n"  # 100 MiB announced, none sent
-        )
-        started = time.monotonic()
+            "Content-Length: 104857600\r\n\r\n"
+        ).encode()
+        yield server, head
+
+
+def _assert_refused(received: bytes) -> None:
+    status_line, _, rest = received.partition(b"\r\n")
+    assert status_line.startswith(b"HTTP/1.1 413"), received[:200]
+    assert json.loads(rest.partition(b"\r\n\r\n")[2])["type"] == "invalid_request"
+
+
+def _read_to_end(client: socket.socket) -> bytes:
+    received = b""
+    while data := client.recv(65536):  # a reset raises ConnectionResetError
+        received += data
+    return received
+
+
+def test_the_server_answers_a_declared_body_past_its_limit_at_once(one_worker: Any) -> None:
+    server, head = one_worker  # 100 MiB announced, none sent
+    started = time.monotonic()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as client:
+        client.sendall(head)
+        received = _read_to_end(client)  # until the server closes the connection
+    elapsed = time.monotonic() - started
+    _assert_refused(received)
+    assert elapsed < 3.0, f"the refusal took {elapsed:.1f}s: the server waited for the body"
+    malformed = server.request("POST", "/usage-metrics", {"Content-Length": "x1"})
+    assert malformed.status == 400 and json.loads(malformed.body)
+
+
+def test_a_client_streaming_a_body_past_the_limit_reads_its_413_not_a_reset(one_worker: Any) -> None:
+    server, head = one_worker
+    chunk = b"x" * 65536
+    for _ in range(20):
         with socket.create_connection(("127.0.0.1", server.port), timeout=10) as client:
-            client.sendall(head.encode())
-            received = b""
-            while chunk := client.recv(65536):  # until the server closes the connection
-                received += chunk
-        elapsed = time.monotonic() - started
-        status_line, _, rest = received.partition(b"\r\n")
-        assert status_line.startswith(b"HTTP/1.1 413"), received
-        assert json.loads(rest.partition(b"\r\n\r\n")[2])["type"] == "invalid_request"
-        assert elapsed < 3.0, f"the refusal took {elapsed:.1f}s: the server waited for the body"
-        malformed = server.request("POST", "/usage-metrics", {"Content-Length": "x1"})
-        assert malformed.status == 400 and json.loads(malformed.body)
+            client.sendall(head)
+            try:  # 32 MiB as fast as the socket takes them, as an HTTP client sends a body
+                for _ in range(512):
+                    client.sendall(chunk)
+            except OSError:  # the server stopped reading: the answer may be waiting
+                pass
+            _assert_refused(_read_to_end(client))
+
+
+def test_what_a_refused_client_already_sent_is_read_so_its_connection_is_not_reset(one_worker: Any) -> None:
+    # A client that sent part of its body before reading the answer: closing with those bytes
+    # unread would make the kernel reset the connection (the client sees EPIPE/ECONNRESET).
+    server, head = one_worker
+    for _ in range(20):
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as client:
+            client.sendall(head + b"x" * 200 * 1024)
+            _assert_refused(_read_to_end(client))
+            time.sleep(0.2)  # time for a reset to arrive
+            assert client.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0
+
+
+def test_a_refused_client_that_keeps_its_connection_open_does_not_hold_the_worker(one_worker: Any) -> None:
+    server, head = one_worker
+    closing = b"GET /openapi.json HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    for request in (head, closing):
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as held:
+            held.sendall(request)
+            _read_to_end(held)  # the answer, then the server's end of the connection; held stays open
+            started = time.monotonic()
+            assert server.request("GET", "/openapi.json", timeout=10).status == 200
+            elapsed = time.monotonic() - started
+            assert elapsed < 2.5, f"the next request waited {elapsed:.1f}s on a closed connection's client"
+
+
+def test_gunicorns_close_of_a_gracefully_closed_connection_does_not_fail() -> None:
+    # gunicorn 27 counts a connection closed a second time when its close raises.
+    pytest.importorskip("gunicorn", reason="needs the server extra: pip install 'metricscore[server]'")
+    from gunicorn.workers.gthread import TConn  # type: ignore[import-untyped]
+
+    from metricscore.http.serve import DeadlineSocket
+
+    ours, theirs = socket.socketpair()
+    with theirs:
+        sock = DeadlineSocket(ours, 1.0)
+        theirs.close()
+        sock.close_gracefully()
+        conn = TConn.__new__(TConn)
+        conn.sock = sock
+        graceful = "graceful" in inspect.signature(TConn.close).parameters  # gunicorn >= 27
+        conn.close(**({"graceful": True} if graceful else {}))
