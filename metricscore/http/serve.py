@@ -38,11 +38,12 @@ _LIMITS = {
     http_errors.LimitRequestLine: (414, "uri_too_long", "The request line is too long."),
     http_errors.LimitRequestHeaders: (431, "request_header_fields_too_large", "The request headers are too large."),
 }
-#: Parse errors that are the server's fault (a response header it built, its configuration).
-_SERVER_FAULTS = (
-    http_errors.ConfigurationProblem,
-    http_errors.InvalidResponseHeader,
-    http_errors.InvalidResponseHeaderName,
+#: Parse errors that are the server's fault (a response header it built, its configuration);
+#: looked up by name, since older gunicorn releases (23) lack some of them.
+_SERVER_FAULTS: tuple[type[Exception], ...] = tuple(
+    getattr(http_errors, name)
+    for name in ("ConfigurationProblem", "InvalidResponseHeader", "InvalidResponseHeaderName")
+    if hasattr(http_errors, name)
 )
 
 
