@@ -8,7 +8,7 @@ from text. :func:`load` is the single point where marshmallow's errors become me
 from __future__ import annotations
 
 import reprlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
 import marshmallow as ma
@@ -33,6 +33,7 @@ __all__ = [
     "display",
     "fail",
     "load",
+    "openapi_unless",
     "type_name",
 ]
 
@@ -52,6 +53,12 @@ def display(value: Any) -> str:
     if value is None or isinstance(value, (bool, int, float)):
         return str(value)
     return _repr.repr(value)
+
+
+def openapi_unless(selector: str, exempt: Iterable[str], then: dict[str, Any]) -> dict[str, Any]:
+    """An OpenAPI rule (for a schema's ``openapi_rules``): ``then`` must hold unless ``selector``
+    is one of ``exempt`` (``anyOf`` rather than ``if``, which OpenAPI 3.0 lacks)."""
+    return {"anyOf": [{"properties": {selector: {"enum": list(exempt)}}}, then]}
 
 
 def type_name(value: Any) -> str:

@@ -231,7 +231,9 @@ def openapi_document(app: App) -> dict[str, Any]:
         )
         name = resource.title + ("UpdateInput" if schema is not resource.create_schema else "Input")
         if name not in registered:
-            spec.components.schema(name, schema=type(schema))
+            # A schema's cross-field rules, when it states them in OpenAPI, beside its fields.
+            rules = getattr(type(schema), "openapi_rules", None)
+            spec.components.schema(name, component=rules, schema=type(schema))
             registered.add(name)
         return name
 

@@ -1,0 +1,120 @@
+"""The cross-field rules the request schemas state in OpenAPI (``openapi_rules``) are the server's:
+a body the document allows is accepted, and one it forbids is refused, naming the field.
+
+Found by schemathesis: the document was looser than validation (SUM needs an aggregationProperty,
+a funnel metric its funnel fields...), so most of its schema-valid bodies got a 400.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import metricscore as mc
+
+pytest.importorskip("apispec", reason="needs the server extra: pip install 'metricscore[server]'")
+validator = pytest.importorskip(
+    "openapi_schema_validator", reason="needs the dev extra: pip install 'metricscore[dev]'"
+)
+
+from metricscore.http.core import App  # noqa: E402
+from metricscore.http.testing import SEQUENCE_METRIC, STATSIG_METRIC, basic, call, statsig  # noqa: E402
+
+EVENT = {"name": "add_to_cart", "type": "metadata"}
+CRITERION = {"type": "value", "condition": ">", "values": ["1"]}
+FUNNEL_STEP = {"name": "view", "type": "event_user"}
+COMPONENT = {"name": "Component one", "type": "sum"}
+#: (component, a valid base body, a change the document allows, a change it forbids, the field named).
+CASES: list[tuple[str, dict[str, Any], dict[str, Any], dict[str, Any], str]] = [
+    (
+        "SequenceUsageMetricInput",
+        SEQUENCE_METRIC,
+        {"aggregationType": "SUM", "aggregationProperty": "amount"},
+        {"aggregationType": "SUM", "aggregationProperty": "  "},
+        "aggregationProperty",
+    ),
+    (
+        "SequenceUsageMetricInput",
+        SEQUENCE_METRIC,
+        {"aggregationType": "COUNT", "aggregationProperty": None},
+        {"aggregationType": "UNIQUE"},
+        "aggregationProperty",
+    ),
+    (
+        "SequenceUsageMetricInput",
+        SEQUENCE_METRIC,
+        {"metricType": "GROUPED", "groupingProperty": "plan"},
+        {"metricType": "GROUPED", "groupingProperty": None},
+        "groupingProperty",
+    ),
+    (
+        "StatsigMetricInput",
+        STATSIG_METRIC,
+        {"type": "event_user", "unitTypes": [], "metricEvents": [{**EVENT, "criteria": [CRITERION]}]},
+        {"unitTypes": []},
+        "unitTypes",
+    ),
+    (
+        "StatsigMetricInput",
+        STATSIG_METRIC,
+        {"type": "composite", "metricEvents": [], "metricComponentMetrics": [COMPONENT]},
+        {"metricEvents": []},
+        "metricEvents",
+    ),
+    (
+        "StatsigMetricInput",
+        STATSIG_METRIC,
+        {"type": "event_user", "metricEvents": [{**EVENT, "criteria": [CRITERION]}]},
+        {"type": "event_user", "metricEvents": [EVENT]},
+        "metricEvents",
+    ),
+    (
+        "StatsigMetricInput",
+        STATSIG_METRIC,
+        {"type": "funnel", "funnelCountDistinct": "users", "funnelEventList": [FUNNEL_STEP, FUNNEL_STEP]},
+        {"type": "funnel", "funnelCountDistinct": "users", "funnelEventList": [FUNNEL_STEP]},
+        "funnelEventList",
+    ),
+    (
+        "StatsigMetricInput",
+        STATSIG_METRIC,
+        {"type": "funnel", "funnelCountDistinct": "users", "funnelEventList": [FUNNEL_STEP, FUNNEL_STEP]},
+        {"type": "funnel", "funnelEventList": [FUNNEL_STEP, FUNNEL_STEP]},
+        "funnelCountDistinct",
+    ),
+    (
+        "StatsigMetricInput",
+        STATSIG_METRIC,
+        {"type": "composite_sum", "metricComponentMetrics": [COMPONENT, {**COMPONENT, "name": "Component two"}]},
+        {"type": "composite_sum", "metricComponentMetrics": [COMPONENT]},
+        "metricComponentMetrics",
+    ),
+]
+
+
+def _post(component: str, body: dict[str, Any]) -> tuple[bool, int, Any]:
+    """Whether the document allows ``body``, and the server's status and answer to it."""
+    app = App(mc.open_store("memory://"), statsig_limits=())
+    for made in body.get("metricComponentMetrics") or ():  # a component must exist first
+        app.store.statsig.metrics(project_id="p").create({**STATSIG_METRIC, **made})
+    schemas = call(app, "GET", "/openapi.json").json()["components"]["schemas"]
+    allowed = validator.OAS30Validator(schemas[component]).is_valid(body)
+    if component.startswith("Sequence"):
+        headers = basic(app.keys.create_sequence_credentials(account_id="acct"))
+        response = call(app, "POST", "/usage-metrics", headers=headers, json_body=body)
+    else:
+        headers = statsig(app.keys.create_statsig_key(project_id="p"))
+        response = call(app, "POST", "/console/v1/metrics", headers=headers, json_body=body)
+    return allowed, response.status, response.json()
+
+
+@pytest.mark.parametrize(("component", "base", "allowed", "forbidden", "field"), CASES)
+def test_a_body_the_document_allows_is_accepted_and_one_it_forbids_is_refused(
+    component: str, base: dict[str, Any], allowed: dict[str, Any], forbidden: dict[str, Any], field: str
+) -> None:
+    documented, status, answer = _post(component, {**base, **allowed})
+    assert documented and status == 201, answer
+    documented, status, answer = _post(component, {**base, **forbidden})
+    assert not documented
+    assert status == 400 and field in str(answer), answer
