@@ -12,7 +12,19 @@ from typing import Any
 from ..errors import ErrorMessage, ValidationError
 from ..jsonvalue import string_problem
 
-__all__ = ["Errors", "Number", "aliases", "dates_in_range", "day", "instant", "json_number", "text", "utc_offset"]
+__all__ = [
+    "ALIASES_SCHEMA",
+    "DAY_SCHEMA",
+    "Errors",
+    "Number",
+    "aliases",
+    "dates_in_range",
+    "day",
+    "instant",
+    "json_number",
+    "text",
+    "utc_offset",
+]
 
 Errors = dict[str, list[ErrorMessage]]
 #: A computed value: an exact ``Decimal`` (an ``int`` for counts; a ``float`` where the vendor's
@@ -21,6 +33,11 @@ Number = Decimal | int | float
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _OFFSET = re.compile(r"([+-])(\d{2}):(\d{2})")
 REQUIRED = "This field is required."
+#: OpenAPI schemas of what :func:`day` and :func:`aliases` accept, never narrower: the pattern is
+#: unanchored (the server trims first, then checks the date is real). U+FEFF is whitespace to
+#: JSON Schema's ``\s`` but not to ``str.strip``, so an alias of it alone is accepted.
+DAY_SCHEMA = {"type": "string", "pattern": "[0-9]{4}-[0-9]{2}-[0-9]{2}"}
+ALIASES_SCHEMA = {"type": "string", "pattern": "[^,\\s]|\\uFEFF"}
 
 
 def _fail(errors: Errors, field: str, message: str, code: str = "invalid") -> None:

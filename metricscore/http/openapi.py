@@ -296,15 +296,24 @@ def openapi_document(app: App) -> dict[str, Any]:
             if operation.response is not None and operation.response[1] == "page":
                 entry.setdefault("parameters", []).extend(_query_parameters(resources[operation.response[0]]))
             if isinstance(operation, QueryOperation):
+                # A ``parameters`` schema named in ``query`` refines that parameter (its format).
                 entry.setdefault("parameters", []).extend(
                     _parameter(
                         name,
-                        {"type": "string", "description": text, **({"minLength": 1} if required else {})},
+                        {
+                            "type": "string",
+                            "description": text,
+                            **({"minLength": 1} if required else {}),
+                            **operation.parameters.get(name, {}),
+                        },
                         required,
                     )
                     for name, required, text in operation.query
                 )
-                entry["parameters"].extend(_parameter(name, schema) for name, schema in operation.parameters.items())
+                queried = {name for name, _, _ in operation.query}
+                entry["parameters"].extend(
+                    _parameter(name, schema) for name, schema in operation.parameters.items() if name not in queried
+                )
                 if operation.request is not None:
                     name, request_type = operation.request
                     if name not in registered:

@@ -18,6 +18,7 @@ from ..dialects.sequence.errors import ERROR_SCHEMA, render_error
 from ..dialects.sequence.evaluation import UsageMetricCalculation
 from ..dialects.sequence.usage_events import PAGINATION, USAGE_EVENT_PARAMETERS, UsageEventRecord, UsageEventUpload
 from ..errors import MetricscoreError, Unauthenticated
+from ..evaluation.inputs import ALIASES_SCHEMA, DAY_SCHEMA
 from ..service import EvaluatingService
 from .dialect import BodyTooLarge, HttpDialect, evaluation_query, idempotency_key, json_body, json_numbers
 from .keys import ApiKey, KeyForm
@@ -101,6 +102,7 @@ CALCULATE = QueryOperation(
         ("periodEnd", True, "Billing period end (inclusive, YYYY-MM-DD, UTC)"),
         ("customParameters", False, "Custom parameter values: read by CUSTOM metrics only, so ignored here"),
     ),
+    parameters={"customerAliases": ALIASES_SCHEMA, "periodStart": DAY_SCHEMA, "periodEnd": DAY_SCHEMA},
 )
 
 #: ``POST /usage-events``: Sequence's ``CreateUsageEventEndpointCreateUsageEventRequestModel``

@@ -118,3 +118,46 @@ def test_a_body_the_document_allows_is_accepted_and_one_it_forbids_is_refused(
     documented, status, answer = _post(component, {**base, **forbidden})
     assert not documented
     assert status == 400 and field in str(answer), answer
+
+
+QUERY = {"customerAliases": "acme", "periodStart": "2024-01-01", "periodEnd": "2024-01-31"}
+#: (dialect, a valid query, a parameter, a value the document allows, one it forbids).
+QUERY_CASES = [
+    ("sequence", QUERY, "periodStart", " 2024-01-01 ", "01/01/2024"),
+    ("sequence", QUERY, "periodEnd", "2024-01-31", "2024-1-31"),
+    ("sequence", QUERY, "customerAliases", " ,acme", " , "),
+    ("sequence", QUERY, "customerAliases", "\ufeff", "\t"),
+    ("statsig", {"date_from": "2024-01-01", "date_to": "2024-01-31"}, "date_from", "2024-01-02", "yesterday"),
+    ("statsig", {"date_from": "2024-01-01", "date_to": "2024-01-31"}, "date_to", "2024-01-02", "2024-01"),
+]
+
+
+def _query(dialect: str, query: dict[str, str], name: str, value: str) -> tuple[bool, int, Any]:
+    """Whether the document allows ``name=value``, and the server's status and answer."""
+    from urllib.parse import urlencode
+
+    app = App(mc.open_store("memory://"), statsig_limits=())
+    if dialect == "sequence":
+        headers = basic(app.keys.create_sequence_credentials(account_id="acct"))
+        made = call(app, "POST", "/usage-metrics", headers=headers, json_body=SEQUENCE_METRIC).json()["id"]
+        template = "/usage-metrics/{id}/calculate"
+    else:
+        headers = statsig(app.keys.create_statsig_key(project_id="p"))
+        made = call(app, "POST", "/console/v1/metrics", headers=headers, json_body=STATSIG_METRIC).json()["data"]["id"]
+        template = "/console/v1/metrics/{id}/evaluate"
+    parameters = call(app, "GET", "/openapi.json").json()["paths"][template]["get"]["parameters"]
+    [parameter] = [found for found in parameters if found["name"] == name]
+    allowed = validator.OAS30Validator(parameter["schema"]).is_valid(value)
+    response = call(app, "GET", template.format(id=made), headers=headers, query=urlencode({**query, name: value}))
+    return allowed, response.status, response.json()
+
+
+@pytest.mark.parametrize(("dialect", "query", "name", "allowed", "forbidden"), QUERY_CASES)
+def test_a_query_value_the_document_allows_is_accepted_and_one_it_forbids_is_refused(
+    dialect: str, query: dict[str, str], name: str, allowed: str, forbidden: str
+) -> None:
+    documented, status, answer = _query(dialect, query, name, allowed)
+    assert documented and status == 200, answer
+    documented, status, answer = _query(dialect, query, name, forbidden)
+    assert not documented
+    assert status == 400 and name in str(answer), answer
