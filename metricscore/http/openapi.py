@@ -156,7 +156,7 @@ def _coded_field(self: Any, field: Any, **kwargs: Any) -> dict[str, Any]:
             found["minLength"] = field.min_length
         if not (field.allow_blank or field.blank_as_none):
             found["pattern"] = r"\S"  # trimmed, then refused when blank: some character that is not whitespace
-        return found
+        return {**found, **getattr(type(field), "openapi_schema", {})}  # a subclass's own format
     if isinstance(field, v.Boolean):
         return {"type": "boolean"}
     if isinstance(field, v.Integer):

@@ -55,6 +55,8 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any], dict[str, Any], str]] = [
         {"unitTypes": []},
         "unitTypes",
     ),
+    ("StatsigMetricInput", STATSIG_METRIC, {"name": "Revenue (USD) 50%: a/b"}, {"name": "Revenue!"}, "name"),
+    ("StatsigMetricInput", STATSIG_METRIC, {"name": "    "}, {"name": "Tab\tname"}, "name"),
     (
         "StatsigMetricInput",
         STATSIG_METRIC,

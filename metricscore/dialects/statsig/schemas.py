@@ -143,6 +143,10 @@ def _word(**kwargs: Any) -> String:
 
 
 class MetricName(String):
+    #: OpenAPI: :data:`NAME_PATTERN`, in place of the non-blank pattern of other strings (a name
+    #: of four spaces is accepted, as it is untrimmed and long enough).
+    openapi_schema: ClassVar[dict[str, Any]] = {"pattern": NAME_PATTERN.pattern}
+
     default_error_messages: Messages = {
         "pattern": "Ensure this field contains only letters, digits, spaces and _ . - ( ) / % :",
     }
