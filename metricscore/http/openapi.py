@@ -65,12 +65,14 @@ _SCALARS: dict[Any, dict[str, Any]] = {
 def record_schema(tp: Any, nested: Any = None) -> dict[str, Any]:
     """The OpenAPI 3.0 schema of a type of a record type (a ``TypedDict`` and what it holds).
 
-    ``nested(schema_class)`` describes a marshmallow schema named by ``Annotated[..., SchemaClass]``.
+    ``nested(schema_class)`` describes a marshmallow schema named by ``Annotated[..., SchemaClass]``;
+    a dict in ``Annotated[..., {...}]`` adds to the schema (a format the server checks).
     """
     origin, args = get_origin(tp), get_args(tp)
     if origin is typing.Annotated:
         marks = [m for m in tp.__metadata__ if isinstance(m, type) and issubclass(m, ma.Schema)]
-        return nested(marks[0]) if marks and nested is not None else record_schema(args[0], nested)
+        base = nested(marks[0]) if marks and nested is not None else record_schema(args[0], nested)
+        return base | {k: v for m in tp.__metadata__ if isinstance(m, dict) for k, v in m.items()}
     if origin in (Required, NotRequired):
         return record_schema(args[0], nested)
     if is_typeddict(tp):

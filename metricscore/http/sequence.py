@@ -10,13 +10,19 @@ import base64
 import binascii
 from collections.abc import Mapping
 from collections.abc import Sequence as Sequential
-from typing import Any, Required, TypedDict
+from typing import Annotated, Any, Required, TypedDict
 from urllib.parse import parse_qsl
 
 from ..dialects.sequence import CursorPage, Sequence, UsageMetricRecord
 from ..dialects.sequence.errors import ERROR_SCHEMA, render_error
 from ..dialects.sequence.evaluation import UsageMetricCalculation
-from ..dialects.sequence.usage_events import PAGINATION, USAGE_EVENT_PARAMETERS, UsageEventRecord, UsageEventUpload
+from ..dialects.sequence.usage_events import (
+    EVENT_TIMESTAMP,
+    PAGINATION,
+    USAGE_EVENT_PARAMETERS,
+    UsageEventRecord,
+    UsageEventUpload,
+)
 from ..errors import MetricscoreError, Unauthenticated
 from ..evaluation.inputs import ALIASES_SCHEMA, DAY_SCHEMA
 from ..service import EvaluatingService
@@ -114,7 +120,7 @@ UsageEventInput = TypedDict(  # noqa: UP013 - see above
     {
         "eventType": Required[str],
         "customerAlias": Required[str],
-        "eventTimestamp": str | None,
+        "eventTimestamp": Annotated[str | None, EVENT_TIMESTAMP],
         "customerEventId": str | None,
         "eventProperties": dict[str, str | float | bool | None] | None,
     },

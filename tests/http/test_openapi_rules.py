@@ -25,6 +25,7 @@ EVENT = {"name": "add_to_cart", "type": "metadata"}
 CRITERION = {"type": "value", "condition": ">", "values": ["1"]}
 FUNNEL_STEP = {"name": "view", "type": "event_user"}
 COMPONENT = {"name": "Component one", "type": "sum"}
+USAGE_EVENT = {"eventType": "message_sent", "customerAlias": "acme"}
 #: (component, a valid base body, a change the document allows, a change it forbids, the field named).
 CASES: list[tuple[str, dict[str, Any], dict[str, Any], dict[str, Any], str]] = [
     (
@@ -54,6 +55,20 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any], dict[str, Any], str]] = [
         {"type": "event_user", "unitTypes": [], "metricEvents": [{**EVENT, "criteria": [CRITERION]}]},
         {"unitTypes": []},
         "unitTypes",
+    ),
+    (
+        "SequenceUsageEventInput",
+        USAGE_EVENT,
+        {"eventTimestamp": "2024-W01-1T10:00"},  # an ISO 8601 week date: no RFC 3339 date-time
+        {"eventTimestamp": "2024-01-01"},
+        "eventTimestamp",
+    ),
+    (
+        "SequenceUsageEventInput",
+        USAGE_EVENT,
+        {"eventTimestamp": "2024-01-01 10:00:00.000000+01:00"},
+        {"eventTimestamp": "2024-01-01T10:00:00.000000000000000000000000000000000000000000000000000Z"},
+        "eventTimestamp",
     ),
     ("StatsigMetricInput", STATSIG_METRIC, {"name": "Revenue (USD) 50%: a/b"}, {"name": "Revenue!"}, "name"),
     ("StatsigMetricInput", STATSIG_METRIC, {"name": "    "}, {"name": "Tab\tname"}, "name"),
@@ -104,7 +119,8 @@ def _post(component: str, body: dict[str, Any]) -> tuple[bool, int, Any]:
     allowed = validator.OAS30Validator(schemas[component]).is_valid(body)
     if component.startswith("Sequence"):
         headers = basic(app.keys.create_sequence_credentials(account_id="acct"))
-        response = call(app, "POST", "/usage-metrics", headers=headers, json_body=body)
+        path = "/usage-events" if component == "SequenceUsageEventInput" else "/usage-metrics"
+        response = call(app, "POST", path, headers=headers, json_body=body)
     else:
         headers = statsig(app.keys.create_statsig_key(project_id="p"))
         response = call(app, "POST", "/console/v1/metrics", headers=headers, json_body=body)
