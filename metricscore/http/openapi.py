@@ -117,7 +117,10 @@ def _parameter(name: str, schema: Mapping[str, Any], required: bool = False) -> 
     described = dict(schema)
     if "description" in described:
         parameter["description"] = described.pop("description")
-    parameter["schema"] = described
+    if "content" in described:  # a value encoded as a media type (a JSON list), not a schema's
+        parameter["content"] = described["content"]
+    else:
+        parameter["schema"] = described
     return parameter
 
 

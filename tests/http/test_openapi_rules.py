@@ -7,6 +7,7 @@ a funnel metric its funnel fields...), so most of its schema-valid bodies got a 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -19,7 +20,7 @@ validator = pytest.importorskip(
 )
 
 from metricscore.http.core import App  # noqa: E402
-from metricscore.http.testing import SEQUENCE_METRIC, STATSIG_METRIC, basic, call, statsig  # noqa: E402
+from metricscore.http.testing import SEQUENCE_METRIC, STATSIG_METRIC, basic, bearer, call, statsig  # noqa: E402
 
 EVENT = {"name": "add_to_cart", "type": "metadata"}
 CRITERION = {"type": "value", "condition": ">", "values": ["1"]}
@@ -179,3 +180,34 @@ def test_a_query_value_the_document_allows_is_accepted_and_one_it_forbids_is_ref
     documented, status, answer = _query(dialect, query, name, forbidden)
     assert not documented
     assert status == 400 and name in str(answer), answer
+
+
+@pytest.mark.parametrize(
+    ("allowed", "forbidden"),
+    [('["vip", "trial"]', '"vip"'), ("[]", "vip,trial"), (json.dumps(["t"] * 100), json.dumps(["t"] * 101))],
+)
+def test_a_json_tags_filter_the_document_allows_is_accepted_and_one_it_forbids_is_refused(
+    allowed: str, forbidden: str
+) -> None:
+    from urllib.parse import urlencode
+
+    app = App(mc.open_store("memory://"))
+    headers = bearer(app.keys.create_posthog_key(scopes=["*"], projects=[1]))
+    path = "/api/projects/{project_id}/accounts/"
+    parameters = call(app, "GET", "/openapi.json").json()["paths"][path]["get"]["parameters"]
+    [tags] = [found for found in parameters if found["name"] == "tags"]
+    schema = tags["content"]["application/json"]["schema"]  # JSON in the query string
+
+    def documented(value: str) -> bool:
+        try:
+            return bool(validator.OAS30Validator(schema).is_valid(json.loads(value)))
+        except ValueError:
+            return False
+
+    def status(value: str) -> tuple[int, Any]:
+        response = call(app, "GET", path.format(project_id=1), headers=headers, query=urlencode({"tags": value}))
+        return response.status, response.json()
+
+    assert documented(allowed) and status(allowed)[0] == 200, status(allowed)
+    refused, answer = status(forbidden)
+    assert not documented(forbidden) and refused == 400 and "tags" in str(answer), answer
