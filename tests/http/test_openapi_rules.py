@@ -57,6 +57,9 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any], dict[str, Any], str]] = [
         {"unitTypes": []},
         "unitTypes",
     ),
+    ("SequenceUsageMetricInput", SEQUENCE_METRIC, {"name": " Sent\t"}, {"name": "Sent\x00"}, "name"),  # no NUL
+    ("SequenceUsageMetricInput", SEQUENCE_METRIC, {"unit": "  "}, {"unit": "\x00"}, "unit"),
+    ("StatsigMetricInput", STATSIG_METRIC, {"team": "Growth"}, {"team": "Gro\x00wth"}, "team"),
     (
         "SequenceUsageEventInput",
         USAGE_EVENT,
