@@ -20,6 +20,8 @@ from .jsonvalue import copy_json, json_problem, string_problem
 from .limits import TOO_MANY_ITEMS, check_payload_size
 
 __all__ = [
+    "ANY_TEXT_PATTERN",
+    "NON_BLANK_PATTERN",
     "Boolean",
     "Choice",
     "Float",
@@ -53,6 +55,12 @@ def display(value: Any) -> str:
     if value is None or isinstance(value, (bool, int, float)):
         return str(value)
     return _repr.repr(value)
+
+
+#: OpenAPI patterns of what :class:`String` accepts: no NUL; and, when blank is refused, some
+#: character that is not whitespace (the value is trimmed first).
+ANY_TEXT_PATTERN = r"^[^\u0000]*$"
+NON_BLANK_PATTERN = r"^[^\u0000]*[^\u0000\s][^\u0000]*$"
 
 
 def openapi_unless(selector: str, exempt: Iterable[str], then: dict[str, Any]) -> dict[str, Any]:

@@ -159,11 +159,8 @@ def _coded_field(self: Any, field: Any, **kwargs: Any) -> dict[str, Any]:
             found["maxLength"] = field.max_length
         if field.min_length is not None:
             found["minLength"] = field.min_length
-        # No NUL anywhere (every String refuses one); trimmed, then refused when blank: some
-        # character that is not whitespace.
-        found["pattern"] = r"^[^\u0000]*$"
-        if not (field.allow_blank or field.blank_as_none):
-            found["pattern"] = r"^[^\u0000]*[^\u0000\s][^\u0000]*$"
+        blank = field.allow_blank or field.blank_as_none
+        found["pattern"] = v.ANY_TEXT_PATTERN if blank else v.NON_BLANK_PATTERN
         return {**found, **getattr(type(field), "openapi_schema", {})}  # a subclass's own format
     if isinstance(field, v.Boolean):
         return {"type": "boolean"}

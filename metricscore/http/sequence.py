@@ -26,6 +26,7 @@ from ..dialects.sequence.usage_events import (
 from ..errors import MetricscoreError, Unauthenticated
 from ..evaluation.inputs import ALIASES_SCHEMA, DAY_SCHEMA
 from ..service import EvaluatingService
+from ..validation import NON_BLANK_PATTERN
 from .dialect import BodyTooLarge, HttpDialect, evaluation_query, idempotency_key, json_body, json_numbers
 from .keys import ApiKey, KeyForm
 from .multipart import FORM_DATA, form_file
@@ -118,8 +119,8 @@ CALCULATE = QueryOperation(
 UsageEventInput = TypedDict(  # noqa: UP013 - see above
     "UsageEventInput",
     {
-        "eventType": Required[str],
-        "customerAlias": Required[str],
+        "eventType": Required[Annotated[str, {"pattern": NON_BLANK_PATTERN}]],
+        "customerAlias": Required[Annotated[str, {"pattern": NON_BLANK_PATTERN}]],
         "eventTimestamp": Annotated[str | None, EVENT_TIMESTAMP],
         "customerEventId": str | None,
         "eventProperties": dict[str, str | float | bool | None] | None,

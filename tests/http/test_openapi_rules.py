@@ -60,6 +60,8 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any], dict[str, Any], str]] = [
     ("SequenceUsageMetricInput", SEQUENCE_METRIC, {"name": " Sent\t"}, {"name": "Sent\x00"}, "name"),  # no NUL
     ("SequenceUsageMetricInput", SEQUENCE_METRIC, {"unit": "  "}, {"unit": "\x00"}, "unit"),
     ("StatsigMetricInput", STATSIG_METRIC, {"team": "Growth"}, {"team": "Gro\x00wth"}, "team"),
+    ("SequenceUsageEventInput", USAGE_EVENT, {"eventType": " sent "}, {"eventType": " \n"}, "eventType"),
+    ("SequenceUsageEventInput", USAGE_EVENT, {"customerAlias": "a c"}, {"customerAlias": "ac\x00"}, "customerAlias"),
     (
         "SequenceUsageEventInput",
         USAGE_EVENT,
