@@ -21,6 +21,7 @@ from .limits import TOO_MANY_ITEMS, check_payload_size
 
 __all__ = [
     "ANY_TEXT_PATTERN",
+    "BLANK_PATTERN",
     "NON_BLANK_PATTERN",
     "Boolean",
     "Choice",
@@ -58,9 +59,11 @@ def display(value: Any) -> str:
 
 
 #: OpenAPI patterns of what :class:`String` accepts: no NUL; and, when blank is refused, some
-#: character that is not whitespace (the value is trimmed first).
+#: character that ``str.strip`` keeps. JSON Schema's ``\s`` counts U+FEFF as whitespace but
+#: not U+001C-U+001F and U+0085 (Python the other way round): each pattern allows both readings.
 ANY_TEXT_PATTERN = r"^[^\u0000]*$"
-NON_BLANK_PATTERN = r"^[^\u0000]*[^\u0000\s][^\u0000]*$"
+NON_BLANK_PATTERN = r"^[^\u0000]*([^\u0000\s]|\uFEFF)[^\u0000]*$"
+BLANK_PATTERN = r"^[\s\u001C-\u001F\u0085]*$"
 
 
 def openapi_unless(selector: str, exempt: Iterable[str], then: dict[str, Any]) -> dict[str, Any]:

@@ -20,7 +20,7 @@ validator = pytest.importorskip(
 )
 
 from metricscore.http.core import App  # noqa: E402
-from metricscore.http.testing import SEQUENCE_METRIC, STATSIG_METRIC, basic, bearer, call, statsig  # noqa: E402
+from metricscore.http.testing import GROUP_METRIC, SEQUENCE_METRIC, STATSIG_METRIC, basic, bearer, call, statsig  # noqa: E402
 
 EVENT = {"name": "add_to_cart", "type": "metadata"}
 CRITERION = {"type": "value", "condition": ">", "values": ["1"]}
@@ -56,6 +56,34 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any], dict[str, Any], str]] = [
         {"type": "event_user", "unitTypes": [], "metricEvents": [{**EVENT, "criteria": [CRITERION]}]},
         {"unitTypes": []},
         "unitTypes",
+    ),
+    (
+        "PostHogGroupUsageMetricInput",
+        GROUP_METRIC,
+        {"math": "sum", "math_property": "$revenue"},
+        {"math": "sum"},
+        "math_property",
+    ),
+    (
+        "PostHogGroupUsageMetricInput",
+        GROUP_METRIC,
+        {"math": "sum", "math_property": "\ufeff"},
+        {"math": "sum", "math_property": "\x1c "},
+        "math_property",
+    ),
+    (
+        "PostHogGroupUsageMetricInput",
+        GROUP_METRIC,
+        {"math_property": "\x1c\x85 "},
+        {"math_property": "$revenue"},
+        "math_property",
+    ),
+    (
+        "PostHogGroupUsageMetricInput",
+        GROUP_METRIC,
+        {"math": "count", "math_property": None},
+        {"math": "count", "math_property": "x"},
+        "math_property",
     ),
     ("SequenceUsageMetricInput", SEQUENCE_METRIC, {"name": " Sent\t"}, {"name": "Sent\x00"}, "name"),  # no NUL
     ("SequenceUsageMetricInput", SEQUENCE_METRIC, {"unit": "  "}, {"unit": "\x00"}, "unit"),
@@ -123,7 +151,11 @@ def _post(component: str, body: dict[str, Any]) -> tuple[bool, int, Any]:
         app.store.statsig.metrics(project_id="p").create({**STATSIG_METRIC, **made})
     schemas = call(app, "GET", "/openapi.json").json()["components"]["schemas"]
     allowed = validator.OAS30Validator(schemas[component]).is_valid(body)
-    if component.startswith("Sequence"):
+    if component.startswith("PostHog"):
+        headers = bearer(app.keys.create_posthog_key(scopes=["*"], projects=[1]))
+        path = "/api/projects/1/groups_types/0/metrics/"
+        response = call(app, "POST", path, headers=headers, json_body=body)
+    elif component.startswith("Sequence"):
         headers = basic(app.keys.create_sequence_credentials(account_id="acct"))
         path = "/usage-events" if component == "SequenceUsageEventInput" else "/usage-metrics"
         response = call(app, "POST", path, headers=headers, json_body=body)
