@@ -33,10 +33,12 @@ Number = Decimal | int | float
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _OFFSET = re.compile(r"([+-])(\d{2}):(\d{2})")
 REQUIRED = "This field is required."
-#: OpenAPI schemas of what :func:`day` and :func:`aliases` accept, never narrower: the pattern is
-#: unanchored (the server trims first, then checks the date is real). U+FEFF is whitespace to
-#: JSON Schema's ``\s`` but not to ``str.strip``, so an alias of it alone is accepted.
-DAY_SCHEMA = {"type": "string", "pattern": "[0-9]{4}-[0-9]{2}-[0-9]{2}"}
+#: OpenAPI schemas of what :func:`day` and :func:`aliases` accept, never narrower: a date with
+#: a month and day that can exist, trimmed first (``str.strip``'s whitespace and JSON Schema's
+#: ``\s`` differ: the class holds both). U+FEFF is whitespace to ``\s`` but not to
+#: ``str.strip``, so an alias of it alone is accepted.
+_SPACE = r"[\s\u001C-\u001F\u0085]*"
+DAY_SCHEMA = {"type": "string", "pattern": f"^{_SPACE}[0-9]{{4}}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01]){_SPACE}$"}
 ALIASES_SCHEMA = {"type": "string", "pattern": "[^,\\s]|\\uFEFF"}
 
 

@@ -181,6 +181,7 @@ QUERY = {"customerAliases": "acme", "periodStart": "2024-01-01", "periodEnd": "2
 QUERY_CASES = [
     ("sequence", QUERY, "periodStart", " 2024-01-01 ", "01/01/2024"),
     ("sequence", QUERY, "periodEnd", "2024-01-31", "2024-1-31"),
+    ("sequence", QUERY, "periodStart", "\x1c2024-01-02\u3000", "2024-13-01"),  # no month 13; trimmed
     ("sequence", QUERY, "customerAliases", " ,acme", " , "),
     ("sequence", QUERY, "customerAliases", "\ufeff", "\t"),
     ("statsig", {"date_from": "2024-01-01", "date_to": "2024-01-31"}, "date_from", "2024-01-02", "yesterday"),
