@@ -249,3 +249,18 @@ def test_a_json_tags_filter_the_document_allows_is_accepted_and_one_it_forbids_i
     assert documented(allowed) and status(allowed)[0] == 200, status(allowed)
     refused, answer = status(forbidden)
     assert not documented(forbidden) and refused == 400 and "tags" in str(answer), answer
+
+
+def test_an_update_the_document_allows_is_accepted_and_one_with_another_field_is_refused() -> None:
+    app = App(mc.open_store("memory://"), statsig_limits=())
+    headers = statsig(app.keys.create_statsig_key(project_id="p"))
+    made = call(app, "POST", "/console/v1/metrics", headers=headers, json_body=STATSIG_METRIC).json()["data"]["id"]
+    schema = call(app, "GET", "/openapi.json").json()["components"]["schemas"]["StatsigMetricUpdateInput"]
+    path = f"/console/v1/metrics/{made}"
+    allowed = {"name": STATSIG_METRIC["name"], "description": "Changed", "dryRun": True}
+    forbidden = {**allowed, "type": "mean"}
+    assert validator.OAS30Validator(schema).is_valid(allowed)
+    assert call(app, "POST", path, headers=headers, json_body=allowed).status == 200
+    assert not validator.OAS30Validator(schema).is_valid(forbidden)
+    refused = call(app, "POST", path, headers=headers, json_body=forbidden)
+    assert refused.status == 400 and "type" in refused.json()["errors"], refused.json()

@@ -380,6 +380,9 @@ _CREATE_DEFAULTS: dict[str, Any] = {
 class MetricUpdateSchema(_Common):
     """POST /console/v1/metrics/{id}: only :data:`UPDATABLE` fields (checked by the resource)."""
 
+    #: Any other field is refused (``not_updatable``), and these fields are :data:`UPDATABLE`.
+    openapi_rules: ClassVar[dict[str, Any]] = {"additionalProperties": False}
+
     directionality = Choice(DIRECTIONALITIES)
     is_verified = Boolean(data_key="isVerified")
     is_read_only = Boolean(data_key="isReadOnly")
