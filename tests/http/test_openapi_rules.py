@@ -87,6 +87,9 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any], dict[str, Any], str]] = [
     ),
     ("SequenceUsageMetricInput", SEQUENCE_METRIC, {"name": " Sent\t"}, {"name": "Sent\x00"}, "name"),  # no NUL
     ("SequenceUsageMetricInput", SEQUENCE_METRIC, {"unit": "  "}, {"unit": "\x00"}, "unit"),
+    ("StatsigMetricInput", STATSIG_METRIC, {"tags": "vip"}, {"tags": 5}, "tags"),
+    ("StatsigMetricInput", STATSIG_METRIC, {"tags": ["  ", "vip"]}, {"tags": ["vip", ""]}, "tags"),
+    ("StatsigMetricInput", STATSIG_METRIC, {"tags": ["t"] * 100}, {"tags": ["t"] * 101}, "tags"),
     ("StatsigMetricInput", STATSIG_METRIC, {"team": "Growth"}, {"team": "Gro\x00wth"}, "team"),
     ("SequenceUsageEventInput", USAGE_EVENT, {"eventType": " sent "}, {"eventType": " \n"}, "eventType"),
     ("SequenceUsageEventInput", USAGE_EVENT, {"customerAlias": "a c"}, {"customerAlias": "ac\x00"}, "customerAlias"),

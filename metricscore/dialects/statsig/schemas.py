@@ -10,7 +10,19 @@ import marshmallow as ma
 
 from ...errors import ErrorMessage
 from ...limits import TOO_MANY_ITEMS
-from ...validation import Boolean, Choice, CodedField, Float, List, Messages, Nested, Schema, String, openapi_unless
+from ...validation import (
+    ANY_TEXT_PATTERN,
+    Boolean,
+    Choice,
+    CodedField,
+    Float,
+    List,
+    Messages,
+    Nested,
+    Schema,
+    String,
+    openapi_unless,
+)
 
 __all__ = [
     "CONDITIONS",
@@ -161,8 +173,16 @@ class MetricName(String):
         return text
 
 
+_TAG_SCHEMA = {"type": "string", "minLength": 1, "maxLength": TAG_MAX, "pattern": ANY_TEXT_PATTERN}
+
+
 class Tags(CodedField):
     """A string or a list of strings; always a list (duplicates dropped, first order kept)."""
+
+    #: Its OpenAPI schema: one tag (untrimmed, not empty, no NUL) or a list of them.
+    openapi_schema: ClassVar[dict[str, Any]] = {
+        "anyOf": [_TAG_SCHEMA, {"type": "array", "items": _TAG_SCHEMA, "maxItems": LIMITS["tags"]}]
+    }
 
     default_error_messages: Messages = {
         "invalid": "Expected a string or a list of strings.",
