@@ -8,7 +8,7 @@ from text. :func:`load` is the single point where marshmallow's errors become me
 from __future__ import annotations
 
 import reprlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
 import marshmallow as ma
@@ -20,6 +20,9 @@ from .jsonvalue import copy_json, json_problem, string_problem
 from .limits import TOO_MANY_ITEMS, check_payload_size
 
 __all__ = [
+    "ANY_TEXT_PATTERN",
+    "BLANK_PATTERN",
+    "NON_BLANK_PATTERN",
     "Boolean",
     "Choice",
     "Float",
@@ -33,6 +36,7 @@ __all__ = [
     "display",
     "fail",
     "load",
+    "openapi_unless",
     "type_name",
 ]
 
@@ -52,6 +56,20 @@ def display(value: Any) -> str:
     if value is None or isinstance(value, (bool, int, float)):
         return str(value)
     return _repr.repr(value)
+
+
+#: OpenAPI patterns of what :class:`String` accepts: no NUL; and, when blank is refused, some
+#: character that ``str.strip`` keeps. JSON Schema's ``\s`` counts U+FEFF as whitespace but
+#: not U+001C-U+001F and U+0085 (Python the other way round): each pattern allows both readings.
+ANY_TEXT_PATTERN = r"^[^\u0000]*$"
+NON_BLANK_PATTERN = r"^[^\u0000]*([^\u0000\s]|\uFEFF)[^\u0000]*$"
+BLANK_PATTERN = r"^[\s\u001C-\u001F\u0085]*$"
+
+
+def openapi_unless(selector: str, exempt: Iterable[str], then: dict[str, Any]) -> dict[str, Any]:
+    """An OpenAPI rule (for a schema's ``openapi_rules``): ``then`` must hold unless ``selector``
+    is one of ``exempt`` (``anyOf`` rather than ``if``, which OpenAPI 3.0 lacks)."""
+    return {"anyOf": [{"properties": {selector: {"enum": list(exempt)}}}, then]}
 
 
 def type_name(value: Any) -> str:

@@ -12,7 +12,19 @@ from typing import Any
 from ..errors import ErrorMessage, ValidationError
 from ..jsonvalue import string_problem
 
-__all__ = ["Errors", "Number", "aliases", "dates_in_range", "day", "instant", "json_number", "text", "utc_offset"]
+__all__ = [
+    "ALIASES_SCHEMA",
+    "DAY_SCHEMA",
+    "Errors",
+    "Number",
+    "aliases",
+    "dates_in_range",
+    "day",
+    "instant",
+    "json_number",
+    "text",
+    "utc_offset",
+]
 
 Errors = dict[str, list[ErrorMessage]]
 #: A computed value: an exact ``Decimal`` (an ``int`` for counts; a ``float`` where the vendor's
@@ -21,6 +33,13 @@ Number = Decimal | int | float
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _OFFSET = re.compile(r"([+-])(\d{2}):(\d{2})")
 REQUIRED = "This field is required."
+#: OpenAPI schemas of what :func:`day` and :func:`aliases` accept, never narrower: a date with
+#: a month and day that can exist, trimmed first (``str.strip``'s whitespace and JSON Schema's
+#: ``\s`` differ: the class holds both). U+FEFF is whitespace to ``\s`` but not to
+#: ``str.strip``, so an alias of it alone is accepted.
+_SPACE = r"[\s\u001C-\u001F\u0085]*"
+DAY_SCHEMA = {"type": "string", "pattern": f"^{_SPACE}[0-9]{{4}}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01]){_SPACE}$"}
+ALIASES_SCHEMA = {"type": "string", "pattern": "[^,\\s]|\\uFEFF"}
 
 
 def _fail(errors: Errors, field: str, message: str, code: str = "invalid") -> None:

@@ -65,12 +65,14 @@ _SCALARS: dict[Any, dict[str, Any]] = {
 def record_schema(tp: Any, nested: Any = None) -> dict[str, Any]:
     """The OpenAPI 3.0 schema of a type of a record type (a ``TypedDict`` and what it holds).
 
-    ``nested(schema_class)`` describes a marshmallow schema named by ``Annotated[..., SchemaClass]``.
+    ``nested(schema_class)`` describes a marshmallow schema named by ``Annotated[..., SchemaClass]``;
+    a dict in ``Annotated[..., {...}]`` adds to the schema (a format the server checks).
     """
     origin, args = get_origin(tp), get_args(tp)
     if origin is typing.Annotated:
         marks = [m for m in tp.__metadata__ if isinstance(m, type) and issubclass(m, ma.Schema)]
-        return nested(marks[0]) if marks and nested is not None else record_schema(args[0], nested)
+        base = nested(marks[0]) if marks and nested is not None else record_schema(args[0], nested)
+        return base | {k: v for m in tp.__metadata__ if isinstance(m, dict) for k, v in m.items()}
     if origin in (Required, NotRequired):
         return record_schema(args[0], nested)
     if is_typeddict(tp):
@@ -115,7 +117,10 @@ def _parameter(name: str, schema: Mapping[str, Any], required: bool = False) -> 
     described = dict(schema)
     if "description" in described:
         parameter["description"] = described.pop("description")
-    parameter["schema"] = described
+    if "content" in described:  # a value encoded as a media type (a JSON list), not a schema's
+        parameter["content"] = described["content"]
+    else:
+        parameter["schema"] = described
     return parameter
 
 
@@ -154,9 +159,9 @@ def _coded_field(self: Any, field: Any, **kwargs: Any) -> dict[str, Any]:
             found["maxLength"] = field.max_length
         if field.min_length is not None:
             found["minLength"] = field.min_length
-        if not (field.allow_blank or field.blank_as_none):
-            found["pattern"] = r"\S"  # trimmed, then refused when blank: some character that is not whitespace
-        return found
+        blank = field.allow_blank or field.blank_as_none
+        found["pattern"] = v.ANY_TEXT_PATTERN if blank else v.NON_BLANK_PATTERN
+        return {**found, **getattr(type(field), "openapi_schema", {})}  # a subclass's own format
     if isinstance(field, v.Boolean):
         return {"type": "boolean"}
     if isinstance(field, v.Integer):
@@ -231,7 +236,9 @@ def openapi_document(app: App) -> dict[str, Any]:
         )
         name = resource.title + ("UpdateInput" if schema is not resource.create_schema else "Input")
         if name not in registered:
-            spec.components.schema(name, schema=type(schema))
+            # A schema's cross-field rules, when it states them in OpenAPI, beside its fields.
+            rules = getattr(type(schema), "openapi_rules", None)
+            spec.components.schema(name, component=rules, schema=type(schema))
             registered.add(name)
         return name
 
@@ -294,15 +301,24 @@ def openapi_document(app: App) -> dict[str, Any]:
             if operation.response is not None and operation.response[1] == "page":
                 entry.setdefault("parameters", []).extend(_query_parameters(resources[operation.response[0]]))
             if isinstance(operation, QueryOperation):
+                # A ``parameters`` schema named in ``query`` refines that parameter (its format).
                 entry.setdefault("parameters", []).extend(
                     _parameter(
                         name,
-                        {"type": "string", "description": text, **({"minLength": 1} if required else {})},
+                        {
+                            "type": "string",
+                            "description": text,
+                            **({"minLength": 1} if required else {}),
+                            **operation.parameters.get(name, {}),
+                        },
                         required,
                     )
                     for name, required, text in operation.query
                 )
-                entry["parameters"].extend(_parameter(name, schema) for name, schema in operation.parameters.items())
+                queried = {name for name, _, _ in operation.query}
+                entry["parameters"].extend(
+                    _parameter(name, schema) for name, schema in operation.parameters.items() if name not in queried
+                )
                 if operation.request is not None:
                     name, request_type = operation.request
                     if name not in registered:

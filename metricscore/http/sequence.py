@@ -10,15 +10,23 @@ import base64
 import binascii
 from collections.abc import Mapping
 from collections.abc import Sequence as Sequential
-from typing import Any, Required, TypedDict
+from typing import Annotated, Any, Required, TypedDict
 from urllib.parse import parse_qsl
 
 from ..dialects.sequence import CursorPage, Sequence, UsageMetricRecord
 from ..dialects.sequence.errors import ERROR_SCHEMA, render_error
 from ..dialects.sequence.evaluation import UsageMetricCalculation
-from ..dialects.sequence.usage_events import PAGINATION, USAGE_EVENT_PARAMETERS, UsageEventRecord, UsageEventUpload
+from ..dialects.sequence.usage_events import (
+    EVENT_TIMESTAMP,
+    PAGINATION,
+    USAGE_EVENT_PARAMETERS,
+    UsageEventRecord,
+    UsageEventUpload,
+)
 from ..errors import MetricscoreError, Unauthenticated
+from ..evaluation.inputs import ALIASES_SCHEMA, DAY_SCHEMA
 from ..service import EvaluatingService
+from ..validation import NON_BLANK_PATTERN
 from .dialect import BodyTooLarge, HttpDialect, evaluation_query, idempotency_key, json_body, json_numbers
 from .keys import ApiKey, KeyForm
 from .multipart import FORM_DATA, form_file
@@ -101,6 +109,7 @@ CALCULATE = QueryOperation(
         ("periodEnd", True, "Billing period end (inclusive, YYYY-MM-DD, UTC)"),
         ("customParameters", False, "Custom parameter values: read by CUSTOM metrics only, so ignored here"),
     ),
+    parameters={"customerAliases": ALIASES_SCHEMA, "periodStart": DAY_SCHEMA, "periodEnd": DAY_SCHEMA},
 )
 
 #: ``POST /usage-events``: Sequence's ``CreateUsageEventEndpointCreateUsageEventRequestModel``
@@ -110,9 +119,9 @@ CALCULATE = QueryOperation(
 UsageEventInput = TypedDict(  # noqa: UP013 - see above
     "UsageEventInput",
     {
-        "eventType": Required[str],
-        "customerAlias": Required[str],
-        "eventTimestamp": str | None,
+        "eventType": Required[Annotated[str, {"pattern": NON_BLANK_PATTERN}]],
+        "customerAlias": Required[Annotated[str, {"pattern": NON_BLANK_PATTERN}]],
+        "eventTimestamp": Annotated[str | None, EVENT_TIMESTAMP],
         "customerEventId": str | None,
         "eventProperties": dict[str, str | float | bool | None] | None,
     },

@@ -12,6 +12,7 @@ from ..dialects.statsig import MetricService, Statsig
 from ..dialects.statsig.errors import BAD_KEY, ERROR_SCHEMA, error_headers, render_error
 from ..dialects.statsig.evaluation import MetricDay
 from ..errors import MetricscoreError, Unauthenticated
+from ..evaluation.inputs import DAY_SCHEMA
 from .dialect import HttpDialect, evaluation_query, idempotency_key, json_numbers
 from .keys import ApiKey, KeyForm
 from .ratelimit import STATSIG_LIMITS, RateLimiter
@@ -109,6 +110,7 @@ EVALUATE = QueryOperation(
         ("date_to", True, "Last Statsig day, inclusive (YYYY-MM-DD)"),
         ("day_start_utc_offset", False, "UTC offset at which a day starts, e.g. -08:00 (default)"),
     ),
+    parameters={"date_from": DAY_SCHEMA, "date_to": DAY_SCHEMA},
 )
 
 # ``{id}/evaluate`` and the archive actions come before ``{name}/{type}``, which would match them too.

@@ -180,7 +180,8 @@ class QueryOperation(Operation):
 
     query: tuple[tuple[str, bool, str], ...] = ()
     answer: tuple[str, Any] | None = None
-    #: Further optional query parameters with their own schemas (name -> OpenAPI schema).
+    #: Further optional query parameters with their own schemas (name -> OpenAPI schema); one
+    #: named in ``query`` refines that parameter's schema instead.
     parameters: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     #: A JSON request body the handler reads itself: ``(OpenAPI component name, its TypedDict)``.
     request: tuple[str, Any] | None = None

@@ -13,7 +13,7 @@ import marshmallow as ma
 
 from ...errors import Conflict, ErrorMessage, MetricscoreError, ValidationError
 from ...jsonvalue import string_problem
-from ...limits import check_filter_values
+from ...limits import MAX_FILTER_VALUES, check_filter_values
 from ...pagination import LimitOffsetPagination, parse_int
 from ...query import Contains, Eq, Filter, HasAny, OrderBy
 from ...repository import Record
@@ -190,7 +190,15 @@ class Accounts(Resource[AccountRecord]):
     initial_values = {"external_id": None, "properties": {}, "tags": []}
     list_parameters = {
         "search": {"type": "string", "description": "Case-insensitive substring of name or external_id."},
-        "tags": {"type": "string", "description": 'A JSON list of tags, any of which matches: ["a", "b"].'},
+        # JSON in a query string: OpenAPI 3.0 says so with ``content`` in place of ``schema``.
+        "tags": {
+            "description": 'A JSON list of tags, any of which matches: ["a", "b"].',
+            "content": {
+                "application/json": {
+                    "schema": {"type": "array", "items": {"type": "string"}, "maxItems": MAX_FILTER_VALUES}
+                }
+            },
+        },
         "ordering": {"type": "string", "enum": list(ORDERINGS), "default": DEFAULT_ORDERING},
         **{role: {"type": "string", "description": f"The id of the {role}, or `unassigned`."} for role in ROLES},
         "all_roles_unassigned": {"type": "boolean"},

@@ -6,7 +6,7 @@ Rules: ../shared/vendor-behaviour.md section 2 (mirrored in docs/dialects/postho
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal, TypedDict, get_args
+from typing import Any, ClassVar, Literal, TypedDict, get_args
 
 import marshmallow as ma
 
@@ -16,7 +16,7 @@ from ...query import OrderBy
 from ...repository import Record
 from ...resource import Context, ListRequest, Resource
 from ...table import Column, ColumnType, TableSpec, UniqueKey
-from ...validation import Choice, Integer, JSONObject, Schema, String
+from ...validation import BLANK_PATTERN, NON_BLANK_PATTERN, Choice, Integer, JSONObject, Schema, String, openapi_unless
 from ...wire import wire_map
 from .envelope import LIST_ENVELOPE
 
@@ -89,6 +89,27 @@ class GroupUsageMetricSchema(Schema):
 
 class GroupUsageMetricCreateSchema(GroupUsageMetricSchema):
     """On create an omitted ``math_property`` is null."""
+
+    #: :func:`math_errors` in OpenAPI (an omitted ``math`` is ``count``). Only on create: an update
+    #: is judged with the stored record.
+    openapi_rules: ClassVar[dict[str, Any]] = {
+        "allOf": [
+            {
+                "anyOf": [
+                    {"required": ["math"], "properties": {"math": {"enum": [m for m in MATHS if m != "count"]}}},
+                    {"properties": {"math_property": {"nullable": True, "type": "string", "pattern": BLANK_PATTERN}}},
+                ]
+            },
+            openapi_unless(
+                "math",
+                [m for m in MATHS if m != "sum"],
+                {
+                    "required": ["math_property"],
+                    "properties": {"math_property": {"type": "string", "pattern": NON_BLANK_PATTERN}},
+                },
+            ),
+        ]
+    }
 
     math_property = String(max_length=255, allow_none=True, allow_blank=True, load_default=None)
 

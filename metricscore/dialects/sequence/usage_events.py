@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from ...store import Store
 
 __all__ = [
+    "EVENT_TIMESTAMP",
     "USAGE_EVENT_PARAMETERS",
     "SortOrder",
     "UsageEventListParams",
@@ -180,10 +181,18 @@ def _required_text(data: Mapping[str, Any], field: str, errors: dict[str, Any]) 
         _fail(errors, field, "This field may not be blank.", "blank")
 
 
+#: OpenAPI: what :func:`_timestamp` checks before it parses: 16 to 64 characters with a T (or t,
+#: or a space) after the ten of the date. Not ``format: date-time``: the server also takes
+#: ISO 8601 forms RFC 3339 lacks (a week date, no seconds).
+TIMESTAMP_LENGTHS = (16, 64)
+EVENT_TIMESTAMP = {"minLength": TIMESTAMP_LENGTHS[0], "maxLength": TIMESTAMP_LENGTHS[1], "pattern": "^.{10}[Tt ]"}
+
+
 def _timestamp(value: Any, errors: dict[str, Any]) -> datetime | None:
     """An ISO 8601 date-time (a naive one is UTC); ``None`` (with an error) otherwise."""
     message = "Expected an ISO 8601 date-time such as 2022-10-01T00:00:00Z."
-    if type(value) is not str or len(value) < 16 or len(value) > 64 or value[10:11] not in ("T", "t", " "):
+    short, long = TIMESTAMP_LENGTHS
+    if type(value) is not str or not short <= len(value) <= long or value[10:11] not in ("T", "t", " "):
         _fail(errors, "eventTimestamp", message)
         return None
     try:

@@ -17,7 +17,7 @@ from ...query import Contains, Filter, In, OrderBy
 from ...repository import Record
 from ...resource import Context, ListRequest, Resource
 from ...table import Column, ColumnType, TableSpec
-from ...validation import Boolean, Choice, CodedField, Messages, Schema, String, type_name
+from ...validation import Boolean, Choice, CodedField, Messages, Schema, String, openapi_unless, type_name
 from ...wire import wire_map
 from .envelope import cursor_pagination
 
@@ -138,8 +138,23 @@ class UsageMetricRecord(TypedDict):
     deletedAt: str | None
 
 
+def _needs(field: str, selector: str, without: tuple[str, ...]) -> dict[str, Any]:
+    """OpenAPI: ``field`` holds some non-blank text unless ``selector`` is one of ``without``."""
+    return openapi_unless(
+        selector, without, {"required": [field], "properties": {field: {"type": "string", "pattern": r"\S"}}}
+    )
+
+
 class UsageMetricSchema(Schema):
     """A create or PUT body. Read-only fields (``id``, ``createdAt``, ``deletedAt``...) are ignored."""
+
+    #: The cross-field rules of :func:`rule_errors` in OpenAPI (merged into the document's schema).
+    openapi_rules: ClassVar[dict[str, Any]] = {
+        "allOf": [
+            _needs("aggregationProperty", "aggregationType", ("COUNT",)),
+            _needs("groupingProperty", "metricType", ("SIMPLE",)),
+        ]
+    }
 
     name = _text(required=True)
     description = _optional_text("description", DESCRIPTION_LENGTH)

@@ -43,8 +43,17 @@ from ...meaning import (
     merged_conditions,
     wire_payload,
 )
-from .metrics import METRICS, NEEDS_EVENTS, NEEDS_UNIT_TYPES
-from .schemas import DESCRIPTION_MAX, NAME_MAX, NAME_MIN, NAME_PATTERN, TAG_MAX, MetricCreateSchema
+from .metrics import METRICS
+from .schemas import (
+    DESCRIPTION_MAX,
+    NAME_MAX,
+    NAME_MIN,
+    NAME_PATTERN,
+    NEEDS_EVENTS,
+    NEEDS_UNIT_TYPES,
+    TAG_MAX,
+    MetricCreateSchema,
+)
 
 __all__ = ["BOOLEAN_CONDITIONS", "CONDITIONS", "CRITERION_FIELDS", "METRIC_MEANING", "MetricMeaning"]
 

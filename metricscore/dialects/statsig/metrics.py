@@ -20,7 +20,7 @@ from ...table import Column, ColumnType, TableSpec, UniqueKey
 from ...validation import String
 from .envelope import ListEnvelope
 from .records import StatsigMetricRecord
-from .schemas import MetricCreateSchema, MetricUpdateSchema, not_updatable
+from .schemas import NEEDS_EVENTS, NEEDS_UNIT_TYPES, MetricCreateSchema, MetricUpdateSchema, not_updatable
 
 __all__ = [
     "ARCHIVE_GRACE",
@@ -37,8 +37,6 @@ DEFAULT_ACTOR = "CONSOLE API"
 #: How long a scheduled archive can still be cancelled; after it the metric is archived.
 #: "Metric archive scheduled successfully for next day." (Statsig): archived one day later.
 ARCHIVE_GRACE = timedelta(days=1)
-NEEDS_EVENTS = ("sum", "mean", "event_count_custom", "ratio")
-NEEDS_UNIT_TYPES = (*NEEDS_EVENTS, "composite", "composite_sum")
 NAME_TYPE_TAKEN = "A metric with this name and type already exists."
 ORDER = (OrderBy("created_at"), OrderBy("id"))
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -4,13 +4,25 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any, Literal, get_args
+from typing import Any, ClassVar, Literal, get_args
 
 import marshmallow as ma
 
 from ...errors import ErrorMessage
 from ...limits import TOO_MANY_ITEMS
-from ...validation import Boolean, Choice, CodedField, Float, List, Messages, Nested, Schema, String
+from ...validation import (
+    ANY_TEXT_PATTERN,
+    Boolean,
+    Choice,
+    CodedField,
+    Float,
+    List,
+    Messages,
+    Nested,
+    Schema,
+    String,
+    openapi_unless,
+)
 
 __all__ = [
     "CONDITIONS",
@@ -21,6 +33,8 @@ __all__ = [
     "FUNNEL_EVENT_TYPES",
     "LIMITS",
     "NAME_PATTERN",
+    "NEEDS_EVENTS",
+    "NEEDS_UNIT_TYPES",
     "READ_TYPES",
     "UPDATABLE",
     "WAREHOUSE_AGGREGATIONS",
@@ -141,6 +155,10 @@ def _word(**kwargs: Any) -> String:
 
 
 class MetricName(String):
+    #: OpenAPI: :data:`NAME_PATTERN`, in place of the non-blank pattern of other strings (a name
+    #: of four spaces is accepted, as it is untrimmed and long enough).
+    openapi_schema: ClassVar[dict[str, Any]] = {"pattern": NAME_PATTERN.pattern}
+
     default_error_messages: Messages = {
         "pattern": "Ensure this field contains only letters, digits, spaces and _ . - ( ) / % :",
     }
@@ -155,8 +173,16 @@ class MetricName(String):
         return text
 
 
+_TAG_SCHEMA = {"type": "string", "minLength": 1, "maxLength": TAG_MAX, "pattern": ANY_TEXT_PATTERN}
+
+
 class Tags(CodedField):
     """A string or a list of strings; always a list (duplicates dropped, first order kept)."""
+
+    #: Its OpenAPI schema: one tag (untrimmed, not empty, no NUL) or a list of them.
+    openapi_schema: ClassVar[dict[str, Any]] = {
+        "anyOf": [_TAG_SCHEMA, {"type": "array", "items": _TAG_SCHEMA, "maxItems": LIMITS["tags"]}]
+    }
 
     default_error_messages: Messages = {
         "invalid": "Expected a string or a list of strings.",
@@ -283,8 +309,46 @@ class _Common(Schema):
     dry_run = Boolean(data_key="dryRun")
 
 
+#: The types whose metrics need some events, and some unit types (``rule_errors`` in metrics.py).
+NEEDS_EVENTS = ("sum", "mean", "event_count_custom", "ratio")
+NEEDS_UNIT_TYPES = (*NEEDS_EVENTS, "composite", "composite_sum")
+
+
+def _by_type(types: tuple[str, ...], then: dict[str, Any]) -> dict[str, Any]:
+    """OpenAPI: ``then`` holds for a metric of one of ``types``."""
+    return openapi_unless("type", [kind for kind in CREATE_TYPES if kind not in types], then)
+
+
+def _at_least(field: str, count: int) -> dict[str, Any]:
+    return {"required": [field], "properties": {field: {"type": "array", "minItems": count}}}
+
+
 class MetricCreateSchema(_Common):
     """POST /console/v1/metrics. Unknown and read-only fields are ignored."""
+
+    #: The rules by type of ``rule_errors`` (metrics.py) that OpenAPI states simply; not the
+    #: custom rollup's, which would need ``not`` (start <= end is not said either).
+    openapi_rules: ClassVar[dict[str, Any]] = {
+        "allOf": [
+            _by_type(NEEDS_UNIT_TYPES, _at_least("unitTypes", 1)),
+            _by_type(NEEDS_EVENTS, _at_least("metricEvents", 1)),
+            _by_type(
+                ("event_user",),
+                {"properties": {"metricEvents": {"items": _at_least("criteria", 1)}}},
+            ),
+            _by_type(
+                ("funnel",),
+                {
+                    "required": ["funnelCountDistinct", "funnelEventList"],
+                    "properties": {
+                        "funnelCountDistinct": {"type": "string"},
+                        "funnelEventList": {"type": "array", "minItems": 2},
+                    },
+                },
+            ),
+            _by_type(("composite_sum",), _at_least("metricComponentMetrics", 2)),
+        ]
+    }
 
     type = Choice(CREATE_TYPES, required=True)
     directionality = Choice(DIRECTIONALITIES, load_default="increase")
@@ -335,6 +399,9 @@ _CREATE_DEFAULTS: dict[str, Any] = {
 
 class MetricUpdateSchema(_Common):
     """POST /console/v1/metrics/{id}: only :data:`UPDATABLE` fields (checked by the resource)."""
+
+    #: Any other field is refused (``not_updatable``), and these fields are :data:`UPDATABLE`.
+    openapi_rules: ClassVar[dict[str, Any]] = {"additionalProperties": False}
 
     directionality = Choice(DIRECTIONALITIES)
     is_verified = Boolean(data_key="isVerified")
