@@ -81,6 +81,10 @@ def instant(params: dict[str, Any], field: str, errors: Errors, default: datetim
     value = params.get(field)
     if value is None or value == "":
         return default
+    if isinstance(value, str) and not (value.isascii() and value.isprintable()):
+        # fromisoformat reads past a NUL before "Z": ISO 8601 text is printable ASCII
+        _fail(errors, field, "Expected an ISO 8601 date-time.")
+        return default
     try:
         moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
         # in UTC: 0001-01-01T00:00+14:00 and 9999-12-31T23:00-14:00 fall outside the years 1 to 9999

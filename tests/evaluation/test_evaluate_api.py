@@ -135,3 +135,11 @@ def test_periods_beyond_the_years_1_to_9999_are_refused_naming_their_parameters(
     # The last representable days still evaluate.
     SEQUENCE.evaluate(SEQUENCE_ID, customerAliases="c", periodStart="0001-01-01", periodEnd="9999-12-30")
     POSTHOG.evaluate(POSTHOG_ID, group_key="g", now="9999-12-31T23:59:59Z")
+
+
+@pytest.mark.parametrize("text", ["2026-01-01T00:00:00\x00Z", "2026-01-01T00:00:00\u00a0Z", "2026-01-01T00:00:00\tZ"])
+def test_a_now_that_is_not_printable_ascii_is_refused(text: str) -> None:
+    # Found: datetime.fromisoformat reads "...00:00\x00Z" as a valid UTC date-time.
+    with pytest.raises(mc.ValidationError) as caught:
+        POSTHOG.evaluate(POSTHOG_ID, group_key="g", now=text)
+    assert set(caught.value.errors) == {"now"}

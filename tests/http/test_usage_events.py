@@ -133,6 +133,7 @@ def test_bad_fields_are_each_named_and_nothing_is_written(app: DocumentedApp, ke
         {"eventType": "x", "customerAlias": "c", "eventProperties": ["a"]},
         {"eventType": "x" * 256, "customerAlias": "c", "eventTimestamp": "yesterday"},
         {"eventType": "x", "customerAlias": "c", "eventTimestamp": 1767225600000},
+        {"eventType": "x", "customerAlias": "c", "eventTimestamp": "2026-01-01T00:00:00\x00Z"},  # fromisoformat: valid
     ):
         assert _post(app, key, body).status == 400
     not_json = call(app, "POST", EVENTS, headers=basic(key), body=b"{nope")

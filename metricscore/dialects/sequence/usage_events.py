@@ -192,7 +192,9 @@ def _timestamp(value: Any, errors: dict[str, Any]) -> datetime | None:
     """An ISO 8601 date-time (a naive one is UTC); ``None`` (with an error) otherwise."""
     message = "Expected an ISO 8601 date-time such as 2022-10-01T00:00:00Z."
     short, long = TIMESTAMP_LENGTHS
-    if type(value) is not str or not short <= len(value) <= long or value[10:11] not in ("T", "t", " "):
+    # printable ASCII, as ISO 8601 is: fromisoformat reads past a NUL before "Z"
+    readable = type(value) is str and value.isascii() and value.isprintable()
+    if not readable or not short <= len(value) <= long or value[10:11] not in ("T", "t", " "):
         _fail(errors, "eventTimestamp", message)
         return None
     try:
