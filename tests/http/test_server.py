@@ -184,7 +184,9 @@ def test_requests_the_server_cannot_read_are_answered_in_the_dialects_format(ser
     # Found: a URL longer than gunicorn's 4094-byte request line (schemathesis sends them) got its
     # HTML "414 URI Too Long" page, which no operation documents; too large headers and malformed
     # HTTP got HTML 431 and 400 pages the same way.
-    validators = pytest.importorskip("openapi_schema_validator", reason="needs the dev extra")
+    validators = pytest.importorskip(
+        "openapi_schema_validator", reason="needs the dev extra: pip install 'metricscore[dev]'"
+    )
     document = server.request("GET", "/openapi.json").json()
     for path, template in (
         ("/api/environments/1/accounts/", "/api/environments/{project_id}/accounts/"),
