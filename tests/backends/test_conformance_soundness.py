@@ -71,10 +71,10 @@ def test_the_copy_contract_catches_a_backend_that_hands_out_its_records() -> Non
 
 def test_the_stateful_contract_fails_within_seconds_on_a_broken_backend() -> None:
     started = time.monotonic()
-    # Random runs: 25 examples found the misordering in most runs, not all; the search stops at the
-    # first difference, so a larger budget costs nothing when the contract works.
+    # Random runs found the misordering within 150 examples in all but about one run in a hundred
+    # (CI met one): derandomized, the same operations run every time, so this cannot flake.
     with pytest.raises(AssertionError, match="memory gave"):
-        compare_with_memory(UnorderedBackend(), max_examples=150)
+        compare_with_memory(UnorderedBackend(), max_examples=150, derandomize=True)
     assert time.monotonic() - started < 30
 
 

@@ -35,11 +35,20 @@ def _outcome(call: Any) -> tuple[str, Any]:
     return ("ok", result)
 
 
-def compare_with_memory(backend: Backend, *, max_examples: int = 25, steps: int = 25, shrink: bool = False) -> None:
+def compare_with_memory(
+    backend: Backend,
+    *,
+    max_examples: int = 25,
+    steps: int = 25,
+    shrink: bool = False,
+    derandomize: bool = False,
+) -> None:
     """Run the account state machine against ``backend`` and a fresh memory backend.
 
     A difference fails at once with the steps that led to it. ``shrink=True`` asks Hypothesis for
     the shortest such sequence first, which on a broken backend can take minutes.
+    ``derandomize=True`` runs the same operations every time (no example database either), for a
+    gate that must not pass or fail by chance.
     """
     memory_backend = backend_class("memory")  # through the registry: the core imports no backend
 
@@ -99,6 +108,8 @@ def compare_with_memory(backend: Backend, *, max_examples: int = 25, steps: int 
             deadline=None,
             suppress_health_check=list(HealthCheck),
             phases=PHASES if shrink else tuple(p for p in PHASES if p is not Phase.shrink),
+            derandomize=derandomize,
+            database=None if derandomize else settings().database,
         ),
     )
 
