@@ -231,6 +231,7 @@ class App:
             return response
         try:
             params = {name: unquote(value) for name, value in match.groupdict().items()}
+            face.negotiate(request)
             key = face.authenticate(request)
             face.authorize(operation, params, key)
             call = Call(self, request, params, key)

@@ -48,6 +48,7 @@ _STATUS_TEXT = {
     413: "Request body too large",
     414: "Request line (path and query string) too long for the server",
     431: "Request headers too large for the server",
+    406: "The Accept header allows no JSON answer",
     415: "Unsupported media type",
     429: "Rate limited: retry after Retry-After seconds",
     500: "Server error (storage unavailable, or a bug)",

@@ -204,3 +204,39 @@ def test_a_path_no_route_matches_is_a_404_in_a_dialects_own_words(
     for method in ("GET", "OPTIONS"):
         answer = call(app, method, path)
         assert (answer.status, answer.json()) == (404, expected)
+
+
+@pytest.mark.parametrize(
+    ("accept", "status"),
+    [
+        ("application/xml", 406),
+        ("text/html", 406),
+        ("*", 406),  # no media range
+        ("text/html, application/xhtml+xml, application/xml;q=0.9, */*;q=0.8", 200),  # a browser's
+        ("application/json; indent=4", 200),
+        ("Application/JSON", 200),
+        ("application/*", 200),
+        ("", 200),
+    ],
+)
+def test_posthog_negotiates_the_accept_header_as_drf_does(
+    app: DocumentedApp, routes: Routes, accept: str, status: int
+) -> None:
+    # Found: PostHog's routes answered JSON whatever the Accept header said; DRF's content
+    # negotiation (PostHog renders JSON only) refuses one that allows no JSON with a 406, before
+    # it looks at the key. Sequence and Statsig answer JSON whatever the header says.
+    refusal = {
+        "type": "invalid_request",
+        "code": "not_acceptable",
+        "detail": "Could not satisfy the request Accept header.",
+        "attr": None,
+    }
+    for path, headers in [*routes.lists, *routes.evaluations]:
+        posthog = path.startswith("/api/") and not path.startswith("/api/usage-")
+        for sent in (headers, {}):  # with the key and without
+            plain = call(app, "GET", path, headers=sent)
+            answer = call(app, "GET", path, headers={**sent, "Accept": accept})
+            if posthog and status == 406:
+                assert (answer.status, answer.json()) == (406, refusal), (path, accept)
+            else:
+                assert (answer.status, answer.json()) == (plain.status, plain.json()), (path, accept)
