@@ -45,6 +45,10 @@ DEFAULT_KEY_CACHE_SECONDS = 1.0
 # -- the app -------------------------------------------------------------------------------------
 
 
+def _not_allowed(request: Request) -> str:
+    return f'Method "{request.method}" not allowed.'
+
+
 def _answered_as(method: str) -> str:
     """The method whose operation answers ``method``: ``HEAD`` is answered as ``GET`` (RFC 9110
     section 9.3.2, as Django and Express do); the response keeps the body, which the server drops."""
@@ -226,7 +230,7 @@ class App:
                 if other.regex.match(path)
                 for m in (*other.operations, *(("HEAD",) if "GET" in other.operations else ()))
             ]
-            response = self._plain(face, 405, "method_not_allowed", f'Method "{request.method}" not allowed.')
+            response = self._plain(face, 405, "method_not_allowed", _not_allowed(request))
             response.headers.append(("Allow", ", ".join(dict.fromkeys(methods))))
             return response
         try:
@@ -266,8 +270,10 @@ class App:
         return json_response(status, self._plain_body(face, status, code, message))
 
     def _openapi_response(self, request: Request) -> Response:
-        if _answered_as(request.method) != "GET":
-            return json_response(405, {"detail": f'Method "{request.method}" not allowed.'}, [("Allow", "GET, HEAD")])
+        if _answered_as(request.method) != "GET":  # in the words of the dialect answering for "/"
+            response = self._plain(self._claimant(request.path), 405, "method_not_allowed", _not_allowed(request))
+            response.headers.append(("Allow", "GET, HEAD"))
+            return response
         if self._openapi is None:
             self._openapi = json.dumps(openapi_document(self), separators=(",", ":")).encode("utf-8")
         return Response(200, [("Content-Type", JSON_TYPE)], self._openapi)

@@ -240,3 +240,20 @@ def test_posthog_negotiates_the_accept_header_as_drf_does(
                 assert (answer.status, answer.json()) == (406, refusal), (path, accept)
             else:
                 assert (answer.status, answer.json()) == (plain.status, plain.json()), (path, accept)
+
+
+def test_the_openapi_document_answers_head_and_refuses_other_methods_in_posthogs_body(app: DocumentedApp) -> None:
+    # Found: POST /openapi.json was a 405 {"detail": ...}, no vendor's body (PostHog answers for
+    # every path no other dialect claims), and HEAD was refused.
+    document = call(app, "GET", "/openapi.json")
+    head = call(app, "HEAD", "/openapi.json")
+    assert (head.status, head.header("Content-Type"), len(head.body)) == (200, "application/json", len(document.body))
+    for method in ("POST", "PUT", "DELETE", "OPTIONS"):
+        refused = call(app, method, "/openapi.json")
+        assert (refused.status, refused.header("Allow")) == (405, "GET, HEAD")
+        assert refused.json() == {
+            "type": "invalid_request",
+            "code": "method_not_allowed",
+            "detail": f'Method "{method}" not allowed.',
+            "attr": None,
+        }
