@@ -26,7 +26,7 @@ from metricscore.dialect import dialect  # noqa: E402
 from metricscore.errors import ValidationError  # noqa: E402
 from metricscore.http.core import App  # noqa: E402
 from metricscore.http.testing import call  # noqa: E402
-from metricscore.validation import MAX_DOUBLE_DIGITS, List, String, load  # noqa: E402
+from metricscore.validation import MAX_DOUBLE_DIGITS, List, Nested, String, load  # noqa: E402
 
 #: Every character ``str.strip`` removes, and a few it keeps that some regex engines call space.
 STRIPPED = "".join(chr(c) for c in range(0x110000) if chr(c).isspace())
@@ -52,20 +52,56 @@ def _probes(field: String) -> Iterator[Any]:
             yield -(10**digits - 1)
 
 
-def _text_fields() -> Iterator[tuple[str, Any, str, String, bool]]:
-    """(component, schema, wire name, the String, whether it is a list's item) of every body."""
+#: Where a text field sits in a body: wire keys, and ``0`` for a list's first item.
+Path = tuple[str | int, ...]
+
+
+def _leaves(schema: Any) -> Iterator[tuple[Path, String]]:
+    """Every text field of ``schema``, at any depth (in objects and lists)."""
+    for field_name, field in schema.load_fields.items():
+        key = field.data_key or field_name
+        inner = field.inner if isinstance(field, List) else field
+        step: Path = (key, 0) if isinstance(field, List) else (key,)
+        if isinstance(inner, String):
+            yield step, inner
+        elif isinstance(inner, Nested):
+            for path, leaf in _leaves(inner.schema):
+                yield (*step, *path), leaf
+
+
+def _text_fields() -> Iterator[tuple[str, Any, Path, String]]:
+    """(component, schema, path, the String) of every text field of every request body."""
     for name in ("posthog", "sequence", "statsig"):
         for resource in dialect(name).resources:
             schemas = [(resource.title + "Input", resource.create_schema)]
             if resource.update_schema is not None:
                 schemas.append((resource.title + "UpdateInput", resource.update_schema))
             for component, schema in schemas:
-                for field_name, field in schema.load_fields.items():
-                    key = field.data_key or field_name
-                    if isinstance(field, String):
-                        yield component, schema, key, field, False
-                    elif isinstance(field, List) and isinstance(field.inner, String):
-                        yield component, schema, key, field.inner, True
+                for path, field in _leaves(schema):
+                    yield component, schema, path, field
+
+
+def _body(path: Path, value: Any) -> Any:
+    """A body holding ``value`` at ``path``."""
+    for step in reversed(path):
+        value = [value] if isinstance(step, int) else {step: value}
+    return value
+
+
+def _documented(node: Any, path: Path) -> Any:
+    """The document's schema of the field at ``path`` below ``node``."""
+    for step in path:
+        node = node["items"] if isinstance(step, int) else node["properties"][step]
+    return node
+
+
+def _refused(errors: Any, path: Path) -> bool:
+    """Whether ``errors`` (the tree of a ValidationError) names the field at ``path``."""
+    for step in path:
+        if not isinstance(errors, dict) or str(step) not in errors:
+            return False
+        errors = errors[str(step)]
+    return True
 
 
 FIELDS = list(_text_fields())
@@ -79,30 +115,30 @@ def components() -> dict[str, Any]:
 
 def test_the_fields_checked_include_the_ones_found_wrong() -> None:
     # the walk reaches the fields of the finding (it would pass vacuously on an empty list)
-    found = {(component, key) for component, _, key, _, _ in FIELDS}
-    assert {("PostHogAccountInput", "name"), ("PostHogGroupUsageMetricInput", "math_property")} <= found
-    assert any(field.coerce_numbers for *_, field, _ in FIELDS)
-    assert any(field.trim and field.max_length for *_, field, _ in FIELDS)
+    found = {(component, path) for component, _, path, _ in FIELDS}
+    assert {("PostHogAccountInput", ("name",)), ("PostHogGroupUsageMetricInput", ("math_property",))} <= found
+    assert ("StatsigMetricInput", ("metricEvents", 0, "name")) in found  # and nested ones
+    assert any(field.coerce_numbers for *_, field in FIELDS)
+    assert any(field.trim and field.max_length for *_, field in FIELDS)
 
 
 @pytest.mark.parametrize(
-    ("component", "schema", "key", "field", "item"),
+    ("component", "schema", "path", "field"),
     FIELDS,
-    ids=[f"{component}.{key}" for component, _, key, _, _ in FIELDS],
+    ids=[f"{component}.{'.'.join(map(str, path))}" for component, _, path, _ in FIELDS],
 )
 def test_a_text_field_is_documented_as_the_server_reads_it(
-    components: dict[str, Any], component: str, schema: Any, key: str, field: String, item: bool
+    components: dict[str, Any], component: str, schema: Any, path: Path, field: String
 ) -> None:
-    documented = components[component]["properties"][key]
+    documented = _documented(components[component], path)
     check = validator.OAS30Validator({**documented, "components": components})
     drift = []
     for probe in _probes(field):
-        value = [probe] if item else probe
         try:
-            load(schema, {key: value}, partial=True)
+            load(schema, _body(path, probe), partial=True)
             accepted = True
         except ValidationError as error:
-            accepted = key not in error.fields
-        if check.is_valid(value) != accepted:
+            accepted = not _refused(error.errors, path)
+        if check.is_valid(probe) != accepted:
             drift.append((probe if not isinstance(probe, str) or len(probe) < 40 else f"{probe[:40]!r}...", accepted))
-    assert not drift, f"{component}.{key}: (value, server accepts) where the document disagrees: {drift}"
+    assert not drift, f"{component} {path}: (value, server accepts) where the document disagrees: {drift}"
