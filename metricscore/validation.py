@@ -58,12 +58,62 @@ def display(value: Any) -> str:
     return _repr.repr(value)
 
 
+#: The characters ``str.strip`` removes (those ``str.isspace`` counts), as the body of a regex
+#: class. JSON Schema's ``\s`` is ECMA 262's, which counts U+FEFF and not U+001C-U+001F or U+0085
+#: (Python's ``re`` the other way round), so the patterns below name the characters instead: every
+#: regex engine then reads them as the server does.
+SPACE_CLASS = r"\t-\r\u001C-\u001F \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000"
 #: OpenAPI patterns of what :class:`String` accepts: no NUL; and, when blank is refused, some
-#: character that ``str.strip`` keeps. JSON Schema's ``\s`` counts U+FEFF as whitespace but
-#: not U+001C-U+001F and U+0085 (Python the other way round): each pattern allows both readings.
+#: character that ``str.strip`` keeps.
 ANY_TEXT_PATTERN = r"^[^\u0000]*$"
-NON_BLANK_PATTERN = r"^[^\u0000]*([^\u0000\s]|\uFEFF)[^\u0000]*$"
-BLANK_PATTERN = r"^[\s\u001C-\u001F\u0085]*$"
+NON_BLANK_PATTERN = rf"^[^\u0000]*[^\u0000{SPACE_CLASS}][^\u0000]*$"
+BLANK_PATTERN = rf"^[{SPACE_CLASS}]*$"
+#: The longest text ``str`` makes of a finite float (``-1.7976931348623157e+308``).
+LONGEST_FLOAT_TEXT = 24
+#: The most digits of an integer a double holds the magnitude of (``10**308 < 1.8e308``).
+MAX_DOUBLE_DIGITS = 308
+
+
+def trimmed_text_pattern(min_length: int | None, max_length: int | None, allow_blank: bool) -> str:
+    """The OpenAPI pattern of the text a trimming :class:`String` accepts: no NUL, and once
+    ``str.strip`` has trimmed it, ``min_length`` to ``max_length`` characters, or blank when
+    ``allow_blank``. The server counts the length after trimming, so ``maxLength`` (which counts
+    the value as sent) would refuse what it accepts."""
+    space, solid = f"[{SPACE_CLASS}]", f"[^\\u0000{SPACE_CLASS}]"
+    low = max(min_length or 0, 1)
+    if max_length is not None and max_length < low:
+        core = "(?!)"  # no text is long enough and short enough
+    elif max_length == 1:
+        core = solid
+    else:
+        upper = "" if max_length is None else str(max_length - 2)
+        inner = f"(?:[^\\u0000]{{{max(low - 2, 0)},{upper}}}{solid})"
+        core = solid + (inner if low >= 2 else inner + "?")
+    if allow_blank:
+        return f"^{space}*(?:{core}{space}*)?$"
+    return f"^{space}*{core}{space}*$"
+
+
+def number_text_schemas(max_length: int | None) -> list[dict[str, Any]]:
+    """The OpenAPI schemas of the JSON numbers a :class:`String` that coerces numbers accepts:
+    their text (``str(number)``) must fit ``max_length``. An integer of more digits does not; a
+    finite float's text never has more than :data:`LONGEST_FLOAT_TEXT` characters.
+
+    Bounds past a double's range (``max_length`` over 308) are left out: no client can write such
+    a bound or such a number reliably (RFC 8259 section 6), and document readers that take numbers
+    as doubles refuse the document."""
+    if max_length is None:
+        return [{"type": "number"}]
+    schemas: list[dict[str, Any]] = []
+    if max_length >= 1:
+        integer: dict[str, Any] = {"type": "integer"}
+        if max_length <= MAX_DOUBLE_DIGITS:
+            integer["maximum"] = 10**max_length - 1
+            integer["minimum"] = -(10 ** (max_length - 1) - 1) if max_length >= 2 else 0
+        schemas.append(integer)
+    if max_length >= LONGEST_FLOAT_TEXT:
+        schemas.append({"type": "number", "not": {"type": "integer"}})
+    return schemas
 
 
 def openapi_unless(selector: str, exempt: Iterable[str], then: dict[str, Any]) -> dict[str, Any]:

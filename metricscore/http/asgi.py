@@ -56,8 +56,9 @@ class ASGIApp:
         if isinstance(raw_path, bytes) and raw_path:
             path = raw_path.split(b"?", 1)[0].decode("latin-1")
         else:
-            path = quote(scope.get("path", "/"), safe=_PATH_SAFE)
-        root = quote(str(scope.get("root_path", "")), safe=_PATH_SAFE)
+            path = quote(scope.get("path", "/"), safe=_PATH_SAFE, errors="surrogatepass")
+        # a lone surrogate (which no UTF-8 carries) is escaped as its bytes, to be found by no route
+        root = quote(str(scope.get("root_path", "")), safe=_PATH_SAFE, errors="surrogatepass")
         if root and path.startswith(root):
             path = path[len(root) :] or "/"
         request = Request(

@@ -45,6 +45,16 @@ DEFAULT_KEY_CACHE_SECONDS = 1.0
 # -- the app -------------------------------------------------------------------------------------
 
 
+def _not_allowed(request: Request) -> str:
+    return f'Method "{request.method}" not allowed.'
+
+
+def _answered_as(method: str) -> str:
+    """The method whose operation answers ``method``: ``HEAD`` is answered as ``GET`` (RFC 9110
+    section 9.3.2, as Django and Express do); the response keeps the body, which the server drops."""
+    return "GET" if method == "HEAD" else method
+
+
 def _names(option: str, value: object) -> list[str]:
     """``value`` as a list of strings (a single string is not a list of names); ConfigurationError otherwise."""
     if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
@@ -163,6 +173,8 @@ class App:
         """The dialect with the longest of its ``prefixes`` starting ``path`` (a path no route matches)."""
         best: HttpDialect | None = None
         longest = -1
+        if not path.startswith("/"):  # "*" (OPTIONS *), "" or a full URL: as the path below the root
+            path = "/" + path
         for face in self.dialects.values():
             for prefix in face.prefixes:
                 if len(prefix) > longest and path.startswith(prefix):
@@ -188,6 +200,7 @@ class App:
         method is looked up on every route the path matches, as the vendors' routers do.
         """
         first: tuple[Route, re.Match[str]] | None = None
+        method = _answered_as(method)
         for route in self.routes:
             match = route.regex.match(path)
             if match is not None:
@@ -209,14 +222,20 @@ class App:
             return self._plain(self._claimant(path), 404, "not_found", "Not found.")
         route, match = found
         face = self.dialects[route.dialect]
-        operation = route.operations.get(request.method)
+        operation = route.operations.get(_answered_as(request.method))
         if operation is None:
-            methods = [m for other in self.routes if other.regex.match(path) for m in other.operations]
-            response = self._plain(face, 405, "method_not_allowed", f'Method "{request.method}" not allowed.')
+            methods = [
+                m
+                for other in self.routes
+                if other.regex.match(path)
+                for m in (*other.operations, *(("HEAD",) if "GET" in other.operations else ()))
+            ]
+            response = self._plain(face, 405, "method_not_allowed", _not_allowed(request))
             response.headers.append(("Allow", ", ".join(dict.fromkeys(methods))))
             return response
         try:
             params = {name: unquote(value) for name, value in match.groupdict().items()}
+            face.negotiate(request)
             key = face.authenticate(request)
             face.authorize(operation, params, key)
             call = Call(self, request, params, key)
@@ -251,8 +270,10 @@ class App:
         return json_response(status, self._plain_body(face, status, code, message))
 
     def _openapi_response(self, request: Request) -> Response:
-        if request.method != "GET":
-            return json_response(405, {"detail": f'Method "{request.method}" not allowed.'}, [("Allow", "GET")])
+        if _answered_as(request.method) != "GET":  # in the words of the dialect answering for "/"
+            response = self._plain(self._claimant(request.path), 405, "method_not_allowed", _not_allowed(request))
+            response.headers.append(("Allow", "GET, HEAD"))
+            return response
         if self._openapi is None:
             self._openapi = json.dumps(openapi_document(self), separators=(",", ":")).encode("utf-8")
         return Response(200, [("Content-Type", JSON_TYPE)], self._openapi)

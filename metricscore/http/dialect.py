@@ -35,6 +35,7 @@ __all__ = [
     "BodyTooLarge",
     "HttpDialect",
     "MalformedLength",
+    "NotAcceptable",
     "PlainError",
     "ServerError",
     "UnsupportedMediaType",
@@ -72,6 +73,16 @@ class MalformedLength(PlainError):
 
     def __init__(self) -> None:
         super().__init__("Content-Length is not a non-negative integer.")
+
+
+class NotAcceptable(PlainError):
+    """An ``Accept`` header that allows no media type the dialect answers in (406)."""
+
+    status = 406
+    code = "not_acceptable"
+
+    def __init__(self) -> None:
+        super().__init__("Could not satisfy the request Accept header.")
 
 
 class UnsupportedMediaType(PlainError):
@@ -142,6 +153,11 @@ class HttpDialect:
     def routes(self) -> Sequence[Route]:
         """Every route this dialect serves (tried in order; put the more specific template first)."""
         raise NotImplementedError
+
+    def negotiate(self, request: Request) -> None:
+        """Refuse (:class:`NotAcceptable`) a request whose ``Accept`` header allows no answer this
+        dialect gives; checked before the key, as Django REST framework negotiates first. The
+        default accepts any ``Accept``, as an Express or Nest server does."""
 
     def authenticate(self, request: Request) -> ApiKey:
         """The caller's key, or :class:`~metricscore.errors.Unauthenticated`."""

@@ -84,10 +84,18 @@ class LinkBase:
         if not host or not host_allowed(host, self.allowed_hosts):
             host = next((h.lstrip(".") for h in self.allowed_hosts if h != "*"), "localhost")
         scheme = scheme if scheme in ("http", "https") else "http"
-        return f"{scheme}://{host}{root_path.rstrip('/')}"
+        return f"{scheme}://{host}{_mount(root_path)}"
 
     def prefix(self, root_path: str) -> str:
         """The path this app is reached under (``/metrics``, or ``""`` at the root)."""
         if self.public_url is not None:
             return urlsplit(self.public_url).path
-        return root_path.rstrip("/")
+        return _mount(root_path)
+
+
+def _mount(root_path: str) -> str:
+    """The mount prefix as links show it: one leading ``/`` and no trailing one (``""`` at the
+    root). Several leading slashes (a ``SCRIPT_NAME`` of ``//evil.example``, which gunicorn takes
+    from a header sent through a trusted proxy) would make a path link lead to another host."""
+    inner = root_path.strip("/")
+    return f"/{inner}" if inner else ""

@@ -48,6 +48,7 @@ _STATUS_TEXT = {
     413: "Request body too large",
     414: "Request line (path and query string) too long for the server",
     431: "Request headers too large for the server",
+    406: "The Accept header allows no JSON answer",
     415: "Unsupported media type",
     429: "Rate limited: retry after Retry-After seconds",
     500: "Server error (storage unavailable, or a bug)",
@@ -147,6 +148,34 @@ def _statuses(face: HttpDialect, route: Route, method: str, operation: Operation
     return sorted(face.openapi_statuses(route, method, operation, found))
 
 
+def _string_field(field: Any) -> dict[str, Any]:
+    """The OpenAPI schema of what a metricscore ``String`` field accepts, exactly: a trimming field
+    counts its length after trimming (a pattern, not ``maxLength``), and one that coerces numbers
+    (DRF's CharField) takes a JSON number whose text fits as well as a string."""
+    from .. import validation as v
+
+    blank = field.allow_blank or field.blank_as_none
+    text: dict[str, Any] = {"type": "string"}
+    if field.trim and (field.max_length is not None or field.min_length is not None):
+        text["pattern"] = v.trimmed_text_pattern(field.min_length, field.max_length, blank)
+    else:
+        if field.max_length is not None:
+            text["maxLength"] = field.max_length
+        if field.trim:
+            text["pattern"] = v.ANY_TEXT_PATTERN if blank else v.NON_BLANK_PATTERN
+        else:  # untrimmed, only the empty text is blank
+            text["pattern"] = v.ANY_TEXT_PATTERN
+            shortest = max(field.min_length or 0, 0 if blank else 1)
+            if shortest:
+                text["minLength"] = shortest
+    text.update(getattr(type(field), "openapi_schema", {}))  # a subclass's own format
+    if not field.coerce_numbers:
+        return text
+    if field.allow_none:  # the null goes with the text (apispec marks the whole property nullable too)
+        text["nullable"] = True
+    return {"anyOf": [text, *v.number_text_schemas(field.max_length)]}
+
+
 def _coded_field(self: Any, field: Any, **kwargs: Any) -> dict[str, Any]:
     """OpenAPI properties of metricscore's own marshmallow fields (apispec knows marshmallow's)."""
     from .. import validation as v
@@ -154,20 +183,13 @@ def _coded_field(self: Any, field: Any, **kwargs: Any) -> dict[str, Any]:
     if isinstance(field, v.Choice):
         return {"type": "string", "enum": sorted(field.choices)}
     if isinstance(field, v.String):
-        found: dict[str, Any] = {"type": "string"}
-        if field.max_length is not None:
-            found["maxLength"] = field.max_length
-        if field.min_length is not None:
-            found["minLength"] = field.min_length
-        blank = field.allow_blank or field.blank_as_none
-        found["pattern"] = v.ANY_TEXT_PATTERN if blank else v.NON_BLANK_PATTERN
-        return {**found, **getattr(type(field), "openapi_schema", {})}  # a subclass's own format
+        return _string_field(field)
     if isinstance(field, v.Boolean):
         return {"type": "boolean"}
     if isinstance(field, v.Integer):
         return {"type": "integer", "minimum": field.min_value, "maximum": field.max_value}
     if isinstance(field, v.Float):
-        found = {"type": "number"}
+        found: dict[str, Any] = {"type": "number"}
         if field.min_value is not None:
             found["minimum"] = field.min_value
         if getattr(field, "max_value", None) is not None:

@@ -17,6 +17,7 @@ from ..pagination import OffsetPage
 from ..service import EvaluatingService, IdempotentService
 from .dialect import (
     HttpDialect,
+    NotAcceptable,
     UnsupportedMediaType,
     evaluation_query,
     idempotency_key,
@@ -35,7 +36,10 @@ __all__ = ["POSTHOG_SCOPES", "AuthenticationFailed", "PostHogHttp"]
 FORM_TYPE = "application/x-www-form-urlencoded"
 #: The PostHog scopes the reference server checks; ``*`` grants all of them.
 POSTHOG_SCOPES = ("account:read", "account:write", "usage_metric:read", "usage_metric:write")
-_PLAIN_TYPES = {status: "invalid_request" for status in (400, 404, 405, 413, 414, 415, 431)}
+_PLAIN_TYPES = {status: "invalid_request" for status in (400, 404, 405, 406, 413, 414, 415, 431)}
+#: The media ranges that admit PostHog's one renderer, DRF's JSONRenderer (``application/json``;
+#: a range's parameters, ``q`` included, do not matter to DRF's negotiation, and a bare ``*`` is no range).
+_JSON_RANGES = frozenset({"*/*", "application/*", JSON_TYPE})
 
 
 class AuthenticationFailed(Unauthenticated):
@@ -189,6 +193,16 @@ class PostHogHttp(HttpDialect):
     def routes(self) -> Sequence[Route]:
         return ROUTES
 
+    def negotiate(self, request: Request) -> None:
+        """DRF's content negotiation: an ``Accept`` header none of whose media ranges admits JSON
+        (``text/html``, ``application/xml``) is a 406, before the key is looked at."""
+        accept = (request.header("accept") or "").strip()
+        if not accept:
+            return
+        ranges = {part.split(";", 1)[0].strip().lower() for part in accept.split(",")}
+        if not ranges & _JSON_RANGES:
+            raise NotAcceptable()
+
     def authenticate(self, request: Request) -> ApiKey:
         header = request.header("authorization") or ""
         scheme, _, token = header.strip().partition(" ")
@@ -235,7 +249,8 @@ class PostHogHttp(HttpDialect):
         return {"type": _PLAIN_TYPES.get(status, "server_error"), "code": code, "detail": message, "attr": None}
 
     def openapi_statuses(self, route: Route, method: str, operation: Operation, found: set[int]) -> set[int]:
-        found = found | {403, 404, 503}  # scopes and projects; a project id that is no number; storage down
+        # scopes and projects; a project id that is no number; an Accept without JSON; storage down
+        found = found | {403, 404, 406, 503}
         if method == "DELETE":
             found.discard(409)
         if operation.body is not None:

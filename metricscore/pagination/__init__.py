@@ -8,11 +8,24 @@ its query parameters, fetches one page, and describes its envelope (``envelope_s
 envelopes themselves, the vendors' link formats, live in the dialects: a style is given one.
 """
 
-from .base import Envelope, ItemT, Listing, Page, Pagination, Renderer, Schema, parse_int, request_url_parts
+from .base import (
+    PATH_SAFE,
+    Envelope,
+    ItemT,
+    Listing,
+    Page,
+    Pagination,
+    Renderer,
+    Schema,
+    parse_int,
+    request_url_parts,
+    requote,
+)
 from .keyset import CursorPage, KeysetPagination, decode_cursor, encode_cursor
 from .offset import LimitOffsetPagination, NumberedPage, OffsetPage, PageNumberPagination
 
 __all__ = [
+    "PATH_SAFE",
     "CursorPage",
     "Envelope",
     "ItemT",
@@ -30,4 +43,5 @@ __all__ = [
     "encode_cursor",
     "parse_int",
     "request_url_parts",
+    "requote",
 ]

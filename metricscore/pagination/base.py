@@ -8,16 +8,18 @@ the style by the dialect that uses it, so the core knows no vendor's link format
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
-from urllib.parse import SplitResult, urlsplit
+from urllib.parse import SplitResult, quote, urlsplit
 
 from ..errors import ErrorMessage, ValidationError
 from ..query import Filter, OrderBy, Query
 from ..repository import Record, Repository, Scope
 
 __all__ = [
+    "PATH_SAFE",
     "Envelope",
     "ItemT",
     "Listing",
@@ -28,6 +30,7 @@ __all__ = [
     "Schema",
     "parse_int",
     "request_url_parts",
+    "requote",
 ]
 
 #: Turns a stored record into the dict a page holds.
@@ -182,3 +185,15 @@ def request_url_parts(request_url: str | None) -> SplitResult:
         except ValueError:  # UnicodeEncodeError is one
             pass
     raise ValidationError({"request_url": [ErrorMessage("Enter a valid URL.", "invalid")]})
+
+
+_LONE_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+#: What a link's path keeps unescaped (RFC 3986 ``pchar`` and ``/``).
+PATH_SAFE = "/:@!$&'()*+,;="
+
+
+def requote(text: str, safe: str) -> str:
+    """``text`` (part of a URL as the client sent it) as a valid part of a link: its escapes kept
+    as sent (``%2F`` stays an escaped slash), and a ``%`` that starts none, or any character
+    neither unreserved nor in ``safe`` (a space, a quote, ``<``, non-ASCII as UTF-8), escaped."""
+    return quote(_LONE_PERCENT.sub("%25", text), safe=safe + "%")

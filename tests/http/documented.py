@@ -41,12 +41,13 @@ class DocumentedApp(App):
         response = super().handle(request)
         if request.path == "/openapi.json":
             return response
+        method = "GET" if request.method == "HEAD" else request.method  # HEAD is answered as GET
         found = self.route(request.method, request.path)
-        if found is None or request.method not in found[0].operations:
+        if found is None or method not in found[0].operations:
             assert response.status in (404, 405)  # no operation to document it on
             return response
         route = found[0]
-        operation = self.document["paths"][route.template][request.method.lower()]
+        operation = self.document["paths"][route.template][method.lower()]
         documented = operation["responses"].get(str(response.status))
         assert documented is not None, f"{request.method} {route.template} answered an undocumented {response.status}"
         content = documented.get("content")
@@ -58,5 +59,5 @@ class DocumentedApp(App):
             assert not errors, f"{request.method} {route.template} {response.status}: {errors}"
         for header in documented.get("headers", {}):
             assert response.header(header) is not None, f"{response.status} lacks the documented {header}"
-        self.seen.add((route.template, request.method, response.status))
+        self.seen.add((route.template, method, response.status))
         return response

@@ -55,15 +55,9 @@ def test_wsgi_round_trip_keeps_encoded_slashes() -> None:
     assert statuses == ["201 Created", "200 OK"]
 
 
-def test_asgi_round_trip() -> None:
-    app, token = _app()
-    application = asgi_app(app)
+def _asgi(app: App, scope: dict[str, Any], messages: list[dict[str, Any]]) -> list[MutableMapping[str, Any]]:
+    """The messages the ASGI adapter sends for ``scope``, its body arriving as ``messages``."""
     sent: list[MutableMapping[str, Any]] = []
-    body = json.dumps(METRIC).encode()
-    messages = [
-        {"type": "http.request", "body": body[:10], "more_body": True},
-        {"type": "http.request", "body": body[10:], "more_body": False},
-    ]
 
     async def receive() -> dict[str, Any]:
         return messages.pop(0)
@@ -71,14 +65,41 @@ def test_asgi_round_trip() -> None:
     async def send(message: MutableMapping[str, Any]) -> None:
         sent.append(message)
 
+    asyncio.run(asgi_app(app)({"type": "http", "query_string": b"", **scope}, receive, send))
+    return sent
+
+
+def test_asgi_round_trip() -> None:
+    app, token = _app()
+    body = json.dumps(METRIC).encode()
+    messages = [
+        {"type": "http.request", "body": body[:10], "more_body": True},
+        {"type": "http.request", "body": body[10:], "more_body": False},
+    ]
     scope = {
-        "type": "http",
         "method": "POST",
         "path": "/console/v1/metrics",
         "raw_path": b"/console/v1/metrics",
-        "query_string": b"",
         "headers": [(b"statsig-api-key", token.encode()), (b"content-type", b"application/json")],
     }
-    asyncio.run(application(scope, receive, send))
+    sent = _asgi(app, scope, messages)
     assert sent[0]["status"] == 201
     assert json.loads(sent[1]["body"])["data"]["id"] == "a/b c::sum"
+
+
+def test_asgi_path_with_a_lone_surrogate_is_a_404_in_the_dialects_format() -> None:
+    # Found: a scope whose decoded path (no raw_path) held a lone surrogate raised
+    # UnicodeEncodeError out of the app: the ASGI server's own 500, no vendor's body.
+    app, token = _app()
+    scope = {
+        "method": "GET",
+        "path": "/console/v1/metrics/\udcff/x\ud800",
+        "root_path": "/m\udcff",
+        "headers": [(b"statsig-api-key", token.encode())],
+    }
+    sent = _asgi(app, scope, [{"type": "http.request", "body": b"", "more_body": False}])
+    assert sent[0]["status"] == 404
+    assert json.loads(sent[1]["body"]) == {
+        "status": 404,
+        "message": "Not Found. The requested resource could not be found.",
+    }

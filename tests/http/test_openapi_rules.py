@@ -85,6 +85,16 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any], dict[str, Any], str]] = [
         {"math": "count", "math_property": "x"},
         "math_property",
     ),
+    # a number is text to PostHog (DRF's CharField), so it is a math_property, never a blank one
+    (
+        "PostHogGroupUsageMetricInput",
+        GROUP_METRIC,
+        {"math": "sum", "math_property": 5},
+        {"math_property": 5},
+        "math_property",
+    ),
+    # the length is counted once trimmed
+    ("PostHogGroupUsageMetricInput", GROUP_METRIC, {"name": f" {'n' * 255}\n"}, {"name": "n" * 256}, "name"),
     ("SequenceUsageMetricInput", SEQUENCE_METRIC, {"name": " Sent\t"}, {"name": "Sent\x00"}, "name"),  # no NUL
     ("SequenceUsageMetricInput", SEQUENCE_METRIC, {"unit": "  "}, {"unit": "\x00"}, "unit"),
     ("StatsigMetricInput", STATSIG_METRIC, {"tags": "vip"}, {"tags": 5}, "tags"),

@@ -8,25 +8,32 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
-from ...pagination import OffsetPage, Schema, request_url_parts
+from ...pagination import PATH_SAFE, OffsetPage, Schema, request_url_parts, requote
 
 __all__ = ["LIST_ENVELOPE", "ListEnvelope", "next_link", "previous_link", "remove_query_param", "replace_query_param"]
 
 
-def replace_query_param(url: str, key: str, value: Any) -> str:
-    """``url`` with ``key`` set to ``value``; all parameters re-encoded sorted by name."""
+def _with_params(url: str, key: str, value: Any | None) -> str:
+    """``url`` with ``key`` set to ``value`` (``None``: removed); all parameters re-encoded sorted
+    by name, and the path escaped where it holds what a URL cannot (as Django's ``escape_uri_path``)."""
     scheme, netloc, path, query, fragment = urlsplit(url)
     params = parse_qs(query, keep_blank_values=True)
-    params[key] = [str(value)]
-    return urlunsplit((scheme, netloc, path, urlencode(sorted(params.items()), doseq=True), fragment))
+    if value is None:
+        params.pop(key, None)
+    else:
+        params[key] = [str(value)]
+    query = urlencode(sorted(params.items()), doseq=True)
+    return urlunsplit((scheme, netloc, requote(path, PATH_SAFE), query, fragment))
+
+
+def replace_query_param(url: str, key: str, value: Any) -> str:
+    """``url`` with ``key`` set to ``value``; all parameters re-encoded sorted by name."""
+    return _with_params(url, key, value)
 
 
 def remove_query_param(url: str, key: str) -> str:
     """``url`` without ``key``; all parameters re-encoded sorted by name."""
-    scheme, netloc, path, query, fragment = urlsplit(url)
-    params = parse_qs(query, keep_blank_values=True)
-    params.pop(key, None)
-    return urlunsplit((scheme, netloc, path, urlencode(sorted(params.items()), doseq=True), fragment))
+    return _with_params(url, key, None)
 
 
 def next_link(page: OffsetPage[Any], request_url: str) -> str | None:

@@ -105,7 +105,12 @@ class GroupUsageMetricCreateSchema(GroupUsageMetricSchema):
                 [m for m in MATHS if m != "sum"],
                 {
                     "required": ["math_property"],
-                    "properties": {"math_property": {"type": "string", "pattern": NON_BLANK_PATTERN}},
+                    # a number is text too (and never blank), as on every PostHog text field
+                    "properties": {
+                        "math_property": {
+                            "anyOf": [{"type": "string", "pattern": NON_BLANK_PATTERN}, {"type": "number"}]
+                        }
+                    },
                 },
             ),
         ]

@@ -4,7 +4,8 @@ nextPage, previousPage, all}}``.
 ``nextPage`` / ``previousPage`` are paths such as ``/console/v1/metrics/list?page=2&limit=5`` (or
 null), and ``all`` is the list's path. They are built from the request URL as the client sent it
 (an absolute URL or a path, under any mount prefix): its path, ``page`` and ``limit``, then its
-other query parameters as sent (so a filtered listing stays filtered page after page).
+other query parameters as sent (so a filtered listing stays filtered page after page), with what
+a URL cannot hold as sent (a space, a quote, a ``%`` that starts no escape) percent-encoded.
 """
 
 from __future__ import annotations
@@ -13,11 +14,14 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
 
-from ...pagination import NumberedPage, Schema, request_url_parts
+from ...pagination import PATH_SAFE, NumberedPage, Schema, request_url_parts, requote
 
 __all__ = ["ListEnvelope"]
 
 _PAGING = frozenset({"page", "limit"})
+#: What each query parameter of a link keeps unescaped (RFC 3986 ``query``, less the ``&`` that
+#: separates parameters).
+_QUERY_SAFE = "=:@/?!$'()*+,;"
 
 
 @dataclass(frozen=True)
@@ -30,8 +34,12 @@ class ListEnvelope:
 
     def render(self, page: NumberedPage[Any], request_url: str | None) -> dict[str, Any]:
         parts = request_url_parts(request_url)
-        path = parts.path or self.path
-        kept = [p for p in parts.query.split("&") if p and unquote_plus(p.partition("=")[0]) not in _PAGING]
+        path = requote(parts.path, PATH_SAFE) if parts.path else self.path
+        kept = [
+            requote(p, _QUERY_SAFE)
+            for p in parts.query.split("&")
+            if p and unquote_plus(p.partition("=")[0]) not in _PAGING
+        ]
         rest = "".join(f"&{p}" for p in kept)
 
         def link(number: int | None) -> str | None:
