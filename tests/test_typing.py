@@ -7,6 +7,8 @@ error it must report (``# E: ...``); any other report fails the test.
 from __future__ import annotations
 
 import re
+import types
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +39,10 @@ def test_mypy_strict_knows_the_wire_shapes_pages_and_keywords(tmp_path: Path) ->
     for line in stdout.splitlines():
         found = re.match(r"(?:.*/)?user_code\.py:(\d+): (.*?)(?:  \[[\w-]+\])?$", line)
         assert found, f"unexpected mypy output: {line}\n{stderr}"
-        if not re.fullmatch(r'note: "\w+" defined in "[\w.]+"', found.group(2)):  # where a misused method lives
+        # Context of an error, not a report of its own: where a misused method lives, an overload's variants.
+        if not re.fullmatch(
+            r'note: ("\w+" defined in "[\w.]+"|Possible overload variants:|    def .*)', found.group(2)
+        ):
             reported.setdefault(int(found.group(1)), []).append(found.group(2))
     expected = _expected()
     assert len(expected) >= 12
@@ -93,3 +98,85 @@ def test_a_plain_service_honours_or_refuses_idempotency_keys_at_run_time() -> No
     assert KEY_FIELD in errors_of(unkeyed.create, {"name": "Acme"}, idempotency_key="k")
     assert KEY_FIELD in errors_of(unkeyed.create, {"name": "Acme"}, dry_run=True, idempotency_key="k")
     assert unkeyed.list().count == 0
+
+
+# -- the payload types agree with the schemas that validate them -----------------------------------
+
+
+def _resource_arguments(resource: Any) -> tuple[Any, ...]:
+    """The type arguments of the ``Resource[...]`` a resource class declares (record, create, replace, update)."""
+    from metricscore.resource import Resource
+
+    for cls in type(resource).__mro__:
+        for base in cls.__dict__.get("__orig_bases__", ()):
+            if typing.get_origin(base) is Resource:
+                return typing.get_args(base)
+    raise AssertionError(f"{type(resource).__name__} declares no Resource[...] base")
+
+
+def _strip(annotation: Any) -> tuple[Any, bool]:
+    """``annotation`` without ``Annotated``/``NotRequired`` and ``None``; and whether it allowed ``None``."""
+    while typing.get_origin(annotation) in (typing.Annotated, typing.NotRequired, typing.Required):
+        annotation = typing.get_args(annotation)[0]
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        members = [a for a in typing.get_args(annotation) if a is not type(None)]
+        nullable = len(members) < len(typing.get_args(annotation))
+        return (members[0] if len(members) == 1 else typing.Union[tuple(members)]), nullable
+    return annotation, False
+
+
+def _literal_values(annotation: Any) -> set[Any]:
+    if typing.get_origin(annotation) is typing.Literal:
+        return {v for arg in typing.get_args(annotation) for v in _literal_values(arg)}
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return {v for arg in typing.get_args(annotation) for v in _literal_values(arg)}
+    return {annotation}
+
+
+def _payload_problems(typed: Any, schema: Any, partial: bool, where: str) -> list[str]:
+    """Every way the ``TypedDict`` ``typed`` disagrees with the marshmallow ``schema`` (keys, which are
+    required, which take ``None``, the choices of a ``Choice``), recursing into nested schemas."""
+    import marshmallow as ma
+
+    hints = typing.get_type_hints(typed, include_extras=True)
+    fields = {f.data_key or name: f for name, f in schema.fields.items() if not f.dump_only}
+    problems = [f"{where}: {key} not in the schema" for key in set(hints) - set(fields)]
+    problems += [f"{where}: {key} not in {typed.__name__}" for key in set(fields) - set(hints)]
+    for key in set(hints) & set(fields):
+        field, (annotation, nullable) = fields[key], _strip(hints[key])
+        if (key in typed.__required_keys__) != (field.required and not partial):
+            problems.append(f"{where}.{key}: required in one, not the other")
+        if nullable != bool(field.allow_none):
+            problems.append(f"{where}.{key}: None allowed in one, not the other")
+        choices = getattr(field, "choices", None)
+        if choices is not None and _literal_values(annotation) != set(choices):
+            problems.append(f"{where}.{key}: {sorted(_literal_values(annotation), key=str)} != {sorted(choices)}")
+        inner, item = field, annotation
+        if hasattr(field, "inner"):  # a list: its items
+            inner, item = field.inner, _strip(typing.get_args(annotation)[0] if typing.get_args(annotation) else Any)[0]
+        nested = getattr(inner, "schema", None)
+        if typing.is_typeddict(item):  # a nested payload type is checked against its schema, never unchecked
+            if not isinstance(nested, ma.Schema):
+                problems.append(f"{where}.{key}: {item.__name__} has no nested schema to agree with")
+            else:
+                problems += _payload_problems(item, nested, False, f"{where}.{key}")
+    return problems
+
+
+@pytest.mark.parametrize("name", sorted(__import__("metricscore.dialects", fromlist=["RESOURCES"]).RESOURCES))
+def test_each_resources_payload_types_match_its_schemas(name: str) -> None:
+    """``create``/``replace``/``update`` are typed with the ``TypedDict`` s the resource class names
+    (``Resource[Record, Create, Replace, Update]``); each has exactly the fields its schema validates,
+    the same ones required (none for ``update``, a partial change), the same ones nullable and the
+    same choices, nested items included. A field added to a schema and not to its type fails here."""
+    from metricscore.dialects import RESOURCES
+
+    resource = RESOURCES[name]
+    record, create, replace, update = _resource_arguments(resource)
+    assert record is resource.record_type
+    assert all(typing.is_typeddict(t) for t in (create, replace, update)), name
+    change_schema = resource.update_schema or resource.create_schema
+    problems = _payload_problems(create, resource.create_schema, False, f"{name} create")
+    problems += _payload_problems(replace, change_schema, False, f"{name} replace")
+    problems += _payload_problems(update, change_schema, True, f"{name} update")
+    assert problems == []

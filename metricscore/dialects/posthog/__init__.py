@@ -7,15 +7,47 @@ from typing import TYPE_CHECKING
 from ...dialect import Dialect
 from ...pagination import OffsetPage
 from ...service import EvaluatingService, IdempotentService
-from .accounts import ACCOUNTS, AccountRecord
+from .accounts import ACCOUNTS, AccountCreate, AccountRecord, AccountUpdate
 from .errors import render_error
-from .group_usage_metrics import GROUP_USAGE_METRICS, GroupUsageMetricRecord
+from .group_usage_metrics import (
+    GROUP_USAGE_METRICS,
+    GroupUsageMetricCreate,
+    GroupUsageMetricRecord,
+    GroupUsageMetricUpdate,
+)
 
 if TYPE_CHECKING:
     from ...store import Store
-    from .evaluation import GroupUsageResult
+    from .evaluation import GroupUsageResult  # noqa: F401 (quoted in GroupUsageMetricsService)
 
-__all__ = ["DIALECT", "AccountRecord", "GroupUsageMetricRecord", "PostHog", "render_error"]
+__all__ = [
+    "DIALECT",
+    "AccountCreate",
+    "AccountRecord",
+    "AccountUpdate",
+    "AccountsService",
+    "GroupUsageMetricCreate",
+    "GroupUsageMetricRecord",
+    "GroupUsageMetricUpdate",
+    "GroupUsageMetricsService",
+    "PostHog",
+    "render_error",
+]
+
+#: ``store.posthog.accounts(...)``: answers ``AccountRecord``; ``create``/``replace`` take an
+#: ``AccountCreate``, ``update`` an ``AccountUpdate``.
+AccountsService = IdempotentService[
+    AccountRecord, OffsetPage[AccountRecord], AccountCreate, AccountCreate, AccountUpdate
+]
+#: ``store.posthog.group_usage_metrics(...)``; ``evaluate`` answers a ``GroupUsageResult``.
+GroupUsageMetricsService = EvaluatingService[
+    GroupUsageMetricRecord,
+    OffsetPage[GroupUsageMetricRecord],
+    "GroupUsageResult",
+    GroupUsageMetricCreate,
+    GroupUsageMetricCreate,
+    GroupUsageMetricUpdate,
+]
 
 
 class PostHog:
@@ -24,7 +56,7 @@ class PostHog:
     def __init__(self, store: Store) -> None:
         self._store = store
 
-    def accounts(self, *, project_id: int) -> IdempotentService[AccountRecord, OffsetPage[AccountRecord]]:
+    def accounts(self, *, project_id: int) -> AccountsService:
         """The accounts of one PostHog project (``project_id``: a non-negative integer).
 
         Records are :class:`AccountRecord`; lists return an :class:`~metricscore.pagination.OffsetPage`.
@@ -32,9 +64,7 @@ class PostHog:
         """
         return IdempotentService(self._store, ACCOUNTS, {"project_id": project_id})
 
-    def group_usage_metrics(
-        self, *, project_id: int, group_type_index: int
-    ) -> EvaluatingService[GroupUsageMetricRecord, OffsetPage[GroupUsageMetricRecord], GroupUsageResult]:
+    def group_usage_metrics(self, *, project_id: int, group_type_index: int) -> GroupUsageMetricsService:
         """The usage metrics of one group type (``group_type_index`` 0..4) of a PostHog project.
 
         Records are :class:`GroupUsageMetricRecord`; lists return an

@@ -147,6 +147,25 @@ class AccountRecord(TypedDict):
     updated_at: str
 
 
+class _AccountFields(TypedDict, total=False):
+    external_id: str | None
+    #: ``{csm|account_executive|account_owner: {id, email} | None, <string property>: str | None}``
+    properties: dict[str, Any] | None
+    tags: list[str]
+
+
+class AccountCreate(_AccountFields):
+    """The body of ``create`` and ``replace`` (POST, PUT): :class:`AccountSchema`'s fields."""
+
+    name: str
+
+
+class AccountUpdate(_AccountFields, total=False):
+    """The body of ``update`` (PATCH): any of :class:`AccountCreate`'s fields."""
+
+    name: str
+
+
 def normalize_tags(tags: list[str]) -> list[str]:
     """Stripped, lowercased, without duplicates, sorted."""
     return sorted({tag.strip().lower() for tag in tags})
@@ -159,7 +178,7 @@ def _role_id(properties: Mapping[str, Any] | None, role: str) -> int | None:
     return None
 
 
-class Accounts(Resource[AccountRecord]):
+class Accounts(Resource[AccountRecord, AccountCreate, AccountCreate, AccountUpdate]):
     name = "posthog.accounts"
     title = "PostHogAccount"
     record_type = AccountRecord

@@ -8,14 +8,38 @@ from ...dialect import Dialect
 from ...pagination import CursorPage
 from ...service import EvaluatingService
 from .errors import render_error
-from .usage_events import UsageEventRecord, UsageEvents
-from .usage_metrics import USAGE_METRICS, UsageMetricRecord
+from .usage_events import UsageEventInput, UsageEventRecord, UsageEvents
+from .usage_metrics import USAGE_METRICS, UsageMetricCreate, UsageMetricRecord, UsageMetricUpdate
 
 if TYPE_CHECKING:
     from ...store import Store
-    from .evaluation import UsageMetricCalculation
+    from .evaluation import UsageMetricCalculation  # noqa: F401 (quoted in UsageMetricsService)
 
-__all__ = ["DIALECT", "CursorPage", "Sequence", "UsageEventRecord", "UsageEvents", "UsageMetricRecord", "render_error"]
+__all__ = [
+    "DIALECT",
+    "CursorPage",
+    "Sequence",
+    "UsageEventInput",
+    "UsageEventRecord",
+    "UsageEvents",
+    "UsageMetricCreate",
+    "UsageMetricRecord",
+    "UsageMetricUpdate",
+    "UsageMetricsService",
+    "render_error",
+]
+
+#: ``store.sequence.usage_metrics(...)``: answers ``UsageMetricRecord``; ``create``/``replace``
+#: take a ``UsageMetricCreate``, ``update`` a ``UsageMetricUpdate``; ``evaluate`` answers a
+#: ``UsageMetricCalculation``.
+UsageMetricsService = EvaluatingService[
+    UsageMetricRecord,
+    CursorPage[UsageMetricRecord],
+    "UsageMetricCalculation",
+    UsageMetricCreate,
+    UsageMetricCreate,
+    UsageMetricUpdate,
+]
 
 
 class Sequence:
@@ -24,9 +48,7 @@ class Sequence:
     def __init__(self, store: Store) -> None:
         self._store = store
 
-    def usage_metrics(
-        self, *, account_id: str
-    ) -> EvaluatingService[UsageMetricRecord, CursorPage[UsageMetricRecord], UsageMetricCalculation]:
+    def usage_metrics(self, *, account_id: str) -> UsageMetricsService:
         """The usage metrics of one Sequence account (``account_id``: its ``sequenceAccountId``,
         up to 200 characters). ``create``, ``replace`` and ``delete`` take an ``idempotency_key``;
         lists return a :class:`CursorPage`; a delete is soft (``deletedAt``); ``evaluate`` answers

@@ -138,6 +138,34 @@ class UsageMetricRecord(TypedDict):
     deletedAt: str | None
 
 
+class _UsageMetricFields(TypedDict, total=False):
+    description: str | None
+    aggregationProperty: str | None
+    groupingProperty: str | None
+    #: Property name -> the accepted values.
+    propertyFilters: dict[str, list[str]] | None
+    caseSensitive: bool
+    unit: str | None
+
+
+class UsageMetricCreate(_UsageMetricFields):
+    """The body of ``create`` and ``replace`` (POST, PUT)."""
+
+    name: str
+    metricType: MetricType
+    eventType: str
+    aggregationType: AggregationType
+
+
+class UsageMetricUpdate(_UsageMetricFields, total=False):
+    """The body of ``update`` (PATCH): any of :class:`UsageMetricCreate`'s fields."""
+
+    name: str
+    metricType: MetricType
+    eventType: str
+    aggregationType: AggregationType
+
+
 def _needs(field: str, selector: str, without: tuple[str, ...]) -> dict[str, Any]:
     """OpenAPI: ``field`` holds some non-blank text unless ``selector`` is one of ``without``."""
     return openapi_unless(
@@ -195,7 +223,7 @@ def _comma_list(value: Any) -> tuple[str, ...] | None:
     return cleaned or None
 
 
-class UsageMetrics(Resource[UsageMetricRecord]):
+class UsageMetrics(Resource[UsageMetricRecord, UsageMetricCreate, UsageMetricCreate, UsageMetricUpdate]):
     name = "sequence.usage_metrics"
     title = "SequenceUsageMetric"
     record_type = UsageMetricRecord

@@ -14,7 +14,7 @@ from ...resource import Context
 from ...service import EvaluatingService, may_name_a_record
 from .errors import error_headers, render_error
 from .metrics import METRICS, ORDER, metric_id
-from .records import StatsigMetricRecord
+from .records import StatsigMetricCreate, StatsigMetricRecord, StatsigMetricReplace, StatsigMetricUpdate
 
 if TYPE_CHECKING:
     from ...store import Store
@@ -25,7 +25,10 @@ __all__ = [
     "MetricService",
     "NumberedPage",
     "Statsig",
+    "StatsigMetricCreate",
     "StatsigMetricRecord",
+    "StatsigMetricReplace",
+    "StatsigMetricUpdate",
     "error_headers",
     "render_error",
 ]
@@ -36,7 +39,14 @@ def _texts(*values: Any) -> bool:
 
 
 class MetricService(
-    EvaluatingService[StatsigMetricRecord, NumberedPage[StatsigMetricRecord], "MetricEvaluationResult"]
+    EvaluatingService[
+        StatsigMetricRecord,
+        NumberedPage[StatsigMetricRecord],
+        "MetricEvaluationResult",
+        StatsigMetricCreate,
+        StatsigMetricReplace,
+        StatsigMetricUpdate,
+    ]
 ):
     """The generic service plus Statsig's read by name and type, and its archive operations;
     ``evaluate`` answers a :class:`~.evaluation.MetricEvaluationResult`."""

@@ -19,7 +19,7 @@ from ...resource import ACTOR_FIELD, Context, ListRequest, Mode, Resource
 from ...table import Column, ColumnType, TableSpec, UniqueKey
 from ...validation import String
 from .envelope import ListEnvelope
-from .records import StatsigMetricRecord
+from .records import StatsigMetricCreate, StatsigMetricRecord, StatsigMetricReplace, StatsigMetricUpdate
 from .schemas import NEEDS_EVENTS, NEEDS_UNIT_TYPES, MetricCreateSchema, MetricUpdateSchema, not_updatable
 
 __all__ = [
@@ -166,7 +166,7 @@ _OPTIONAL_WIRE = (
 )
 
 
-class Metrics(Resource[StatsigMetricRecord]):
+class Metrics(Resource[StatsigMetricRecord, StatsigMetricCreate, StatsigMetricReplace, StatsigMetricUpdate]):
     name = "statsig.metrics"
     title = "StatsigMetric"
     record_type = StatsigMetricRecord
