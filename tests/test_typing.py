@@ -6,7 +6,10 @@ error it must report (``# E: ...``); any other report fails the test.
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+import sys
 import types
 import typing
 from pathlib import Path
@@ -49,6 +52,21 @@ def test_mypy_strict_knows_the_wire_shapes_pages_and_keywords(tmp_path: Path) ->
     for number, text in expected.items():
         assert reported.get(number) == [text], f"line {number}: expected {text!r}, mypy said {reported.get(number)}"
     assert set(reported) == set(expected), {n: reported[n] for n in set(reported) - set(expected)}
+
+
+def test_pyright_reports_the_same_misuses() -> None:
+    """A pyright user sees the same: an error on every line mypy must report, and on no other
+    (pyright words its messages its own way, so only the lines are compared)."""
+    pytest.importorskip("pyright", reason="needs the dev extra: pip install 'metricscore[dev]'")
+    done = subprocess.run(
+        [sys.executable, "-m", "pyright", "--outputjson", "--pythonpath", sys.executable, str(USER_CODE)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.stdout.startswith("{"), done.stderr  # pyright runs on Node.js: the system's, or one it downloads
+    report = json.loads(done.stdout)
+    errors = {d["range"]["start"]["line"] + 1 for d in report["generalDiagnostics"] if d["severity"] == "error"}
+    expected = {number for number, text in _expected().items() if text.startswith("error: ")}
+    assert errors == expected, {"unexpected": sorted(errors - expected), "missing": sorted(expected - errors)}
 
 
 def test_every_public_call_has_a_docstring() -> None:

@@ -155,3 +155,16 @@ reveal_type(posthog_body["attr"])  # R: str | None
 reveal_type(posthog_body["type"])  # R: Literal['validation_error'] | Literal['invalid_request'] | Literal['authentication_error'] | Literal['throttled_error'] | Literal['server_error']
 reveal_type(sequence_error(mc.NotFound())[1]["errors"][0]["key"])  # R: str
 reveal_type(statsig_error(mc.NotFound())[1].get("errors"))  # R: dict[str, list[str]] | None
+
+try:
+    accounts.create({"name": ""})
+except mc.ValidationError as invalid:
+    reveal_type(invalid.messages("name")[0].code)  # R: str
+    reveal_type(invalid.errors["name"])  # R: list[metricscore.errors.ErrorMessage] | dict[str, list[metricscore.errors.ErrorMessage] | ...]
+    invalid.errors["name"][0]  # E: Invalid index type "int" for "dict[str, list[ErrorMessage] | ErrorTree]"; expected type "str"
+    if isinstance(field_errors := invalid.errors["name"], list):
+        reveal_type(field_errors[0])  # R: metricscore.errors.ErrorMessage
+except mc.NotFound as missing:
+    reveal_type(missing.resource)  # R: str
+except mc.RateLimited as throttled:
+    reveal_type(throttled.retry_after)  # R: int

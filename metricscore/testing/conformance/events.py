@@ -330,7 +330,9 @@ class EventsContract(BackendFixtures):
         rows = [f"sent,2026-01-0{day},c,{'k' if day % 2 else ''},{day}\n" for day in range(1, 6)]
         with pytest.raises(ValidationError) as caught:
             events.upload_csv(header + "".join(rows) + "sent,2026-01-32,c,,1\n", idempotency_key="u-1")
-        assert caught.value.errors == {"row 7": {"eventTimestamp": [caught.value.errors["row 7"]["eventTimestamp"][0]]}}
+        assert caught.value.errors == {
+            "row 7": {"eventTimestamp": [caught.value.messages("row 7", "eventTimestamp")[0]]}
+        }
         assert events.list().count == 0  # the good rows before the bad one are not stored either
         assert events.upload_csv(header + "".join(rows), idempotency_key="u-1") == {"eventCount": 5}
         assert events.upload_csv(header + "".join(rows), idempotency_key="u-1") == {"eventCount": 5}

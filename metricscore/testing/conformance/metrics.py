@@ -59,7 +59,7 @@ class GroupUsageMetricContract(BackendFixtures):
         group_metrics.create({"name": "Revenue", "filters": {}})
         with pytest.raises(ValidationError) as info:
             group_metrics.create({"name": "Revenue", "filters": {}})
-        assert info.value.errors["name"][0].code == "unique"
+        assert info.value.messages("name")[0].code == "unique"
         other = group_metrics.create({"name": "Other", "filters": {}})
         with pytest.raises(ValidationError):
             group_metrics.update(other["id"], {"name": "Revenue"})
