@@ -5,7 +5,6 @@ steps for every resource and calls these hooks; a resource overrides only what d
 
 from __future__ import annotations
 
-import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -14,6 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, cast
 import marshmallow as ma
 
 from .errors import Conflict, MetricscoreError, ValidationError
+from .generics import DefaultedGeneric, TypeVar
 from .jsonvalue import copy_json
 from .pagination import Pagination
 from .query import Filter, OrderBy
@@ -22,22 +22,12 @@ from .table import TableSpec
 from .validation import CodedField, load
 
 if TYPE_CHECKING:
-    # Type checkers read the defaults below (PEP 696) from their own stubs of typing_extensions.
-    from typing_extensions import TypeVar
-
     from .store import Store
-else:
-
-    def TypeVar(name: str, *constraints: Any, default: Any = None, **options: Any) -> Any:
-        """``typing.TypeVar`` of Python 3.11 takes no default; only type checkers need it."""
-        return typing.TypeVar(name, *constraints, **options)
-
 
 __all__ = [
     "ACTOR_FIELD",
     "Context",
     "CreateT",
-    "DefaultedGeneric",
     "ListRequest",
     "Mode",
     "RecordT",
@@ -48,19 +38,6 @@ __all__ = [
 
 #: The name under which a bad actor is reported (the keyword argument of the service calls).
 ACTOR_FIELD = "actor_id"
-
-
-class DefaultedGeneric:
-    """A base that lets a generic class be subscripted with its leading type arguments only, the
-    rest ``Any``, as type checkers read the defaults of its type variables (``Resource[WidgetRecord]``
-    is ``Resource[WidgetRecord, Any, Any, Any]``); Python 3.11's ``Generic`` would refuse it."""
-
-    if not TYPE_CHECKING:
-
-        def __class_getitem__(cls, params):
-            params = params if isinstance(params, tuple) else (params,)
-            missing = len(getattr(cls, "__parameters__", ())) - len(params)
-            return super().__class_getitem__(params + (Any,) * missing if missing > 0 else params)
 
 
 #: A resource's wire shape: the ``TypedDict`` its ``render`` returns (e.g. ``AccountRecord``).

@@ -19,12 +19,13 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Generic, Literal, Never, Self, TypeVar, cast, overload
 
 from .errors import NON_FIELD_ERRORS, Conflict, ErrorMessage, MetricscoreError, NotFound, StorageError, ValidationError
+from .generics import DefaultedGeneric
 from .idempotency import KEY_FIELD, IdempotencyKeys, KeyRace, fingerprint, validate_key
 from .jsonvalue import string_problem
 from .pagination import Listing, Page
 from .query import Eq, storable_filters
 from .repository import Record, Repository, UnitOfWork
-from .resource import Context, CreateT, DefaultedGeneric, Mode, RecordT, ReplaceT, Resource, UpdateT
+from .resource import Context, CreateT, Mode, RecordT, ReplaceT, Resource, UpdateT
 from .table import TableSpec
 from .validation import display
 

@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+import metricscore as mc
+
 api = pytest.importorskip("mypy.api", reason="needs the dev extra: pip install 'metricscore[dev]'")
 
 USER_CODE = Path(__file__).parent / "typing" / "user_code.py"
@@ -73,8 +75,6 @@ def test_every_public_call_has_a_docstring() -> None:
     """``help()`` explains each call a user makes (the namespaces, the services and their methods)."""
     import inspect
 
-    import metricscore as mc
-
     store = mc.open_store("memory://")
     services = [
         store.posthog.accounts(project_id=1),
@@ -96,7 +96,6 @@ def test_every_public_call_has_a_docstring() -> None:
 def test_a_plain_service_honours_or_refuses_idempotency_keys_at_run_time() -> None:
     """mypy refuses ``idempotency_key`` on a plain ResourceService; at run time it is honoured when
     the resource is idempotent, a ValidationError naming it when not, and other keywords a TypeError."""
-    import metricscore as mc
     from metricscore.dialects.posthog.accounts import ACCOUNTS
     from metricscore.idempotency import KEY_FIELD
     from metricscore.testing import errors_of
@@ -198,3 +197,44 @@ def test_each_resources_payload_types_match_its_schemas(name: str) -> None:
     problems += _payload_problems(replace, change_schema, False, f"{name} replace")
     problems += _payload_problems(update, change_schema, True, f"{name} update")
     assert problems == []
+
+
+#: One definition per metric resource that every other can express (a count of one event's
+#: events), so each pair translates at least once whatever the generated payloads are.
+TRANSLATABLE: dict[str, dict[str, Any]] = {
+    "posthog.group_usage_metrics": {"name": "Calls", "filters": {"events": [{"id": "call", "type": "events"}]}},
+    "sequence.usage_metrics": {"name": "Calls", "metricType": "SIMPLE", "eventType": "call",
+                               "aggregationType": "COUNT"},
+    "statsig.metrics": {"name": "Calls", "type": "event_count_custom", "unitTypes": ["userID"],
+                        "metricEvents": [{"name": "call"}]},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("source", sorted(TRANSLATABLE))
+@pytest.mark.parametrize("target", sorted(TRANSLATABLE))
+def test_a_translated_payload_is_the_targets_create_payload(source: str, target: str) -> None:
+    """``translate(..., target=name)`` is typed ``Translation[<the target's create payload>]`` (so
+    its payload passes to the target service's ``create``): each payload it answers has only
+    that ``TypedDict`` 's keys and all of its required ones."""
+    from hypothesis import HealthCheck, example, given, settings
+
+    from metricscore.dialects import RESOURCES
+    from metricscore.testing.strategies import payloads
+
+    create = _resource_arguments(RESOURCES[target])[1]
+    translated: list[object] = []
+
+    @settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+    @given(payloads(source))
+    @example(TRANSLATABLE[source])
+    def check(payload: dict[str, Any]) -> None:
+        try:
+            answer = mc.translate(payload, source, target)
+        except mc.TranslationError:
+            return  # a definition the target cannot express
+        translated.append(answer.payload)
+        assert set(answer.payload) <= set(create.__annotations__), set(answer.payload) - set(create.__annotations__)
+        assert create.__required_keys__ <= set(answer.payload)
+
+    check()
+    assert translated, "no payload translated: the check checked nothing"

@@ -168,3 +168,15 @@ except mc.NotFound as missing:
     reveal_type(missing.resource)  # R: str
 except mc.RateLimited as throttled:
     reveal_type(throttled.retry_after)  # R: int
+
+# translate() answers the target's create payload, ready for that service's create().
+translation = mc.translate({"name": "revenue", "type": "sum"}, source="statsig.metrics", target="sequence.usage_metrics")
+reveal_type(translation.payload["metricType"])  # R: Literal['SIMPLE'] | Literal['GROUPED']
+usage.create(translation.payload)
+usage.create(mc.translate(sent, "sequence.usage_metrics", "statsig.metrics").payload)  # E: Argument 1 to "create" of "IdempotentService" has incompatible type "StatsigMetricCreate"; expected "UsageMetricCreate"
+statsig_payload, translation_report = mc.translate(sent, "sequence.usage_metrics", "statsig.metrics")
+reveal_type(statsig.create(statsig_payload)["type"])  # R: Literal['ratio'] | Literal['mean'] | Literal['event_count_custom'] | Literal['event_user'] | Literal['funnel'] | Literal['composite'] | Literal['composite_sum'] | Literal['sum'] | Literal['undefined'] | Literal['user_warehouse'] | Literal['setup_incomplete'] | Literal['import_window']
+store.posthog.group_usage_metrics(project_id=1, group_type_index=0).create(mc.translate(sent, "sequence.usage_metrics", "posthog.group_usage_metrics").payload)
+chosen_target: str = "statsig.metrics"
+reveal_type(mc.translate(sent, "sequence.usage_metrics", chosen_target).payload)  # R: dict[str, Any]
+any_translation: mc.Translation = translation
