@@ -56,6 +56,28 @@ def test_mypy_strict_knows_the_wire_shapes_pages_and_keywords(tmp_path: Path) ->
     assert set(reported) == set(expected), {n: reported[n] for n in set(reported) - set(expected)}
 
 
+def test_the_typed_api_example_type_checks(tmp_path: Path) -> None:
+    """The example under "Typed API" in docs/architecture.md (run by tests/test_docs.py) also passes
+    ``mypy --strict``, so each of its ``assert_type`` claims holds for a type checker too."""
+    doc = (Path(__file__).parent.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
+    section = doc.split("### Typed API\n", 1)[1]
+    block = section.split("```python\n", 1)[1].split("\n```", 1)[0]
+    assert "assert_type(" in block
+    example = tmp_path / "typed_api.py"
+    example.write_text(block + "\n", encoding="utf-8")
+    stdout, stderr, status = api.run(
+        [
+            "--strict",
+            "--follow-imports=silent",
+            "--no-error-summary",
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            str(example),
+        ]
+    )
+    assert (stdout, status) == ("", 0), stdout + stderr
+
+
 def test_pyright_reports_the_same_misuses() -> None:
     """A pyright user sees the same: an error on every line mypy must report, and on no other
     (pyright words its messages its own way, so only the lines are compared)."""
