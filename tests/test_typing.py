@@ -6,6 +6,7 @@ error it must report (``# E: ...``); any other report fails the test.
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
 import subprocess
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_resource_declarations import SCOPES, _service
 
 import metricscore as mc
 
@@ -260,3 +262,54 @@ def test_a_translated_payload_is_the_targets_create_payload(source: str, target:
 
     check()
     assert translated, "no payload translated: the check checked nothing"
+
+
+def _keywords(method: Any, namespace: dict[str, Any]) -> Any:
+    """The ``TypedDict`` of a method's ``**params: Unpack[...]``."""
+    hint = typing.get_type_hints(method, localns=namespace)["params"]
+    assert typing.get_origin(hint) is typing.Unpack, f"{method.__qualname__} takes untyped keywords"
+    return typing.get_args(hint)[0]
+
+
+def _service_class(name: str) -> Any:
+    return type(_service(mc.open_store("memory://"), name))
+
+
+@pytest.mark.parametrize("name", sorted(SCOPES))
+def test_list_keywords_are_the_declared_query_parameters(name: str) -> None:
+    """``list()`` takes exactly the query parameters the resource and its pagination declare (the
+    ones the OpenAPI document lists and ``list_request`` reads), each ``enum`` as a ``Literal``."""
+    from metricscore.dialects import RESOURCES
+
+    resource = RESOURCES[name]
+    declared = {**resource.list_parameters, **resource.pagination.parameters()}
+    service = _service_class(name)
+    typed = _keywords(service.list, vars(importlib.import_module(service.__module__)))
+    assert set(typing.get_type_hints(typed)) == set(declared)
+    assert typed.__required_keys__ == frozenset()
+    for key, annotation in typing.get_type_hints(typed).items():
+        if "enum" in declared[key]:
+            assert _literal_values(_strip(annotation)[0]) == set(declared[key]["enum"]), key
+
+
+EVALUATION_ROUTES = {
+    "posthog.group_usage_metrics": ("metricscore.http.posthog", "_USAGE"),
+    "sequence.usage_metrics": ("metricscore.http.sequence", "CALCULATE"),
+    "statsig.metrics": ("metricscore.http.statsig", "EVALUATE"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EVALUATION_ROUTES))
+def test_evaluate_keywords_are_the_evaluation_routes_query_parameters(name: str) -> None:
+    """``evaluate()`` takes exactly the query parameters its HTTP route documents, the same ones
+    required (the route passes its query string to ``evaluate``)."""
+    from metricscore.dialects import RESOURCES
+
+    module, attribute = EVALUATION_ROUTES[name]
+    route = getattr(importlib.import_module(module), attribute)
+    service = _service_class(name)
+    evaluation = importlib.import_module(RESOURCES[name].evaluation.partition(":")[0])
+    typed = _keywords(service.evaluate, vars(evaluation))
+    assert {key: key in typed.__required_keys__ for key in typing.get_type_hints(typed)} == {
+        query: required for query, required, _ in route.query
+    }

@@ -9,18 +9,21 @@ envelopes themselves, the vendors' link formats, live in the dialects: a style i
 """
 
 from .base import Envelope, ItemT, Listing, Page, Pagination, Renderer, Schema, parse_int, request_url_parts
-from .keyset import CursorPage, KeysetPagination, decode_cursor, encode_cursor
-from .offset import LimitOffsetPagination, NumberedPage, OffsetPage, PageNumberPagination
+from .keyset import CursorPage, CursorParams, KeysetPagination, decode_cursor, encode_cursor
+from .offset import LimitOffsetPagination, NumberedPage, NumberedParams, OffsetPage, OffsetParams, PageNumberPagination
 
 __all__ = [
     "CursorPage",
+    "CursorParams",
     "Envelope",
     "ItemT",
     "KeysetPagination",
     "LimitOffsetPagination",
     "Listing",
     "NumberedPage",
+    "NumberedParams",
     "OffsetPage",
+    "OffsetParams",
     "Page",
     "PageNumberPagination",
     "Pagination",

@@ -49,7 +49,7 @@ def sync(service: AccountsService, payload: AccountCreate) -> str:
 
 
 sync(accounts, {"name": "Acme"})
-sync(store.posthog.group_usage_metrics(project_id=1, group_type_index=0), {"name": "Acme"})  # E: Argument 1 to "sync" has incompatible type "EvaluatingService[GroupUsageMetricRecord, OffsetPage[GroupUsageMetricRecord], GroupUsage | SkippedGroupUsage, GroupUsageMetricCreate, GroupUsageMetricCreate, GroupUsageMetricUpdate]"; expected "IdempotentService[AccountRecord, OffsetPage[AccountRecord], AccountCreate, AccountCreate, AccountUpdate]"
+sync(store.posthog.group_usage_metrics(project_id=1, group_type_index=0), {"name": "Acme"})  # E: Argument 1 to "sync" has incompatible type "GroupUsageMetricsService"; expected "AccountsService"
 reveal_type(accounts.create({"name": "x"}, idempotency_key="k")["name"])  # R: str
 accounts.update(account["id"], {"name": "y"}, idempotency_key="k")  # E: Unexpected keyword argument "idempotency_key" for "update" of "ResourceService"
 batch: list[AccountRecord] = accounts.create_many([{"name": "a"}, {"name": "b"}], actor_id=7)
@@ -108,7 +108,7 @@ with usage.batch() as batched_usage:
     reveal_type(batched_usage.create({**sent, "name": "b"}, idempotency_key="k3")["caseSensitive"])  # R: bool
     batched_cursor: CursorPage[UsageMetricRecord] = batched_usage.list()
 with accounts.batch() as batched_accounts:
-    batched_accounts["nope"]  # E: Value of type "IdempotentService[AccountRecord, OffsetPage[AccountRecord], AccountCreate, AccountCreate, AccountUpdate]" is not indexable
+    batched_accounts["nope"]  # E: Value of type "AccountsService" is not indexable
 store.nope  # E: "Store" has no attribute "nope"
 reveal_type(store.namespace("acme"))  # R: Any
 with mc.open_store("memory://") as opened:
@@ -180,3 +180,16 @@ store.posthog.group_usage_metrics(project_id=1, group_type_index=0).create(mc.tr
 chosen_target: str = "statsig.metrics"
 reveal_type(mc.translate(sent, "sequence.usage_metrics", chosen_target).payload)  # R: dict[str, Any]
 any_translation: mc.Translation = translation
+
+# list() and evaluate() take the vendor's parameters as typed keywords: a misspelled one is an error
+# (at run time it would be ignored, as the vendors ignore unknown query parameters).
+accounts.list(serach="acme")  # E: Unexpected keyword argument "serach" for "list" of "AccountsService"; did you mean "search"?
+accounts.list(ordering="-name", tags=["vip"], csm="unassigned", limit="50")
+accounts.list(ordering="size")  # E: Argument "ordering" to "list" of "AccountsService" has incompatible type "Literal['size']"; expected "Literal['name', '-name', 'created_at', '-created_at', 'updated_at', '-updated_at'] | None"
+usage.list(eventType=["a", "b"], after="cursor")
+usage.list(page=2)  # E: Unexpected keyword argument "page" for "list" of "UsageMetricsService"
+statsig.list(tags="a,b", page=2, limit=10)
+usage.evaluate(created["id"], customerAlias="a", periodStart="2026-01-01", periodEnd="2026-01-31")  # E: Unexpected keyword argument "customerAlias" for "evaluate" of "UsageMetricsService"; did you mean "customerAliases"?
+usage.evaluate(created["id"], customerAliases=["a"], periodStart="2026-01-01")  # E: Missing named argument "periodEnd" for "evaluate" of "UsageMetricsService"
+statsig.evaluate("id", date_from="2026-01-01", date_to="2026-01-02", day_start_utc_offset=-8)  # E: Argument "day_start_utc_offset" to "evaluate" of "MetricService" has incompatible type "int"; expected "str"
+store.posthog.group_usage_metrics(project_id=1, group_type_index=0).evaluate("id", group_key="acme", now="2026-01-01T00:00:00Z", events=[])

@@ -5,7 +5,7 @@ Rules: ../shared/vendor-behaviour.md section 4 (mirrored in docs/dialects/sequen
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal, TypedDict, get_args
 
 import marshmallow as ma
@@ -13,6 +13,7 @@ import marshmallow as ma
 from ...errors import ErrorMessage
 from ...jsonvalue import string_problem
 from ...limits import check_filter_values, too_many
+from ...pagination import CursorParams
 from ...query import Contains, Filter, In, OrderBy
 from ...repository import Record
 from ...resource import Context, ListRequest, Resource
@@ -136,6 +137,17 @@ class UsageMetricRecord(TypedDict):
     createdAt: str
     #: Set by a delete (records are soft-deleted); ``None`` before.
     deletedAt: str | None
+
+
+class UsageMetricListParams(CursorParams, total=False):
+    """The keywords of ``usage_metrics.list()``: Sequence's query parameters."""
+
+    #: Case-insensitive substrings of the name and the id.
+    name: str | None
+    id: str | None
+    #: Any of these (comma-separated, or a list).
+    eventType: str | Sequence[str] | None
+    aggregationType: str | Sequence[str] | None
 
 
 class _UsageMetricFields(TypedDict, total=False):

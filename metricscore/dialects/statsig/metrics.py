@@ -5,14 +5,14 @@ Rules: ../shared/vendor-behaviour.md section 5 (mirrored in docs/dialects/statsi
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from ...errors import Conflict, ErrorMessage, MetricscoreError, ValidationError
 from ...jsonvalue import copy_json, string_problem
 from ...limits import check_filter_values
-from ...pagination import PageNumberPagination
+from ...pagination import NumberedParams, PageNumberPagination
 from ...query import Eq, Filter, HasAny, OrderBy, Query
 from ...repository import Record
 from ...resource import ACTOR_FIELD, Context, ListRequest, Mode, Resource
@@ -164,6 +164,13 @@ _OPTIONAL_WIRE = (
     ("customRollUpEnd", "custom_roll_up_end"),
     ("warehouseNative", "warehouse_native"),
 )
+
+
+class MetricListParams(NumberedParams, total=False):
+    """The keywords of ``metrics.list()``: the Console API's query parameters."""
+
+    #: Any of these tags (comma-separated, or a list).
+    tags: str | Sequence[str] | None
 
 
 class Metrics(Resource[StatsigMetricRecord, StatsigMetricCreate, StatsigMetricReplace, StatsigMetricUpdate]):
