@@ -31,6 +31,7 @@ from .validation import display
 
 if TYPE_CHECKING:
     from .evaluation.events import EventLog
+    from .evaluation.runners import Events
     from .store import Store
 
 __all__ = ["EvaluatingService", "IdempotentService", "PageT", "ResourceService", "ResultT", "may_name_a_record"]
@@ -428,7 +429,7 @@ class ResourceService(DefaultedGeneric, Generic[RecordT, PageT, CreateT, Replace
 
         return EventLog(self.store, self.resource.events_dataset(self.scope))
 
-    def evaluate(self, id: Any, /, *, events: Any = None, **params: Any) -> Mapping[str, Any]:
+    def evaluate(self, id: Any, /, *, events: Events = None, **params: Any) -> Mapping[str, Any]:
         """Compute the metric ``id`` over events; the answer is in the vendor's shape (typed on an
         :class:`EvaluatingService`, which every metric namespace returns).
 
@@ -517,7 +518,7 @@ class EvaluatingService(
     (the vendor's answer shape, a ``TypedDict``): ``store.sequence.usage_metrics(...)``,
     ``store.posthog.group_usage_metrics(...)`` and ``store.statsig.metrics(...)``."""
 
-    def evaluate(self, id: Any, /, *, events: Any = None, **params: Any) -> ResultT:
+    def evaluate(self, id: Any, /, *, events: Events = None, **params: Any) -> ResultT:
         """Compute the metric ``id`` over events, in the vendor's answer shape (docs/evaluation.md).
 
         ``events``: ``None`` for this scope's built-in events (:attr:`events`), an events runner

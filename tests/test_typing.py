@@ -7,6 +7,7 @@ error it must report (``# E: ...``); any other report fails the test.
 from __future__ import annotations
 
 import importlib
+import inspect
 import json
 import re
 import subprocess
@@ -265,8 +266,11 @@ def test_a_translated_payload_is_the_targets_create_payload(source: str, target:
 
 
 def _keywords(method: Any, namespace: dict[str, Any]) -> Any:
-    """The ``TypedDict`` of a method's ``**params: Unpack[...]``."""
-    hint = typing.get_type_hints(method, localns=namespace)["params"]
+    """The ``TypedDict`` of a method's ``**params: Unpack[...]`` (only that annotation is read: the
+    others may name what is imported for type checkers only)."""
+    hint = inspect.signature(method).parameters["params"].annotation
+    if isinstance(hint, str):  # postponed annotations
+        hint = eval(hint, vars(sys.modules[method.__module__]), {"Unpack": typing.Unpack, **namespace})
     assert typing.get_origin(hint) is typing.Unpack, f"{method.__qualname__} takes untyped keywords"
     return typing.get_args(hint)[0]
 

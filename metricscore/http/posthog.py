@@ -123,7 +123,7 @@ def _item(service: Any, resource: str, label: str, scope: str) -> dict[str, Oper
 
 
 def _usage(call: Call) -> tuple[int, Any]:
-    return 200, json_numbers(_group_metrics(call).evaluate(call.params["id"], **evaluation_query(call)))
+    return 200, json_numbers(_group_metrics(call).evaluate(call.params["id"], events=None, **evaluation_query(call)))
 
 
 _USAGE = QueryOperation(

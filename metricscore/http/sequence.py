@@ -60,7 +60,7 @@ def _delete(call: Call) -> tuple[int, Any]:
 
 
 def _calculate(call: Call) -> tuple[int, Any]:
-    return 200, json_numbers(_usage_metrics(call).evaluate(call.params["id"], **evaluation_query(call)))
+    return 200, json_numbers(_usage_metrics(call).evaluate(call.params["id"], events=None, **evaluation_query(call)))
 
 
 USAGE_METRIC = ("sequence.usage_metrics", "record")

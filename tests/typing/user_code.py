@@ -193,3 +193,5 @@ usage.evaluate(created["id"], customerAlias="a", periodStart="2026-01-01", perio
 usage.evaluate(created["id"], customerAliases=["a"], periodStart="2026-01-01")  # E: Missing named argument "periodEnd" for "evaluate" of "UsageMetricsService"
 statsig.evaluate("id", date_from="2026-01-01", date_to="2026-01-02", day_start_utc_offset=-8)  # E: Argument "day_start_utc_offset" to "evaluate" of "MetricService" has incompatible type "int"; expected "str"
 store.posthog.group_usage_metrics(project_id=1, group_type_index=0).evaluate("id", group_key="acme", now="2026-01-01T00:00:00Z", events=[])
+usage.evaluate(created["id"], events=[{"id": "e1", "name": "sent", "timestamp": "2026-01-02T00:00:00Z"}], customerAliases="a", periodStart="2026-01-01", periodEnd="2026-01-31")
+usage.evaluate(created["id"], events=5, customerAliases="a", periodStart="2026-01-01", periodEnd="2026-01-31")  # E: Argument "events" to "evaluate" of "UsageMetricsService" has incompatible type "int"; expected "EventsRunner | Iterable[Event | Mapping[str, Any]] | None"

@@ -17,6 +17,7 @@ from .group_usage_metrics import (
 )
 
 if TYPE_CHECKING:
+    from ...evaluation.runners import Events
     from ...store import Store
     from .evaluation import GroupUsageParams, GroupUsageResult
 
@@ -67,7 +68,7 @@ class GroupUsageMetricsService(
         return super().list(**params)
 
     def evaluate(  # type: ignore[override]
-        self, id: Any, /, *, events: Any = None, **params: Unpack[GroupUsageParams]
+        self, id: Any, /, *, events: Events = None, **params: Unpack[GroupUsageParams]
     ) -> GroupUsageResult:
         """The metric's usage by one group (``group_key``) over its interval ending ``now``
         (docs/evaluation.md); ``events`` as :meth:`EvaluatingService.evaluate` takes them."""

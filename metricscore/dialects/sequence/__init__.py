@@ -18,6 +18,7 @@ from .usage_metrics import (
 )
 
 if TYPE_CHECKING:
+    from ...evaluation.runners import Events
     from ...store import Store
     from .evaluation import CalculationParams, UsageMetricCalculation
 
@@ -59,7 +60,7 @@ class UsageMetricsService(
         return super().list(**params)
 
     def evaluate(  # type: ignore[override]
-        self, id: Any, /, *, events: Any = None, **params: Unpack[CalculationParams]
+        self, id: Any, /, *, events: Events = None, **params: Unpack[CalculationParams]
     ) -> UsageMetricCalculation:
         """The metric over the customers' events of a period, as Sequence's calculate endpoint
         answers (docs/evaluation.md); ``events`` as :meth:`EvaluatingService.evaluate` takes them."""

@@ -17,6 +17,7 @@ from .metrics import METRICS, ORDER, MetricListParams, metric_id
 from .records import StatsigMetricCreate, StatsigMetricRecord, StatsigMetricReplace, StatsigMetricUpdate
 
 if TYPE_CHECKING:
+    from ...evaluation.runners import Events
     from ...store import Store
     from .evaluation import MetricEvaluationParams, MetricEvaluationResult
 
@@ -59,7 +60,7 @@ class MetricService(
         return super().list(**params)
 
     def evaluate(  # type: ignore[override]
-        self, id: Any, /, *, events: Any = None, **params: Unpack[MetricEvaluationParams]
+        self, id: Any, /, *, events: Events = None, **params: Unpack[MetricEvaluationParams]
     ) -> MetricEvaluationResult:
         """The metric's value per unit and day from ``date_from`` to ``date_to`` (docs/evaluation.md);
         ``events`` as :meth:`EvaluatingService.evaluate` takes them."""
