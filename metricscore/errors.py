@@ -3,7 +3,7 @@
 ::
 
     MetricscoreError          .code (stable string), .status (HTTP status a server should use)
-    ├── ValidationError       .errors {field: [messages]}; nothing was written
+    ├── ValidationError       .errors {field: [messages] | nested}, .messages(*path); nothing was written
     ├── NotFound
     ├── Conflict              a unique key was violated, or an operation is refused by state
     ├── Unauthenticated
@@ -23,6 +23,7 @@ __all__ = [
     "ConfigurationError",
     "Conflict",
     "ErrorMessage",
+    "ErrorTree",
     "MetricscoreError",
     "NotFound",
     "PermissionDenied",
@@ -66,7 +67,11 @@ class MetricscoreError(Exception):
         self.message = message
 
 
-ErrorTree = dict[str, Any]
+#: :attr:`ValidationError.errors`: each bad field's messages, a nested field's own tree (list items
+#: keyed by their index as a string): ``{"name": [...], "metricEvents": {"0": {"name": [...]}}}``.
+#: A type checker asks which of the two a value is before it is used; :meth:`ValidationError.messages`
+#: reads one field's messages directly.
+ErrorTree = dict[str, "list[ErrorMessage] | ErrorTree"]
 
 
 class ValidationError(MetricscoreError):
@@ -84,6 +89,18 @@ class ValidationError(MetricscoreError):
             errors = {NON_FIELD_ERRORS: [ErrorMessage(errors)]}
         self.errors: ErrorTree = normalize_errors(errors)
         super().__init__(_summarize(self.errors))
+
+    def messages(self, *path: str) -> list[ErrorMessage]:
+        """The messages of the field at ``path``: ``messages("name")``, ``messages("metricEvents",
+        "0", "name")``; a path to a nested field gives every message below it, an unreported one
+        ``[]``. ``messages()`` is every message. Typed, unlike indexing :attr:`errors`, whose values
+        are either messages or a nested tree."""
+        node: list[ErrorMessage] | ErrorTree = self.errors
+        for key in path:
+            if not isinstance(node, dict) or key not in node:
+                return []
+            node = node[key]
+        return list(node) if isinstance(node, list) else [message for _, message in _flat_items(node)]
 
     def flat(self) -> list[tuple[tuple[str, ...], ErrorMessage]]:
         """Every (path, message) pair, in the order the fields were reported."""

@@ -8,11 +8,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, cast
 
 import marshmallow as ma
 
 from .errors import Conflict, MetricscoreError, ValidationError
+from .generics import DefaultedGeneric, TypeVar
 from .jsonvalue import copy_json
 from .pagination import Pagination
 from .query import Filter, OrderBy
@@ -23,13 +24,31 @@ from .validation import CodedField, load
 if TYPE_CHECKING:
     from .store import Store
 
-__all__ = ["ACTOR_FIELD", "Context", "ListRequest", "Mode", "RecordT", "Resource"]
+__all__ = [
+    "ACTOR_FIELD",
+    "Context",
+    "CreateT",
+    "ListRequest",
+    "Mode",
+    "RecordT",
+    "ReplaceT",
+    "Resource",
+    "UpdateT",
+]
 
 #: The name under which a bad actor is reported (the keyword argument of the service calls).
 ACTOR_FIELD = "actor_id"
 
+
 #: A resource's wire shape: the ``TypedDict`` its ``render`` returns (e.g. ``AccountRecord``).
 RecordT = TypeVar("RecordT", bound=Mapping[str, object])
+#: What ``create`` takes: the ``TypedDict`` of the create body (e.g. ``AccountCreate``). Without
+#: one (a resource declared ``Resource[WidgetRecord]``) a payload is ``Any``, checked at run time only.
+CreateT = TypeVar("CreateT", bound=Mapping[str, object], default=Any)
+#: What ``replace`` (PUT) takes: the full body of a change, its required fields required.
+ReplaceT = TypeVar("ReplaceT", bound=Mapping[str, object], default=Any)
+#: What ``update`` (PATCH) takes: the same fields as ``ReplaceT``, every one of them optional.
+UpdateT = TypeVar("UpdateT", bound=Mapping[str, object], default=Any)
 #: ``create``: a new record; ``update``: a partial change (PATCH); ``replace``: a full one (PUT).
 Mode = Literal["create", "update", "replace"]
 
@@ -55,12 +74,19 @@ class ListRequest:
     order: tuple[OrderBy, ...]
 
 
-class Resource(Generic[RecordT]):
+class Resource(DefaultedGeneric, Generic[RecordT, CreateT, ReplaceT, UpdateT]):
     """Base class of every resource. Subclasses set the class attributes and override hooks.
 
     ``record_type`` (a ``TypedDict``) is the one declaration of the wire shape: it types the
     results of the resource's service, orders and checks ``render`` (tests/test_resource_declarations.py),
     builds ``wire`` (:func:`~metricscore.wire.wire_map`) and the record schema of the OpenAPI document.
+
+    The type arguments name the payload ``TypedDict`` s the service's calls take, e.g.
+    ``Resource[AccountRecord, AccountCreate, AccountCreate, AccountUpdate]``: ``create``'s body
+    (``create_schema``'s fields), ``replace``'s (``update_schema``'s, or ``create_schema``'s when
+    there is none) and ``update``'s (the same fields, all optional). They only type the calls
+    (validation stays the schemas'); tests/test_typing.py checks them against the schemas, key by
+    key and required by required, so the two cannot drift apart.
     """
 
     #: Dotted public name, e.g. ``"posthog.accounts"``.

@@ -3,10 +3,12 @@
 Validation runs before any storage is touched; everything after it runs in one unit of work,
 so a failure at any step leaves nothing behind.
 
-The service is generic in the resource's wire shape and page class, so a type checker knows what
-each call returns: ``store.posthog.accounts(project_id=1)`` is a
-``ResourceService[AccountRecord, OffsetPage[AccountRecord]]``, its ``get(...)["tags"]`` is a
-``list[str]``, and its ``list()`` an :class:`~metricscore.pagination.OffsetPage` of ``AccountRecord``.
+The service is generic in the resource's wire shape, page class and payloads, so a type checker
+knows what each call returns and takes: ``store.posthog.accounts(project_id=1)`` is a
+``ResourceService[AccountRecord, OffsetPage[AccountRecord], AccountCreate, AccountCreate,
+AccountUpdate]``, its ``get(...)["tags"]`` is a ``list[str]``, its ``list()`` an
+:class:`~metricscore.pagination.OffsetPage` of ``AccountRecord``, and ``create({"nmae": "x"})``
+a type error (the payload types come from the resource: :class:`~metricscore.resource.Resource`).
 """
 
 from __future__ import annotations
@@ -14,20 +16,22 @@ from __future__ import annotations
 import copy
 import importlib
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, Generic, Never, Self, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, Literal, Never, Self, TypeVar, cast, overload
 
 from .errors import NON_FIELD_ERRORS, Conflict, ErrorMessage, MetricscoreError, NotFound, StorageError, ValidationError
+from .generics import DefaultedGeneric
 from .idempotency import KEY_FIELD, IdempotencyKeys, KeyRace, fingerprint, validate_key
 from .jsonvalue import string_problem
 from .pagination import Listing, Page
 from .query import Eq, storable_filters
 from .repository import Record, Repository, UnitOfWork
-from .resource import Context, Mode, RecordT, Resource
+from .resource import Context, CreateT, Mode, RecordT, ReplaceT, Resource, UpdateT
 from .table import TableSpec
 from .validation import display
 
 if TYPE_CHECKING:
     from .evaluation.events import EventLog
+    from .evaluation.runners import Events
     from .store import Store
 
 __all__ = ["EvaluatingService", "IdempotentService", "PageT", "ResourceService", "ResultT", "may_name_a_record"]
@@ -67,18 +71,22 @@ def may_name_a_record(table: TableSpec, id: Any) -> bool:
     return (length is None or len(id) <= length) and string_problem(id) is None
 
 
-class ResourceService(Generic[RecordT, PageT]):
+class ResourceService(DefaultedGeneric, Generic[RecordT, PageT, CreateT, ReplaceT, UpdateT]):
     """The operations on one resource within one scope (e.g. one PostHog project's accounts).
 
     Every call returns the record in the vendor's wire shape (``RecordT``, a ``TypedDict``) or, for
-    :meth:`list`, the dialect's page (``PageT``). Bad input raises
+    :meth:`list`, the dialect's page (``PageT``). :meth:`create` takes a ``CreateT``,
+    :meth:`replace` a ``ReplaceT`` and :meth:`update` an ``UpdateT`` (the resource's payload
+    ``TypedDict`` s; a payload from ``json.loads`` is ``Any`` and passes). Bad input raises
     :class:`~metricscore.ValidationError` naming every bad field; a missing record, or one of another
     scope, :class:`~metricscore.NotFound`; a taken unique key :class:`~metricscore.Conflict`.
     A keyword the resource does not take (``idempotency_key``, except on an
     :class:`IdempotentService`) is a type error for mypy and a ValidationError at run time.
     """
 
-    def __init__(self, store: Store, resource: Resource[RecordT], scope: Mapping[str, Any]) -> None:
+    def __init__(
+        self, store: Store, resource: Resource[RecordT, CreateT, ReplaceT, UpdateT], scope: Mapping[str, Any]
+    ) -> None:
         self.store = store
         self.resource = resource
         self.scope = resource.validate_scope(scope)
@@ -202,7 +210,7 @@ class ResourceService(Generic[RecordT, PageT]):
                 raise Conflict("A concurrent request used this idempotency key.", fields=(KEY_FIELD,)) from None
             return cast(RecordT, stored)
 
-    def create(self, data: Any, *, actor_id: Any = None, dry_run: bool = False, **refused: Never) -> RecordT:
+    def create(self, data: CreateT, *, actor_id: Any = None, dry_run: bool = False, **refused: Never) -> RecordT:
         """Validate ``data`` (the vendor's create body) and store a new record; returns it in the
         vendor's wire shape, read-only fields (id, timestamps, lineage) filled in.
 
@@ -226,7 +234,7 @@ class ResourceService(Generic[RecordT, PageT]):
 
         return self._run("create", None, payload, actor_id, key, body)
 
-    def create_many(self, data: object, *, actor_id: Any = None) -> list[RecordT]:
+    def create_many(self, data: list[CreateT], *, actor_id: Any = None) -> list[RecordT]:
         """Create every payload of ``data`` (a list) in one unit of work: all of them or none.
 
         Returns the records in the order given, each as :meth:`create` returns it. Every payload
@@ -288,7 +296,14 @@ class ResourceService(Generic[RecordT, PageT]):
             raise Conflict(f"Item {index}: {first}{more}", fields=fields, resource=self.resource.name)
         return results
 
-    def validate(self, data: object, mode: str = "create") -> dict[str, Any]:
+    @overload
+    def validate(self, data: CreateT, mode: Literal["create"] = "create") -> dict[str, Any]: ...
+    @overload
+    def validate(self, data: ReplaceT, mode: Literal["replace"]) -> dict[str, Any]: ...
+    @overload
+    def validate(self, data: UpdateT, mode: Literal["update"]) -> dict[str, Any]: ...
+
+    def validate(self, data: object, mode: Mode = "create") -> dict[str, Any]:
         """``data`` validated as :meth:`create` (``mode="create"``), :meth:`update` (``"update"``,
         partial) or :meth:`replace` (``"replace"``) would validate it; stores nothing.
 
@@ -303,7 +318,7 @@ class ResourceService(Generic[RecordT, PageT]):
                 f"Unknown mode {display(mode)}; expected one of: {', '.join(_MODES)}.", "invalid_input"
             )
             raise ValidationError({"mode": [message]})
-        return self.resource.load(data, cast(Mode, mode))
+        return self.resource.load(data, mode)
 
     def get(self, id: Any) -> RecordT:
         """The record with this ``id`` in the vendor's wire shape; NotFound if there is none in
@@ -323,7 +338,7 @@ class ResourceService(Generic[RecordT, PageT]):
         with self._reading() as repository:
             return self.resource.render(self._existing(repository, id))
 
-    def update(self, id: Any, data: Any, *, actor_id: Any = None, dry_run: bool = False) -> RecordT:
+    def update(self, id: Any, data: UpdateT, *, actor_id: Any = None, dry_run: bool = False) -> RecordT:
         """Change only the fields sent (PATCH; Statsig's POST to a metric); returns the new state.
 
         Fields not sent keep their values. ``dry_run`` validates and returns the would-be record
@@ -331,7 +346,9 @@ class ResourceService(Generic[RecordT, PageT]):
         """
         return self._change(id, data, "update", actor_id, dry_run)
 
-    def replace(self, id: Any, data: Any, *, actor_id: Any = None, dry_run: bool = False, **refused: Never) -> RecordT:
+    def replace(
+        self, id: Any, data: ReplaceT, *, actor_id: Any = None, dry_run: bool = False, **refused: Never
+    ) -> RecordT:
         """Replace the record (PUT): required fields must be sent; returns the new state.
 
         An omitted optional field keeps its value (PostHog, as DRF) or is reset to its default
@@ -412,7 +429,7 @@ class ResourceService(Generic[RecordT, PageT]):
 
         return EventLog(self.store, self.resource.events_dataset(self.scope))
 
-    def evaluate(self, id: Any, /, *, events: Any = None, **params: Any) -> Mapping[str, Any]:
+    def evaluate(self, id: Any, /, *, events: Events = None, **params: Any) -> Mapping[str, Any]:
         """Compute the metric ``id`` over events; the answer is in the vendor's shape (typed on an
         :class:`EvaluatingService`, which every metric namespace returns).
 
@@ -448,7 +465,7 @@ class ResourceService(Generic[RecordT, PageT]):
             raise self.resource.conflict(conflict) from conflict
 
 
-class IdempotentService(ResourceService[RecordT, PageT]):
+class IdempotentService(ResourceService[RecordT, PageT, CreateT, ReplaceT, UpdateT]):
     """A service whose ``create``, ``replace`` and ``delete`` take an ``idempotency_key`` (the
     ``Idempotency-Key`` header: Sequence's own, an extension on PostHog and Statsig): a repeated
     call with the same key and body returns the first result without writing again; the same key
@@ -456,7 +473,7 @@ class IdempotentService(ResourceService[RecordT, PageT]):
 
     def create(
         self,
-        data: Any,
+        data: CreateT,
         *,
         actor_id: Any = None,
         dry_run: bool = False,
@@ -472,7 +489,7 @@ class IdempotentService(ResourceService[RecordT, PageT]):
     def replace(
         self,
         id: Any,
-        data: Any,
+        data: ReplaceT,
         *,
         actor_id: Any = None,
         dry_run: bool = False,
@@ -493,12 +510,15 @@ class IdempotentService(ResourceService[RecordT, PageT]):
         return self._delete(id, actor_id, idempotency_key)
 
 
-class EvaluatingService(IdempotentService[RecordT, PageT], Generic[RecordT, PageT, ResultT]):
+class EvaluatingService(
+    IdempotentService[RecordT, PageT, CreateT, ReplaceT, UpdateT],
+    Generic[RecordT, PageT, ResultT, CreateT, ReplaceT, UpdateT],
+):
     """An idempotent service over metric definitions, whose :meth:`evaluate` answers ``ResultT``
     (the vendor's answer shape, a ``TypedDict``): ``store.sequence.usage_metrics(...)``,
     ``store.posthog.group_usage_metrics(...)`` and ``store.statsig.metrics(...)``."""
 
-    def evaluate(self, id: Any, /, *, events: Any = None, **params: Any) -> ResultT:
+    def evaluate(self, id: Any, /, *, events: Events = None, **params: Any) -> ResultT:
         """Compute the metric ``id`` over events, in the vendor's answer shape (docs/evaluation.md).
 
         ``events``: ``None`` for this scope's built-in events (:attr:`events`), an events runner
@@ -516,7 +536,7 @@ class _Unit:
 
     __slots__ = ("_service", "_unit")
 
-    def __init__(self, service: ResourceService[Any, Any]) -> None:
+    def __init__(self, service: ResourceService[Any, Any, Any, Any, Any]) -> None:
         self._service = service
 
     def _begin(self, write: bool) -> UnitOfWork:
@@ -545,7 +565,7 @@ class _Operation(_Unit):
 
     __slots__ = ("_actor", "_write")
 
-    def __init__(self, service: ResourceService[Any, Any], write: bool, actor: Any) -> None:
+    def __init__(self, service: ResourceService[Any, Any, Any, Any, Any], write: bool, actor: Any) -> None:
         self._service = service
         self._write = write
         self._actor = actor
@@ -576,7 +596,7 @@ class _Reading(_Unit):
             raise
 
 
-ServiceT = TypeVar("ServiceT", bound=ResourceService[Any, Any])
+ServiceT = TypeVar("ServiceT", bound=ResourceService[Any, Any, Any, Any, Any])
 
 
 class _Batch(Generic[ServiceT]):
@@ -602,7 +622,7 @@ class _InBatch:
 
     __slots__ = ("_service",)
 
-    def __init__(self, service: ResourceService[Any, Any]) -> None:
+    def __init__(self, service: ResourceService[Any, Any, Any, Any, Any]) -> None:
         self._service = service
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: Any) -> None:
@@ -615,7 +635,7 @@ class _Joined(_InBatch):
 
     __slots__ = ("_actor",)
 
-    def __init__(self, service: ResourceService[Any, Any], actor: Any) -> None:
+    def __init__(self, service: ResourceService[Any, Any, Any, Any, Any], actor: Any) -> None:
         self._service = service
         self._actor = actor
 

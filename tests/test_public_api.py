@@ -122,3 +122,22 @@ def test_a_backend_failure_surfaces_as_storage_error() -> None:
     with pytest.raises(mc.StorageError) as caught:
         mc.open_store(Broken()).posthog.accounts(project_id=1).list()
     assert isinstance(caught.value.__cause__, OSError)
+
+
+def test_validation_error_messages_reads_one_fields_messages_at_any_depth() -> None:
+    """``error.messages(*path)`` is the typed way to read ``error.errors`` (whose values are either
+    a field's messages or a nested tree): a leaf's list, everything below a nested field, or []."""
+    statsig = mc.open_store("memory://").statsig.metrics(project_id="p")
+    bad: Any = {"name": "", "type": "sum", "metricEvents": [{"name": "ok"}, {"name": 5, "type": "nope"}]}
+    with pytest.raises(mc.ValidationError) as caught:
+        statsig.create(bad)
+    error = caught.value
+    leaf = error.errors["metricEvents"]["1"]["name"]
+    assert leaf and error.messages("metricEvents", "1", "name") == leaf
+    below = [*error.errors["metricEvents"]["1"]["name"], *error.errors["metricEvents"]["1"]["type"]]
+    assert sorted(error.messages("metricEvents", "1")) == sorted(below)
+    assert sorted(error.messages("metricEvents")) == sorted(below)
+    assert error.messages("name") == error.errors["name"] and error.messages("name")[0].code
+    assert error.messages() == [message for _, message in error.flat()]
+    assert error.messages("metricEvents", "0") == []  # item 0 is valid
+    assert error.messages("nosuch") == error.messages("name", "deeper") == []

@@ -6,11 +6,21 @@ error it must report (``# E: ...``); any other report fails the test.
 
 from __future__ import annotations
 
+import importlib
+import inspect
+import json
 import re
+import subprocess
+import sys
+import types
+import typing
 from pathlib import Path
 from typing import Any
 
 import pytest
+from test_resource_declarations import SCOPES, _service
+
+import metricscore as mc
 
 api = pytest.importorskip("mypy.api", reason="needs the dev extra: pip install 'metricscore[dev]'")
 
@@ -37,7 +47,10 @@ def test_mypy_strict_knows_the_wire_shapes_pages_and_keywords(tmp_path: Path) ->
     for line in stdout.splitlines():
         found = re.match(r"(?:.*/)?user_code\.py:(\d+): (.*?)(?:  \[[\w-]+\])?$", line)
         assert found, f"unexpected mypy output: {line}\n{stderr}"
-        if not re.fullmatch(r'note: "\w+" defined in "[\w.]+"', found.group(2)):  # where a misused method lives
+        # Context of an error, not a report of its own: where a misused method lives, an overload's variants.
+        if not re.fullmatch(
+            r'note: ("\w+" defined in "[\w.]+"|Possible overload variants:|    def .*)', found.group(2)
+        ):
             reported.setdefault(int(found.group(1)), []).append(found.group(2))
     expected = _expected()
     assert len(expected) >= 12
@@ -46,11 +59,46 @@ def test_mypy_strict_knows_the_wire_shapes_pages_and_keywords(tmp_path: Path) ->
     assert set(reported) == set(expected), {n: reported[n] for n in set(reported) - set(expected)}
 
 
+def test_the_typed_api_example_type_checks(tmp_path: Path) -> None:
+    """The example under "Typed API" in docs/architecture.md (run by tests/test_docs.py) also passes
+    ``mypy --strict``, so each of its ``assert_type`` claims holds for a type checker too."""
+    doc = (Path(__file__).parent.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
+    section = doc.split("### Typed API\n", 1)[1]
+    block = section.split("```python\n", 1)[1].split("\n```", 1)[0]
+    assert "assert_type(" in block
+    example = tmp_path / "typed_api.py"
+    example.write_text(block + "\n", encoding="utf-8")
+    stdout, stderr, status = api.run(
+        [
+            "--strict",
+            "--follow-imports=silent",
+            "--no-error-summary",
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            str(example),
+        ]
+    )
+    assert (stdout, status) == ("", 0), stdout + stderr
+
+
+def test_pyright_reports_the_same_misuses() -> None:
+    """A pyright user sees the same: an error on every line mypy must report, and on no other
+    (pyright words its messages its own way, so only the lines are compared)."""
+    pytest.importorskip("pyright", reason="needs the dev extra: pip install 'metricscore[dev]'")
+    done = subprocess.run(
+        [sys.executable, "-m", "pyright", "--outputjson", "--pythonpath", sys.executable, str(USER_CODE)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.stdout.startswith("{"), done.stderr  # pyright runs on Node.js: the system's, or one it downloads
+    report = json.loads(done.stdout)
+    errors = {d["range"]["start"]["line"] + 1 for d in report["generalDiagnostics"] if d["severity"] == "error"}
+    expected = {number for number, text in _expected().items() if text.startswith("error: ")}
+    assert errors == expected, {"unexpected": sorted(errors - expected), "missing": sorted(expected - errors)}
+
+
 def test_every_public_call_has_a_docstring() -> None:
     """``help()`` explains each call a user makes (the namespaces, the services and their methods)."""
     import inspect
-
-    import metricscore as mc
 
     store = mc.open_store("memory://")
     services = [
@@ -73,7 +121,6 @@ def test_every_public_call_has_a_docstring() -> None:
 def test_a_plain_service_honours_or_refuses_idempotency_keys_at_run_time() -> None:
     """mypy refuses ``idempotency_key`` on a plain ResourceService; at run time it is honoured when
     the resource is idempotent, a ValidationError naming it when not, and other keywords a TypeError."""
-    import metricscore as mc
     from metricscore.dialects.posthog.accounts import ACCOUNTS
     from metricscore.idempotency import KEY_FIELD
     from metricscore.testing import errors_of
@@ -93,3 +140,180 @@ def test_a_plain_service_honours_or_refuses_idempotency_keys_at_run_time() -> No
     assert KEY_FIELD in errors_of(unkeyed.create, {"name": "Acme"}, idempotency_key="k")
     assert KEY_FIELD in errors_of(unkeyed.create, {"name": "Acme"}, dry_run=True, idempotency_key="k")
     assert unkeyed.list().count == 0
+
+
+# -- the payload types agree with the schemas that validate them -----------------------------------
+
+
+def _resource_arguments(resource: Any) -> tuple[Any, ...]:
+    """The type arguments of the ``Resource[...]`` a resource class declares (record, create, replace, update)."""
+    from metricscore.resource import Resource
+
+    for cls in type(resource).__mro__:
+        for base in cls.__dict__.get("__orig_bases__", ()):
+            if typing.get_origin(base) is Resource:
+                return typing.get_args(base)
+    raise AssertionError(f"{type(resource).__name__} declares no Resource[...] base")
+
+
+def _strip(annotation: Any) -> tuple[Any, bool]:
+    """``annotation`` without ``Annotated``/``NotRequired`` and ``None``; and whether it allowed ``None``."""
+    while typing.get_origin(annotation) in (typing.Annotated, typing.NotRequired, typing.Required):
+        annotation = typing.get_args(annotation)[0]
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        members = [a for a in typing.get_args(annotation) if a is not type(None)]
+        nullable = len(members) < len(typing.get_args(annotation))
+        return (members[0] if len(members) == 1 else typing.Union[tuple(members)]), nullable
+    return annotation, False
+
+
+def _literal_values(annotation: Any) -> set[Any]:
+    if typing.get_origin(annotation) is typing.Literal:
+        return {v for arg in typing.get_args(annotation) for v in _literal_values(arg)}
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return {v for arg in typing.get_args(annotation) for v in _literal_values(arg)}
+    return {annotation}
+
+
+def _payload_problems(typed: Any, schema: Any, partial: bool, where: str) -> list[str]:
+    """Every way the ``TypedDict`` ``typed`` disagrees with the marshmallow ``schema`` (keys, which are
+    required, which take ``None``, the choices of a ``Choice``), recursing into nested schemas."""
+    import marshmallow as ma
+
+    hints = typing.get_type_hints(typed, include_extras=True)
+    fields = {f.data_key or name: f for name, f in schema.fields.items() if not f.dump_only}
+    problems = [f"{where}: {key} not in the schema" for key in set(hints) - set(fields)]
+    problems += [f"{where}: {key} not in {typed.__name__}" for key in set(fields) - set(hints)]
+    for key in set(hints) & set(fields):
+        field, (annotation, nullable) = fields[key], _strip(hints[key])
+        if (key in typed.__required_keys__) != (field.required and not partial):
+            problems.append(f"{where}.{key}: required in one, not the other")
+        if nullable != bool(field.allow_none):
+            problems.append(f"{where}.{key}: None allowed in one, not the other")
+        choices = getattr(field, "choices", None)
+        if choices is not None and _literal_values(annotation) != set(choices):
+            problems.append(f"{where}.{key}: {sorted(_literal_values(annotation), key=str)} != {sorted(choices)}")
+        inner, item = field, annotation
+        if hasattr(field, "inner"):  # a list: its items
+            inner, item = field.inner, _strip(typing.get_args(annotation)[0] if typing.get_args(annotation) else Any)[0]
+        nested = getattr(inner, "schema", None)
+        if typing.is_typeddict(item):  # a nested payload type is checked against its schema, never unchecked
+            if not isinstance(nested, ma.Schema):
+                problems.append(f"{where}.{key}: {item.__name__} has no nested schema to agree with")
+            else:
+                problems += _payload_problems(item, nested, False, f"{where}.{key}")
+    return problems
+
+
+@pytest.mark.parametrize("name", sorted(__import__("metricscore.dialects", fromlist=["RESOURCES"]).RESOURCES))
+def test_each_resources_payload_types_match_its_schemas(name: str) -> None:
+    """``create``/``replace``/``update`` are typed with the ``TypedDict`` s the resource class names
+    (``Resource[Record, Create, Replace, Update]``); each has exactly the fields its schema validates,
+    the same ones required (none for ``update``, a partial change), the same ones nullable and the
+    same choices, nested items included. A field added to a schema and not to its type fails here."""
+    from metricscore.dialects import RESOURCES
+
+    resource = RESOURCES[name]
+    record, create, replace, update = _resource_arguments(resource)
+    assert record is resource.record_type
+    assert all(typing.is_typeddict(t) for t in (create, replace, update)), name
+    change_schema = resource.update_schema or resource.create_schema
+    problems = _payload_problems(create, resource.create_schema, False, f"{name} create")
+    problems += _payload_problems(replace, change_schema, False, f"{name} replace")
+    problems += _payload_problems(update, change_schema, True, f"{name} update")
+    assert problems == []
+
+
+#: One definition per metric resource that every other can express (a count of one event's
+#: events), so each pair translates at least once whatever the generated payloads are.
+TRANSLATABLE: dict[str, dict[str, Any]] = {
+    "posthog.group_usage_metrics": {"name": "Calls", "filters": {"events": [{"id": "call", "type": "events"}]}},
+    "sequence.usage_metrics": {"name": "Calls", "metricType": "SIMPLE", "eventType": "call",
+                               "aggregationType": "COUNT"},
+    "statsig.metrics": {"name": "Calls", "type": "event_count_custom", "unitTypes": ["userID"],
+                        "metricEvents": [{"name": "call"}]},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("source", sorted(TRANSLATABLE))
+@pytest.mark.parametrize("target", sorted(TRANSLATABLE))
+def test_a_translated_payload_is_the_targets_create_payload(source: str, target: str) -> None:
+    """``translate(..., target=name)`` is typed ``Translation[<the target's create payload>]`` (so
+    its payload passes to the target service's ``create``): each payload it answers has only
+    that ``TypedDict`` 's keys and all of its required ones."""
+    from hypothesis import HealthCheck, example, given, settings
+
+    from metricscore.dialects import RESOURCES
+    from metricscore.testing.strategies import payloads
+
+    create = _resource_arguments(RESOURCES[target])[1]
+    translated: list[object] = []
+
+    @settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+    @given(payloads(source))
+    @example(TRANSLATABLE[source])
+    def check(payload: dict[str, Any]) -> None:
+        try:
+            answer = mc.translate(payload, source, target)
+        except mc.TranslationError:
+            return  # a definition the target cannot express
+        translated.append(answer.payload)
+        assert set(answer.payload) <= set(create.__annotations__), set(answer.payload) - set(create.__annotations__)
+        assert create.__required_keys__ <= set(answer.payload)
+
+    check()
+    assert translated, "no payload translated: the check checked nothing"
+
+
+def _keywords(method: Any, namespace: dict[str, Any]) -> Any:
+    """The ``TypedDict`` of a method's ``**params: Unpack[...]`` (only that annotation is read: the
+    others may name what is imported for type checkers only)."""
+    hint = inspect.signature(method).parameters["params"].annotation
+    if isinstance(hint, str):  # postponed annotations
+        hint = eval(hint, vars(sys.modules[method.__module__]), {"Unpack": typing.Unpack, **namespace})
+    assert typing.get_origin(hint) is typing.Unpack, f"{method.__qualname__} takes untyped keywords"
+    return typing.get_args(hint)[0]
+
+
+def _service_class(name: str) -> Any:
+    return type(_service(mc.open_store("memory://"), name))
+
+
+@pytest.mark.parametrize("name", sorted(SCOPES))
+def test_list_keywords_are_the_declared_query_parameters(name: str) -> None:
+    """``list()`` takes exactly the query parameters the resource and its pagination declare (the
+    ones the OpenAPI document lists and ``list_request`` reads), each ``enum`` as a ``Literal``."""
+    from metricscore.dialects import RESOURCES
+
+    resource = RESOURCES[name]
+    declared = {**resource.list_parameters, **resource.pagination.parameters()}
+    service = _service_class(name)
+    typed = _keywords(service.list, vars(importlib.import_module(service.__module__)))
+    assert set(typing.get_type_hints(typed)) == set(declared)
+    assert typed.__required_keys__ == frozenset()
+    for key, annotation in typing.get_type_hints(typed).items():
+        if "enum" in declared[key]:
+            assert _literal_values(_strip(annotation)[0]) == set(declared[key]["enum"]), key
+
+
+EVALUATION_ROUTES = {
+    "posthog.group_usage_metrics": ("metricscore.http.posthog", "_USAGE"),
+    "sequence.usage_metrics": ("metricscore.http.sequence", "CALCULATE"),
+    "statsig.metrics": ("metricscore.http.statsig", "EVALUATE"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EVALUATION_ROUTES))
+def test_evaluate_keywords_are_the_evaluation_routes_query_parameters(name: str) -> None:
+    """``evaluate()`` takes exactly the query parameters its HTTP route documents, the same ones
+    required (the route passes its query string to ``evaluate``)."""
+    from metricscore.dialects import RESOURCES
+
+    module, attribute = EVALUATION_ROUTES[name]
+    route = getattr(importlib.import_module(module), attribute)
+    service = _service_class(name)
+    evaluation = importlib.import_module(RESOURCES[name].evaluation.partition(":")[0])
+    typed = _keywords(service.evaluate, vars(evaluation))
+    assert {key: key in typed.__required_keys__ for key in typing.get_type_hints(typed)} == {
+        query: required for query, required, _ in route.query
+    }

@@ -8,13 +8,20 @@ from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any, Generic, Self, TypedDict, TypeVar, cast
 from urllib.parse import parse_qs, quote, urlsplit
 
-from ..dialects.posthog import AccountRecord, GroupUsageMetricRecord
+from ..dialects.posthog import (
+    AccountCreate,
+    AccountRecord,
+    AccountUpdate,
+    GroupUsageMetricCreate,
+    GroupUsageMetricRecord,
+    GroupUsageMetricUpdate,
+)
 from ..errors import ErrorMessage
 from .base import BaseClient
 
-if TYPE_CHECKING:  # the records' wire shapes, as the store's services type them
-    from ..dialects.sequence import UsageMetricRecord
-    from ..dialects.statsig import StatsigMetricRecord
+if TYPE_CHECKING:  # the records' wire shapes and payloads, as the store's services type them
+    from ..dialects.sequence import UsageMetricCreate, UsageMetricRecord
+    from ..dialects.statsig import StatsigMetricCreate, StatsigMetricRecord, StatsigMetricReplace, StatsigMetricUpdate
 
 __all__ = [
     "AccountsClient",
@@ -28,6 +35,9 @@ __all__ = [
 ]
 
 R = TypeVar("R")
+#: A collection's create (and PUT) body and its PATCH body: the store's payload ``TypedDict`` s.
+C = TypeVar("C", bound=Mapping[str, object])
+U = TypeVar("U", bound=Mapping[str, object])
 
 
 class OffsetEnvelope(TypedDict, Generic[R]):
@@ -66,7 +76,7 @@ class PostHogClient(BaseClient):
         return {}
 
 
-class _PostHogCollection(Generic[R]):
+class _PostHogCollection(Generic[R, C, U]):
     """List (limit/offset, every page), create, retrieve, PATCH, PUT, DELETE."""
 
     page_size = 100
@@ -95,16 +105,16 @@ class _PostHogCollection(Generic[R]):
         record: R = self.client.request("GET", f"{self.path}{_segment(id)}/")
         return record
 
-    def create(self, payload: Mapping[str, Any], *, idempotency_key: str | None = None) -> R:
+    def create(self, payload: C, *, idempotency_key: str | None = None) -> R:
         """``idempotency_key`` is ignored: PostHog takes none (a create is never retried)."""
         record: R = self.client.request("POST", self.path, json=dict(payload))
         return record
 
-    def update(self, id: str, payload: Mapping[str, Any]) -> R:
+    def update(self, id: str, payload: U) -> R:
         record: R = self.client.request("PATCH", f"{self.path}{_segment(id)}/", json=dict(payload))
         return record
 
-    def replace(self, id: str, payload: Mapping[str, Any], *, idempotency_key: str | None = None) -> R:
+    def replace(self, id: str, payload: C, *, idempotency_key: str | None = None) -> R:
         record: R = self.client.request("PUT", f"{self.path}{_segment(id)}/", json=dict(payload))
         return record
 
@@ -125,11 +135,13 @@ def _query(url: Any) -> dict[str, Any] | None:
     return {key: values[-1] for key, values in parse_qs(urlsplit(url).query).items()}
 
 
-class AccountsClient(_PostHogCollection[AccountRecord]):
+class AccountsClient(_PostHogCollection[AccountRecord, AccountCreate, AccountUpdate]):
     """``/api/environments/{project_id}/accounts/``."""
 
 
-class GroupUsageMetricsClient(_PostHogCollection[GroupUsageMetricRecord]):
+class GroupUsageMetricsClient(
+    _PostHogCollection[GroupUsageMetricRecord, GroupUsageMetricCreate, GroupUsageMetricUpdate]
+):
     """``/api/projects/{project_id}/groups_types/{group_type_index}/metrics/``."""
 
 
@@ -199,17 +211,17 @@ class UsageMetricsClient:
         record: UsageMetricRecord = self.client.request("GET", f"{self.path}/{_segment(id)}")
         return record
 
-    def create(self, payload: Mapping[str, Any], *, idempotency_key: str | None = None) -> UsageMetricRecord:
+    def create(self, payload: UsageMetricCreate, *, idempotency_key: str | None = None) -> UsageMetricRecord:
         record: UsageMetricRecord = self.client.request(
             "POST", self.path, json=dict(payload), headers=self._key(idempotency_key)
         )
         return record
 
-    def update(self, id: str, payload: Mapping[str, Any]) -> UsageMetricRecord:
+    def update(self, id: str, payload: UsageMetricCreate) -> UsageMetricRecord:
         """Sequence has no partial update: the payload replaces the metric (PUT)."""
         return self.replace(id, payload)
 
-    def replace(self, id: str, payload: Mapping[str, Any], *, idempotency_key: str | None = None) -> UsageMetricRecord:
+    def replace(self, id: str, payload: UsageMetricCreate, *, idempotency_key: str | None = None) -> UsageMetricRecord:
         record: UsageMetricRecord = self.client.request(
             "PUT", f"{self.path}/{_segment(id)}", json=dict(payload), headers=self._key(idempotency_key)
         )
@@ -272,17 +284,18 @@ class StatsigMetricsClient:
     def get(self, id: str) -> StatsigMetricRecord:
         return self._data(self.client.request("GET", f"{self.path}/{_segment(id)}"))
 
-    def create(self, payload: Mapping[str, Any], *, idempotency_key: str | None = None) -> StatsigMetricRecord:
+    def create(self, payload: StatsigMetricCreate, *, idempotency_key: str | None = None) -> StatsigMetricRecord:
         """``idempotency_key`` is ignored: Statsig takes none (a create is never retried)."""
         return self._data(self.client.request("POST", self.path, json=dict(payload)))
 
-    def update(self, id: str, payload: Mapping[str, Any]) -> StatsigMetricRecord:
+    def update(self, id: str, payload: StatsigMetricUpdate) -> StatsigMetricRecord:
         return self._data(self.client.request("POST", f"{self.path}/{_segment(id)}", json=dict(payload)))
 
     def replace(
-        self, id: str, payload: Mapping[str, Any], *, idempotency_key: str | None = None
+        self, id: str, payload: StatsigMetricReplace, *, idempotency_key: str | None = None
     ) -> StatsigMetricRecord:
-        return self.update(id, payload)
+        """Statsig has no PUT: the body (its updatable fields, ``name`` required) is a POST update."""
+        return self._data(self.client.request("POST", f"{self.path}/{_segment(id)}", json=dict(payload)))
 
     def delete(self, id: str, *, idempotency_key: str | None = None) -> None:
         self.client.request("DELETE", f"{self.path}/{_segment(id)}")

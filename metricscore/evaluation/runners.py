@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from ..errors import ConfigurationError, MetricscoreError, StorageError
-from .events import Event, EventLog, normalize_event
+from .events import Event, EventLog, EventsSource, normalize_event
 from .plan import Plan, Row
 from .reference import evaluate_plan
 
@@ -14,7 +14,11 @@ if TYPE_CHECKING:
     from ..store import Store
     from .compile import EventsRunner
 
-__all__ = ["ReferenceEvents", "StoreEvents", "events_runner", "sql_events"]
+__all__ = ["Events", "ReferenceEvents", "StoreEvents", "events_runner", "sql_events"]
+
+#: What ``evaluate(events=...)`` takes: ``None`` (the scope's built-in events), an events runner
+#: (:func:`sql_events`, anything with ``run(plan)``) or the events themselves (the reference evaluator).
+Events: TypeAlias = "EventsRunner | Iterable[Event | Mapping[str, Any]] | None"
 
 
 class ReferenceEvents:
@@ -52,7 +56,7 @@ class StoreEvents:
             raise StorageError(f"Evaluation failed: {type(error).__name__}: {error}") from error
 
 
-def sql_events(target: Any, source: Any) -> EventsRunner:
+def sql_events(target: Any, source: EventsSource) -> EventsRunner:
     """A runner over a declared :class:`~metricscore.evaluation.events.EventsSource`.
 
     ``target`` is a SQLAlchemy engine or URL (SQLite, PostgreSQL, MariaDB/MySQL, DuckDB), or

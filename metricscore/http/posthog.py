@@ -9,12 +9,10 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
-from ..dialects.posthog import AccountRecord, GroupUsageMetricRecord, PostHog
+from ..dialects.posthog import AccountsService, GroupUsageMetricsService, PostHog
 from ..dialects.posthog.errors import ERROR_SCHEMA, render_error
 from ..dialects.posthog.evaluation import GroupUsageResult
 from ..errors import MetricscoreError, NotFound, PermissionDenied, Unauthenticated, ValidationError
-from ..pagination import OffsetPage
-from ..service import EvaluatingService, IdempotentService
 from .dialect import (
     HttpDialect,
     NotAcceptable,
@@ -53,16 +51,14 @@ def _posthog(call: Call) -> PostHog:
     return namespace
 
 
-def _accounts(call: Call) -> IdempotentService[AccountRecord, OffsetPage[AccountRecord]]:
+def _accounts(call: Call) -> AccountsService:
     try:
         return _posthog(call).accounts(project_id=int(call.params["project_id"]))
     except ValidationError:
         raise NotFound() from None
 
 
-def _group_metrics(
-    call: Call,
-) -> EvaluatingService[GroupUsageMetricRecord, OffsetPage[GroupUsageMetricRecord], GroupUsageResult]:
+def _group_metrics(call: Call) -> GroupUsageMetricsService:
     index = call.params["group_type_index"]
     if not (index.isascii() and index.isdigit()) or len(index) > 9:
         raise NotFound()
@@ -131,7 +127,7 @@ def _item(service: Any, resource: str, label: str, scope: str) -> dict[str, Oper
 
 
 def _usage(call: Call) -> tuple[int, Any]:
-    return 200, json_numbers(_group_metrics(call).evaluate(call.params["id"], **evaluation_query(call)))
+    return 200, json_numbers(_group_metrics(call).evaluate(call.params["id"], events=None, **evaluation_query(call)))
 
 
 _USAGE = QueryOperation(

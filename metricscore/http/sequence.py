@@ -10,23 +10,21 @@ import base64
 import binascii
 from collections.abc import Mapping
 from collections.abc import Sequence as Sequential
-from typing import Annotated, Any, Required, TypedDict
+from typing import Any, TypedDict
 from urllib.parse import parse_qsl
 
-from ..dialects.sequence import CursorPage, Sequence, UsageMetricRecord
+from ..dialects.sequence import Sequence, UsageMetricsService
 from ..dialects.sequence.errors import ERROR_SCHEMA, render_error
 from ..dialects.sequence.evaluation import UsageMetricCalculation
 from ..dialects.sequence.usage_events import (
-    EVENT_TIMESTAMP,
     PAGINATION,
     USAGE_EVENT_PARAMETERS,
+    UsageEventInput,
     UsageEventRecord,
     UsageEventUpload,
 )
 from ..errors import MetricscoreError, Unauthenticated
 from ..evaluation.inputs import ALIASES_SCHEMA, DAY_SCHEMA
-from ..service import EvaluatingService
-from ..validation import NON_BLANK_PATTERN
 from .dialect import BodyTooLarge, HttpDialect, evaluation_query, idempotency_key, json_body, json_numbers
 from .keys import ApiKey, KeyForm
 from .multipart import FORM_DATA, form_file
@@ -35,9 +33,7 @@ from .types import Call, Operation, QueryOperation, Request, Route
 __all__ = ["SequenceHttp"]
 
 
-def _usage_metrics(
-    call: Call,
-) -> EvaluatingService[UsageMetricRecord, CursorPage[UsageMetricRecord], UsageMetricCalculation]:
+def _usage_metrics(call: Call) -> UsageMetricsService:
     namespace: Sequence = call.app.store.sequence
     # A Sequence key always has a subject (its account); "" would be refused as a blank id.
     return namespace.usage_metrics(account_id=call.key.subject or "")
@@ -64,7 +60,7 @@ def _delete(call: Call) -> tuple[int, Any]:
 
 
 def _calculate(call: Call) -> tuple[int, Any]:
-    return 200, json_numbers(_usage_metrics(call).evaluate(call.params["id"], **evaluation_query(call)))
+    return 200, json_numbers(_usage_metrics(call).evaluate(call.params["id"], events=None, **evaluation_query(call)))
 
 
 USAGE_METRIC = ("sequence.usage_metrics", "record")
@@ -110,22 +106,6 @@ CALCULATE = QueryOperation(
         ("customParameters", False, "Custom parameter values: read by CUSTOM metrics only, so ignored here"),
     ),
     parameters={"customerAliases": ALIASES_SCHEMA, "periodStart": DAY_SCHEMA, "periodEnd": DAY_SCHEMA},
-)
-
-#: ``POST /usage-events``: Sequence's ``CreateUsageEventEndpointCreateUsageEventRequestModel``
-#: (``eventTimestamp``: ISO 8601, default now; ``customerEventId``: another event with the same one
-#: supersedes this one; ``eventProperties``: a flat object). The functional form keeps ``Required``
-#: visible at run time under ``from __future__ import annotations``.
-UsageEventInput = TypedDict(  # noqa: UP013 - see above
-    "UsageEventInput",
-    {
-        "eventType": Required[Annotated[str, {"pattern": NON_BLANK_PATTERN}]],
-        "customerAlias": Required[Annotated[str, {"pattern": NON_BLANK_PATTERN}]],
-        "eventTimestamp": Annotated[str | None, EVENT_TIMESTAMP],
-        "customerEventId": str | None,
-        "eventProperties": dict[str, str | float | bool | None] | None,
-    },
-    total=False,
 )
 
 

@@ -86,7 +86,7 @@ def _delete(call: Call) -> tuple[int, Any]:
 
 
 def _evaluate(call: Call) -> tuple[int, Any]:
-    result = _metrics(call).evaluate(call.params["id"], **evaluation_query(call))
+    result = _metrics(call).evaluate(call.params["id"], events=None, **evaluation_query(call))
     return 200, {"message": "Metric evaluated successfully.", "data": json_numbers(result["data"])}
 
 

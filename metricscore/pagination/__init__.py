@@ -21,19 +21,22 @@ from .base import (
     request_url_parts,
     requote,
 )
-from .keyset import CursorPage, KeysetPagination, decode_cursor, encode_cursor
-from .offset import LimitOffsetPagination, NumberedPage, OffsetPage, PageNumberPagination
+from .keyset import CursorPage, CursorParams, KeysetPagination, decode_cursor, encode_cursor
+from .offset import LimitOffsetPagination, NumberedPage, NumberedParams, OffsetPage, OffsetParams, PageNumberPagination
 
 __all__ = [
     "PATH_SAFE",
     "CursorPage",
+    "CursorParams",
     "Envelope",
     "ItemT",
     "KeysetPagination",
     "LimitOffsetPagination",
     "Listing",
     "NumberedPage",
+    "NumberedParams",
     "OffsetPage",
+    "OffsetParams",
     "Page",
     "PageNumberPagination",
     "Pagination",

@@ -16,7 +16,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from ..errors import ErrorMessage, ValidationError
 from ..jsonvalue import string_problem
@@ -24,7 +24,16 @@ from ..query import OrderBy, Query, order_key
 from ..table import ColumnType, TableSpec
 from .base import Envelope, ItemT, Listing, PageItems, Styled, parse_int
 
-__all__ = ["CursorPage", "KeysetPagination", "decode_cursor", "encode_cursor"]
+__all__ = ["CursorPage", "CursorParams", "KeysetPagination", "decode_cursor", "encode_cursor"]
+
+
+class CursorParams(TypedDict, total=False):
+    """The keywords of a cursor ``list()`` (``limit`` may also be the query string's text)."""
+
+    limit: int | str | None
+    after: str | None
+    before: str | None
+
 
 MAX_CURSOR_LENGTH = 2000
 BAD_CURSOR = "Invalid cursor."

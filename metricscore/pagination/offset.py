@@ -9,11 +9,32 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from .base import Envelope, ItemT, Listing, PageItems, Styled, parse_int
 
-__all__ = ["LimitOffsetPagination", "NumberedPage", "OffsetPage", "PageNumberPagination"]
+__all__ = [
+    "LimitOffsetPagination",
+    "NumberedPage",
+    "NumberedParams",
+    "OffsetPage",
+    "OffsetParams",
+    "PageNumberPagination",
+]
+
+
+class OffsetParams(TypedDict, total=False):
+    """The keywords of a limit/offset ``list()`` (values may also be the query string's text)."""
+
+    limit: int | str | None
+    offset: int | str | None
+
+
+class NumberedParams(TypedDict, total=False):
+    """The keywords of a numbered-page ``list()`` (values may also be the query string's text)."""
+
+    page: int | str | None
+    limit: int | str | None
 
 
 @dataclass

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -78,7 +78,7 @@ SAMPLES: tuple[tuple[str, str, dict[str, Any]], ...] = (
 )  # fmt: skip
 
 
-def _target_kind(resource: str, payload: dict[str, Any]) -> str:
+def _target_kind(resource: str, payload: Mapping[str, Any]) -> str:
     if resource == STATSIG:
         kinds = {event.get("type") for event in payload.get("metricEvents", [])}
         return f"`{payload['type']}`" + (", events `count_distinct`" if "count_distinct" in kinds else "")

@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, Generic, Literal, NamedTuple, overload
 
 from ..errors import ValidationError
+from ..generics import TypeVar
 from ..meaning import (
     Condition,
     Contribution,
@@ -27,6 +28,11 @@ from ..meaning import (
     format_path,
     walk,
 )
+
+if TYPE_CHECKING:
+    from ..dialects.posthog import GroupUsageMetricCreate
+    from ..dialects.sequence import UsageMetricCreate
+    from ..dialects.statsig import StatsigMetricCreate
 
 __all__ = [
     "CONTEXT_ASPECTS",
@@ -179,14 +185,38 @@ def _line(item: FieldOutcome | ImpliedChange) -> str:
     return f"{label}: {item.status.value}: {item.detail}"
 
 
-class Translation(NamedTuple):
-    """``(payload, report)``: the target payload and what became of each source field."""
+#: The target's create payload (``UsageMetricCreate``...) a :class:`Translation` holds.
+PayloadT = TypeVar("PayloadT", bound=Mapping[str, object], covariant=True, default=Mapping[str, Any])
 
-    payload: dict[str, Any]
+
+class Translation(NamedTuple, Generic[PayloadT]):
+    """``(payload, report)``: the target payload and what became of each source field.
+
+    ``payload`` is typed as the target's create payload when :func:`translate` is given a built-in
+    target by name (``Translation[UsageMetricCreate]``), so it passes to that service's ``create``.
+    """
+
+    payload: PayloadT
     report: TranslationReport
 
 
-def translate(payload: Any, source: str, target: str, *, strict: bool = False) -> Translation:
+@overload
+def translate(
+    payload: Any, source: str, target: Literal["sequence.usage_metrics"], *, strict: bool = False
+) -> Translation[UsageMetricCreate]: ...
+@overload
+def translate(
+    payload: Any, source: str, target: Literal["statsig.metrics"], *, strict: bool = False
+) -> Translation[StatsigMetricCreate]: ...
+@overload
+def translate(
+    payload: Any, source: str, target: Literal["posthog.group_usage_metrics"], *, strict: bool = False
+) -> Translation[GroupUsageMetricCreate]: ...
+@overload
+def translate(payload: Any, source: str, target: str, *, strict: bool = False) -> Translation[dict[str, Any]]: ...
+
+
+def translate(payload: Any, source: str, target: str, *, strict: bool = False) -> Translation[Any]:
     """Translate a metric definition ``payload`` from the ``source`` resource to the ``target`` one.
 
     ``source``/``target`` are dotted resource names (``"statsig.metrics"``,

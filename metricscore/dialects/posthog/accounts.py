@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any, ClassVar, TypedDict
+from typing import Any, ClassVar, Literal, TypedDict
 
 import marshmallow as ma
 
 from ...errors import Conflict, ErrorMessage, MetricscoreError, ValidationError
 from ...jsonvalue import string_problem
 from ...limits import MAX_FILTER_VALUES, check_filter_values
-from ...pagination import LimitOffsetPagination, parse_int
+from ...pagination import LimitOffsetPagination, OffsetParams, parse_int
 from ...query import Contains, Eq, Filter, HasAny, OrderBy
 from ...repository import Record
 from ...resource import Context, ListRequest, Mode, Resource
@@ -147,6 +147,45 @@ class AccountRecord(TypedDict):
     updated_at: str
 
 
+#: ``ordering`` of a listing: a field, descending with ``-``.
+AccountOrdering = Literal["name", "-name", "created_at", "-created_at", "updated_at", "-updated_at"]
+
+
+class AccountListParams(OffsetParams, total=False):
+    """The keywords of ``accounts.list()``: PostHog's query parameters (values may also be the
+    query string's text: ``tags='["a"]'``, ``limit="50"``)."""
+
+    #: Case-insensitive substring of ``name`` or ``external_id``.
+    search: str | None
+    #: Any of these tags (a list, or its JSON text).
+    tags: list[str] | str | None
+    ordering: AccountOrdering | None
+    #: A role's user id, or ``"unassigned"``.
+    csm: int | str | None
+    account_executive: int | str | None
+    account_owner: int | str | None
+    all_roles_unassigned: bool | str | None
+
+
+class _AccountFields(TypedDict, total=False):
+    external_id: str | None
+    #: ``{csm|account_executive|account_owner: {id, email} | None, <string property>: str | None}``
+    properties: dict[str, Any] | None
+    tags: list[str]
+
+
+class AccountCreate(_AccountFields):
+    """The body of ``create`` and ``replace`` (POST, PUT): :class:`AccountSchema`'s fields."""
+
+    name: str
+
+
+class AccountUpdate(_AccountFields, total=False):
+    """The body of ``update`` (PATCH): any of :class:`AccountCreate`'s fields."""
+
+    name: str
+
+
 def normalize_tags(tags: list[str]) -> list[str]:
     """Stripped, lowercased, without duplicates, sorted."""
     return sorted({tag.strip().lower() for tag in tags})
@@ -159,7 +198,7 @@ def _role_id(properties: Mapping[str, Any] | None, role: str) -> int | None:
     return None
 
 
-class Accounts(Resource[AccountRecord]):
+class Accounts(Resource[AccountRecord, AccountCreate, AccountCreate, AccountUpdate]):
     name = "posthog.accounts"
     title = "PostHogAccount"
     record_type = AccountRecord

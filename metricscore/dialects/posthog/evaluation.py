@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, TypedDict
+from typing import Any, Required, TypedDict
 
 from ...errors import ErrorMessage, ValidationError
 from ...evaluation import inputs
@@ -30,6 +30,7 @@ __all__ = [
     "GROUP_USAGE_METRIC_EVALUATION",
     "GroupUsage",
     "GroupUsageMetricEvaluation",
+    "GroupUsageParams",
     "GroupUsageResult",
     "SkippedGroupUsage",
 ]
@@ -62,6 +63,13 @@ class SkippedGroupUsage(TypedDict):
 
 #: What ``evaluate`` answers: tell the two apart by ``"skipped" in result``.
 GroupUsageResult = GroupUsage | SkippedGroupUsage
+
+#: The keywords of ``group_usage_metrics.evaluate()``: ``group_key`` (the group's ``$group_N``)
+#: and ``now``, an ISO 8601 instant (or an aware ``datetime``) ending the interval. The functional
+#: form keeps ``Required`` visible at run time under ``from __future__ import annotations``.
+GroupUsageParams = TypedDict(  # noqa: UP013 - see above
+    "GroupUsageParams", {"group_key": Required[str], "now": str | datetime}, total=False
+)
 
 
 def _skipped(record: Mapping[str, Any], reason: str) -> SkippedGroupUsage:

@@ -61,6 +61,29 @@ class GroupUsageMetricRecord(TypedDict):
     math_property: str | None
 
 
+class _GroupUsageMetricFields(TypedDict, total=False):
+    format: Format
+    interval: int
+    display: Display
+    math: Math
+    math_property: str | None
+
+
+class GroupUsageMetricCreate(_GroupUsageMetricFields):
+    """The body of ``create`` and ``replace`` (POST, PUT)."""
+
+    name: str
+    #: ``{"source": "events" | "data_warehouse", ...}``
+    filters: dict[str, Any]
+
+
+class GroupUsageMetricUpdate(_GroupUsageMetricFields, total=False):
+    """The body of ``update`` (PATCH): any of :class:`GroupUsageMetricCreate`'s fields."""
+
+    name: str
+    filters: dict[str, Any]
+
+
 class GroupUsageMetricSchema(Schema):
     """Validation of a group usage metric payload; ``group_type_index`` comes from the path only."""
 
@@ -160,7 +183,9 @@ def rule_errors(record: Mapping[str, Any], *, math_known: bool = True, property_
     return errors
 
 
-class GroupUsageMetrics(Resource[GroupUsageMetricRecord]):
+class GroupUsageMetrics(
+    Resource[GroupUsageMetricRecord, GroupUsageMetricCreate, GroupUsageMetricCreate, GroupUsageMetricUpdate]
+):
     name = "posthog.group_usage_metrics"
     title = "PostHogGroupUsageMetric"
     record_type = GroupUsageMetricRecord

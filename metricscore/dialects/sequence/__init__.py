@@ -2,20 +2,69 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Unpack
 
 from ...dialect import Dialect
 from ...pagination import CursorPage
 from ...service import EvaluatingService
 from .errors import render_error
-from .usage_events import UsageEventRecord, UsageEvents
-from .usage_metrics import USAGE_METRICS, UsageMetricRecord
+from .usage_events import UsageEventInput, UsageEventRecord, UsageEvents
+from .usage_metrics import (
+    USAGE_METRICS,
+    UsageMetricCreate,
+    UsageMetricListParams,
+    UsageMetricRecord,
+    UsageMetricUpdate,
+)
 
 if TYPE_CHECKING:
+    from ...evaluation.runners import Events
     from ...store import Store
-    from .evaluation import UsageMetricCalculation
+    from .evaluation import CalculationParams, UsageMetricCalculation
 
-__all__ = ["DIALECT", "CursorPage", "Sequence", "UsageEventRecord", "UsageEvents", "UsageMetricRecord", "render_error"]
+__all__ = [
+    "DIALECT",
+    "CursorPage",
+    "Sequence",
+    "UsageEventInput",
+    "UsageEventRecord",
+    "UsageEvents",
+    "UsageMetricCreate",
+    "UsageMetricListParams",
+    "UsageMetricRecord",
+    "UsageMetricUpdate",
+    "UsageMetricsService",
+    "render_error",
+]
+
+
+class UsageMetricsService(
+    EvaluatingService[
+        UsageMetricRecord,
+        CursorPage[UsageMetricRecord],
+        "UsageMetricCalculation",
+        UsageMetricCreate,
+        UsageMetricCreate,
+        UsageMetricUpdate,
+    ]
+):
+    """``store.sequence.usage_metrics(...)``: answers ``UsageMetricRecord``; ``create``/``replace``
+    take a ``UsageMetricCreate``, ``update`` a ``UsageMetricUpdate``, ``list`` the
+    :class:`UsageMetricListParams`; ``evaluate`` takes the :class:`~.evaluation.CalculationParams`
+    and answers a :class:`~.evaluation.UsageMetricCalculation`."""
+
+    def list(self, /, **params: Unpack[UsageMetricListParams]) -> CursorPage[UsageMetricRecord]:  # type: ignore[override]
+        """One page of usage metrics; the keywords are Sequence's query parameters (``name``,
+        ``id``, ``eventType``, ``aggregationType``, ``limit``, ``after``/``before``), typed; values
+        may also be the query string's text."""
+        return super().list(**params)
+
+    def evaluate(  # type: ignore[override]
+        self, id: Any, /, *, events: Events = None, **params: Unpack[CalculationParams]
+    ) -> UsageMetricCalculation:
+        """The metric over the customers' events of a period, as Sequence's calculate endpoint
+        answers (docs/evaluation.md); ``events`` as :meth:`EvaluatingService.evaluate` takes them."""
+        return super().evaluate(id, events=events, **params)
 
 
 class Sequence:
@@ -24,14 +73,12 @@ class Sequence:
     def __init__(self, store: Store) -> None:
         self._store = store
 
-    def usage_metrics(
-        self, *, account_id: str
-    ) -> EvaluatingService[UsageMetricRecord, CursorPage[UsageMetricRecord], UsageMetricCalculation]:
+    def usage_metrics(self, *, account_id: str) -> UsageMetricsService:
         """The usage metrics of one Sequence account (``account_id``: its ``sequenceAccountId``,
         up to 200 characters). ``create``, ``replace`` and ``delete`` take an ``idempotency_key``;
         lists return a :class:`CursorPage`; a delete is soft (``deletedAt``); ``evaluate`` answers
         a :class:`~.evaluation.UsageMetricCalculation` over the account's ``events``."""
-        return EvaluatingService(self._store, USAGE_METRICS, {"account_id": account_id})
+        return UsageMetricsService(self._store, USAGE_METRICS, {"account_id": account_id})
 
     def usage_events(self, *, account_id: str) -> UsageEvents:
         """The usage events of one Sequence account: ``create`` (``POST /usage-events``) and

@@ -12,8 +12,8 @@ No ``from __future__ import annotations`` here: Python 3.11 computes a ``TypedDi
 (``groups`` is not) from evaluated annotations only.
 """
 
-from collections.abc import Mapping
-from datetime import datetime
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
 from typing import Any, NotRequired, TypedDict, cast
 
 from ...errors import ErrorMessage, ValidationError
@@ -24,7 +24,25 @@ from ...evaluation.plan import Field, Measure
 from ...meaning import meaning_of
 from .usage_metrics import AggregationType, MetricType
 
-__all__ = ["USAGE_METRIC_EVALUATION", "CalculationGroup", "UsageMetricCalculation", "UsageMetricEvaluation"]
+__all__ = [
+    "USAGE_METRIC_EVALUATION",
+    "CalculationGroup",
+    "CalculationParams",
+    "UsageMetricCalculation",
+    "UsageMetricEvaluation",
+]
+
+
+class CalculationParams(TypedDict):
+    """The keywords of ``usage_metrics.evaluate()``: the calculate endpoint's query parameters."""
+
+    #: Comma-separated customer aliases, or a list of such strings.
+    customerAliases: str | Sequence[str]
+    #: ``YYYY-MM-DD`` (or a ``date``), UTC; the end is inclusive.
+    periodStart: str | date
+    periodEnd: str | date
+    #: Binds a CUSTOM metric's parameters: accepted and ignored (metricscore stores none).
+    customParameters: NotRequired[object]
 
 
 class CalculationGroup(TypedDict):

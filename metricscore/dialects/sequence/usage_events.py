@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal, TypedDict, Unpack, get_args
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Required, TypedDict, Unpack, get_args
 
 from ...errors import NON_FIELD_ERRORS, Conflict, ErrorMessage, StorageError, ValidationError
 from ...evaluation.events import EVENTS, TEXT_LENGTH, Event, EventLog, EventQuery, normalize_event
@@ -33,6 +33,7 @@ from ...limits import MAX_FILTER_VALUES, check_payload_size, too_many
 from ...pagination import CursorPage, KeysetPagination, decode_cursor, encode_cursor
 from ...query import Eq, In, OrderBy, Query
 from ...repository import Repository
+from ...validation import NON_BLANK_PATTERN
 from ...wire import iso_z
 from .envelope import LIST_ENVELOPE
 from .usage_csv import read_csv
@@ -45,6 +46,7 @@ __all__ = [
     "EVENT_TIMESTAMP",
     "USAGE_EVENT_PARAMETERS",
     "SortOrder",
+    "UsageEventInput",
     "UsageEventListParams",
     "UsageEventRecord",
     "UsageEventSortBy",
@@ -187,6 +189,23 @@ def _required_text(data: Mapping[str, Any], field: str, errors: dict[str, Any]) 
 TIMESTAMP_LENGTHS = (16, 64)
 EVENT_TIMESTAMP = {"minLength": TIMESTAMP_LENGTHS[0], "maxLength": TIMESTAMP_LENGTHS[1], "pattern": "^.{10}[Tt ]"}
 
+#: What :meth:`UsageEvents.create` takes, the body of ``POST /usage-events``: Sequence's
+#: ``CreateUsageEventEndpointCreateUsageEventRequestModel`` (``eventTimestamp``: ISO 8601, default
+#: now; ``customerEventId``: another event with the same one supersedes this one;
+#: ``eventProperties``: a flat object). The functional form keeps ``Required`` visible at run time
+#: under ``from __future__ import annotations`` (the OpenAPI document reads it).
+UsageEventInput = TypedDict(  # noqa: UP013 - see above
+    "UsageEventInput",
+    {
+        "eventType": Required[Annotated[str, {"pattern": NON_BLANK_PATTERN}]],
+        "customerAlias": Required[Annotated[str, {"pattern": NON_BLANK_PATTERN}]],
+        "eventTimestamp": Annotated[str | None, EVENT_TIMESTAMP],
+        "customerEventId": str | None,
+        "eventProperties": dict[str, str | float | bool | None] | None,
+    },
+    total=False,
+)
+
 
 def _timestamp(value: Any, errors: dict[str, Any]) -> datetime | None:
     """An ISO 8601 date-time (a naive one is UTC); ``None`` (with an error) otherwise."""
@@ -279,7 +298,7 @@ class UsageEvents:
             "eventProperties": dict(event.properties),
         }
 
-    def create(self, data: Any, *, idempotency_key: str | None = None) -> UsageEventRecord:
+    def create(self, data: UsageEventInput, *, idempotency_key: str | None = None) -> UsageEventRecord:
         """Store one usage event (Sequence's ``POST /usage-events`` body) and answer it as Sequence
         does, with its new ``id``. At most once per ``idempotency_key``: a repeat with the same
         body answers the first event again and stores nothing; another body is a Conflict."""

@@ -5,7 +5,7 @@ Rules: ../shared/vendor-behaviour.md section 4 (mirrored in docs/dialects/sequen
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal, TypedDict, get_args
 
 import marshmallow as ma
@@ -13,6 +13,7 @@ import marshmallow as ma
 from ...errors import ErrorMessage
 from ...jsonvalue import string_problem
 from ...limits import check_filter_values, too_many
+from ...pagination import CursorParams
 from ...query import Contains, Filter, In, OrderBy
 from ...repository import Record
 from ...resource import Context, ListRequest, Resource
@@ -138,6 +139,45 @@ class UsageMetricRecord(TypedDict):
     deletedAt: str | None
 
 
+class UsageMetricListParams(CursorParams, total=False):
+    """The keywords of ``usage_metrics.list()``: Sequence's query parameters."""
+
+    #: Case-insensitive substrings of the name and the id.
+    name: str | None
+    id: str | None
+    #: Any of these (comma-separated, or a list).
+    eventType: str | Sequence[str] | None
+    aggregationType: str | Sequence[str] | None
+
+
+class _UsageMetricFields(TypedDict, total=False):
+    description: str | None
+    aggregationProperty: str | None
+    groupingProperty: str | None
+    #: Property name -> the accepted values.
+    propertyFilters: dict[str, list[str]] | None
+    caseSensitive: bool
+    unit: str | None
+
+
+class UsageMetricCreate(_UsageMetricFields):
+    """The body of ``create`` and ``replace`` (POST, PUT)."""
+
+    name: str
+    metricType: MetricType
+    eventType: str
+    aggregationType: AggregationType
+
+
+class UsageMetricUpdate(_UsageMetricFields, total=False):
+    """The body of ``update`` (PATCH): any of :class:`UsageMetricCreate`'s fields."""
+
+    name: str
+    metricType: MetricType
+    eventType: str
+    aggregationType: AggregationType
+
+
 def _needs(field: str, selector: str, without: tuple[str, ...]) -> dict[str, Any]:
     """OpenAPI: ``field`` holds some non-blank text unless ``selector`` is one of ``without``."""
     return openapi_unless(
@@ -195,7 +235,7 @@ def _comma_list(value: Any) -> tuple[str, ...] | None:
     return cleaned or None
 
 
-class UsageMetrics(Resource[UsageMetricRecord]):
+class UsageMetrics(Resource[UsageMetricRecord, UsageMetricCreate, UsageMetricCreate, UsageMetricUpdate]):
     name = "sequence.usage_metrics"
     title = "SequenceUsageMetric"
     record_type = UsageMetricRecord

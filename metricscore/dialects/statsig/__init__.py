@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
 from ...dialect import Dialect
 from ...errors import NotFound
@@ -13,19 +13,24 @@ from ...repository import Record, Repository
 from ...resource import Context
 from ...service import EvaluatingService, may_name_a_record
 from .errors import error_headers, render_error
-from .metrics import METRICS, ORDER, metric_id
-from .records import StatsigMetricRecord
+from .metrics import METRICS, ORDER, MetricListParams, metric_id
+from .records import StatsigMetricCreate, StatsigMetricRecord, StatsigMetricReplace, StatsigMetricUpdate
 
 if TYPE_CHECKING:
+    from ...evaluation.runners import Events
     from ...store import Store
-    from .evaluation import MetricEvaluationResult  # noqa: F401 (quoted in MetricService's base)
+    from .evaluation import MetricEvaluationParams, MetricEvaluationResult
 
 __all__ = [
     "DIALECT",
+    "MetricListParams",
     "MetricService",
     "NumberedPage",
     "Statsig",
+    "StatsigMetricCreate",
     "StatsigMetricRecord",
+    "StatsigMetricReplace",
+    "StatsigMetricUpdate",
     "error_headers",
     "render_error",
 ]
@@ -36,10 +41,30 @@ def _texts(*values: Any) -> bool:
 
 
 class MetricService(
-    EvaluatingService[StatsigMetricRecord, NumberedPage[StatsigMetricRecord], "MetricEvaluationResult"]
+    EvaluatingService[
+        StatsigMetricRecord,
+        NumberedPage[StatsigMetricRecord],
+        "MetricEvaluationResult",
+        StatsigMetricCreate,
+        StatsigMetricReplace,
+        StatsigMetricUpdate,
+    ]
 ):
     """The generic service plus Statsig's read by name and type, and its archive operations;
-    ``evaluate`` answers a :class:`~.evaluation.MetricEvaluationResult`."""
+    ``list`` takes the :class:`~.metrics.MetricListParams`, ``evaluate`` the
+    :data:`~.evaluation.MetricEvaluationParams` and answers a :class:`~.evaluation.MetricEvaluationResult`."""
+
+    def list(self, /, **params: Unpack[MetricListParams]) -> NumberedPage[StatsigMetricRecord]:  # type: ignore[override]
+        """One page of metrics; the keywords are the Console API's query parameters (``tags``,
+        ``page``, ``limit``), typed; values may also be the query string's text."""
+        return super().list(**params)
+
+    def evaluate(  # type: ignore[override]
+        self, id: Any, /, *, events: Events = None, **params: Unpack[MetricEvaluationParams]
+    ) -> MetricEvaluationResult:
+        """The metric's value per unit and day from ``date_from`` to ``date_to`` (docs/evaluation.md);
+        ``events`` as :meth:`EvaluatingService.evaluate` takes them."""
+        return super().evaluate(id, events=events, **params)
 
     def get_by_name(self, name: Any, type: Any) -> StatsigMetricRecord:
         """GET /console/v1/metrics/{name}/{type}: the metric now called ``name`` with that type."""

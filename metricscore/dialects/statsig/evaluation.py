@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, datetime
-from typing import Any, TypedDict, cast
+from typing import Any, Required, TypedDict, cast
 
 from ...errors import ErrorMessage, ValidationError
 from ...evaluation import inputs
@@ -21,7 +21,16 @@ from ...evaluation.compile import EventsRunner, daily_plan, measures_for
 from ...evaluation.inputs import Number
 from ...meaning import AggregationKind, TranslationError, UnitKind, meaning_of
 
-__all__ = ["METRIC_EVALUATION", "MetricDay", "MetricEvaluation", "MetricEvaluationResult"]
+__all__ = ["METRIC_EVALUATION", "MetricDay", "MetricEvaluation", "MetricEvaluationParams", "MetricEvaluationResult"]
+
+#: The keywords of ``metrics.evaluate()``: the first and last Statsig day (``YYYY-MM-DD`` or a
+#: ``date``) and the days' start as a UTC offset (``"-08:00"`` by default). The functional form
+#: keeps ``Required`` visible at run time under ``from __future__ import annotations``.
+MetricEvaluationParams = TypedDict(  # noqa: UP013 - see above
+    "MetricEvaluationParams",
+    {"date_from": Required[str | date], "date_to": Required[str | date], "day_start_utc_offset": str},
+    total=False,
+)
 
 
 class MetricDay(TypedDict):

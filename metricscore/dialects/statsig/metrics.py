@@ -5,21 +5,21 @@ Rules: ../shared/vendor-behaviour.md section 5 (mirrored in docs/dialects/statsi
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from ...errors import Conflict, ErrorMessage, MetricscoreError, ValidationError
 from ...jsonvalue import copy_json, string_problem
 from ...limits import check_filter_values
-from ...pagination import PageNumberPagination
+from ...pagination import NumberedParams, PageNumberPagination
 from ...query import Eq, Filter, HasAny, OrderBy, Query
 from ...repository import Record
 from ...resource import ACTOR_FIELD, Context, ListRequest, Mode, Resource
 from ...table import Column, ColumnType, TableSpec, UniqueKey
 from ...validation import String
 from .envelope import ListEnvelope
-from .records import StatsigMetricRecord
+from .records import StatsigMetricCreate, StatsigMetricRecord, StatsigMetricReplace, StatsigMetricUpdate
 from .schemas import NEEDS_EVENTS, NEEDS_UNIT_TYPES, MetricCreateSchema, MetricUpdateSchema, not_updatable
 
 __all__ = [
@@ -166,7 +166,14 @@ _OPTIONAL_WIRE = (
 )
 
 
-class Metrics(Resource[StatsigMetricRecord]):
+class MetricListParams(NumberedParams, total=False):
+    """The keywords of ``metrics.list()``: the Console API's query parameters."""
+
+    #: Any of these tags (comma-separated, or a list).
+    tags: str | Sequence[str] | None
+
+
+class Metrics(Resource[StatsigMetricRecord, StatsigMetricCreate, StatsigMetricReplace, StatsigMetricUpdate]):
     name = "statsig.metrics"
     title = "StatsigMetric"
     record_type = StatsigMetricRecord

@@ -13,6 +13,7 @@ from typing import Annotated, Any, NotRequired, TypedDict
 
 from .schemas import (
     Condition,
+    CreateType,
     CriterionType,
     Directionality,
     EventType,
@@ -24,11 +25,16 @@ from .schemas import (
 
 __all__ = [
     "StatsigComponentMetric",
+    "StatsigComponentMetricPayload",
     "StatsigCriterion",
     "StatsigFunnelEvent",
     "StatsigLineage",
+    "StatsigMetricCreate",
     "StatsigMetricEvent",
+    "StatsigMetricEventPayload",
     "StatsigMetricRecord",
+    "StatsigMetricReplace",
+    "StatsigMetricUpdate",
     "StatsigOwner",
 ]
 
@@ -106,3 +112,73 @@ class StatsigMetricRecord(TypedDict):
     lastModifierEmail: NotRequired[str | None]
     #: Epoch milliseconds: when a scheduled archive takes (or took) effect.
     archiveTime: NotRequired[int]
+
+
+# -- request bodies (the payloads ``create``, ``replace`` and ``update`` take) ----------------------
+
+
+class StatsigMetricEventPayload(TypedDict):
+    """An item of ``metricEvents`` as sent (``type: null`` is stored as no type)."""
+
+    name: str
+    type: NotRequired[EventType | None]
+    metadataKey: NotRequired[str]
+    criteria: NotRequired[list[StatsigCriterion]]
+
+
+class StatsigComponentMetricPayload(TypedDict):
+    """An item of ``metricComponentMetrics`` as sent: a metric by name and (creatable) type."""
+
+    name: str
+    type: CreateType
+
+
+class _MetricFields(TypedDict, total=False):
+    """The fields of every body (``MetricCreateSchema`` and ``MetricUpdateSchema``)."""
+
+    description: str | None
+    #: A tag or a list of them.
+    tags: str | list[str]
+    team: str | None
+    teamID: str | None
+    warehouseNative: Annotated[dict[str, Any], WarehouseNativeSchema] | None
+    #: Validate and answer the would-be record, storing nothing.
+    dryRun: bool
+    directionality: Directionality
+    isVerified: bool
+    isReadOnly: bool
+    isPermanent: bool
+    unitTypes: list[str]
+
+
+class _MetricCreateFields(_MetricFields, total=False):
+    metricEvents: list[StatsigMetricEventPayload]
+    metricComponentMetrics: list[StatsigComponentMetricPayload]
+    funnelEventList: list[StatsigFunnelEvent] | None
+    funnelCountDistinct: FunnelCountDistinct | None
+    rollupTimeWindow: str | None
+    customRollUpStart: float | None
+    customRollUpEnd: float | None
+
+
+class StatsigMetricCreate(_MetricCreateFields):
+    """The body of ``create`` (``POST /console/v1/metrics``)."""
+
+    name: str
+    type: CreateType
+
+
+class _MetricChangeFields(_MetricFields, total=False):
+    owner: StatsigOwner
+
+
+class StatsigMetricReplace(_MetricChangeFields):
+    """The body of ``replace``: the updatable fields, ``name`` required."""
+
+    name: str
+
+
+class StatsigMetricUpdate(_MetricChangeFields, total=False):
+    """The body of ``update`` (``POST /console/v1/metrics/{id}``): any updatable field."""
+
+    name: str

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from ...api import Store
+from ...dialects.sequence import UsageMetricCreate
 from ...errors import StorageError, ValidationError
 from .fixtures import BackendFixtures, fresh_project_id
 
@@ -22,7 +23,7 @@ T = datetime(2026, 1, 31, 23, 59, 59, 999000, tzinfo=UTC)
 
 
 #: A Sequence usage metric summing the property ``n`` of the events of type ``sent``.
-SUM_OF_N = {
+SUM_OF_N: UsageMetricCreate = {
     "name": "n",
     "metricType": "SIMPLE",
     "eventType": "sent",
@@ -289,7 +290,8 @@ class EventsContract(BackendFixtures):
 
         def send(n: int, **fields: Any) -> Any:
             body = {"eventType": "sent", "customerAlias": "c", "eventTimestamp": "2026-01-10T00:00:00Z"}
-            return events.create({**body, "eventProperties": {"n": n}, **fields})
+            payload: Any = {**body, "eventProperties": {"n": n}, **fields}  # fields: any keys a test sends
+            return events.create(payload)
 
         def total() -> Any:
             return usage.evaluate(metric["id"], customerAliases="c", periodStart="2026-01-01", periodEnd="2026-01-31")
@@ -328,7 +330,9 @@ class EventsContract(BackendFixtures):
         rows = [f"sent,2026-01-0{day},c,{'k' if day % 2 else ''},{day}\n" for day in range(1, 6)]
         with pytest.raises(ValidationError) as caught:
             events.upload_csv(header + "".join(rows) + "sent,2026-01-32,c,,1\n", idempotency_key="u-1")
-        assert caught.value.errors == {"row 7": {"eventTimestamp": [caught.value.errors["row 7"]["eventTimestamp"][0]]}}
+        assert caught.value.errors == {
+            "row 7": {"eventTimestamp": [caught.value.messages("row 7", "eventTimestamp")[0]]}
+        }
         assert events.list().count == 0  # the good rows before the bad one are not stored either
         assert events.upload_csv(header + "".join(rows), idempotency_key="u-1") == {"eventCount": 5}
         assert events.upload_csv(header + "".join(rows), idempotency_key="u-1") == {"eventCount": 5}

@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 
 from ...api import Store
+from ...dialects.sequence import UsageMetricCreate
+from ...dialects.statsig import StatsigMetricCreate
 from ...errors import Conflict, NotFound, ValidationError
 from ...repository import Backend
 from ..clock import FakeClock
@@ -20,8 +22,18 @@ from .fixtures import BackendFixtures, fresh_project_id
 
 __all__ = ["GroupUsageMetricContract", "SequenceUsageMetricContract", "StatsigMetricContract"]
 
-USAGE = {"name": "Messages", "metricType": "SIMPLE", "eventType": "message_sent", "aggregationType": "COUNT"}
-STATSIG = {"name": "metric", "type": "sum", "unitTypes": ["userID"], "metricEvents": [{"name": "add_to_cart"}]}
+USAGE: UsageMetricCreate = {
+    "name": "Messages",
+    "metricType": "SIMPLE",
+    "eventType": "message_sent",
+    "aggregationType": "COUNT",
+}
+STATSIG: StatsigMetricCreate = {
+    "name": "metric",
+    "type": "sum",
+    "unitTypes": ["userID"],
+    "metricEvents": [{"name": "add_to_cart"}],
+}
 
 
 def _ids(items: list[dict[str, Any]]) -> list[str]:
@@ -47,7 +59,7 @@ class GroupUsageMetricContract(BackendFixtures):
         group_metrics.create({"name": "Revenue", "filters": {}})
         with pytest.raises(ValidationError) as info:
             group_metrics.create({"name": "Revenue", "filters": {}})
-        assert info.value.errors["name"][0].code == "unique"
+        assert info.value.messages("name")[0].code == "unique"
         other = group_metrics.create({"name": "Other", "filters": {}})
         with pytest.raises(ValidationError):
             group_metrics.update(other["id"], {"name": "Revenue"})
