@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ConfigurationError, MetricscoreError, StorageError
-from .events import Event, EventLog, normalize_event
+from ..errors import ConfigurationError, MetricscoreError, StorageError, ValidationError
+from .events import Event, EventLog, event_items, normalize_events
 from .plan import Plan, Row
 from .reference import evaluate_plan
 
@@ -18,10 +18,14 @@ __all__ = ["ReferenceEvents", "StoreEvents", "events_runner", "sql_events"]
 
 
 class ReferenceEvents:
-    """The reference evaluator over events held in Python (validated once, in the given order)."""
+    """The reference evaluator over events held in Python (validated once, in the given order; a
+    ValidationError names every bad one under ``events`` by its position: ``events.3.timestamp``)."""
 
     def __init__(self, events: Iterable[Event | Mapping[str, Any]]) -> None:
-        self.events = [normalize_event(e) for e in events]
+        try:
+            self.events = [event for _, event in normalize_events(events)]
+        except ValidationError as error:
+            raise ValidationError({"events": error.errors}) from None
 
     def run(self, plan: Plan) -> list[Row]:
         return evaluate_plan(plan, self.events)
@@ -82,6 +86,7 @@ def events_runner(store: Store, dataset: str, events: Any) -> EventsRunner:
     if callable(getattr(events, "run", None)):
         runner: EventsRunner = events
         return runner
-    if isinstance(events, Iterable) and not isinstance(events, (str, bytes, Mapping)):
-        return ReferenceEvents(events)
+    items = event_items(events)
+    if items is not None:
+        return ReferenceEvents(items)
     raise ConfigurationError(f"events must be None, an events runner or a list of events, not {type(events).__name__}.")
