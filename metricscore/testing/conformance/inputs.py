@@ -167,6 +167,31 @@ class ReadInputContract(BackendFixtures):
             assert statsig.list(tags=bad).count == 0
             assert statsig.list(tags=f"even,{bad}").count == 1
 
+    def test_filter_values_longer_than_any_stored_value_match_nothing(self, store: Store, project_id: int) -> None:
+        """A filter value longer than its column holds matches nothing and never reaches the
+        backend (MariaDB refused a 10 MB search with a dropped connection, SQLite took seconds),
+        while one at the bound still matches (a search term may be twice as long: ``İ`` folds
+        to two characters)."""
+        huge = "x" * 10_000_000
+        accounts = store.posthog.accounts(project_id=project_id)
+        accounts.create({"name": "İ" * 400, "tags": ["t" * 255]})
+        assert accounts.list(search="i\u0307" * 400).count == 1  # 800 characters: "İ" * 400 folded
+        assert accounts.list(tags=["t" * 255]).count == 1
+        for term in ("i\u0307" * 400 + "x", huge):
+            assert accounts.list(search=term).count == 0
+        assert accounts.list(tags=["t" * 256]).count == 0
+        assert accounts.list(tags=[huge]).count == 0
+        assert accounts.list(tags=["t" * 255, huge]).count == 1
+        usage = store.sequence.usage_metrics(account_id=f"acct-{project_id}")
+        usage.create(USAGE)
+        for param in ("name", "id", "eventType", "aggregationType"):
+            assert usage.list(**{param: huge}).count == 0, param
+        assert usage.list(eventType=f"message_sent,{huge}").count == 1
+        statsig = store.statsig.metrics(project_id=f"p{project_id}")
+        statsig.create({**STATSIG, "tags": ["even"]})
+        assert statsig.list(tags=huge).count == 0
+        assert statsig.list(tags=f"even,{huge}").count == 1
+
     def test_forged_cursors_are_invalid(self, store: Store, project_id: int) -> None:
         usage = store.sequence.usage_metrics(account_id=f"acct-{project_id}")
         for index in range(3):
