@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..errors import ValidationError
 from .problems import Problem
 
 __all__ = ["MAX_ALIAS_VALUES", "SUFFIXES", "Document", "Source", "expand_paths", "read_file", "read_text"]
@@ -78,10 +79,19 @@ class Document:
 
 
 def expand_paths(paths: Iterable[str | Path]) -> Iterator[Path]:
-    """Files as given, and the definition files under any directory (sorted, recursively)."""
-    for item in paths:
+    """Files as given, and the definition files under any directory (sorted, recursively). A path
+    that is not text or a path is a ValidationError naming ``paths``; one the system refuses (a
+    NUL, a name too long) is given as it is, for reading it to report the problem."""
+    given: Any = paths  # a caller's value, as it is
+    try:
+        items: Iterator[Any] = iter([given] if isinstance(given, (str, Path)) else given)
+    except TypeError:  # not iterable (or only claiming to be, as a NumPy 0-d array)
+        items = iter([given])
+    for item in items:
+        if not isinstance(item, (str, Path)):
+            raise ValidationError({"paths": [f"Expected a path or a list of paths, not {type(item).__name__}."]})
         path = Path(item)
-        if path.is_dir():
+        if _is_dir(path):
             found = sorted(p for p in path.rglob("*") if p.suffix.lower() in SUFFIXES and p.is_file())
             # A directory with none is given as it is, so reading it reports the problem (a mistyped
             # directory must not validate, or plan, as "nothing to do").
@@ -94,11 +104,18 @@ def expand_paths(paths: Iterable[str | Path]) -> Iterator[Path]:
 Progress = Callable[[int], None]
 
 
+def _is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except (OSError, ValueError):  # a name too long, a NUL: reading it reports the problem
+        return False
+
+
 def read_file(path: Path, progress: Progress | None = None) -> tuple[list[Document], list[Problem]]:
     """The documents of one file, or the problem that kept it from being read (``progress``: see
     :func:`read_text`)."""
     name = str(path)
-    if path.is_dir():
+    if _is_dir(path):
         message = f"a directory without definition files ({', '.join(SUFFIXES)})"
         return [], [Problem(name, 1, 1, "file", message, "unreadable")]
     try:
@@ -107,6 +124,8 @@ def read_file(path: Path, progress: Progress | None = None) -> tuple[list[Docume
         return [], [Problem(name, 1, 1, "file", f"not UTF-8 text: {error.reason}", "unreadable")]
     except OSError as error:
         return [], [Problem(name, 1, 1, "file", f"cannot read: {error.strerror or error}", "unreadable")]
+    except ValueError as error:  # a NUL in the name; a lone surrogate no file system encodes
+        return [], [Problem(name, 1, 1, "file", f"cannot read: {error}", "unreadable")]
     return read_text(name, text, is_json=path.suffix.lower() == ".json", progress=progress)
 
 
@@ -115,6 +134,8 @@ def read_text(
 ) -> tuple[list[Document], list[Problem]]:
     """The documents of ``text`` (named ``name`` in problems). ``progress`` is told the characters
     read, as libyaml reads them (a large file takes seconds) or at once; ``len(text)`` in all."""
+    if not isinstance(text, str):
+        raise ValidationError({"text": [f"Expected the file's text, not {type(text).__name__}."]})
     told = _Told(progress)
     try:
         return _read_text(name, text, is_json, told)

@@ -285,3 +285,35 @@ def test_an_integer_of_thousands_of_digits_is_a_problem(reader: str, is_json: bo
     documents, problems = defs.read_text("a.json" if is_json else "a.yaml", text, is_json=is_json)
     assert documents == [] and [p.field for p in problems] == ["syntax"]
     assert "4300 digits" in problems[0].message
+
+
+@pytest.mark.parametrize("name", ["x" * 300 + ".yaml", "a\x00.yaml", "a\ud800.yaml"])
+def test_a_path_the_system_refuses_is_an_unreadable_file(name: str) -> None:
+    loaded = defs.load([name])
+    assert [(p.field, p.code) for p in loaded.problems] == [("file", "unreadable")]
+
+
+@pytest.mark.parametrize("paths", [None, 5, 1.5, [5], [None], [b"a.yaml"]])
+def test_paths_of_a_wrong_type_are_a_validation_error(paths: object) -> None:
+    with pytest.raises(mc.ValidationError) as info:
+        defs.load(paths)  # type: ignore[arg-type]
+    assert list(info.value.errors) == ["paths"]
+
+
+def test_text_of_a_wrong_type_is_a_validation_error() -> None:
+    for text in (None, b"resource: x", ["resource: x"]):
+        with pytest.raises(mc.ValidationError) as info:
+            defs.read_text("a.yaml", text)  # type: ignore[arg-type]
+        assert list(info.value.errors) == ["text"]
+
+
+def test_an_unknown_resource_of_any_type_is_a_metricscore_error() -> None:
+    from metricscore.definitions import importing
+
+    target = defs.open_target(mc.open_store("memory://"))
+    for resource in (None, [], {}, 5, "nope.nope"):
+        with pytest.raises(defs.PlanError):
+            defs.export(target, resource, {"project_id": 1})  # type: ignore[arg-type]
+        with pytest.raises(mc.ValidationError) as info:
+            importing.import_rows([], resource, {"project_id": 1}, target)  # type: ignore[arg-type]
+        assert list(info.value.errors) == ["resource"]
