@@ -81,3 +81,17 @@ def test_numpy_values_as_parameters_name_the_parameter(store: mc.Store) -> None:
     with pytest.raises(ValidationError) as info:
         metrics.events.append(np.array(5))
     assert list(info.value.errors) == ["events"]
+
+
+@pytest.mark.parametrize("settings", [5, "memory", b"x", ["a"], {5: "x"}, object(), Ambiguous()])
+def test_settings_that_are_no_mapping_of_names_are_a_configuration_error(settings: Any) -> None:
+    with pytest.raises(mc.ConfigurationError, match="settings"):
+        mc.open_store("memory://", settings=settings)
+    with pytest.raises(mc.ConfigurationError, match="settings"):
+        mc.Store(mc.open_store("memory://").backend, settings=settings)
+
+
+def test_a_setting_name_of_any_type_is_no_setting(store: mc.Store) -> None:
+    for name in ([], {}, None, 5):
+        assert store.setting(name) is None  # type: ignore[arg-type]
+    assert mc.open_store("memory://", settings={"x": 1}).setting("x") == 1
