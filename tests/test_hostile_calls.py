@@ -95,3 +95,13 @@ def test_a_setting_name_of_any_type_is_no_setting(store: mc.Store) -> None:
     for name in ([], {}, None, 5):
         assert store.setting(name) is None  # type: ignore[arg-type]
     assert mc.open_store("memory://", settings={"x": 1}).setting("x") == 1
+
+
+@pytest.mark.parametrize("target", [None, 5, 1.5, [], {}, b"sqlite://", object(), Ambiguous()])
+def test_sql_events_over_no_engine_is_a_configuration_error(target: Any) -> None:
+    pytest.importorskip("sqlalchemy", reason="needs the sql extra: pip install 'metricscore[sql]'")
+    from metricscore.evaluation import sql_events
+    from metricscore.evaluation.events import EventsSource
+
+    with pytest.raises(mc.ConfigurationError):
+        sql_events(target, EventsSource(table="events", timestamp="ts", name="name"))

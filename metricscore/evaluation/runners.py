@@ -65,9 +65,10 @@ def sql_events(target: Any, source: Any) -> EventsRunner:
     import importlib
 
     try:
-        if target == "chdb" or type(target).__module__.startswith("chdb"):
+        named_chdb = isinstance(target, str) and target == "chdb"
+        if named_chdb or type(target).__module__.startswith("chdb"):
             module = importlib.import_module("metricscore.backends.sql.clickhouse")
-            runner: EventsRunner = module.ClickHouseEvents(source, session=None if target == "chdb" else target)
+            runner: EventsRunner = module.ClickHouseEvents(source, session=None if named_chdb else target)
             return runner
         module = importlib.import_module("metricscore.backends.sql.evaluation")
     except ModuleNotFoundError as error:
