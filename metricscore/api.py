@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from .ids import Clock, IdFactory
 from .repository import Backend
 from .store import Store as _CoreStore
+from .store import settings_dict
 
 __all__ = ["Store", "WarehouseTableExists", "open_store"]
 
@@ -58,7 +59,7 @@ def open_store(
     group usage metrics check data-warehouse tables; without it any table name is accepted.
     ``settings`` are options for other dialects, by name (read with ``store.setting(name)``).
     """
-    given = dict(settings or {})
+    given = settings_dict(settings)
     if warehouse_table_exists is not None:
         given["warehouse_table_exists"] = warehouse_table_exists
     return Store.open(url, clock=clock, id_factory=id_factory, settings=given, **options)

@@ -5,11 +5,21 @@ from __future__ import annotations
 import math
 from typing import Any
 
-__all__ = ["MAX_JSON_DEPTH", "copy_json", "json_problem", "string_problem"]
+__all__ = ["MAX_JSON_DEPTH", "absent", "copy_json", "json_problem", "string_problem"]
 
 #: Free-form objects nested deeper than this are refused: they serve no metric definition and
 #: would make every JSON encoder on the way recurse without bound.
 MAX_JSON_DEPTH = 64
+
+
+def absent(value: object) -> bool:
+    """Whether a parameter is not given: ``None``, or the empty text of a query string (``?limit=``).
+
+    Compares no caller's object with ``==``: a NumPy array answers ``array == ""`` with an array
+    whose truth value raises, and any object's ``__eq__`` may raise; such a value is not absent,
+    so the caller's type check refuses it with a ValidationError naming the parameter.
+    """
+    return value is None or (isinstance(value, str) and str.__len__(value) == 0)
 
 
 def string_problem(text: str) -> str | None:

@@ -405,7 +405,7 @@ class ResourceService(DefaultedGeneric, Generic[RecordT, PageT, CreateT, Replace
         -> CursorPage. Statsig: ``tags``, ``page``, ``limit`` -> NumberedPage.
         """
         request = self.resource.list_request(params)
-        filters = storable_filters(self._filters(request.filters))
+        filters = storable_filters(self._filters(request.filters), self.resource.table)
         render: Any = self.resource.render
         with self._reading() as repository:
             listing = Listing(repository, self.scope, filters, request.order, render)

@@ -23,6 +23,17 @@ if TYPE_CHECKING:
 __all__ = ["Store"]
 
 
+
+def settings_dict(settings: object) -> dict[str, Any]:
+    """``settings`` (``None`` or a mapping of setting names to values) as a dict of its own; a
+    ConfigurationError for anything else."""
+    if settings is None:
+        return {}
+    if not isinstance(settings, Mapping) or not all(isinstance(name, str) for name in settings):
+        message = f"settings must be a mapping of setting names to values, not {type(settings).__name__}."
+        raise ConfigurationError(message)
+    return dict(settings)
+
 class Store:
     """A backend plus the clock and id factory every operation uses.
 
@@ -42,7 +53,7 @@ class Store:
         self.backend = backend
         self.clock: Clock = clock or utc_now
         self.id_factory: IdFactory = id_factory or uuid7_str
-        self.settings: dict[str, Any] = dict(settings or {})
+        self.settings: dict[str, Any] = settings_dict(settings)
 
     @classmethod
     def open(
@@ -78,7 +89,7 @@ class Store:
 
     def setting(self, name: str) -> Any:
         """The setting ``name`` the embedding app gave (``None`` when it gave none)."""
-        return self.settings.get(name)
+        return self.settings.get(name) if isinstance(name, str) else None
 
     def namespace(self, name: str) -> Any:
         """The namespace of the dialect ``name`` (``store.namespace("acme")`` is ``store.acme``);

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-__all__ = ["Column", "ColumnType", "TableSpec", "UniqueKey"]
+__all__ = ["DEFAULT_TAG_LENGTH", "Column", "ColumnType", "TableSpec", "UniqueKey"]
 
 
 class ColumnType(enum.Enum):
@@ -16,7 +16,11 @@ class ColumnType(enum.Enum):
     BOOLEAN = "boolean"
     DATETIME = "datetime"  # timezone-aware UTC, microsecond precision
     JSON = "json"  # a free-form JSON value (object or list)
-    TAGS = "tags"  # a sorted list of distinct strings, filtered with HasAny
+    TAGS = "tags"  # a sorted list of distinct strings, filtered with HasAny; `length` bounds each
+
+
+#: The longest tag a TAGS column without a ``length`` holds.
+DEFAULT_TAG_LENGTH = 255
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +31,14 @@ class Column:
     length: int | None = None
     #: Searched with ``Contains``: backends may build a case-insensitive index for it.
     searchable: bool = False
+
+    @property
+    def text_bound(self) -> int | None:
+        """The most characters a stored string of this column has (each tag, for TAGS), or
+        ``None`` when unbounded."""
+        if self.type is ColumnType.TAGS:
+            return self.length or DEFAULT_TAG_LENGTH
+        return self.length if self.type is ColumnType.STRING else None
 
 
 @dataclass(frozen=True, slots=True)

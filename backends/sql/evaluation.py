@@ -780,6 +780,9 @@ class SQLEvents:
                 engine = sa.create_engine(engine)
             except Exception as error:
                 raise ConfigurationError(f"Cannot open {engine!r}: {error}") from error
+        elif not isinstance(engine, Engine):
+            message = f"sql_events takes a SQLAlchemy engine or URL, not {type(engine).__name__}."
+            raise ConfigurationError(message)
         self.engine: Engine = engine
         self.source = source
         self.dialect = self.engine.dialect.name

@@ -34,7 +34,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, postgresql
 from sqlalchemy.engine import Connection, Dialect
 
-from metricscore.table import ColumnType, TableSpec
+from metricscore.table import DEFAULT_TAG_LENGTH, ColumnType, TableSpec
 
 __all__ = [
     "FOLDED_SUFFIX",
@@ -48,7 +48,6 @@ __all__ = [
 FOLDED_SUFFIX = "__folded"
 PK = "_pk"
 TAG = "tag"
-DEFAULT_TAG_LENGTH = 255
 MYSQL_COLLATION = "utf8mb4_nopad_bin"
 MAX_NAME = 60  # PostgreSQL allows 63 bytes, MySQL 64
 

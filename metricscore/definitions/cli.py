@@ -409,6 +409,8 @@ def import_command(
                     _merge(report, part)
                 for path in csv_paths:
                     _merge(report, importing.import_csv(path, scope, target, dry_run=dry_run, progress=advance))
+        except importing.CsvFileError as error:
+            raise Failed(" ".join(error.text.split())) from None
         except ValueError as error:
             _fail(error)
         except OSError as error:

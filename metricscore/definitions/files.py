@@ -19,12 +19,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..errors import ValidationError
 from .problems import Problem
 
-__all__ = ["SUFFIXES", "Document", "Source", "expand_paths", "read_file", "read_text"]
+__all__ = ["MAX_ALIAS_VALUES", "SUFFIXES", "Document", "Source", "expand_paths", "read_file", "read_text"]
 
 #: File suffixes read when a directory is given.
 SUFFIXES = (".yaml", ".yml", ".json")
+#: How many values YAML aliases (``*name``) may add to a file, beyond one per character of it: a
+#: few hundred bytes of nested aliases (a "billion laughs") would otherwise expand to billions.
+MAX_ALIAS_VALUES = 1_000_000
 
 PathKey = tuple[str | int, ...]
 
@@ -75,10 +79,19 @@ class Document:
 
 
 def expand_paths(paths: Iterable[str | Path]) -> Iterator[Path]:
-    """Files as given, and the definition files under any directory (sorted, recursively)."""
-    for item in paths:
+    """Files as given, and the definition files under any directory (sorted, recursively). A path
+    that is not text or a path is a ValidationError naming ``paths``; one the system refuses (a
+    NUL, a name too long) is given as it is, for reading it to report the problem."""
+    given: Any = paths  # a caller's value, as it is
+    try:
+        items: Iterator[Any] = iter([given] if isinstance(given, (str, Path)) else given)
+    except TypeError:  # not iterable (or only claiming to be, as a NumPy 0-d array)
+        items = iter([given])
+    for item in items:
+        if not isinstance(item, (str, Path)):
+            raise ValidationError({"paths": [f"Expected a path or a list of paths, not {type(item).__name__}."]})
         path = Path(item)
-        if path.is_dir():
+        if _is_dir(path):
             found = sorted(p for p in path.rglob("*") if p.suffix.lower() in SUFFIXES and p.is_file())
             # A directory with none is given as it is, so reading it reports the problem (a mistyped
             # directory must not validate, or plan, as "nothing to do").
@@ -91,11 +104,18 @@ def expand_paths(paths: Iterable[str | Path]) -> Iterator[Path]:
 Progress = Callable[[int], None]
 
 
+def _is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except (OSError, ValueError):  # a name too long, a NUL: reading it reports the problem
+        return False
+
+
 def read_file(path: Path, progress: Progress | None = None) -> tuple[list[Document], list[Problem]]:
     """The documents of one file, or the problem that kept it from being read (``progress``: see
     :func:`read_text`)."""
     name = str(path)
-    if path.is_dir():
+    if _is_dir(path):
         message = f"a directory without definition files ({', '.join(SUFFIXES)})"
         return [], [Problem(name, 1, 1, "file", message, "unreadable")]
     try:
@@ -104,6 +124,8 @@ def read_file(path: Path, progress: Progress | None = None) -> tuple[list[Docume
         return [], [Problem(name, 1, 1, "file", f"not UTF-8 text: {error.reason}", "unreadable")]
     except OSError as error:
         return [], [Problem(name, 1, 1, "file", f"cannot read: {error.strerror or error}", "unreadable")]
+    except ValueError as error:  # a NUL in the name; a lone surrogate no file system encodes
+        return [], [Problem(name, 1, 1, "file", f"cannot read: {error}", "unreadable")]
     return read_text(name, text, is_json=path.suffix.lower() == ".json", progress=progress)
 
 
@@ -112,6 +134,8 @@ def read_text(
 ) -> tuple[list[Document], list[Problem]]:
     """The documents of ``text`` (named ``name`` in problems). ``progress`` is told the characters
     read, as libyaml reads them (a large file takes seconds) or at once; ``len(text)`` in all."""
+    if not isinstance(text, str):
+        raise ValidationError({"text": [f"Expected the file's text, not {type(text).__name__}."]})
     told = _Told(progress)
     try:
         return _read_text(name, text, is_json, told)
@@ -160,18 +184,24 @@ def _read_text(name: str, text: str, is_json: bool, told: _Told) -> tuple[list[D
             return [], [source_problem]
         except RecursionError:
             return [], [Problem(name, 1, 1, "syntax", "nested too deeply", "json_syntax")]
+        except ValueError as error:  # an integer of more than 4,300 digits, which int() refuses
+            return [], [Problem(name, 1, 1, "syntax", str(error).split(";")[0], "json_syntax")]
         bodies: list[Any] = [data]
     else:
-        fast = _fast_yaml(text, told)
-        if fast is not None:
-            bodies = fast
-        else:  # no libyaml, or a text it refuses: ruamel.yaml reads it and says where it is wrong
-            positions: dict[PathKey, tuple[int, int]] = {}
-            try:
-                bodies = _load_yaml(text, positions)
-            except _YAMLProblem as error:
-                return [], [Problem(name, error.line, error.column, "syntax", error.message, "yaml_syntax")]
-            source._positions = positions
+        budget = _Budget(len(text) + MAX_ALIAS_VALUES)
+        try:
+            fast = _fast_yaml(text, told, budget)
+            if fast is not None:
+                bodies = fast
+            else:  # no libyaml, or a text it refuses: ruamel.yaml reads it and says where it is wrong
+                positions: dict[PathKey, tuple[int, int]] = {}
+                bodies = _load_yaml(text, positions, _Budget(budget.limit))
+                source._positions = positions
+        except _YAMLProblem as error:
+            return [], [Problem(name, error.line, error.column, "syntax", error.message, "yaml_syntax")]
+        except _TooManyValues:
+            message = f"YAML aliases expand to more than {MAX_ALIAS_VALUES:,} values more than the file holds"
+            return [], [Problem(name, 1, 1, "file", message, "too_large")]
     documents: list[Document] = []
     for index, body in enumerate(bodies):
         if isinstance(body, list):
@@ -212,9 +242,26 @@ def _json_duplicate(source: Source, key: str) -> Problem:
 # -- YAML -----------------------------------------------------------------------------------------
 
 
-def _fast_yaml(text: str, told: _Told | None = None) -> list[Any] | None:
+class _TooManyValues(Exception):
+    """The values of a file, aliases expanded, outnumber its :class:`_Budget`."""
+
+
+class _Budget:
+    """How many plain values reading a file may still make (aliases expand to copies)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = self.left = limit
+
+    def spend(self) -> None:
+        self.left -= 1
+        if self.left < 0:
+            raise _TooManyValues
+
+
+def _fast_yaml(text: str, told: _Told | None = None, budget: _Budget | None = None) -> list[Any] | None:
     """Every document read by libyaml (PyYAML's C parser), or ``None`` when it is not installed
     or the text has a problem (duplicate keys included), for ruamel.yaml to read and report.
+    Raises :class:`_TooManyValues` when the values outnumber ``budget``.
 
     The values follow YAML 1.2's core schema, as ruamel.yaml's do (``yes`` is a string).
     """
@@ -223,11 +270,14 @@ def _fast_yaml(text: str, told: _Told | None = None) -> list[Any] | None:
         return None
     reading = _Reading(text, told or _Told(None))
     loader = loader_class(reading)
+    budget = budget or _Budget(len(text) + MAX_ALIAS_VALUES)
     try:
         documents = []
         while loader.check_data():
-            documents.append(_plain_fast(loader.get_data()))
+            documents.append(_plain_fast(loader.get_data(), budget, set()))
         return documents
+    except (_TooManyValues, _YAMLProblem):
+        raise
     except Exception:
         return None
     finally:
@@ -290,13 +340,27 @@ def _fast_loader() -> Any:
     return Loader
 
 
-def _plain_fast(node: Any) -> Any:
-    """Values from PyYAML as the exact builtin types (dates as ISO strings, keys as strings)."""
-    if isinstance(node, dict):
-        return {key if isinstance(key, str) else _scalar_key(key): _plain_fast(value) for key, value in node.items()}
-    if isinstance(node, list):
-        return [_plain_fast(item) for item in node]
-    return _scalar(node)
+ENDLESS = "an alias inside the node it names: its value would be endless"
+
+
+def _plain_fast(node: Any, budget: _Budget, within: set[int]) -> Any:
+    """Values from PyYAML as the exact builtin types (dates as ISO strings, keys as strings).
+    ``within``: the ids of the containers being converted, one of which an alias may name again."""
+    budget.spend()
+    if not isinstance(node, (dict, list)):
+        return _scalar(node)
+    if id(node) in within:
+        raise _YAMLProblem(1, 1, ENDLESS)
+    within.add(id(node))
+    try:
+        if isinstance(node, dict):
+            return {
+                key if isinstance(key, str) else _scalar_key(key): _plain_fast(value, budget, within)
+                for key, value in node.items()
+            }
+        return [_plain_fast(item, budget, within) for item in node]
+    finally:
+        within.discard(id(node))
 
 
 class _YAMLProblem(Exception):
@@ -305,8 +369,9 @@ class _YAMLProblem(Exception):
         self.line, self.column, self.message = line, column, message
 
 
-def _load_yaml(text: str, positions: dict[PathKey, tuple[int, int]]) -> list[Any]:
-    """Every document of ``text`` as plain values; fills ``positions`` (keyed from the document index)."""
+def _load_yaml(text: str, positions: dict[PathKey, tuple[int, int]], budget: _Budget | None = None) -> list[Any]:
+    """Every document of ``text`` as plain values; fills ``positions`` (keyed from the document
+    index). Raises :class:`_TooManyValues` when the values outnumber ``budget``."""
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
@@ -323,11 +388,20 @@ def _load_yaml(text: str, positions: dict[PathKey, tuple[int, int]]) -> list[Any
         raise _YAMLProblem(1, 1, " ".join(str(error).split())) from None
     except RecursionError:
         raise _YAMLProblem(1, 1, "nested too deeply") from None
-    return [_plain(document, (index,), positions, (1, 1)) for index, document in enumerate(loaded)]
+    except ValueError as error:  # an integer of more than 4,300 digits, which int() refuses
+        raise _YAMLProblem(1, 1, str(error).split(";")[0]) from None
+    budget = budget or _Budget(len(text) + MAX_ALIAS_VALUES)
+    try:
+        return [_plain(document, (index,), positions, (1, 1), budget) for index, document in enumerate(loaded)]
+    except RecursionError:  # an alias inside the node it names: an endless value
+        raise _YAMLProblem(1, 1, ENDLESS) from None
 
 
-def _plain(node: Any, path: PathKey, positions: dict[PathKey, tuple[int, int]], here: tuple[int, int]) -> Any:
+def _plain(
+    node: Any, path: PathKey, positions: dict[PathKey, tuple[int, int]], here: tuple[int, int], budget: _Budget
+) -> Any:
     """``node`` as plain Python values, recording where each mapping key and list item is."""
+    budget.spend()
     positions[path] = here
     if isinstance(node, dict):
         lc = getattr(node, "lc", None)
@@ -335,12 +409,12 @@ def _plain(node: Any, path: PathKey, positions: dict[PathKey, tuple[int, int]], 
         for key, value in node.items():
             where = _at(lc.key(key) if lc is not None else None, here)
             name = key if isinstance(key, str) else _scalar_key(key)
-            out[name] = _plain(value, (*path, name), positions, where)
+            out[name] = _plain(value, (*path, name), positions, where, budget)
         return out
     if isinstance(node, list):
         lc = getattr(node, "lc", None)
         return [
-            _plain(item, (*path, index), positions, _at(lc.item(index) if lc is not None else None, here))
+            _plain(item, (*path, index), positions, _at(lc.item(index) if lc is not None else None, here), budget)
             for index, item in enumerate(node)
         ]
     return _scalar(node)

@@ -17,12 +17,21 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import MetricscoreError, ValidationError
-from .kinds import KINDS, Kind
+from .kinds import KINDS, Kind, kind_named
 from .loading import _service, load
 from .problems import Problem
 from .targets import Collection, Target
 
-__all__ = ["CSV_COLUMNS", "ImportReport", "Row", "csv_rows", "import_csv", "import_files", "import_rows"]
+__all__ = [
+    "CSV_COLUMNS",
+    "CsvFileError",
+    "ImportReport",
+    "Row",
+    "csv_rows",
+    "import_csv",
+    "import_files",
+    "import_rows",
+]
 
 ACCOUNTS = "posthog.accounts"
 BATCH_SIZE = 500
@@ -129,7 +138,10 @@ def import_rows(
     progress: Callable[[int], None] | None = None,
 ) -> ImportReport:
     """Upsert every row's payload into ``resource`` within ``scope``; never stops at a bad row."""
-    kind = KINDS[resource]
+    kind = kind_named(resource)
+    if kind is None:
+        message = f"unknown resource {resource!r}; expected one of {', '.join(sorted(KINDS))}"
+        raise ValidationError({"resource": [message]})
     service = _service(kind, scope)
     collection = target.collection(kind, dict(service.scope))
     index = _Index(kind, collection)
@@ -280,19 +292,40 @@ def import_files(
     return report, file_problems
 
 
+class CsvFileError(ValidationError, ValueError):
+    """An accounts CSV file that cannot be imported (unreadable, not UTF-8, not CSV, unknown
+    columns): a ValidationError naming ``file``; a ValueError too, as it always was. ``text`` is
+    the problem alone, naming the file."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__({"file": [text]})
+        self.text = text
+
+
 def csv_rows(path: str | Path) -> Iterator[Row]:
-    """The rows of an accounts CSV as payloads, one at a time. The header must name known columns."""
+    """The rows of an accounts CSV as payloads, one at a time. The header must name known columns;
+    a file that cannot be read as such is a :class:`CsvFileError`."""
+    if not isinstance(path, (str, Path)):  # open() would take an int as a file descriptor (0: stdin)
+        raise CsvFileError(f"Expected the path of a CSV file, not {type(path).__name__}.")
     name = str(path)
-    with open(path, newline="", encoding="utf-8-sig") as handle:
+    try:
+        handle = open(path, newline="", encoding="utf-8-sig")  # noqa: SIM115 - closed by the with below
+    except (OSError, ValueError) as error:  # ValueError: a NUL, a lone surrogate in the name
+        raise CsvFileError(f"cannot read {name}: {getattr(error, 'strerror', None) or error}") from None
+    with handle:
         reader = csv.reader(handle)
         try:
             yield from _csv_file_rows(name, reader)
         except UnicodeDecodeError as error:  # decoded a block at a time, ahead of the rows: no line number
-            raise ValueError(f"{name}: not UTF-8 text ({error.reason})") from None
+            raise CsvFileError(f"{name}: not UTF-8 text ({error.reason})") from None
+        except csv.Error as error:  # a field over csv.field_size_limit(), say
+            raise CsvFileError(f"{name}:{reader.line_num}: not a valid CSV file ({error})") from None
+        except OSError as error:
+            raise CsvFileError(f"cannot read {name}: {error.strerror or error}") from None
 
 
 def _csv_file_rows(name: str, reader: Any) -> Iterator[Row]:
-    """The rows after a header of known columns (a ``ValueError`` naming the file otherwise)."""
+    """The rows after a header of known columns (a :class:`CsvFileError` naming the file otherwise)."""
     try:
         header = next(reader)
     except StopIteration:
@@ -305,7 +338,7 @@ def _csv_file_rows(name: str, reader: Any) -> Iterator[Row]:
             if unknown
             else "the header has no 'name' column"
         )
-        raise ValueError(f"{name}:1: {problem}")
+        raise CsvFileError(f"{name}:1: {problem}")
     for cells in reader:
         where = f"{name}:{reader.line_num}"
         if not any(cell.strip() for cell in cells):

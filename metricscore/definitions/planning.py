@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypedDict
 
 from ..errors import MetricscoreError
-from .kinds import KINDS, Kind
+from .kinds import KINDS, Kind, kind_named
 from .loading import Definition, DefinitionSet, scope_key, validate
 from .problems import Problem
 from .targets import Collection, Target
@@ -387,7 +387,7 @@ def export(
     """
     from .loading import _service
 
-    kind = KINDS.get(resource)
+    kind = kind_named(resource)
     if kind is None:
         raise PlanError(f"unknown resource {resource!r}; expected one of {', '.join(sorted(KINDS))}")
     checked = dict(_service(kind, scope).scope)

@@ -39,7 +39,9 @@ __all__ = [
     "EventQuery",
     "EventsSource",
     "event_from_record",
+    "event_items",
     "normalize_event",
+    "normalize_events",
     "text_of",
 ]
 
@@ -370,6 +372,34 @@ class AppendResult:
     duplicates: int
 
 
+def event_items(events: object) -> Iterator[Any] | None:
+    """An iterator over ``events`` when it is a collection of events, else ``None``: text, bytes
+    and a single mapping are not, nor an object that only claims to be iterable (a NumPy 0-d
+    array has ``__iter__`` but refuses to iterate)."""
+    if isinstance(events, (str, bytes, bytearray, Mapping)):
+        return None
+    try:
+        items: Iterator[Any] = iter(events)  # type: ignore[call-overload]
+    except TypeError:
+        return None
+    return items
+
+
+def normalize_events(raw: Iterable[Any], offset: int = 0) -> list[tuple[int, Event]]:
+    """Each event of ``raw`` validated, with its position (counted from ``offset``); a
+    ValidationError keyed by the position of every bad one (``{"3": {"timestamp": [...]}}``)."""
+    errors: dict[str, Any] = {}
+    normalized: list[tuple[int, Event]] = []
+    for index, item in enumerate(raw, start=offset):
+        try:
+            normalized.append((index, normalize_event(item)))
+        except ValidationError as error:
+            errors[str(index)] = error.errors
+    if errors:
+        raise ValidationError(errors)
+    return normalized
+
+
 def _batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
     batch: list[Any] = []
     for item in items:
@@ -405,14 +435,15 @@ class EventLog:
         ``duplicates``), one stored with other content is an error of that batch. Ingestion
         order (what supersedes what) is the order of ``events``.
         """
-        if isinstance(events, (str, bytes, Mapping)) or not isinstance(events, Iterable):
+        items = event_items(events)
+        if items is None:
             raise ValidationError({"events": [ErrorMessage("Expected a list of events.", "invalid")]})
         if type(batch_size) is not int or not 1 <= batch_size <= MAX_BATCH:
             message = f"Expected an integer from 1 to {MAX_BATCH}."
             raise ValidationError({"batch_size": [ErrorMessage(message, "invalid")]})
         appended = duplicates = 0
         offset = 0
-        for batch in _batches(events, batch_size):
+        for batch in _batches(items, batch_size):
             added, skipped = self._append_batch(batch, offset)
             appended += added
             duplicates += skipped
@@ -420,15 +451,7 @@ class EventLog:
         return AppendResult(appended, duplicates)
 
     def _append_batch(self, batch: list[Any], offset: int) -> tuple[int, int]:
-        errors: dict[str, Any] = {}
-        normalized: list[tuple[int, Event]] = []
-        for index, raw in enumerate(batch, start=offset):
-            try:
-                normalized.append((index, normalize_event(raw)))
-            except ValidationError as error:
-                errors[str(index)] = error.errors
-        if errors:
-            raise ValidationError(errors)
+        normalized = normalize_events(batch, offset)
         for _attempt in range(5):
             try:
                 return self._write(normalized)

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..errors import ErrorMessage, ValidationError
-from ..jsonvalue import string_problem
+from ..jsonvalue import absent, string_problem
 
 __all__ = [
     "ALIASES_SCHEMA",
@@ -61,7 +61,7 @@ def dates_in_range(*fields: str) -> Iterator[None]:
 def day(params: dict[str, Any], field: str, errors: Errors, default: date | None = None) -> date | None:
     """A ``YYYY-MM-DD`` date (or a ``date``)."""
     value = params.get(field)
-    if value is None or value == "":
+    if absent(value):
         if default is None:
             _fail(errors, field, REQUIRED, "required")
         return default
@@ -79,14 +79,14 @@ def day(params: dict[str, Any], field: str, errors: Errors, default: date | None
 def instant(params: dict[str, Any], field: str, errors: Errors, default: datetime) -> datetime:
     """An ISO 8601 date-time (naive means UTC) or an aware ``datetime``; ``default`` when absent."""
     value = params.get(field)
-    if value is None or value == "":
+    if absent(value):
         return default
-    if isinstance(value, str) and not (value.isascii() and value.isprintable()):
+    if not isinstance(value, datetime) and not (isinstance(value, str) and value.isascii() and value.isprintable()):
         # fromisoformat reads past a NUL before "Z": ISO 8601 text is printable ASCII
         _fail(errors, field, "Expected an ISO 8601 date-time.")
         return default
     try:
-        moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+        moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
         # in UTC: 0001-01-01T00:00+14:00 and 9999-12-31T23:00-14:00 fall outside the years 1 to 9999
         return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
     except ValueError:
@@ -119,7 +119,7 @@ def aliases(params: dict[str, Any], field: str, errors: Errors) -> tuple[str, ..
 
 def text(params: dict[str, Any], field: str, errors: Errors) -> str | None:
     value = params.get(field)
-    if value is None or value == "":
+    if absent(value):
         _fail(errors, field, REQUIRED, "required")
         return None
     if not isinstance(value, str) or len(value) > 400:
@@ -134,7 +134,7 @@ def text(params: dict[str, Any], field: str, errors: Errors) -> str | None:
 def utc_offset(params: dict[str, Any], field: str, errors: Errors, default: str) -> int:
     """``±HH:MM`` as seconds east of UTC (at most 14 hours)."""
     value = params.get(field)
-    if value is None or value == "":
+    if absent(value):
         value = default
     match = _OFFSET.fullmatch(value) if isinstance(value, str) else None
     if match is None or int(match[2]) > 14 or int(match[3]) > 59:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-from ..errors import ConfigurationError, MetricscoreError, StorageError
-from .events import Event, EventLog, EventsSource, normalize_event
+from ..errors import ConfigurationError, MetricscoreError, StorageError, ValidationError
+from .events import Event, EventLog, EventsSource, event_items, normalize_events
 from .plan import Plan, Row
 from .reference import evaluate_plan
 
@@ -22,10 +22,14 @@ Events: TypeAlias = "EventsRunner | Iterable[Event | Mapping[str, Any]] | None"
 
 
 class ReferenceEvents:
-    """The reference evaluator over events held in Python (validated once, in the given order)."""
+    """The reference evaluator over events held in Python (validated once, in the given order; a
+    ValidationError names every bad one under ``events`` by its position: ``events.3.timestamp``)."""
 
     def __init__(self, events: Iterable[Event | Mapping[str, Any]]) -> None:
-        self.events = [normalize_event(e) for e in events]
+        try:
+            self.events = [event for _, event in normalize_events(events)]
+        except ValidationError as error:
+            raise ValidationError({"events": error.errors}) from None
 
     def run(self, plan: Plan) -> list[Row]:
         return evaluate_plan(plan, self.events)
@@ -65,9 +69,10 @@ def sql_events(target: Any, source: EventsSource) -> EventsRunner:
     import importlib
 
     try:
-        if target == "chdb" or type(target).__module__.startswith("chdb"):
+        named_chdb = isinstance(target, str) and target == "chdb"
+        if named_chdb or type(target).__module__.startswith("chdb"):
             module = importlib.import_module("metricscore.backends.sql.clickhouse")
-            runner: EventsRunner = module.ClickHouseEvents(source, session=None if target == "chdb" else target)
+            runner: EventsRunner = module.ClickHouseEvents(source, session=None if named_chdb else target)
             return runner
         module = importlib.import_module("metricscore.backends.sql.evaluation")
     except ModuleNotFoundError as error:
@@ -86,6 +91,7 @@ def events_runner(store: Store, dataset: str, events: Any) -> EventsRunner:
     if callable(getattr(events, "run", None)):
         runner: EventsRunner = events
         return runner
-    if isinstance(events, Iterable) and not isinstance(events, (str, bytes, Mapping)):
-        return ReferenceEvents(events)
+    items = event_items(events)
+    if items is not None:
+        return ReferenceEvents(items)
     raise ConfigurationError(f"events must be None, an events runner or a list of events, not {type(events).__name__}.")

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any, TypedDict
 
 from ..errors import ErrorMessage, ValidationError
-from ..jsonvalue import string_problem
+from ..jsonvalue import absent, string_problem
 from ..query import OrderBy, Query, order_key
 from ..table import ColumnType, TableSpec
 from .base import Envelope, ItemT, Listing, PageItems, Styled, parse_int
@@ -158,7 +158,7 @@ class KeysetPagination(Styled):
 
     def limit(self, params: Mapping[str, Any]) -> int:
         value = params.get("limit")
-        if value is None or value == "":
+        if absent(value):
             return self.default_limit
         limit = None if type(value) is bool else parse_int(value)
         if limit is None or not self.min_limit <= limit <= self.max_limit:
@@ -172,8 +172,8 @@ class KeysetPagination(Styled):
         limit = self.limit(params)
         after, before = params.get("after"), params.get("before")
         types = self.position_types(order)
-        after = None if after in (None, "") else decode_cursor(after, types, "after")
-        before = None if before in (None, "") else decode_cursor(before, types, "before")
+        after = None if absent(after) else decode_cursor(after, types, "after")
+        before = None if absent(before) else decode_cursor(before, types, "before")
         if after is not None and before is not None:
             message = ErrorMessage("Send either after or before, not both.", "invalid_input")
             raise ValidationError({"after": [message], "before": [message]})

@@ -225,3 +225,95 @@ def test_every_registered_resource_is_a_definition_kind() -> None:
 
     assert list(KINDS) == list(RESOURCES)
     assert all(KINDS[name].resource is resource for name, resource in RESOURCES.items())
+
+
+#: A few hundred bytes whose nested aliases expand to 9**7 (4.8 million) values; each further line
+#: would multiply that by 9 (kept small so that a regression fails, rather than exhausts memory).
+ALIAS_BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{name}: &{name} [{', '.join(['*' + previous] * 9)}]\n"
+    for previous, name in zip("abcdef", "bcdefg", strict=True)
+)
+
+
+@pytest.fixture(params=["libyaml", "ruamel"])
+def reader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each YAML reader: libyaml's fast path, and ruamel.yaml alone (as without PyYAML)."""
+    from metricscore.definitions import files
+
+    if request.param == "ruamel":
+        monkeypatch.setattr(files, "_FAST", [None])
+    return str(request.param)
+
+
+def test_an_alias_bomb_is_one_problem_not_a_memory_exhaustion(reader: str) -> None:
+    documents, problems = defs.read_text("bomb.yaml", ALIAS_BOMB)
+    assert documents == []
+    assert [(p.field, p.code) for p in problems] == [("file", "too_large")]
+
+
+def test_aliases_within_the_bound_still_expand(reader: str) -> None:
+    from metricscore.definitions.files import MAX_ALIAS_VALUES
+
+    shared = "{name: x, properties: {a: 1}}"
+    text = f"resource: posthog.accounts\nscope: {{project_id: 1}}\nshared: &s {shared}\ndefinitions: [*s, *s]\n"
+    documents, problems = defs.read_text("a.yaml", text)
+    assert problems == [] and documents[0].body["definitions"] == [{"name": "x", "properties": {"a": 1}}] * 2
+    # 4,000 values of 256 each: 1,024,000 values beyond the file's own, just over the bound
+    over = "a: &a [" + ", ".join(["x"] * 256) + "]\nb: [" + ", ".join(["*a"] * 4000) + "]\n"
+    assert MAX_ALIAS_VALUES + len(over) < 256 * 4000
+    assert [p.code for p in defs.read_text("over.yaml", over)[1]] == ["too_large"]
+    under = over.replace(", ".join(["*a"] * 4000), ", ".join(["*a"] * 3000))
+    assert defs.read_text("under.yaml", under)[1] == []
+
+
+def test_an_alias_inside_the_mapping_it_names_is_a_problem(reader: str) -> None:
+    text = "&d {resource: posthog.accounts, scope: {project_id: 1}, definitions: [{name: x, properties: *d}]}\n"
+    documents, problems = defs.read_text("a.yaml", text)
+    assert documents == [] and [(p.field, p.code) for p in problems] == [("syntax", "yaml_syntax")]
+
+
+def test_an_alias_inside_the_list_it_names_is_a_problem() -> None:
+    # (ruamel.yaml alone reads such a list's alias as null; libyaml, installed with the cli extra, is read first)
+    documents, problems = defs.read_text("a.yaml", "resource: posthog.accounts\ndefinitions: &d [*d]\n")
+    assert documents == [] and [(p.field, p.code) for p in problems] == [("syntax", "yaml_syntax")]
+
+
+@pytest.mark.parametrize("is_json", [True, False])
+def test_an_integer_of_thousands_of_digits_is_a_problem(reader: str, is_json: bool) -> None:
+    digits = "9" * 5000
+    text = f'{{"resource": "posthog.accounts", "scope": {{"project_id": {digits}}}, "definitions": []}}'
+    documents, problems = defs.read_text("a.json" if is_json else "a.yaml", text, is_json=is_json)
+    assert documents == [] and [p.field for p in problems] == ["syntax"]
+    assert "4300 digits" in problems[0].message
+
+
+@pytest.mark.parametrize("name", ["x" * 300 + ".yaml", "a\x00.yaml", "a\ud800.yaml"])
+def test_a_path_the_system_refuses_is_an_unreadable_file(name: str) -> None:
+    loaded = defs.load([name])
+    assert [(p.field, p.code) for p in loaded.problems] == [("file", "unreadable")]
+
+
+@pytest.mark.parametrize("paths", [None, 5, 1.5, [5], [None], [b"a.yaml"]])
+def test_paths_of_a_wrong_type_are_a_validation_error(paths: object) -> None:
+    with pytest.raises(mc.ValidationError) as info:
+        defs.load(paths)  # type: ignore[arg-type]
+    assert list(info.value.errors) == ["paths"]
+
+
+def test_text_of_a_wrong_type_is_a_validation_error() -> None:
+    for text in (None, b"resource: x", ["resource: x"]):
+        with pytest.raises(mc.ValidationError) as info:
+            defs.read_text("a.yaml", text)  # type: ignore[arg-type]
+        assert list(info.value.errors) == ["text"]
+
+
+def test_an_unknown_resource_of_any_type_is_a_metricscore_error() -> None:
+    from metricscore.definitions import importing
+
+    target = defs.open_target(mc.open_store("memory://"))
+    for resource in (None, [], {}, 5, "nope.nope"):
+        with pytest.raises(defs.PlanError):
+            defs.export(target, resource, {"project_id": 1})  # type: ignore[arg-type]
+        with pytest.raises(mc.ValidationError) as info:
+            importing.import_rows([], resource, {"project_id": 1}, target)  # type: ignore[arg-type]
+        assert list(info.value.errors) == ["resource"]

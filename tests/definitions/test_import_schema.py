@@ -222,3 +222,17 @@ def test_an_import_never_replaces_what_the_vendor_cannot_update(store: mc.Store,
     report = importing.import_files([path], target)[0]
     assert report.failed == 1 and "cannot change" in report.errors[0] and "metricEvents" in report.errors[0]
     assert store.statsig.metrics(project_id="p1").get("signups::event_count_custom")["metricEvents"][0]["name"] == "s"
+
+
+def test_a_csv_file_that_cannot_be_imported_is_a_validation_error_naming_the_file(tmp_path: Path) -> None:
+    target = defs.open_target(mc.open_store("memory://"))
+    wide = tmp_path / "wide.csv"
+    wide.write_text("name,external_id\n" + "x" * 200_000 + ",a\n")  # a field over csv's 128 kB limit
+    unknown = tmp_path / "unknown.csv"
+    unknown.write_text("name,colour\nA,red\n")
+    # 1 is no path: open() would read (and close) file descriptor 1, the process's stdout
+    for path in (wide, unknown, tmp_path / "missing.csv", tmp_path, "x" * 300, "a\x00.csv", 1, None, b"a.csv"):
+        with pytest.raises(importing.CsvFileError) as info:
+            importing.import_csv(path, {"project_id": 1}, target)  # type: ignore[arg-type]
+        assert isinstance(info.value, mc.ValidationError) and list(info.value.errors) == ["file"]
+        assert isinstance(info.value, ValueError)  # as it was before it was a ValidationError

@@ -305,7 +305,7 @@ class Accounts(Resource[AccountRecord, AccountCreate, AccountCreate, AccountUpda
 
 def _role_filter(column_name: str, value: Any) -> Eq | None:
     """``unassigned`` matches a missing role; an integer matches the role's id; else no filter."""
-    if value == "unassigned":
+    if isinstance(value, str) and value == "unassigned":
         return Eq(column_name, None)
     number = None if type(value) is bool else parse_int(value)
     return None if number is None else Eq(column_name, number)

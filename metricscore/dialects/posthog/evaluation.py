@@ -23,6 +23,7 @@ from ...errors import ErrorMessage, ValidationError
 from ...evaluation import inputs
 from ...evaluation.compile import EventsRunner, measures_for, trailing_plan
 from ...evaluation.reference import day_range
+from ...jsonvalue import absent
 from ...meaning import meaning_of
 from .group_usage_metrics import Display, Format
 
@@ -101,7 +102,7 @@ class GroupUsageMetricEvaluation:
             return _skipped(record, "Events metrics with no real filter would scan all events; they are skipped.")
         days = int(record["interval"])
         measures = measures_for(meaning)
-        with inputs.dates_in_range(*(["now"] if params.get("now") not in (None, "") else []), "interval"):
+        with inputs.dates_in_range(*([] if absent(params.get("now")) else ["now"]), "interval"):
             plan = trailing_plan(meaning, now, days, (int(scope["group_type_index"]), group_key))
         rows = runner.run(plan)
         date_from = now - timedelta(days=days)

@@ -43,6 +43,8 @@ def _file_error(*messages: str) -> ValidationError:
 
 
 def _text(data: bytes | str) -> str:
+    if not isinstance(data, (bytes, bytearray, str)):  # a caller's value, as it is
+        raise _file_error(f"Expected the file as bytes or text, not {type(data).__name__}.")
     size = len(data.encode("utf-8", "surrogatepass")) if isinstance(data, str) else len(data)
     if size > MAX_UPLOAD_BYTES:
         message = f"Ensure the file has no more than {MAX_UPLOAD_BYTES} bytes."

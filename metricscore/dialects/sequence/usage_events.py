@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, Required, TypedDict, 
 from ...errors import NON_FIELD_ERRORS, Conflict, ErrorMessage, StorageError, ValidationError
 from ...evaluation.events import EVENTS, TEXT_LENGTH, Event, EventLog, EventQuery, normalize_event
 from ...idempotency import IdempotencyKeys, KeyRace, fingerprint, validate_key
-from ...jsonvalue import string_problem
+from ...jsonvalue import absent, string_problem
 from ...limits import MAX_FILTER_VALUES, check_payload_size, too_many
 from ...pagination import CursorPage, KeysetPagination, decode_cursor, encode_cursor
 from ...query import Eq, In, OrderBy, Query
@@ -160,11 +160,12 @@ def _choice(
 ) -> str:
     """The value of the enumerated parameter ``name`` (absent or blank: ``default``)."""
     value = params.get(name)
-    if value is None or value == "":
+    if absent(value):
         return default
-    if value not in allowed:
+    if not isinstance(value, str) or value not in allowed:
         _fail(errors, name, f"Expected one of: {', '.join(allowed)}.")
-    return str(value)
+        return default
+    return value
 
 
 def _chunks(values: list[str], size: int = 1000) -> Iterator[tuple[str, ...]]:
@@ -434,7 +435,7 @@ class UsageEvents:
         texts: dict[str, str | None] = {}
         for name in ("eventType", "eventId"):
             value = given.get(name)
-            if value is None or value == "":
+            if absent(value):
                 texts[name] = None
             elif type(value) is not str or len(value) > TEXT_LENGTH or string_problem(value):
                 _fail(errors, name, f"Expected a string of at most {TEXT_LENGTH} characters.")
@@ -444,7 +445,7 @@ class UsageEvents:
         for name in ("eventTimestampAfter", "eventTimestampBefore"):
             value = given.get(name)
             found: dict[str, Any] = {}
-            bounds[name] = None if value in (None, "") else _timestamp(value, found)
+            bounds[name] = None if absent(value) else _timestamp(value, found)
             if found:
                 errors[name] = found["eventTimestamp"]
         sort_by = _choice(given, "sortBy", SORT_BY, "CREATED_AT", errors)
@@ -461,7 +462,7 @@ class UsageEvents:
         for name in ("after", "before"):
             value = given.get(name)
             try:
-                cursors[name] = None if value in (None, "") else decode_cursor(value, types, name)
+                cursors[name] = None if absent(value) else decode_cursor(value, types, name)
             except ValidationError as error:
                 assert isinstance(error.errors, dict)
                 errors.update(error.errors)

@@ -4,13 +4,16 @@ Ids, filter values, cursors, actors and credentials come from paths, query strin
 they are. One holding a NUL or a lone surrogate (which no stored value holds: payloads are
 validated), a forged cursor, or an actor of the wrong type is answered as the vendor answers a bad
 or unknown value: NotFound for an id, no match for a filter value, a ValidationError for a cursor
-or an actor, no key for credentials.
+or an actor, no key for credentials. A parameter of any other type (a list, a mapping, a float
+NaN, a huge integer, an object whose ``==`` gives no truth value, as a NumPy array's) is ignored
+where the vendor ignores a bad value, or a ValidationError naming that parameter alone.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import math
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
@@ -18,14 +21,15 @@ from typing import Any
 import pytest
 
 from ...api import Store
-from ...errors import NotFound, ValidationError
+from ...dialects.sequence.usage_events import USAGE_EVENT_PARAMETERS
+from ...errors import MetricscoreError, NotFound, StorageError, ValidationError
 from ...http.keys import Keyring
 from ...service import IdempotentService
 from ..clock import FakeClock
 from .fixtures import BackendFixtures
 from .metrics import STATSIG, USAGE
 
-__all__ = ["ReadInputContract", "forged_cursors"]
+__all__ = ["Ambiguous", "ReadInputContract", "forged_cursors", "wrong_types"]
 
 #: Strings no stored value holds: NUL and lone surrogates, alone and inside ordinary text.
 UNSTORABLE = ("\x00", "acme\x00", "\x00acme", "\ud800", "acme\udfff", "\ud83d")
@@ -70,6 +74,39 @@ def forged_cursors() -> list[Any]:
         ["x"],
         "A" * 5000,
     ]
+
+
+class Ambiguous:
+    """A value as a NumPy array is: ``==`` answers an object whose truth value raises, and it
+    claims to be iterable but refuses to iterate (a 0-d array)."""
+
+    def __eq__(self, other: object) -> Any:
+        return _NoTruth()
+
+    def __ne__(self, other: object) -> Any:
+        return _NoTruth()
+
+    __hash__ = object.__hash__
+
+    def __iter__(self) -> Any:
+        raise TypeError("iteration over a 0-d array")
+
+    def __repr__(self) -> str:
+        return "Ambiguous()"
+
+
+class _NoTruth:
+    def __bool__(self) -> bool:
+        raise ValueError("The truth value of an array with more than one element is ambiguous.")
+
+
+def wrong_types() -> list[Any]:
+    """Parameter values of every wrong type and range."""
+    return [
+        None, 0, -1, 10**100, -(10**100), 2**63, 1.5, math.nan, math.inf, -math.inf, True, False,
+        b"x", bytearray(b"x"), [], ["x"], [None], {}, {"a": 1}, ("x",), object(), Ambiguous(),
+        "", " ", "-1", "0", "1e999", "NaN", "9" * 40, "x" * 100_000, *UNSTORABLE,
+    ]  # fmt: skip
 
 
 def _names(page: Any) -> list[str]:
@@ -129,6 +166,31 @@ class ReadInputContract(BackendFixtures):
         for bad in UNSTORABLE:
             assert statsig.list(tags=bad).count == 0
             assert statsig.list(tags=f"even,{bad}").count == 1
+
+    def test_filter_values_longer_than_any_stored_value_match_nothing(self, store: Store, project_id: int) -> None:
+        """A filter value longer than its column holds matches nothing and never reaches the
+        backend (MariaDB refused a 10 MB search with a dropped connection, SQLite took seconds),
+        while one at the bound still matches (a search term may be twice as long: ``İ`` folds
+        to two characters)."""
+        huge = "x" * 10_000_000
+        accounts = store.posthog.accounts(project_id=project_id)
+        accounts.create({"name": "İ" * 400, "tags": ["t" * 255]})
+        assert accounts.list(search="i\u0307" * 400).count == 1  # 800 characters: "İ" * 400 folded
+        assert accounts.list(tags=["t" * 255]).count == 1
+        for term in ("i\u0307" * 400 + "x", huge):
+            assert accounts.list(search=term).count == 0
+        assert accounts.list(tags=["t" * 256]).count == 0
+        assert accounts.list(tags=[huge]).count == 0
+        assert accounts.list(tags=["t" * 255, huge]).count == 1
+        usage = store.sequence.usage_metrics(account_id=f"acct-{project_id}")
+        usage.create(USAGE)
+        for param in ("name", "id", "eventType", "aggregationType"):
+            assert usage.list(**{param: huge}).count == 0, param
+        assert usage.list(eventType=f"message_sent,{huge}").count == 1
+        statsig = store.statsig.metrics(project_id=f"p{project_id}")
+        statsig.create({**STATSIG, "tags": ["even"]})
+        assert statsig.list(tags=huge).count == 0
+        assert statsig.list(tags=f"even,{huge}").count == 1
 
     def test_forged_cursors_are_invalid(self, store: Store, project_id: int) -> None:
         usage = store.sequence.usage_metrics(account_id=f"acct-{project_id}")
@@ -215,3 +277,56 @@ class ReadInputContract(BackendFixtures):
         assert keyring.check_credentials("sequence", sequence.client_id, sequence.client_secret) is not None
         assert keyring.check_token("posthog", posthog.token) is not None
         assert keyring.check_token("statsig", statsig.token) is not None
+
+    def test_parameters_of_wrong_types_name_the_parameter(self, store: Store, project_id: int) -> None:
+        """Every parameter of every list and evaluate call, given a value of a wrong type: a page
+        (the vendor ignores the value), or a ValidationError naming that parameter alone (never
+        a StorageError or a Python error), and nothing is written."""
+        accounts = store.posthog.accounts(project_id=project_id)
+        metrics = store.posthog.group_usage_metrics(project_id=project_id, group_type_index=0)
+        usage = store.sequence.usage_metrics(account_id=f"acct-{project_id}")
+        events = store.sequence.usage_events(account_id=f"acct-{project_id}")
+        statsig = store.statsig.metrics(project_id=f"p{project_id}")
+        accounts.create({"name": "Acme"})
+        group = metrics.create({"name": "Events", "filters": {"events": [{"id": "e"}]}})["id"]
+        sent = usage.create(USAGE)["id"]
+        carts = statsig.create(STATSIG)["id"]
+        events.create({"eventType": "message_sent", "customerAlias": "c"})
+        lists: list[tuple[Callable[..., Any], list[str]]] = [
+            (service.list, [*service.resource.list_parameters, *service.resource.pagination.parameters()])
+            for service in (accounts, metrics, usage, statsig)
+        ]
+        event_parameters = ["customerAlias[]", "customerAlias", *USAGE_EVENT_PARAMETERS, "limit", "after", "before"]
+        lists.append((events.list, event_parameters))
+        evaluations: list[tuple[Callable[..., Any], dict[str, Any]]] = [
+            (lambda **p: metrics.evaluate(group, **p), {"group_key": "acme", "now": "2025-10-09T12:00:00Z"}),
+            (
+                lambda **p: usage.evaluate(sent, **p),
+                {"customerAliases": "c", "periodStart": "2025-01-01", "periodEnd": "2025-01-31"},
+            ),
+            (
+                lambda **p: statsig.evaluate(carts, **p),
+                {"date_from": "2025-01-01", "date_to": "2025-01-02", "day_start_utc_offset": "+00:00"},
+            ),
+        ]
+        calls: list[tuple[Callable[..., Any], str, dict[str, Any]]] = [
+            (call, name, {}) for call, names in lists for name in names
+        ]
+        calls += [(call, name, valid) for call, valid in evaluations for name in valid]
+        for call, name, valid in calls:
+            for value in wrong_types():
+                try:
+                    call(**{**valid, name: value})
+                except ValidationError as error:
+                    assert isinstance(error.errors, dict) and list(error.errors) == [name], (name, value, error.errors)
+                except StorageError as error:  # pragma: no cover - the failure this guards against
+                    raise AssertionError(f"{name}={value!r}: {error!r}") from error
+                except MetricscoreError as error:  # pragma: no cover
+                    raise AssertionError(f"{name}={value!r}: {error!r}") from error
+        for value in wrong_types():
+            for evaluate, valid in evaluations:
+                with pytest.raises(ValidationError) as info:
+                    evaluate(**valid, events=[value])  # a list of one event that is no event
+                assert list(info.value.errors) == ["events"] and list(info.value.errors["events"]) == ["0"], value
+        assert [accounts.list().count, metrics.list().count, usage.list().count, statsig.list().count] == [1] * 4
+        assert events.list().count == 1
