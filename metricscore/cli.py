@@ -81,13 +81,13 @@ def _url(url: str | None) -> str:
     return str(url or os.environ.get(URL_VARIABLE) or DEFAULT_URL)
 
 
-def _open(url: str) -> Any:
+def _open(url: str, **options: Any) -> Any:
     from .api import open_store
 
-    return open_store(url)
+    return open_store(url, **options)
 
 
-def _absent_file(url: str) -> str | None:
+def absent_file(url: str) -> str | None:
     """The file a file-backed store at ``url`` (SQLite, TinyDB) would live in, when it does not
     exist yet: a read-only command then has nothing to read and must not create it by opening it."""
     scheme, sep, rest = url.partition("://")
@@ -99,6 +99,42 @@ def _absent_file(url: str) -> str | None:
     if not path or path == ":memory:" or path.startswith("file:"):
         return None
     return None if os.path.exists(path) else path
+
+
+#: The URL schemes of SQL stores, whose schema a read-only command must find, not create.
+SQL_SCHEMES = ("sqlite", "postgresql", "mysql", "mariadb")
+
+
+def missing_store(url: str) -> str | None:
+    """Why there is nothing to read at ``url`` without creating it (``None``: there is a store).
+
+    A file-backed store (SQLite, TinyDB) whose file does not exist, or an SQL database without
+    metricscore's schema. Checking opens the database but creates neither a file nor a table.
+    """
+    if absent_file(url) is not None:
+        return f"no store exists at {_redacted(url)}"
+    from .registry import scheme_of
+
+    if scheme_of(url) not in SQL_SCHEMES:
+        return None
+    with _open(url, create_schema=False) as store:
+        if store.backend.schema_revision() is not None:
+            return None
+    return f"{_redacted(url)} has no metricscore schema (no tables yet)"
+
+
+def open_existing(url: str) -> Any:
+    """The store at ``url`` for a command that only reads it: opened without creating a file, a
+    table or a migration (an SQL schema is used as found). See :func:`missing_store` first."""
+    from .registry import scheme_of
+
+    return _open(url, create_schema=False) if scheme_of(url) in SQL_SCHEMES else _open(url)
+
+
+def _redacted(url: str) -> str:
+    from .definitions.targets import _redact
+
+    return _redact(url)
 
 
 def _one_line(text: str) -> str:
@@ -425,10 +461,13 @@ def list_keys(url: str | None, include_revoked: bool) -> int:
     from .http.keys import Keyring
 
     url = _url(url)
-    if _absent_file(url) is not None:
+    if absent_file(url) is not None:
         print(f"no keys: no store exists at {url}", file=sys.stderr)
         return 0
-    store = _open(url)
+    missing = missing_store(url)
+    if missing is not None:
+        raise click.ClickException(f"no keys: {missing}")
+    store = open_existing(url)
     try:
         for key in Keyring(store).list(include_revoked=include_revoked):
             print(json.dumps(key.as_dict()))
@@ -445,10 +484,11 @@ def revoke_key(key_id: str, url: str | None) -> int:
     from .http.keys import Keyring
 
     url = _url(url)
-    if _absent_file(url) is not None:
-        print(f"error: no live key {key_id!r}: no store exists at {url}", file=sys.stderr)
+    missing = missing_store(url)
+    if missing is not None:
+        print(f"error: no live key {key_id!r}: {missing}", file=sys.stderr)
         return 1
-    store = _open(url)
+    store = open_existing(url)
     try:
         revoked = Keyring(store).revoke(key_id)
     finally:

@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import StaticPool
 
-from metricscore.errors import ConfigurationError, StorageError
+from metricscore.errors import ConfigurationError, MetricscoreError, StorageError
 from metricscore.repository import Record, Scope
 from metricscore.table import TableSpec
 
@@ -38,7 +38,7 @@ from .connections import (
     may_bypass_sqlalchemy,
 )
 from .errors import ConstraintMap, sqlite_refusal, translate_driver_error, translate_errors
-from .migrate import schema_lock, upgrade
+from .migrate import current_revision, schema_lock, upgrade
 from .repository import SQLRepository, SQLUnitOfWork, driver_read_key
 from .schema import create_table_objects, sql_table
 from .statements import Statements
@@ -125,13 +125,22 @@ class SQLBackend:
             return cls(engine, create_schema=create_schema)
         except StorageError as error:
             engine.dispose()
-            refusal = sqlite_refusal(parsed.database, error) if backend_name == "sqlite" and not memory else None
-            if refusal is not None:
-                raise refusal from error
-            raise
+            raise _refused(engine, error) from error
         except BaseException:
             engine.dispose()
             raise
+
+    def schema_revision(self) -> str | None:
+        """The migration revision of the database's schema; ``None`` when it has no metricscore
+        schema (an empty database). Reads only: a program that must not create tables (a read-only
+        command) opens with ``create_schema=False`` and asks this first."""
+        try:
+            with translate_errors(self.constraints), self.engine.connect() as connection:
+                revision = current_revision(connection)
+                connection.rollback()
+        except StorageError as error:
+            raise _refused(self.engine, error) from error
+        return revision
 
     # -- units of work -----------------------------------------------------------------------
 
@@ -372,3 +381,11 @@ class SQLBackend:
         """Keep ``statements`` (of tables created by a unit of work that has now committed)."""
         with self._statements_lock:
             self._statements_by_table[statements.sql_table.spec.name] = statements
+
+
+def _refused(engine: Engine, error: StorageError) -> MetricscoreError:
+    """The error of a database ``engine`` could not be used through: for a SQLite file, what is
+    wrong with it (see :func:`~.errors.sqlite_refusal`), else ``error`` itself."""
+    url = engine.url
+    file = url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:")
+    return (sqlite_refusal(url.database, error) if file else None) or error

@@ -250,6 +250,7 @@ def test_python_m_metricscore_definitions_handles_errors_as_the_command_does(
     (tmp_path / "m.yaml").write_text(ACCOUNTS)
     url = f"sqlite:///{tmp_path / 'd.db'}"
     assert definitions_cli.main(["plan", str(tmp_path / "m.yaml"), "--target", url]) == 2  # changes
+    capsys.readouterr()
     assert definitions_cli.main(["plan", str(tmp_path / "m.yaml")]) == 1  # plan's usage mistakes
     assert _one_error_line(capsys.readouterr().err) == "error: plan: Missing option '--target'."
 
