@@ -60,7 +60,7 @@ except ModuleNotFoundError as missing:  # pragma: no cover - exercised by a subp
 else:
     CLICK_MISSING = False
 
-__all__ = ["DEFAULT_URL", "cli", "main", "run"]
+__all__ = ["DEFAULT_URL", "cli", "main", "migrate_main", "run"]
 
 DEFAULT_URL = "sqlite:///metricscore.db"
 URL_VARIABLE = "METRICSCORE_URL"
@@ -579,6 +579,21 @@ def run(command: Any, argv: Sequence[str] | None, prog_name: str) -> int:
         print(f"error: {type(error).__name__}: {_one_line(str(error))}", file=sys.stderr)
         return 1
     return result if isinstance(result, int) else 0
+
+
+def migrate_main() -> None:
+    """The ``metricscore-migrate`` console script (``python -m metricscore.backends.sql`` under its
+    own name); without the ``[sql]`` extra, one line saying what to install instead of a traceback."""
+    try:  # found by name, like every backend (the core imports none)
+        migrations: Any = importlib.import_module("metricscore.backends.sql.migrate")
+    except ModuleNotFoundError as error:
+        print(f"error: metricscore-migrate needs {error.name}: pip install 'metricscore[sql]'", file=sys.stderr)
+        sys.exit(2)
+    try:
+        sys.exit(migrations.main(prog="metricscore-migrate"))
+    except KeyboardInterrupt:
+        print(INTERRUPTED, file=sys.stderr)
+        sys.exit(130)
 
 
 # Commands from other modules: one `cli.add_command(command)` line each, below.

@@ -15,7 +15,14 @@ from typing import Any
 
 from .errors import ConfigurationError
 
-__all__ = ["ENTRY_POINT_GROUP", "available_schemes", "backend_class", "register_backend", "scheme_of"]
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "available_schemes",
+    "backend_class",
+    "register_backend",
+    "require_module",
+    "scheme_of",
+]
 
 ENTRY_POINT_GROUP = "metricscore.backends"
 
@@ -97,3 +104,17 @@ def _import(path: str, extra: str | None) -> type[Any]:
         return getattr(module, attribute)  # type: ignore[no-any-return]
     except AttributeError as error:
         raise ConfigurationError(f"The backend {path!r} does not exist.") from error
+
+
+def require_module(name: str, extra: str, user: str) -> None:
+    """Import the top-level module ``name`` that ``user`` (e.g. "the SQL backend") needs; when it is
+    not installed, the same ModuleNotFoundError (``.name`` kept, so :func:`backend_class` still
+    names the extra of the URL's scheme) with a message saying what to install."""
+    try:
+        importlib.import_module(name)
+    except ModuleNotFoundError as error:
+        if error.name != name:
+            raise
+        raise ModuleNotFoundError(
+            f"No module named {name!r}: {user} needs it: pip install 'metricscore[{extra}]'", name=name
+        ) from None

@@ -3,7 +3,8 @@
 ::
 
     python -m metricscore.backends.sql migrate sqlite:///metrics.db
-    metricscore-migrate postgresql+psycopg://user@host/db          # the same, as a console script
+    metricscore-migrate migrate postgresql+psycopg://user@host/db  # the same, as a console script
+    metricscore-migrate current sqlite:///metrics.db               # print the revision
 
 The version is kept in the table ``metricscore_alembic_version``, so a database that also holds an
 application's own Alembic history is not disturbed. Concurrent upgrades are serialised by a lock
@@ -162,10 +163,9 @@ def _refusal(url: sa.engine.URL, error: sa.exc.SQLAlchemyError) -> MetricscoreEr
     return refusal or storage
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m metricscore.backends.sql", description="Manage a metricscore SQL database's schema."
-    )
+def main(argv: Sequence[str] | None = None, prog: str = "python -m metricscore.backends.sql") -> int:
+    """The command (``prog``: its name in usage lines); returns the exit status."""
+    parser = argparse.ArgumentParser(prog=prog, description="Manage a metricscore SQL database's schema.")
     sub = parser.add_subparsers(dest="command", required=True)
     up = sub.add_parser("migrate", help="upgrade the schema (default: to the newest revision)")
     up.add_argument("url", help="SQLAlchemy URL, e.g. sqlite:///metrics.db or postgresql+psycopg://u@h/db")
@@ -194,7 +194,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {' '.join(str(error).split())}", file=sys.stderr)
         return 1 if isinstance(error, StorageError) else 2
     return 0
-
-
-def console_main() -> None:  # pragma: no cover - thin wrapper for the console script
-    sys.exit(main())
