@@ -95,6 +95,8 @@ def absent_file(url: str) -> str | None:
     if not sep or kind not in ("sqlite", "tinydb"):
         return None
     path = unquote(rest.split("?", 1)[0])
+    if kind == "sqlite" and not path.startswith("/"):
+        return None  # sqlite://x.db is no SQLite URL: opening it says so
     path = path[1:] if kind == "sqlite" else path  # sqlite:///x.db is x.db, sqlite:////x.db is /x.db
     if not path or path == ":memory:" or path.startswith("file:"):
         return None

@@ -41,9 +41,25 @@ _lock = threading.Lock()
 _runtime: dict[str, str | type[Any]] = {}
 
 
+#: Schemes people write for a built-in one, and the URL to write instead.
+_INSTEAD = {
+    "postgres": "postgresql+psycopg://user@host/db",
+    "pg": "postgresql+psycopg://user@host/db",
+    "psql": "postgresql+psycopg://user@host/db",
+    "sqlite3": "sqlite:///path.db",
+    "file": "sqlite:///path.db or tinydb://path.json",
+    "json": "tinydb://path.json",
+}
+
+
 def scheme_of(url: str) -> str:
     if not isinstance(url, str) or ("://" not in url and not url.endswith(":")):
-        raise ConfigurationError(f"Not a store URL: {url!r}. Expected e.g. 'sqlite:///metrics.db' or 'memory://'.")
+        hint = "Expected e.g. 'sqlite:///metrics.db' or 'memory://'."
+        if isinstance(url, str) and url.lower().startswith("sqlite:"):
+            hint = "A SQLite URL is sqlite:///relative/path.db or sqlite:////absolute/path.db."
+        elif isinstance(url, str) and url.lower().startswith("tinydb:"):
+            hint = "A TinyDB URL is tinydb://relative/path.json or tinydb:///absolute/path.json."
+        raise ConfigurationError(f"Not a store URL: {url!r}. {hint}")
     return url.split(":", 1)[0].split("+", 1)[0].lower()
 
 
@@ -86,7 +102,10 @@ def backend_class(scheme: str) -> type[Any]:
                     f"could not be imported: {error}"
                 ) from error
             return loaded  # type: ignore[no-any-return]
-    raise ConfigurationError(f"No backend for URL scheme {scheme!r}. Known schemes: {', '.join(available_schemes())}.")
+    instead = f" Did you mean {_INSTEAD[scheme]}?" if scheme in _INSTEAD else ""
+    raise ConfigurationError(
+        f"No backend for URL scheme {scheme!r}.{instead} Known schemes: {', '.join(available_schemes())}."
+    )
 
 
 def _import(path: str, extra: str | None) -> type[Any]:

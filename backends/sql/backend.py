@@ -46,6 +46,8 @@ from .statements import Statements
 __all__ = ["SQLBackend", "SQLRepository"]
 
 _EXTRAS = {"postgresql": "postgresql", "mysql": "mysql", "mariadb": "mysql", "sqlite": "sql"}
+#: The driver each server's extra installs (SQLAlchemy's default for ``mysql://`` is another one).
+_DRIVERS = {"postgresql": "psycopg", "mysql": "pymysql", "mariadb": "pymysql"}
 
 
 class SQLBackend:
@@ -114,6 +116,12 @@ class SQLBackend:
             engine = sa.create_engine(parsed, connect_args=connect_args, **options)
         except ImportError as error:
             extra = _EXTRAS.get(backend_name, "sql")
+            ours = _DRIVERS.get(backend_name)
+            if ours is not None and parsed.get_driver_name() != ours:
+                raise ConfigurationError(
+                    f"The database driver for {parsed.drivername!r} is not installed ({error}); "
+                    f"metricscore's [{extra}] extra installs {ours}: write {backend_name}+{ours}://..."
+                ) from error
             raise ConfigurationError(
                 f"The database driver for {parsed.drivername!r} is not installed: "
                 f"pip install 'metricscore[{extra}]' ({error})"

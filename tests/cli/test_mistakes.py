@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -337,3 +338,30 @@ def test_translate_of_many_definitions_without_a_terminal_prints_progress_on_std
     monkeypatch.setattr(translation_cli, "PLAN_NOTICE", 2000)  # fewer definitions: no counter
     assert main([*argv, "--scope", "account_id=a", "--format", "json"]) == 0
     assert not [line for line in capsys.readouterr().err.splitlines() if line.startswith("translating")]
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("postgres://user@host/db", "No backend for URL scheme 'postgres'. Did you mean postgresql+psycopg://"),
+        ("file:///x.db", "Did you mean sqlite:///path.db or tinydb://path.json?"),
+        ("sqlite:/x.db", "A SQLite URL is sqlite:///relative/path.db or sqlite:////absolute/path.db."),
+        ("tinydb:x.json", "A TinyDB URL is tinydb://relative/path.json or tinydb:///absolute/path.json."),
+        ("sqlite://x.db", "Invalid SQLite URL"),  # not "no store exists": that URL can never be created either
+        ("mysql://root@127.0.0.1/db", "metricscore's [mysql] extra installs pymysql: write mysql+pymysql://..."),
+        ("postgresql+psycopg2://u@h/db", "[postgresql] extra installs psycopg: write postgresql+psycopg://..."),
+    ],
+)
+def test_a_mistyped_store_url_says_how_to_write_it(
+    url: str, says: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    driver = {"mysql": "MySQLdb", "postgresql+psycopg2": "psycopg2"}.get(url.partition(":")[0])
+    if driver is not None:  # SQLAlchemy's driver of that URL, which no extra installs
+        with suppress(ModuleNotFoundError):
+            __import__(driver)
+            pytest.skip(f"{driver} is installed here: the URL would connect")
+    monkeypatch.chdir(tmp_path)
+    for argv in (["keys", "list", "--url", url], ["keys", "create", "statsig", "--project", "p", "--url", url]):
+        assert main(argv) == 2
+        assert says in _one_error_line(capsys.readouterr().err)
+    assert list(tmp_path.iterdir()) == []
