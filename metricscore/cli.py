@@ -186,14 +186,37 @@ def _projects_option(ctx: Any, param: Any, value: str | None) -> list[int] | Non
     return [int(part) for part in parts]
 
 
-def _serve_url_option(ctx: Any, param: Any, value: str | None) -> str:
-    url = _url(value)
-    if url.strip().lower() in IN_PROCESS_URLS or url.strip().lower().startswith("memory:"):
-        raise click.BadParameter(
-            f"{url!r} is an in-process store: each worker would get its own empty store and keys made by "
-            "'metricscore keys' could not exist in it; serve a file or server database (e.g. sqlite:///metricscore.db)"
-        )
-    return url
+def _lasting_url(why: str) -> Callable[[Any, Any, str | None], str]:
+    """A ``--url`` callback: the store URL (see :func:`_url`), refusing an in-process store (``why``)."""
+
+    def check(ctx: Any, param: Any, value: str | None) -> str:
+        url = _url(value)
+        if url.strip().lower() in IN_PROCESS_URLS or url.strip().lower().startswith("memory:"):
+            raise click.BadParameter(f"{url!r} is an in-process store: {why}")
+        return url
+
+    return check
+
+
+_serve_url_option = _lasting_url(
+    "each worker would get its own empty store and keys made by 'metricscore keys' could not exist in it; "
+    "serve a file or server database (e.g. sqlite:///metricscore.db)"
+)
+_keys_url_option = _lasting_url(
+    "it ends with this command, and no server could read a key kept in it; "
+    "give the store the server uses (e.g. sqlite:///metricscore.db)"
+)
+
+
+def keys_url_option(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``--url`` of the keys commands: as :func:`url_option`, refusing an in-process store."""
+    option = click.option(
+        "--url",
+        default=None,
+        callback=_keys_url_option,
+        help=f"store URL (default: ${URL_VARIABLE} or {DEFAULT_URL})",
+    )
+    return option(function)
 
 
 def _public_url_option(ctx: Any, param: Any, value: str | None) -> str | None:
@@ -371,7 +394,7 @@ _SUBJECT_ALIASES = ("account", "project")
 
 @keys.command("create")
 @click.argument("kind", callback=_kind_option)
-@url_option
+@keys_url_option
 @click.option("--name", default="", help="a label (Statsig: shown as creatorName)")
 @click.option("--scopes", default="", help="comma-separated scopes, or '*' (kinds with scopes, e.g. posthog)")
 @click.option(
@@ -395,7 +418,7 @@ _SUBJECT_ALIASES = ("account", "project")
 )
 def create_key(
     kind: Any,
-    url: str | None,
+    url: str,
     name: str,
     scopes: str,
     projects: list[int] | None,
@@ -430,7 +453,7 @@ def create_key(
         extra["scopes"] = scope_list
     if form.subject is not None:
         extra["subject"] = bound
-    store = _open(_url(url))
+    store = _open(url)
     try:
         new = Keyring(store).create(form, name=name, projects=projects, user_id=user_id, **extra)
     except ValidationError as error:  # a wrong option value (an unknown scope, projects on a sequence key)
@@ -456,13 +479,12 @@ def create_key(
 
 
 @keys.command("list")
-@url_option
+@keys_url_option
 @click.option("--all", "include_revoked", is_flag=True, help="include revoked keys")
-def list_keys(url: str | None, include_revoked: bool) -> int:
+def list_keys(url: str, include_revoked: bool) -> int:
     """List keys (never their secrets), one JSON object a line."""
     from .http.keys import Keyring
 
-    url = _url(url)
     if absent_file(url) is not None:
         print(f"no keys: no store exists at {url}", file=sys.stderr)
         return 0
@@ -480,12 +502,11 @@ def list_keys(url: str | None, include_revoked: bool) -> int:
 
 @keys.command("revoke")
 @click.argument("key_id")
-@url_option
-def revoke_key(key_id: str, url: str | None) -> int:
+@keys_url_option
+def revoke_key(key_id: str, url: str) -> int:
     """Revoke a key by its id (Sequence: the client id)."""
     from .http.keys import Keyring
 
-    url = _url(url)
     missing = missing_store(url)
     if missing is not None:
         print(f"error: no live key {key_id!r}: {missing}", file=sys.stderr)

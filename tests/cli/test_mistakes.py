@@ -365,3 +365,16 @@ def test_a_mistyped_store_url_says_how_to_write_it(
         assert main(argv) == 2
         assert says in _one_error_line(capsys.readouterr().err)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("url", ["memory://", "sqlite://", "sqlite:///:memory:"])
+@pytest.mark.parametrize(
+    "argv", [["keys", "create", "statsig", "--project", "p"], ["keys", "list"], ["keys", "revoke", "k1"]]
+)
+def test_keys_in_an_in_process_store_are_refused_not_made_and_lost(
+    url: str, argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([*argv, "--url", url]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""  # no key shown that no server could ever accept
+    assert f"'{url}' is an in-process store: it ends with this command" in _one_error_line(captured.err)
