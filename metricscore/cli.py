@@ -12,6 +12,8 @@
     metricscore keys revoke KEY_ID
     metricscore migrate [--url URL] [--revision head] [--downgrade]
 
+``python -m metricscore ...`` runs the same command.
+
 The store URL comes from ``--url``, else the ``METRICSCORE_URL`` environment variable, else the
 embedded default :data:`DEFAULT_URL` (an SQLite file in the current directory).
 

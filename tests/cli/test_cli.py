@@ -170,3 +170,10 @@ def test_reading_keys_where_no_store_exists_creates_none(
     listed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert len(listed) == 1
     assert main(["keys", "revoke", listed[0]["key_id"], *given]) == 0
+
+
+def test_python_m_metricscore_is_the_command(tmp_path: Path, python: Callable[..., Any]) -> None:
+    done = python("-m", "metricscore", "--version", cwd=tmp_path)
+    assert (done.returncode, done.stdout) == (0, f"metricscore {__version__}\n")
+    done = python("-m", "metricscore", "keys", "create", cwd=tmp_path)
+    assert (done.returncode, done.stderr) == (2, "error: Missing argument 'KIND'.\n")
