@@ -29,6 +29,7 @@ from metricscore.errors import ConfigurationError, MetricscoreError, StorageErro
 from metricscore.repository import Record, Scope
 from metricscore.table import TableSpec
 
+from . import connections
 from .connections import (
     SQLITE_BUSY_TIMEOUT,
     STATEMENT_SNAPSHOT_LEVELS,
@@ -109,6 +110,8 @@ class SQLBackend:
             options.setdefault("isolation_level", "READ COMMITTED")
         elif backend_name == "postgresql":
             options.setdefault("isolation_level", "READ COMMITTED")
+            if "connect_timeout" not in parsed.query:
+                connect_args.setdefault("connect_timeout", connections.SERVER_CONNECT_TIMEOUT)
         if not memory and "poolclass" not in options and "pool" not in options:
             # Each thread holds one connection for its lifetime: threads must never queue for one.
             options.setdefault("max_overflow", -1)

@@ -378,3 +378,24 @@ def test_keys_in_an_in_process_store_are_refused_not_made_and_lost(
     captured = capsys.readouterr()
     assert captured.out == ""  # no key shown that no server could ever accept
     assert f"'{url}' is an in-process store: it ends with this command" in _one_error_line(captured.err)
+
+
+def test_a_postgresql_server_that_never_answers_times_out_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A wrong or firewalled host: libpq alone would wait forever; the command gives up."""
+    pytest.importorskip("psycopg", reason="needs the postgresql extra: pip install 'metricscore[postgresql]'")
+    import socket
+    import time
+
+    from metricscore.backends.sql import connections
+
+    monkeypatch.setattr(connections, "SERVER_CONNECT_TIMEOUT", 1)
+    with socket.socket() as silent:  # accepts connections (the kernel does) and never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        url = f"postgresql+psycopg://nobody@127.0.0.1:{silent.getsockname()[1]}/nothing"
+        started = time.monotonic()
+        assert main(["keys", "list", "--url", url]) == 1
+    assert time.monotonic() - started < 20
+    assert "timeout" in _one_error_line(capsys.readouterr().err)
