@@ -83,3 +83,30 @@ def test_a_store_url_whose_extra_is_missing_still_names_the_schemes_extra(
     )
     done = python("-c", code, cwd=tmp_path, env=without_modules("sqlalchemy"))
     assert done.stdout == "This backend needs the package 'sqlalchemy': pip install 'metricscore[postgresql]'\n"
+
+
+@pytest.mark.parametrize(
+    ("target", "blocked", "says"),
+    [
+        ("sqlite://", ("sqlalchemy",), "SQL evaluation needs sqlalchemy: pip install 'metricscore[sql]'"),
+        ("duckdb:///:memory:", ("duckdb", "duckdb_engine"), "pip install 'metricscore[duckdb]'"),
+        ("postgresql+psycopg://u@h/db", ("psycopg",), "pip install 'metricscore[postgresql]'"),
+        ("mysql+pymysql://u@h/db", ("pymysql",), "pip install 'metricscore[mysql]'"),
+    ],
+)
+def test_evaluating_on_a_database_whose_extra_is_missing_names_the_extra(
+    target: str,
+    blocked: tuple[str, ...],
+    says: str,
+    tmp_path: Path,
+    without_modules: Callable[..., dict[str, str]],
+    python: Callable[..., Any],
+) -> None:
+    code = (
+        "import metricscore as mc\n"
+        "from metricscore.evaluation import BUILTIN_SOURCE, sql_events\n"
+        f"try:\n    sql_events({target!r}, BUILTIN_SOURCE)\n"
+        "except mc.ConfigurationError as error:\n    print(error)"
+    )
+    done = python("-c", code, cwd=tmp_path, env=without_modules(*blocked))
+    assert done.returncode == 0 and done.stdout.strip().endswith(says), done.stdout + done.stderr
