@@ -73,7 +73,9 @@ def _usage(message: str, exit_code: int = 2) -> NoReturn:
 
 def _fail(error: BaseException) -> NoReturn:
     if isinstance(error, MetricscoreError):
-        raise Failed(" ".join((error.message or type(error).__name__).split()))
+        # A library an extra installs is missing: a mistake in the setup, as a usage mistake is.
+        missing_extra = isinstance(error.__cause__, ModuleNotFoundError)
+        raise Failed(" ".join((error.message or type(error).__name__).split()), 2 if missing_extra else 1)
     raise Failed(" ".join(str(error).split()) or type(error).__name__)
 
 

@@ -110,3 +110,16 @@ def test_evaluating_on_a_database_whose_extra_is_missing_names_the_extra(
     )
     done = python("-c", code, cwd=tmp_path, env=without_modules(*blocked))
     assert done.returncode == 0 and done.stdout.strip().endswith(says), done.stdout + done.stderr
+
+
+def test_loading_yaml_definitions_without_the_cli_extra_is_a_configuration_error(
+    tmp_path: Path, without_modules: Callable[..., dict[str, str]], python: Callable[..., Any]
+) -> None:
+    (tmp_path / "m.yaml").write_text("resource: posthog.accounts\nscope: {project_id: 1}\ndefinitions: []\n")
+    code = (
+        "import metricscore as mc, metricscore.definitions as defs\n"
+        "try:\n    defs.load(['m.yaml'])\n"
+        "except mc.ConfigurationError as error:\n    print(error)"
+    )
+    done = python("-c", code, cwd=tmp_path, env=without_modules("ruamel", "yaml"))
+    assert done.returncode == 0 and done.stdout.strip().endswith("pip install 'metricscore[cli]'"), done.stderr
