@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -163,6 +164,19 @@ def _refusal(url: sa.engine.URL, error: sa.exc.SQLAlchemyError) -> MetricscoreEr
     return refusal or storage
 
 
+def _missing_sqlite_file(url: str) -> str | None:
+    """The absolute path of the SQLite file ``url`` names when it does not exist (else ``None``)."""
+    try:
+        parsed = sa.engine.make_url(url)
+    except sa.exc.ArgumentError:
+        return None  # opening it says what is wrong
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or database in (None, "", ":memory:") or database.startswith("file:"):
+        return None
+    path = os.path.abspath(database)
+    return None if os.path.exists(path) or not os.path.isdir(os.path.dirname(path)) else path
+
+
 def main(argv: Sequence[str] | None = None, prog: str = "python -m metricscore.backends.sql") -> int:
     """The command (``prog``: its name in usage lines); returns the exit status."""
     parser = argparse.ArgumentParser(prog=prog, description="Manage a metricscore SQL database's schema.")
@@ -181,6 +195,11 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m metricscore.b
         if args.command == "migrate":
             reached = migrate_url(args.url, args.revision, allow_downgrade=args.downgrade)
             print(f"{args.url}: at revision {reached or 'base'}")
+            return 0
+        missing = _missing_sqlite_file(args.url)
+        if missing is not None:  # reading a revision must not create the file
+            print(f"note: no SQLite database exists at {missing} (nothing created)", file=sys.stderr)
+            print("(empty)")
             return 0
         backend = SQLBackend.from_url(args.url, create_schema=False)
         try:

@@ -31,13 +31,17 @@ def test_metricscore_migrate_without_sqlalchemy_is_one_line_naming_the_extra(
     assert list(tmp_path.iterdir()) == [tmp_path / "block"]
 
 
-def test_metricscore_migrate_names_itself_in_its_usage(tmp_path: Path, python: Callable[..., Any]) -> None:
+def test_metricscore_migrate_names_itself_and_current_creates_no_file(
+    tmp_path: Path, python: Callable[..., Any]
+) -> None:
     pytest.importorskip("sqlalchemy", reason="needs the sql extra: pip install 'metricscore[sql]'")
     done = python("-c", MIGRATE.format(args=["sqlite:///x.db"]), cwd=tmp_path)
     assert done.returncode == 2
     assert done.stderr.startswith("usage: metricscore-migrate ")
     done = python("-c", MIGRATE.format(args=["current", f"sqlite:///{tmp_path / 'x.db'}"]), cwd=tmp_path)
     assert (done.returncode, done.stdout) == (0, "(empty)\n")
+    assert done.stderr == f"note: no SQLite database exists at {tmp_path / 'x.db'} (nothing created)\n"
+    assert not (tmp_path / "x.db").exists()  # reading the revision creates no file
 
 
 @pytest.mark.parametrize(
