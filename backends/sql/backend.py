@@ -380,7 +380,8 @@ class SQLBackend:
             return False
         if not self.create_schema:
             raise StorageError(
-                f"The table {spec.name!r} does not exist; run `python -m metricscore.backends.sql migrate URL`."
+                f"The table {spec.name!r} does not exist (the schema is missing or older than this metricscore); "
+                "upgrade it with `metricscore migrate --url URL` or `python -m metricscore.backends.sql migrate URL`."
             )
         with schema_lock(connection):
             if sa.inspect(connection).has_table(spec.name):

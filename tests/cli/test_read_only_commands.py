@@ -112,3 +112,14 @@ def test_plan_where_no_store_file_exists_creates_none(
     assert main(argv) == 1
     assert _one_line(capsys.readouterr().err) == f"error: nothing to read: no store exists at {url}"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["metrics.yaml"]
+
+
+def test_keys_list_on_a_schema_older_than_the_keys_table_says_to_migrate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    assert main(["migrate", "--url", url, "--revision", "0002"]) == 0  # before the HTTP tables
+    capsys.readouterr()
+    assert main(["keys", "list", "--url", url]) == 1
+    assert "upgrade it with `metricscore migrate --url URL`" in _one_line(capsys.readouterr().err)
+    assert "http_api_keys" not in _tables(url)
