@@ -12,6 +12,8 @@
     metricscore keys revoke KEY_ID
     metricscore migrate [--url URL] [--revision head] [--downgrade]
 
+``python -m metricscore ...`` runs the same command.
+
 The store URL comes from ``--url``, else the ``METRICSCORE_URL`` environment variable, else the
 embedded default :data:`DEFAULT_URL` (an SQLite file in the current directory).
 
@@ -60,7 +62,7 @@ except ModuleNotFoundError as missing:  # pragma: no cover - exercised by a subp
 else:
     CLICK_MISSING = False
 
-__all__ = ["DEFAULT_URL", "cli", "main", "run"]
+__all__ = ["DEFAULT_URL", "cli", "main", "migrate_main", "run"]
 
 DEFAULT_URL = "sqlite:///metricscore.db"
 URL_VARIABLE = "METRICSCORE_URL"
@@ -81,13 +83,13 @@ def _url(url: str | None) -> str:
     return str(url or os.environ.get(URL_VARIABLE) or DEFAULT_URL)
 
 
-def _open(url: str) -> Any:
+def _open(url: str, **options: Any) -> Any:
     from .api import open_store
 
-    return open_store(url)
+    return open_store(url, **options)
 
 
-def _absent_file(url: str) -> str | None:
+def absent_file(url: str) -> str | None:
     """The file a file-backed store at ``url`` (SQLite, TinyDB) would live in, when it does not
     exist yet: a read-only command then has nothing to read and must not create it by opening it."""
     scheme, sep, rest = url.partition("://")
@@ -95,10 +97,48 @@ def _absent_file(url: str) -> str | None:
     if not sep or kind not in ("sqlite", "tinydb"):
         return None
     path = unquote(rest.split("?", 1)[0])
+    if kind == "sqlite" and not path.startswith("/"):
+        return None  # sqlite://x.db is no SQLite URL: opening it says so
     path = path[1:] if kind == "sqlite" else path  # sqlite:///x.db is x.db, sqlite:////x.db is /x.db
     if not path or path == ":memory:" or path.startswith("file:"):
         return None
     return None if os.path.exists(path) else path
+
+
+#: The URL schemes of SQL stores, whose schema a read-only command must find, not create.
+SQL_SCHEMES = ("sqlite", "postgresql", "mysql", "mariadb")
+
+
+def missing_store(url: str) -> str | None:
+    """Why there is nothing to read at ``url`` without creating it (``None``: there is a store).
+
+    A file-backed store (SQLite, TinyDB) whose file does not exist, or an SQL database without
+    metricscore's schema. Checking opens the database but creates neither a file nor a table.
+    """
+    if absent_file(url) is not None:
+        return f"no store exists at {_redacted(url)}"
+    from .registry import scheme_of
+
+    if scheme_of(url) not in SQL_SCHEMES:
+        return None
+    with _open(url, create_schema=False) as store:
+        if store.backend.schema_revision() is not None:
+            return None
+    return f"{_redacted(url)} has no metricscore schema (no tables yet)"
+
+
+def open_existing(url: str) -> Any:
+    """The store at ``url`` for a command that only reads it: opened without creating a file, a
+    table or a migration (an SQL schema is used as found). See :func:`missing_store` first."""
+    from .registry import scheme_of
+
+    return _open(url, create_schema=False) if scheme_of(url) in SQL_SCHEMES else _open(url)
+
+
+def _redacted(url: str) -> str:
+    from .definitions.targets import _redact
+
+    return _redact(url)
 
 
 def _one_line(text: str) -> str:
@@ -148,14 +188,37 @@ def _projects_option(ctx: Any, param: Any, value: str | None) -> list[int] | Non
     return [int(part) for part in parts]
 
 
-def _serve_url_option(ctx: Any, param: Any, value: str | None) -> str:
-    url = _url(value)
-    if url.strip().lower() in IN_PROCESS_URLS or url.strip().lower().startswith("memory:"):
-        raise click.BadParameter(
-            f"{url!r} is an in-process store: each worker would get its own empty store and keys made by "
-            "'metricscore keys' could not exist in it; serve a file or server database (e.g. sqlite:///metricscore.db)"
-        )
-    return url
+def _lasting_url(why: str) -> Callable[[Any, Any, str | None], str]:
+    """A ``--url`` callback: the store URL (see :func:`_url`), refusing an in-process store (``why``)."""
+
+    def check(ctx: Any, param: Any, value: str | None) -> str:
+        url = _url(value)
+        if url.strip().lower() in IN_PROCESS_URLS or url.strip().lower().startswith("memory:"):
+            raise click.BadParameter(f"{url!r} is an in-process store: {why}")
+        return url
+
+    return check
+
+
+_serve_url_option = _lasting_url(
+    "each worker would get its own empty store and keys made by 'metricscore keys' could not exist in it; "
+    "serve a file or server database (e.g. sqlite:///metricscore.db)"
+)
+_keys_url_option = _lasting_url(
+    "it ends with this command, and no server could read a key kept in it; "
+    "give the store the server uses (e.g. sqlite:///metricscore.db)"
+)
+
+
+def keys_url_option(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``--url`` of the keys commands: as :func:`url_option`, refusing an in-process store."""
+    option = click.option(
+        "--url",
+        default=None,
+        callback=_keys_url_option,
+        help=f"store URL (default: ${URL_VARIABLE} or {DEFAULT_URL})",
+    )
+    return option(function)
 
 
 def _public_url_option(ctx: Any, param: Any, value: str | None) -> str | None:
@@ -333,7 +396,7 @@ _SUBJECT_ALIASES = ("account", "project")
 
 @keys.command("create")
 @click.argument("kind", callback=_kind_option)
-@url_option
+@keys_url_option
 @click.option("--name", default="", help="a label (Statsig: shown as creatorName)")
 @click.option("--scopes", default="", help="comma-separated scopes, or '*' (kinds with scopes, e.g. posthog)")
 @click.option(
@@ -357,7 +420,7 @@ _SUBJECT_ALIASES = ("account", "project")
 )
 def create_key(
     kind: Any,
-    url: str | None,
+    url: str,
     name: str,
     scopes: str,
     projects: list[int] | None,
@@ -392,7 +455,7 @@ def create_key(
         extra["scopes"] = scope_list
     if form.subject is not None:
         extra["subject"] = bound
-    store = _open(_url(url))
+    store = _open(url)
     try:
         new = Keyring(store).create(form, name=name, projects=projects, user_id=user_id, **extra)
     except ValidationError as error:  # a wrong option value (an unknown scope, projects on a sequence key)
@@ -418,17 +481,19 @@ def create_key(
 
 
 @keys.command("list")
-@url_option
+@keys_url_option
 @click.option("--all", "include_revoked", is_flag=True, help="include revoked keys")
-def list_keys(url: str | None, include_revoked: bool) -> int:
+def list_keys(url: str, include_revoked: bool) -> int:
     """List keys (never their secrets), one JSON object a line."""
     from .http.keys import Keyring
 
-    url = _url(url)
-    if _absent_file(url) is not None:
+    if absent_file(url) is not None:
         print(f"no keys: no store exists at {url}", file=sys.stderr)
         return 0
-    store = _open(url)
+    missing = missing_store(url)
+    if missing is not None:
+        raise click.ClickException(f"no keys: {missing}")
+    store = open_existing(url)
     try:
         for key in Keyring(store).list(include_revoked=include_revoked):
             print(json.dumps(key.as_dict()))
@@ -439,16 +504,16 @@ def list_keys(url: str | None, include_revoked: bool) -> int:
 
 @keys.command("revoke")
 @click.argument("key_id")
-@url_option
-def revoke_key(key_id: str, url: str | None) -> int:
+@keys_url_option
+def revoke_key(key_id: str, url: str) -> int:
     """Revoke a key by its id (Sequence: the client id)."""
     from .http.keys import Keyring
 
-    url = _url(url)
-    if _absent_file(url) is not None:
-        print(f"error: no live key {key_id!r}: no store exists at {url}", file=sys.stderr)
+    missing = missing_store(url)
+    if missing is not None:
+        print(f"error: no live key {key_id!r}: {missing}", file=sys.stderr)
         return 1
-    store = _open(url)
+    store = open_existing(url)
     try:
         revoked = Keyring(store).revoke(key_id)
     finally:
@@ -539,6 +604,21 @@ def run(command: Any, argv: Sequence[str] | None, prog_name: str) -> int:
         print(f"error: {type(error).__name__}: {_one_line(str(error))}", file=sys.stderr)
         return 1
     return result if isinstance(result, int) else 0
+
+
+def migrate_main() -> None:
+    """The ``metricscore-migrate`` console script (``python -m metricscore.backends.sql`` under its
+    own name); without the ``[sql]`` extra, one line saying what to install instead of a traceback."""
+    try:  # found by name, like every backend (the core imports none)
+        migrations: Any = importlib.import_module("metricscore.backends.sql.migrate")
+    except ModuleNotFoundError as error:
+        print(f"error: metricscore-migrate needs {error.name}: pip install 'metricscore[sql]'", file=sys.stderr)
+        sys.exit(2)
+    try:
+        sys.exit(migrations.main(prog="metricscore-migrate"))
+    except KeyboardInterrupt:
+        print(INTERRUPTED, file=sys.stderr)
+        sys.exit(130)
 
 
 # Commands from other modules: one `cli.add_command(command)` line each, below.

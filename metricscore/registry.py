@@ -15,7 +15,14 @@ from typing import Any
 
 from .errors import ConfigurationError
 
-__all__ = ["ENTRY_POINT_GROUP", "available_schemes", "backend_class", "register_backend", "scheme_of"]
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "available_schemes",
+    "backend_class",
+    "register_backend",
+    "require_module",
+    "scheme_of",
+]
 
 ENTRY_POINT_GROUP = "metricscore.backends"
 
@@ -34,9 +41,25 @@ _lock = threading.Lock()
 _runtime: dict[str, str | type[Any]] = {}
 
 
+#: Schemes people write for a built-in one, and the URL to write instead.
+_INSTEAD = {
+    "postgres": "postgresql+psycopg://user@host/db",
+    "pg": "postgresql+psycopg://user@host/db",
+    "psql": "postgresql+psycopg://user@host/db",
+    "sqlite3": "sqlite:///path.db",
+    "file": "sqlite:///path.db or tinydb://path.json",
+    "json": "tinydb://path.json",
+}
+
+
 def scheme_of(url: str) -> str:
     if not isinstance(url, str) or ("://" not in url and not url.endswith(":")):
-        raise ConfigurationError(f"Not a store URL: {url!r}. Expected e.g. 'sqlite:///metrics.db' or 'memory://'.")
+        hint = "Expected e.g. 'sqlite:///metrics.db' or 'memory://'."
+        if isinstance(url, str) and url.lower().startswith("sqlite:"):
+            hint = "A SQLite URL is sqlite:///relative/path.db or sqlite:////absolute/path.db."
+        elif isinstance(url, str) and url.lower().startswith("tinydb:"):
+            hint = "A TinyDB URL is tinydb://relative/path.json or tinydb:///absolute/path.json."
+        raise ConfigurationError(f"Not a store URL: {url!r}. {hint}")
     return url.split(":", 1)[0].split("+", 1)[0].lower()
 
 
@@ -79,7 +102,10 @@ def backend_class(scheme: str) -> type[Any]:
                     f"could not be imported: {error}"
                 ) from error
             return loaded  # type: ignore[no-any-return]
-    raise ConfigurationError(f"No backend for URL scheme {scheme!r}. Known schemes: {', '.join(available_schemes())}.")
+    instead = f" Did you mean {_INSTEAD[scheme]}?" if scheme in _INSTEAD else ""
+    raise ConfigurationError(
+        f"No backend for URL scheme {scheme!r}.{instead} Known schemes: {', '.join(available_schemes())}."
+    )
 
 
 def _import(path: str, extra: str | None) -> type[Any]:
@@ -97,3 +123,17 @@ def _import(path: str, extra: str | None) -> type[Any]:
         return getattr(module, attribute)  # type: ignore[no-any-return]
     except AttributeError as error:
         raise ConfigurationError(f"The backend {path!r} does not exist.") from error
+
+
+def require_module(name: str, extra: str, user: str) -> None:
+    """Import the top-level module ``name`` that ``user`` (e.g. "the SQL backend") needs; when it is
+    not installed, the same ModuleNotFoundError (``.name`` kept, so :func:`backend_class` still
+    names the extra of the URL's scheme) with a message saying what to install."""
+    try:
+        importlib.import_module(name)
+    except ModuleNotFoundError as error:
+        if error.name != name:
+            raise
+        raise ModuleNotFoundError(
+            f"No module named {name!r}: {user} needs it: pip install 'metricscore[{extra}]'", name=name
+        ) from None

@@ -92,13 +92,9 @@ def test_the_source_tree_has_the_installed_layout() -> None:
     assert os.path.samefile(link / "sql" / "backend.py", ROOT / "backends" / "sql" / "backend.py")
 
 
-@pytest.mark.slow
-@pytest.mark.filterwarnings("ignore:Editable installation")
-def test_an_editable_wheel_puts_a_plain_folder_on_sys_path(
-    build_backend: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The real build, on a copy of the project (a strict build writes its tree under build/):
-    the wheel's .pth names a folder holding metricscore and metricscore.backends.sql."""
+def _project_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """What a build reads, copied to ``tmp_path/project`` (a build writes under build/), now the
+    working directory."""
     project = tmp_path / "project"
     project.mkdir()
     for name in ("setup.cfg", "pyproject.toml", "README.md", "LICENSE", "MANIFEST.in"):
@@ -106,6 +102,17 @@ def test_an_editable_wheel_puts_a_plain_folder_on_sys_path(
     for name in ("metricscore", "backends", "_build_backend"):
         shutil.copytree(ROOT / name, project / name, symlinks=True, ignore=shutil.ignore_patterns("__pycache__"))
     monkeypatch.chdir(project)
+    return project
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:Editable installation")
+def test_an_editable_wheel_puts_a_plain_folder_on_sys_path(
+    build_backend: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real build, on a copy of the project (a strict build writes its tree under build/):
+    the wheel's .pth names a folder holding metricscore and metricscore.backends.sql."""
+    project = _project_copy(tmp_path, monkeypatch)
     wheel = build_backend.build_editable(str(tmp_path))
     with zipfile.ZipFile(tmp_path / wheel) as archive:
         names = archive.namelist()
@@ -118,3 +125,42 @@ def test_an_editable_wheel_puts_a_plain_folder_on_sys_path(
     assert os.path.samefile(
         tree / "metricscore" / "backends" / "sql" / "backend.py", project / "backends/sql/backend.py"
     )
+
+
+def _shipped_sources() -> set[str]:
+    """The files a wheel must hold: every file under metricscore/ and backends/ (as
+    metricscore/backends/), byte-code and editor leftovers aside."""
+    found = set()
+    for top, prefix in (("metricscore", "metricscore"), ("backends", "metricscore/backends")):
+        for path in (ROOT / top).rglob("*"):
+            if path.is_file() and "__pycache__" not in path.parts and not path.name.endswith((".pyc", "~")):
+                relative = path.relative_to(ROOT / top)
+                if top == "metricscore" and relative.parts[0] == "backends":
+                    continue  # the link to backends/
+                found.add("/".join((prefix, *relative.parts)))
+    return found
+
+
+@pytest.mark.slow
+def test_a_wheel_holds_every_module_data_file_and_entry_point(
+    build_backend: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The regular (non-editable) wheel: what ``pip install metricscore`` unpacks must hold every
+    module, the SQL migrations and their script template, py.typed, the definitions schema, and
+    the console scripts and plug-in entry points."""
+    _project_copy(tmp_path, monkeypatch)
+    wheel = build_backend.build_wheel(str(tmp_path))
+    with zipfile.ZipFile(tmp_path / wheel) as archive:
+        names = set(archive.namelist())
+        entry_points = configparser.ConfigParser()
+        (listing,) = [name for name in names if name.endswith(".dist-info/entry_points.txt")]
+        entry_points.read_string(archive.read(listing).decode())
+    expected = _shipped_sources()
+    assert {"metricscore/py.typed", "metricscore/backends/sql/migrations/script.py.mako"} <= expected
+    assert any(name.startswith("metricscore/backends/sql/migrations/versions/0001") for name in expected)
+    assert expected - names == set(), "files missing from the wheel"
+    assert dict(entry_points["console_scripts"]) == {
+        "metricscore": "metricscore.cli:main",
+        "metricscore-migrate": "metricscore.cli:migrate_main",
+    }
+    assert set(entry_points["metricscore.dialects"]) == {"posthog", "sequence", "statsig"}

@@ -25,10 +25,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import StaticPool
 
-from metricscore.errors import ConfigurationError, StorageError
+from metricscore.errors import ConfigurationError, MetricscoreError, StorageError
 from metricscore.repository import Record, Scope
 from metricscore.table import TableSpec
 
+from . import connections
 from .connections import (
     SQLITE_BUSY_TIMEOUT,
     STATEMENT_SNAPSHOT_LEVELS,
@@ -38,7 +39,7 @@ from .connections import (
     may_bypass_sqlalchemy,
 )
 from .errors import ConstraintMap, sqlite_refusal, translate_driver_error, translate_errors
-from .migrate import schema_lock, upgrade
+from .migrate import current_revision, schema_lock, upgrade
 from .repository import SQLRepository, SQLUnitOfWork, driver_read_key
 from .schema import create_table_objects, sql_table
 from .statements import Statements
@@ -46,6 +47,8 @@ from .statements import Statements
 __all__ = ["SQLBackend", "SQLRepository"]
 
 _EXTRAS = {"postgresql": "postgresql", "mysql": "mysql", "mariadb": "mysql", "sqlite": "sql"}
+#: The driver each server's extra installs (SQLAlchemy's default for ``mysql://`` is another one).
+_DRIVERS = {"postgresql": "psycopg", "mysql": "pymysql", "mariadb": "pymysql"}
 
 
 class SQLBackend:
@@ -107,6 +110,8 @@ class SQLBackend:
             options.setdefault("isolation_level", "READ COMMITTED")
         elif backend_name == "postgresql":
             options.setdefault("isolation_level", "READ COMMITTED")
+            if "connect_timeout" not in parsed.query:
+                connect_args.setdefault("connect_timeout", connections.SERVER_CONNECT_TIMEOUT)
         if not memory and "poolclass" not in options and "pool" not in options:
             # Each thread holds one connection for its lifetime: threads must never queue for one.
             options.setdefault("max_overflow", -1)
@@ -114,6 +119,12 @@ class SQLBackend:
             engine = sa.create_engine(parsed, connect_args=connect_args, **options)
         except ImportError as error:
             extra = _EXTRAS.get(backend_name, "sql")
+            ours = _DRIVERS.get(backend_name)
+            if ours is not None and parsed.get_driver_name() != ours:
+                raise ConfigurationError(
+                    f"The database driver for {parsed.drivername!r} is not installed ({error}); "
+                    f"metricscore's [{extra}] extra installs {ours}: write {backend_name}+{ours}://..."
+                ) from error
             raise ConfigurationError(
                 f"The database driver for {parsed.drivername!r} is not installed: "
                 f"pip install 'metricscore[{extra}]' ({error})"
@@ -125,13 +136,22 @@ class SQLBackend:
             return cls(engine, create_schema=create_schema)
         except StorageError as error:
             engine.dispose()
-            refusal = sqlite_refusal(parsed.database, error) if backend_name == "sqlite" and not memory else None
-            if refusal is not None:
-                raise refusal from error
-            raise
+            raise _refused(engine, error) from error
         except BaseException:
             engine.dispose()
             raise
+
+    def schema_revision(self) -> str | None:
+        """The migration revision of the database's schema; ``None`` when it has no metricscore
+        schema (an empty database). Reads only: a program that must not create tables (a read-only
+        command) opens with ``create_schema=False`` and asks this first."""
+        try:
+            with translate_errors(self.constraints), self.engine.connect() as connection:
+                revision = current_revision(connection)
+                connection.rollback()
+        except StorageError as error:
+            raise _refused(self.engine, error) from error
+        return revision
 
     # -- units of work -----------------------------------------------------------------------
 
@@ -360,7 +380,8 @@ class SQLBackend:
             return False
         if not self.create_schema:
             raise StorageError(
-                f"The table {spec.name!r} does not exist; run `python -m metricscore.backends.sql migrate URL`."
+                f"The table {spec.name!r} does not exist (the schema is missing or older than this metricscore); "
+                "upgrade it with `metricscore migrate --url URL` or `python -m metricscore.backends.sql migrate URL`."
             )
         with schema_lock(connection):
             if sa.inspect(connection).has_table(spec.name):
@@ -372,3 +393,11 @@ class SQLBackend:
         """Keep ``statements`` (of tables created by a unit of work that has now committed)."""
         with self._statements_lock:
             self._statements_by_table[statements.sql_table.spec.name] = statements
+
+
+def _refused(engine: Engine, error: StorageError) -> MetricscoreError:
+    """The error of a database ``engine`` could not be used through: for a SQLite file, what is
+    wrong with it (see :func:`~.errors.sqlite_refusal`), else ``error`` itself."""
+    url = engine.url
+    file = url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:")
+    return (sqlite_refusal(url.database, error) if file else None) or error

@@ -29,6 +29,7 @@ from .errors import SQLITE_BUSY, SQLITE_LOCKED, ConstraintMap, sqlite_result_cod
 from .statements import NO_PREPARE
 
 __all__ = [
+    "SERVER_CONNECT_TIMEOUT",
     "SQLITE_BUSY_TIMEOUT",
     "PinnedConnection",
     "ThreadConnections",
@@ -37,6 +38,10 @@ __all__ = [
 ]
 
 SQLITE_BUSY_TIMEOUT = 30.0
+#: Seconds to wait for a PostgreSQL server to accept a connection (libpq waits forever by default:
+#: a firewalled or wrong host would hang every command); ``?connect_timeout=N`` in the URL wins.
+#: PyMySQL's own default is 10 seconds too.
+SERVER_CONNECT_TIMEOUT = 10
 #: Isolation levels at which a read-only unit may run each statement in autocommit mode without
 #: changing what it sees (every statement takes its own snapshot at these levels anyway).
 STATEMENT_SNAPSHOT_LEVELS = frozenset({"READ COMMITTED", "READ UNCOMMITTED"})

@@ -768,6 +768,10 @@ def normalize_rows(plan: Plan, rows: Sequence[Sequence[Any]]) -> list[Row]:
 # -- running -----------------------------------------------------------------------------------
 
 
+#: URL scheme -> the extra installing its SQLAlchemy dialect and driver.
+_EXTRA_OF_DATABASE = {"duckdb": "duckdb", "postgresql": "postgresql", "mysql": "mysql", "mariadb": "mysql"}
+
+
 class SQLEvents:
     """Evaluates plans on an events table reached through a SQLAlchemy engine (or URL).
 
@@ -776,10 +780,15 @@ class SQLEvents:
 
     def __init__(self, engine: Engine | str, source: EventsSource) -> None:
         if isinstance(engine, str):
+            url = engine
             try:
-                engine = sa.create_engine(engine)
+                engine = sa.create_engine(url)
+            except (ImportError, sa.exc.NoSuchModuleError) as error:  # a driver or dialect not installed
+                extra = _EXTRA_OF_DATABASE.get(url.partition(":")[0].partition("+")[0].lower())
+                hint = f": pip install 'metricscore[{extra}]'" if extra else ""
+                raise ConfigurationError(f"Cannot open {url!r}: {error}{hint}") from error
             except Exception as error:
-                raise ConfigurationError(f"Cannot open {engine!r}: {error}") from error
+                raise ConfigurationError(f"Cannot open {url!r}: {error}") from error
         elif not isinstance(engine, Engine):
             message = f"sql_events takes a SQLAlchemy engine or URL, not {type(engine).__name__}."
             raise ConfigurationError(message)

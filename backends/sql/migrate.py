@@ -3,7 +3,8 @@
 ::
 
     python -m metricscore.backends.sql migrate sqlite:///metrics.db
-    metricscore-migrate postgresql+psycopg://user@host/db          # the same, as a console script
+    metricscore-migrate migrate postgresql+psycopg://user@host/db  # the same, as a console script
+    metricscore-migrate current sqlite:///metrics.db               # print the revision
 
 The version is kept in the table ``metricscore_alembic_version``, so a database that also holds an
 application's own Alembic history is not disturbed. Concurrent upgrades are serialised by a lock
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -162,10 +164,22 @@ def _refusal(url: sa.engine.URL, error: sa.exc.SQLAlchemyError) -> MetricscoreEr
     return refusal or storage
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m metricscore.backends.sql", description="Manage a metricscore SQL database's schema."
-    )
+def _missing_sqlite_file(url: str) -> str | None:
+    """The absolute path of the SQLite file ``url`` names when it does not exist (else ``None``)."""
+    try:
+        parsed = sa.engine.make_url(url)
+    except sa.exc.ArgumentError:
+        return None  # opening it says what is wrong
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or database in (None, "", ":memory:") or database.startswith("file:"):
+        return None
+    path = os.path.abspath(database)
+    return None if os.path.exists(path) or not os.path.isdir(os.path.dirname(path)) else path
+
+
+def main(argv: Sequence[str] | None = None, prog: str = "python -m metricscore.backends.sql") -> int:
+    """The command (``prog``: its name in usage lines); returns the exit status."""
+    parser = argparse.ArgumentParser(prog=prog, description="Manage a metricscore SQL database's schema.")
     sub = parser.add_subparsers(dest="command", required=True)
     up = sub.add_parser("migrate", help="upgrade the schema (default: to the newest revision)")
     up.add_argument("url", help="SQLAlchemy URL, e.g. sqlite:///metrics.db or postgresql+psycopg://u@h/db")
@@ -182,6 +196,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             reached = migrate_url(args.url, args.revision, allow_downgrade=args.downgrade)
             print(f"{args.url}: at revision {reached or 'base'}")
             return 0
+        missing = _missing_sqlite_file(args.url)
+        if missing is not None:  # reading a revision must not create the file
+            print(f"note: no SQLite database exists at {missing} (nothing created)", file=sys.stderr)
+            print("(empty)")
+            return 0
         backend = SQLBackend.from_url(args.url, create_schema=False)
         try:
             with backend.engine.connect() as connection:
@@ -194,7 +213,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {' '.join(str(error).split())}", file=sys.stderr)
         return 1 if isinstance(error, StorageError) else 2
     return 0
-
-
-def console_main() -> None:  # pragma: no cover - thin wrapper for the console script
-    sys.exit(main())

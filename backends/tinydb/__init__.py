@@ -40,7 +40,11 @@ database and rebuilds the table's id map, and each read re-reads the storage, wh
 ``TinyDB(path, storage=AtomicJSONStorage)``.
 """
 
-from .backend import TinyDBBackend, TinyDBRepository, TinyDBUnitOfWork
-from .storage import AtomicJSONStorage
+from metricscore.registry import require_module
+
+require_module("tinydb", "tinydb", "the TinyDB backend")
+
+from .backend import TinyDBBackend, TinyDBRepository, TinyDBUnitOfWork  # noqa: E402
+from .storage import AtomicJSONStorage  # noqa: E402
 
 __all__ = ["AtomicJSONStorage", "TinyDBBackend", "TinyDBRepository", "TinyDBUnitOfWork"]

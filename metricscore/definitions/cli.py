@@ -73,23 +73,53 @@ def _usage(message: str, exit_code: int = 2) -> NoReturn:
 
 def _fail(error: BaseException) -> NoReturn:
     if isinstance(error, MetricscoreError):
-        raise Failed(" ".join((error.message or type(error).__name__).split()))
+        # A library an extra installs is missing: a mistake in the setup, as a usage mistake is.
+        missing_extra = isinstance(error.__cause__, ModuleNotFoundError)
+        raise Failed(" ".join((error.message or type(error).__name__).split()), 2 if missing_extra else 1)
     raise Failed(" ".join(str(error).split()) or type(error).__name__)
 
 
 @contextmanager
-def _target(url: str) -> Iterator[Target]:
-    try:
-        target = open_target(url)
-    except MetricscoreError as error:
-        from .targets import _redact
+def _target(url: str, *, reads: str | None = None) -> Iterator[Target]:
+    """The target at ``url``. A command that only ``reads`` it creates nothing there (no file,
+    table or migration): where no store exists yet, ``reads="empty"`` (plan, validate) reads an
+    empty one, as apply would find it, and ``reads="records"`` (export) fails."""
+    from .targets import _redact
 
+    try:
+        target = _opened(url, reads)
+    except MetricscoreError as error:
         raise Failed(f"target {_redact(url)}: {' '.join((error.message or type(error).__name__).split())}") from None
     try:
         yield target
     finally:
         with suppress(MetricscoreError):
             target.close()
+
+
+def _opened(url: str, reads: str | None) -> Target:
+    if reads is None or url.lower().startswith(("http://", "https://")):
+        return open_target(url)
+    import os
+
+    from ..api import open_store
+    from ..cli import absent_file, missing_store, open_existing
+    from .targets import StoreTarget, _redact
+
+    absent = absent_file(url)
+    if absent is not None and not os.path.isdir(os.path.dirname(os.path.abspath(absent))):
+        return open_target(url)  # apply could not create it either: the store's own error says why
+    missing = missing_store(url)
+    if missing is None:
+        target = StoreTarget(open_existing(url), close=True)
+        target.description = _redact(url)
+        return target
+    if reads != "empty":
+        raise Failed(f"nothing to read: {missing}")
+    click.echo(f"note: {missing}; reading it as empty, as apply would find it", err=True)
+    target = StoreTarget(open_store("memory://"), close=True)
+    target.description = _redact(url)
+    return target
 
 
 def _scope(values: Sequence[str]) -> dict[str, Any]:
@@ -222,7 +252,7 @@ def validate_command(paths: tuple[str, ...], target_url: str | None, style: str)
         if target_url is None:
             problems = validate(loaded)
         else:
-            with _target(target_url) as target:
+            with _target(target_url, reads="empty") as target:
                 problems = validate(loaded, target=target)
     except MetricscoreError as error:
         _fail(error)
@@ -263,7 +293,7 @@ def _planned(paths: Sequence[str], target: Target, prune: bool) -> Any:
 @click.option("--format", "style", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def plan_command(paths: tuple[str, ...], target_url: str, prune: bool, style: str) -> None:
     """Show what apply would change. Exit 0: no changes, 2: changes, 1: error."""
-    with _target(target_url) as target:
+    with _target(target_url, reads="empty") as target:
         planned = _planned(paths, target, prune)
     click.echo(json.dumps(planned.as_dict(), indent=2, default=str) if style == "json" else planned.render())
     raise click.exceptions.Exit(0 if planned.empty else 2)
@@ -331,7 +361,7 @@ def export_command(
     if style == "csv" and resource != importing.ACCOUNTS:
         _usage("--format csv is for posthog.accounts only")
     buffer = io.StringIO()
-    with _target(target_url) as target, _counter("exporting") as advance:
+    with _target(target_url, reads="records") as target, _counter("exporting") as advance:
         try:
             if style == "csv":
                 from .loading import _service

@@ -372,8 +372,15 @@ class _YAMLProblem(Exception):
 def _load_yaml(text: str, positions: dict[PathKey, tuple[int, int]], budget: _Budget | None = None) -> list[Any]:
     """Every document of ``text`` as plain values; fills ``positions`` (keyed from the document
     index). Raises :class:`_TooManyValues` when the values outnumber ``budget``."""
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+    try:
+        from ruamel.yaml import YAML
+        from ruamel.yaml.error import MarkedYAMLError, YAMLError
+    except ModuleNotFoundError as error:
+        from ..errors import ConfigurationError
+
+        raise ConfigurationError(
+            f"reading YAML definition files needs ruamel.yaml ({error}): pip install 'metricscore[cli]'"
+        ) from error
 
     yaml = YAML(typ="rt")
     try:

@@ -76,9 +76,7 @@ def sql_events(target: Any, source: EventsSource) -> EventsRunner:
             return runner
         module = importlib.import_module("metricscore.backends.sql.evaluation")
     except ModuleNotFoundError as error:
-        raise ConfigurationError(
-            f"SQL evaluation needs SQLAlchemy: pip install 'metricscore[sql]' ({error})"
-        ) from error
+        raise ConfigurationError(f"SQL evaluation needs {error.name}: pip install 'metricscore[sql]'") from error
     runner = module.SQLEvents(target, source)
     return runner
 

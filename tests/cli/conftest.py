@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -29,3 +32,25 @@ def without_modules(tmp_path: Path) -> Callable[..., dict[str, str]]:
         return {"PYTHONPATH": str(blocker)}
 
     return environment
+
+
+PythonRun = Callable[..., "subprocess.CompletedProcess[str]"]
+
+
+@pytest.fixture()
+def python() -> PythonRun:
+    """``python(*args, cwd=..., env=None)``: run this interpreter with ``args`` (e.g. ``"-m",
+    "metricscore.cli", ...``) in a process of its own, ``env`` added to the environment."""
+
+    def run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, *args],
+            capture_output=True,
+            text=True,
+            cwd=cwd,
+            env={**os.environ, **(env or {})},
+            timeout=60,
+            check=False,
+        )
+
+    return run

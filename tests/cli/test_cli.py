@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -121,18 +121,6 @@ def test_migrate_upgrades_and_refuses_an_unasked_downgrade(workdir: Path, capsys
     assert main(["migrate", "--url", url]) == 0
 
 
-def _run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "metricscore.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env={**os.environ, **(env or {})},
-        timeout=60,
-        check=False,
-    )
-
-
 @pytest.mark.parametrize(
     "argv",
     [
@@ -142,16 +130,16 @@ def _run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess
         ["serve", "--url", "sqlite:////no/such/folder/x.db", "--port", "1"],
     ],
 )
-def test_a_real_process_never_prints_a_traceback(argv: list[str], tmp_path: Path) -> None:
-    done = _run(*argv, cwd=tmp_path)
+def test_a_real_process_never_prints_a_traceback(argv: list[str], tmp_path: Path, python: Callable[..., Any]) -> None:
+    done = python("-m", "metricscore.cli", *argv, cwd=tmp_path)
     assert done.returncode in (1, 2) and "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1 and done.stderr.startswith("error: "), done.stderr
 
 
 def test_without_click_the_command_says_what_to_install(
-    tmp_path: Path, without_modules: Callable[..., dict[str, str]]
+    tmp_path: Path, without_modules: Callable[..., dict[str, str]], python: Callable[..., Any]
 ) -> None:
-    done = _run("keys", "list", cwd=tmp_path, env=without_modules("click"))
+    done = python("-m", "metricscore.cli", "keys", "list", cwd=tmp_path, env=without_modules("click"))
     assert done.returncode == 2
     assert done.stderr.strip() == "error: the metricscore command needs click: pip install 'metricscore[cli]'"
 
@@ -182,3 +170,10 @@ def test_reading_keys_where_no_store_exists_creates_none(
     listed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert len(listed) == 1
     assert main(["keys", "revoke", listed[0]["key_id"], *given]) == 0
+
+
+def test_python_m_metricscore_is_the_command(tmp_path: Path, python: Callable[..., Any]) -> None:
+    done = python("-m", "metricscore", "--version", cwd=tmp_path)
+    assert (done.returncode, done.stdout) == (0, f"metricscore {__version__}\n")
+    done = python("-m", "metricscore", "keys", "create", cwd=tmp_path)
+    assert (done.returncode, done.stderr) == (2, "error: Missing argument 'KIND'.\n")

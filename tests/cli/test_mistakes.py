@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -201,7 +202,9 @@ def test_with_only_the_server_extra_the_definitions_commands_say_what_to_install
         env={**os.environ, **without_modules("ruamel", "rich", "httpx", "yaml")},
     )  # fmt: skip
     assert done.returncode == 2
-    assert _one_error_line(done.stderr) == "error: this command needs ruamel: pip install 'metricscore[cli]'"
+    line = _one_error_line(done.stderr)
+    assert line.startswith("error: reading YAML definition files needs ruamel.yaml")
+    assert line.endswith("pip install 'metricscore[cli]'")
 
 
 @pytest.mark.parametrize("content", [b"\xff\xfename\n", b"name,external_id\na,b\n\xff\xfe,c\n"])
@@ -250,6 +253,7 @@ def test_python_m_metricscore_definitions_handles_errors_as_the_command_does(
     (tmp_path / "m.yaml").write_text(ACCOUNTS)
     url = f"sqlite:///{tmp_path / 'd.db'}"
     assert definitions_cli.main(["plan", str(tmp_path / "m.yaml"), "--target", url]) == 2  # changes
+    capsys.readouterr()
     assert definitions_cli.main(["plan", str(tmp_path / "m.yaml")]) == 1  # plan's usage mistakes
     assert _one_error_line(capsys.readouterr().err) == "error: plan: Missing option '--target'."
 
@@ -336,3 +340,64 @@ def test_translate_of_many_definitions_without_a_terminal_prints_progress_on_std
     monkeypatch.setattr(translation_cli, "PLAN_NOTICE", 2000)  # fewer definitions: no counter
     assert main([*argv, "--scope", "account_id=a", "--format", "json"]) == 0
     assert not [line for line in capsys.readouterr().err.splitlines() if line.startswith("translating")]
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("postgres://user@host/db", "No backend for URL scheme 'postgres'. Did you mean postgresql+psycopg://"),
+        ("file:///x.db", "Did you mean sqlite:///path.db or tinydb://path.json?"),
+        ("sqlite:/x.db", "A SQLite URL is sqlite:///relative/path.db or sqlite:////absolute/path.db."),
+        ("tinydb:x.json", "A TinyDB URL is tinydb://relative/path.json or tinydb:///absolute/path.json."),
+        ("sqlite://x.db", "Invalid SQLite URL"),  # not "no store exists": that URL can never be created either
+        ("mysql://root@127.0.0.1/db", "metricscore's [mysql] extra installs pymysql: write mysql+pymysql://..."),
+        ("postgresql+psycopg2://u@h/db", "[postgresql] extra installs psycopg: write postgresql+psycopg://..."),
+    ],
+)
+def test_a_mistyped_store_url_says_how_to_write_it(
+    url: str, says: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    driver = {"mysql": "MySQLdb", "postgresql+psycopg2": "psycopg2"}.get(url.partition(":")[0])
+    if driver is not None:  # SQLAlchemy's driver of that URL, which no extra installs
+        with suppress(ModuleNotFoundError):
+            __import__(driver)
+            pytest.skip(f"{driver} is installed here: the URL would connect")
+    monkeypatch.chdir(tmp_path)
+    for argv in (["keys", "list", "--url", url], ["keys", "create", "statsig", "--project", "p", "--url", url]):
+        assert main(argv) == 2
+        assert says in _one_error_line(capsys.readouterr().err)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("url", ["memory://", "sqlite://", "sqlite:///:memory:"])
+@pytest.mark.parametrize(
+    "argv", [["keys", "create", "statsig", "--project", "p"], ["keys", "list"], ["keys", "revoke", "k1"]]
+)
+def test_keys_in_an_in_process_store_are_refused_not_made_and_lost(
+    url: str, argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([*argv, "--url", url]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""  # no key shown that no server could ever accept
+    assert f"'{url}' is an in-process store: it ends with this command" in _one_error_line(captured.err)
+
+
+def test_a_postgresql_server_that_never_answers_times_out_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A wrong or firewalled host: libpq alone would wait forever; the command gives up."""
+    pytest.importorskip("psycopg", reason="needs the postgresql extra: pip install 'metricscore[postgresql]'")
+    import socket
+    import time
+
+    from metricscore.backends.sql import connections
+
+    monkeypatch.setattr(connections, "SERVER_CONNECT_TIMEOUT", 1)
+    with socket.socket() as silent:  # accepts connections (the kernel does) and never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        url = f"postgresql+psycopg://nobody@127.0.0.1:{silent.getsockname()[1]}/nothing"
+        started = time.monotonic()
+        assert main(["keys", "list", "--url", url]) == 1
+    assert time.monotonic() - started < 20
+    assert "timeout" in _one_error_line(capsys.readouterr().err)

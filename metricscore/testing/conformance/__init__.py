@@ -20,15 +20,20 @@ Every class here is named ``*Contract`` so pytest collects it only through such 
 memory backend is the reference: a backend that answers differently has a bug.
 """
 
-from .crud import CopyContract, CrudContract, ScopeContract, UniquenessContract
-from .events import EventsContract
-from .fixtures import COUNTING, BackendFixtures
-from .inputs import ReadInputContract
-from .listing import KeysetContract, ListingContract
-from .metrics import GroupUsageMetricContract, SequenceUsageMetricContract, StatsigMetricContract
-from .resources import ResourceContract
-from .stateful import StatefulContract, compare_with_memory
-from .transactions import TransactionContract
+from ...registry import require_module
+
+for _name in ("pytest", "hypothesis"):  # first: without them, say what to install
+    require_module(_name, "testing", "metricscore.testing.conformance")
+
+from .crud import CopyContract, CrudContract, ScopeContract, UniquenessContract  # noqa: E402
+from .events import EventsContract  # noqa: E402
+from .fixtures import COUNTING, BackendFixtures  # noqa: E402
+from .inputs import ReadInputContract  # noqa: E402
+from .listing import KeysetContract, ListingContract  # noqa: E402
+from .metrics import GroupUsageMetricContract, SequenceUsageMetricContract, StatsigMetricContract  # noqa: E402
+from .resources import ResourceContract  # noqa: E402
+from .stateful import StatefulContract, compare_with_memory  # noqa: E402
+from .transactions import TransactionContract  # noqa: E402
 
 __all__ = [
     "COUNTING",
