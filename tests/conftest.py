@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -8,6 +10,10 @@ from hypothesis import HealthCheck, settings
 
 import metricscore as mc
 from metricscore.testing.clock import FakeClock
+
+# benchmarks/ (which tests/test_limits.py reads) importable under any runner, appended so that an
+# installed metricscore keeps precedence over the source tree (the tests of an unpacked sdist).
+sys.path.append(str(Path(__file__).resolve().parent.parent))
 
 # The machine running the suite is shared (CI runs on 2 cores beside other work): generation speed
 # and per-example time are not what the properties are about, so neither may fail a test.

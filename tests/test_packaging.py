@@ -5,7 +5,9 @@ from __future__ import annotations
 import configparser
 import os
 import shutil
+import subprocess
 import sys
+import tarfile
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -164,3 +166,33 @@ def test_a_wheel_holds_every_module_data_file_and_entry_point(
         "metricscore-migrate": "metricscore.cli:migrate_main",
     }
     assert set(entry_points["metricscore.dialects"]) == {"posthog", "sequence", "statsig"}
+
+
+#: What a source distribution carries beside the packages, so that a packager who unpacks it can
+#: run the tests and read the docs (the tests read docs/, examples/, benchmarks/ and their fixtures).
+SDIST_TREES = ("tests", "docs", "examples", "benchmarks")
+SDIST_FILES = ("README.md", "CHANGELOG.md", "LICENSE", "setup.cfg", "pyproject.toml")
+
+
+@pytest.mark.slow
+def test_the_sdist_holds_the_tests_docs_and_examples(
+    build_backend: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("needs a git checkout to list the tracked files: run it from a clone")
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    project = tmp_path / "project"
+    for name in tracked.splitlines():
+        source = ROOT / name
+        if source.is_file() and not source.is_symlink():
+            (project / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, project / name)
+        elif source.is_symlink():
+            (project / name).parent.mkdir(parents=True, exist_ok=True)
+            (project / name).symlink_to(os.readlink(source))
+    monkeypatch.chdir(project)
+    sdist = build_backend.build_sdist(str(tmp_path))
+    with tarfile.open(tmp_path / sdist) as archive:
+        names = {name.partition("/")[2] for name in archive.getnames()}
+    wanted = {name for name in tracked.splitlines() if name.split("/")[0] in SDIST_TREES} | set(SDIST_FILES)
+    assert wanted - names == set(), "files missing from the sdist"
