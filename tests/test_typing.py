@@ -401,3 +401,48 @@ def test_client_list_takes_the_services_keywords_and_answers_its_envelope(name: 
     page = _service(mc.open_store("memory://"), name).list()
     record = _resource_arguments(RESOURCES[name])[0]
     assert typing.get_type_hints(collection.list, names)["return"] == _envelope_type(page)[record]
+
+
+def test_each_exports_definitions_are_typed_as_the_resources_create_payload() -> None:
+    """``export(target, "posthog.accounts", ...)`` is typed ``ExportedDocument[AccountCreate]``:
+    one overload per resource definitions can manage, its payload the ``Resource[...]`` class's
+    create type (so the two cannot drift), and ``ExportedDocument[dict[str, Any]]`` for any name."""
+    from metricscore import definitions as defs
+    from metricscore.definitions.kinds import KINDS
+    from metricscore.dialects import RESOURCES, posthog, sequence, statsig
+
+    names = {**vars(posthog), **vars(sequence), **vars(statsig)}
+    typed: dict[Any, Any] = {}
+    for overload in typing.get_overloads(defs.export):
+        hints = typing.get_type_hints(overload, {**vars(sys.modules[overload.__module__]), **names})
+        (resource,) = typing.get_args(hints["resource"]) or (hints["resource"],)
+        typed[resource] = typing.get_args(hints["return"])[0]
+    assert typed.pop(str) == dict[str, Any]
+    assert typed == {name: _resource_arguments(RESOURCES[name])[1] for name in KINDS}
+
+
+@pytest.mark.parametrize("name", sorted(SCOPES))
+def test_exported_definitions_are_the_create_payloads_they_are_typed_as(name: str) -> None:
+    """Each exported definition has only its create ``TypedDict`` 's keys and all of its required
+    ones, whatever was stored."""
+    from hypothesis import HealthCheck, given, settings
+
+    from metricscore import definitions as defs
+    from metricscore.dialects import RESOURCES
+    from metricscore.testing.strategies import payloads
+
+    create = _resource_arguments(RESOURCES[name])[1]
+    exported: list[dict[str, Any]] = []
+
+    @settings(max_examples=15, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+    @given(payloads(name))
+    def check(payload: dict[str, Any]) -> None:
+        store = mc.open_store("memory://")
+        _service(store, name).create(payload)
+        for definition in defs.export(defs.open_target(store), name, SCOPES[name])["definitions"]:
+            exported.append(definition)
+            assert set(definition) <= set(create.__annotations__), set(definition) - set(create.__annotations__)
+            assert create.__required_keys__ <= set(definition), create.__required_keys__ - set(definition)
+
+    check()
+    assert exported, "nothing exported: the check checked nothing"

@@ -165,8 +165,12 @@ with PostHogClient("http://127.0.0.1:8000", "phx_key") as posthog_client:  # the
 with remote_statsig.batch() as remote_batch:
     reveal_type(remote_batch.get("m")["isPermanent"])  # R: bool
 exported = defs.export(defs.open_target("memory://"), "posthog.accounts", {"project_id": 1})
-reveal_type(exported["definitions"])  # R: list[dict[str, Any]]
-exported["nope"]  # E: TypedDict "ExportedDocument" has no key "nope"
+reveal_type(exported["definitions"][0]["name"])  # R: str
+exported["definitions"][0]["created_at"]  # E: TypedDict "AccountCreate" has no key "created_at"
+exported["nope"]  # E: TypedDict "ExportedDocument[AccountCreate]" has no key "nope"
+reveal_type(defs.export(defs.open_target("memory://"), "sequence.usage_metrics", {"account_id": "a"})["definitions"][0]["metricType"])  # R: Literal['SIMPLE'] | Literal['GROUPED']
+exported_resource: str = "posthog.accounts"
+reveal_type(defs.export(defs.open_target("memory://"), exported_resource, {"project_id": 1})["definitions"])  # R: list[dict[str, Any]]
 status, posthog_body = posthog_error(mc.NotFound())
 reveal_type(posthog_body["attr"])  # R: str | None
 reveal_type(posthog_body["type"])  # R: Literal['validation_error'] | Literal['invalid_request'] | Literal['authentication_error'] | Literal['throttled_error'] | Literal['server_error']
