@@ -317,3 +317,132 @@ def test_evaluate_keywords_are_the_evaluation_routes_query_parameters(name: str)
     assert {key: key in typed.__required_keys__ for key in typing.get_type_hints(typed)} == {
         query: required for query, required, _ in route.query
     }
+
+
+# -- the envelope TypedDicts are what envelope() answers ---------------------------------------------
+
+
+def _envelope_type(page: Any) -> Any:
+    """The envelope ``TypedDict`` a page class declares (``PageItems[ItemT, OffsetEnvelope[ItemT]]``)."""
+    from metricscore.pagination.base import PageItems
+
+    for cls in type(page).__mro__:
+        for base in cls.__dict__.get("__orig_bases__", ()):
+            if typing.get_origin(base) is PageItems:
+                return typing.get_origin(typing.get_args(base)[1])
+    raise AssertionError(f"{type(page).__name__} declares no envelope type")
+
+
+def _typed_shape(typed: Any) -> dict[str, Any]:
+    """A ``TypedDict`` 's keys, each nested ``TypedDict`` as its own keys."""
+    hints = typing.get_type_hints(typed)
+    return {key: _typed_shape(hint) if typing.is_typeddict(hint) else None for key, hint in hints.items()}
+
+
+def _body_shape(body: Any) -> dict[str, Any]:
+    """A body's keys, each nested object as its own keys (records sit in lists)."""
+    return {key: _body_shape(value) if isinstance(value, dict) else None for key, value in body.items()}
+
+
+def _schema_shape(schema: dict[str, Any]) -> dict[str, Any]:
+    """An OpenAPI object's required properties, each nested object as its own."""
+    assert set(schema["required"]) == set(schema["properties"])
+    return {
+        key: _schema_shape(value) if value.get("type") == "object" else None
+        for key, value in schema["properties"].items()
+    }
+
+
+def _pagination(name: str) -> Any:
+    from metricscore.dialects import RESOURCES
+    from metricscore.dialects.sequence import usage_events
+
+    return RESOURCES[name].pagination if name in RESOURCES else usage_events.PAGINATION
+
+
+#: Every listing's scope: the resources' and the usage events' (a listing of its own, no resource).
+LISTINGS = {**SCOPES, "sequence.usage_events": {"account_id": "acct-1"}}
+
+
+@pytest.mark.parametrize("name", sorted(LISTINGS))
+def test_each_pages_envelope_type_is_the_body_it_answers(name: str) -> None:
+    """``page.envelope(url)`` is typed as its page class's envelope ``TypedDict``: it has exactly
+    the keys (nested ones too) of the body every resource's page answers, and of the OpenAPI
+    schema that documents it. A key added to a dialect's envelope and not to the type fails here."""
+    namespace, method = name.split(".")
+    page = getattr(getattr(mc.open_store("memory://"), namespace), method)(**LISTINGS[name]).list()
+    typed = _typed_shape(_envelope_type(page))
+    assert _body_shape(page.envelope("http://h/list?limit=1&x=%20")) == typed
+    assert _body_shape(page.envelope()) == typed
+    assert _schema_shape(_pagination(name).envelope_schema({"type": "object"})) == typed
+
+
+CLIENT_COLLECTIONS = {
+    "posthog.accounts": ("PostHogClient", "accounts"),
+    "posthog.group_usage_metrics": ("PostHogClient", "group_usage_metrics"),
+    "sequence.usage_metrics": ("SequenceClient", "usage_metrics"),
+    "statsig.metrics": ("StatsigClient", "metrics"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SCOPES))
+def test_client_list_takes_the_services_keywords_and_answers_its_envelope(name: str) -> None:
+    """An HTTP client's ``list(**params)`` takes the very ``TypedDict`` of keywords the store's
+    service takes, and is typed as the envelope of the service's page (the body the server sends)."""
+    from metricscore import client, pagination
+    from metricscore.dialects import RESOURCES, posthog, sequence, statsig
+
+    client_class, method = CLIENT_COLLECTIONS[name]
+    collection = typing.get_type_hints(getattr(getattr(client, client_class), method))["return"]
+    names = {**vars(posthog), **vars(sequence), **vars(statsig), **vars(pagination)}
+    service = _service_class(name)
+    service_keywords = _keywords(service.list, vars(importlib.import_module(service.__module__)))
+    assert _keywords(collection.list, names) is service_keywords
+    page = _service(mc.open_store("memory://"), name).list()
+    record = _resource_arguments(RESOURCES[name])[0]
+    assert typing.get_type_hints(collection.list, names)["return"] == _envelope_type(page)[record]
+
+
+def test_each_exports_definitions_are_typed_as_the_resources_create_payload() -> None:
+    """``export(target, "posthog.accounts", ...)`` is typed ``ExportedDocument[AccountCreate]``:
+    one overload per resource definitions can manage, its payload the ``Resource[...]`` class's
+    create type (so the two cannot drift), and ``ExportedDocument[dict[str, Any]]`` for any name."""
+    from metricscore import definitions as defs
+    from metricscore.definitions.kinds import KINDS
+    from metricscore.dialects import RESOURCES, posthog, sequence, statsig
+
+    names = {**vars(posthog), **vars(sequence), **vars(statsig)}
+    typed: dict[Any, Any] = {}
+    for overload in typing.get_overloads(defs.export):
+        hints = typing.get_type_hints(overload, {**vars(sys.modules[overload.__module__]), **names})
+        (resource,) = typing.get_args(hints["resource"]) or (hints["resource"],)
+        typed[resource] = typing.get_args(hints["return"])[0]
+    assert typed.pop(str) == dict[str, Any]
+    assert typed == {name: _resource_arguments(RESOURCES[name])[1] for name in KINDS}
+
+
+@pytest.mark.parametrize("name", sorted(SCOPES))
+def test_exported_definitions_are_the_create_payloads_they_are_typed_as(name: str) -> None:
+    """Each exported definition has only its create ``TypedDict`` 's keys and all of its required
+    ones, whatever was stored."""
+    from hypothesis import HealthCheck, given, settings
+
+    from metricscore import definitions as defs
+    from metricscore.dialects import RESOURCES
+    from metricscore.testing.strategies import payloads
+
+    create = _resource_arguments(RESOURCES[name])[1]
+    exported: list[dict[str, Any]] = []
+
+    @settings(max_examples=15, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+    @given(payloads(name))
+    def check(payload: dict[str, Any]) -> None:
+        store = mc.open_store("memory://")
+        _service(store, name).create(payload)
+        for definition in defs.export(defs.open_target(store), name, SCOPES[name])["definitions"]:
+            exported.append(definition)
+            assert set(definition) <= set(create.__annotations__), set(definition) - set(create.__annotations__)
+            assert create.__required_keys__ <= set(definition), create.__required_keys__ - set(definition)
+
+    check()
+    assert exported, "nothing exported: the check checked nothing"

@@ -17,7 +17,10 @@
     statsig.metrics().schedule_archive("signups::event_count_custom")   # or .archive(...)
 
 Records come back typed as the store's services type them (``AccountRecord``,
-``UsageMetricRecord``, ``StatsigMetricRecord``, ...). Each client sends its dialect's auth
+``UsageMetricRecord``, ``StatsigMetricRecord``, ...); ``list(**params)`` takes the keywords the
+service's ``list()`` takes and answers one page as the server sends it, typed as the page's
+envelope (``OffsetEnvelope[AccountRecord]``, ``CursorEnvelope[UsageMetricRecord]``,
+``NumberedEnvelope[StatsigMetricRecord]``). Each client sends its dialect's auth
 header, follows every page, waits and retries on ``429`` (honouring ``Retry-After``, with
 exponential backoff when it is absent), and retries transport
 failures and ``502/503/504`` only when the request is safe to repeat (``GET``, ``PUT``,
@@ -34,7 +37,9 @@ Needs the ``cli`` extra (httpx): ``pip install 'metricscore[cli]'``.
 from .base import BaseClient, ServerError, Unreachable
 from .dialects import (
     AccountsClient,
+    CursorEnvelope,
     GroupUsageMetricsClient,
+    NumberedEnvelope,
     OffsetEnvelope,
     PostHogClient,
     SequenceClient,
@@ -46,7 +51,9 @@ from .dialects import (
 __all__ = [
     "AccountsClient",
     "BaseClient",
+    "CursorEnvelope",
     "GroupUsageMetricsClient",
+    "NumberedEnvelope",
     "OffsetEnvelope",
     "PostHogClient",
     "SequenceClient",

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator, Mapping
+import json
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, nullcontext
-from typing import TYPE_CHECKING, Any, Generic, Self, TypedDict, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, Unpack, cast
 from urllib.parse import parse_qs, quote, urlsplit
 
 from ..dialects.posthog import (
     AccountCreate,
+    AccountListParams,
     AccountRecord,
     AccountUpdate,
     GroupUsageMetricCreate,
@@ -17,15 +19,24 @@ from ..dialects.posthog import (
     GroupUsageMetricUpdate,
 )
 from ..errors import ErrorMessage
+from ..pagination import CursorEnvelope, NumberedEnvelope, OffsetEnvelope, OffsetParams
 from .base import BaseClient
 
-if TYPE_CHECKING:  # the records' wire shapes and payloads, as the store's services type them
-    from ..dialects.sequence import UsageMetricCreate, UsageMetricRecord
-    from ..dialects.statsig import StatsigMetricCreate, StatsigMetricRecord, StatsigMetricReplace, StatsigMetricUpdate
+if TYPE_CHECKING:  # the records' wire shapes, payloads and list keywords, as the store's services type them
+    from ..dialects.sequence import UsageMetricCreate, UsageMetricListParams, UsageMetricRecord
+    from ..dialects.statsig import (
+        MetricListParams,
+        StatsigMetricCreate,
+        StatsigMetricRecord,
+        StatsigMetricReplace,
+        StatsigMetricUpdate,
+    )
 
 __all__ = [
     "AccountsClient",
+    "CursorEnvelope",
     "GroupUsageMetricsClient",
+    "NumberedEnvelope",
     "OffsetEnvelope",
     "PostHogClient",
     "SequenceClient",
@@ -34,23 +45,32 @@ __all__ = [
     "UsageMetricsClient",
 ]
 
-R = TypeVar("R")
+R = TypeVar("R", bound=Mapping[str, object])
 #: A collection's create (and PUT) body and its PATCH body: the store's payload ``TypedDict`` s.
 C = TypeVar("C", bound=Mapping[str, object])
 U = TypeVar("U", bound=Mapping[str, object])
 
 
-class OffsetEnvelope(TypedDict, Generic[R]):
-    """One PostHog list page as the server sends it."""
-
-    count: int
-    next: str | None
-    previous: str | None
-    results: list[R]
-
-
 def _segment(value: Any) -> str:
     return quote(str(value), safe="")
+
+
+def _list_query(params: Mapping[str, Any], several: Callable[[list[str]], str]) -> dict[str, Any]:
+    """A ``list()``'s keywords as the server reads its query string: a list of values (``tags=["a",
+    "b"]``) written as the vendor writes several in one parameter (``several``), since of a
+    repeated parameter the server keeps only the last, as the vendors do."""
+    return {
+        key: several([str(item) for item in value]) if isinstance(value, list | tuple) else value
+        for key, value in params.items()
+    }
+
+
+def _json_list(values: list[str]) -> str:
+    return json.dumps(values, separators=(",", ":"))
+
+
+def _comma_list(values: list[str]) -> str:
+    return ",".join(values)
 
 
 # -- PostHog --------------------------------------------------------------------------------------
@@ -96,9 +116,9 @@ class _PostHogCollection(Generic[R, C, U]):
             yield from page.get("results") or []
             params = _query(page.get("next"))
 
-    def list(self, /, **params: Any) -> OffsetEnvelope[R]:
+    def _page(self, params: Mapping[str, Any]) -> OffsetEnvelope[R]:
         """One page as the server sends it (``count``, ``next``, ``previous``, ``results``)."""
-        page: OffsetEnvelope[R] = self.client.request("GET", self.path, params=params)
+        page: OffsetEnvelope[R] = self.client.request("GET", self.path, params=_list_query(params, _json_list))
         return page
 
     def get(self, id: str) -> R:
@@ -138,11 +158,20 @@ def _query(url: Any) -> dict[str, Any] | None:
 class AccountsClient(_PostHogCollection[AccountRecord, AccountCreate, AccountUpdate]):
     """``/api/environments/{project_id}/accounts/``."""
 
+    def list(self, /, **params: Unpack[AccountListParams]) -> OffsetEnvelope[AccountRecord]:
+        """One page as the server sends it (``count``, ``next``, ``previous``, ``results``), for the
+        keywords ``accounts.list()`` takes (``tags`` as a list is sent as its JSON text)."""
+        return self._page(params)
+
 
 class GroupUsageMetricsClient(
     _PostHogCollection[GroupUsageMetricRecord, GroupUsageMetricCreate, GroupUsageMetricUpdate]
 ):
     """``/api/projects/{project_id}/groups_types/{group_type_index}/metrics/``."""
+
+    def list(self, /, **params: Unpack[OffsetParams]) -> OffsetEnvelope[GroupUsageMetricRecord]:
+        """One page as the server sends it (``count``, ``next``, ``previous``, ``results``)."""
+        return self._page(params)
 
 
 # -- Sequence -------------------------------------------------------------------------------------
@@ -206,6 +235,14 @@ class UsageMetricsClient:
             if not after or not items:
                 return
             params = {"limit": self.page_size, "after": after}
+
+    def list(self, /, **params: Unpack[UsageMetricListParams]) -> CursorEnvelope[UsageMetricRecord]:
+        """One page as the server sends it (``items``, ``pagination``), for the keywords
+        ``usage_metrics.list()`` takes (a list of values is sent comma-separated)."""
+        page: CursorEnvelope[UsageMetricRecord] = self.client.request(
+            "GET", self.path, params=_list_query(params, _comma_list)
+        )
+        return page
 
     def get(self, id: str) -> UsageMetricRecord:
         record: UsageMetricRecord = self.client.request("GET", f"{self.path}/{_segment(id)}")
@@ -280,6 +317,14 @@ class StatsigMetricsClient:
             if not (page.get("pagination") or {}).get("nextPage") or not data:
                 return
             page_number += 1
+
+    def list(self, /, **params: Unpack[MetricListParams]) -> NumberedEnvelope[StatsigMetricRecord]:
+        """One page as the server sends it (``message``, ``data``, ``pagination``), for the keywords
+        ``metrics.list()`` takes (a list of tags is sent comma-separated)."""
+        page: NumberedEnvelope[StatsigMetricRecord] = self.client.request(
+            "GET", f"{self.path}/list", params=_list_query(params, _comma_list)
+        )
+        return page
 
     def get(self, id: str) -> StatsigMetricRecord:
         return self._data(self.client.request("GET", f"{self.path}/{_segment(id)}"))

@@ -11,18 +11,25 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypedDict
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypedDict, Unpack, overload
 
 from ..errors import MetricscoreError
+from ..generics import TypeVar
 from .kinds import KINDS, Kind, kind_named
 from .loading import Definition, DefinitionSet, scope_key, validate
 from .problems import Problem
 from .targets import Collection, Target
 
+if TYPE_CHECKING:  # the create payloads an export holds, per resource
+    from ..dialects.posthog import AccountCreate, GroupUsageMetricCreate
+    from ..dialects.sequence import UsageMetricCreate
+    from ..dialects.statsig import StatsigMetricCreate
+
 __all__ = [
     "ApplyReport",
     "Change",
     "DefinitionsInvalid",
+    "ExportOptions",
     "ExportedDocument",
     "FieldDiff",
     "Plan",
@@ -362,13 +369,58 @@ def _carry_out(change: Change, collection: Collection) -> None:
 # -- export ---------------------------------------------------------------------------------------
 
 
-class ExportedDocument(TypedDict):
-    """A definition file's document, as :func:`export` writes it."""
+#: The create payload (``AccountCreate``...) an :class:`ExportedDocument` holds. A built-in
+#: resource's overload below overlaps the last (``resource: str``), which mypy flags as the
+#: document's ``definitions`` list is invariant; the first matching overload wins, so none is wrong.
+PayloadT = TypeVar("PayloadT", bound=Mapping[str, object], default=dict[str, Any])
+
+
+class ExportedDocument(TypedDict, Generic[PayloadT]):
+    """A definition file's document, as :func:`export` writes it.
+
+    ``definitions`` holds create payloads of the resource's dialect (their wire shape), typed as
+    the resource's create ``TypedDict`` when :func:`export` is given a built-in resource by name
+    (``ExportedDocument[AccountCreate]``), else as ``dict[str, Any]``.
+    """
 
     resource: str
     scope: dict[str, Any]
-    #: Create payloads of the resource's dialect (their wire shape).
-    definitions: list[dict[str, Any]]
+    definitions: list[PayloadT]
+
+
+class ExportOptions(TypedDict, total=False):
+    """The keywords of :func:`export` besides the resource and its scope."""
+
+    managed_only: bool
+    progress: Callable[[int], None] | None
+
+
+@overload
+def export(  # type: ignore[overload-overlap]
+    target: Target, resource: Literal["posthog.accounts"], scope: Mapping[str, Any], **options: Unpack[ExportOptions]
+) -> ExportedDocument[AccountCreate]: ...
+@overload
+def export(  # type: ignore[overload-overlap]
+    target: Target,
+    resource: Literal["posthog.group_usage_metrics"],
+    scope: Mapping[str, Any],
+    **options: Unpack[ExportOptions],
+) -> ExportedDocument[GroupUsageMetricCreate]: ...
+@overload
+def export(  # type: ignore[overload-overlap]
+    target: Target,
+    resource: Literal["sequence.usage_metrics"],
+    scope: Mapping[str, Any],
+    **options: Unpack[ExportOptions],
+) -> ExportedDocument[UsageMetricCreate]: ...
+@overload
+def export(  # type: ignore[overload-overlap]
+    target: Target, resource: Literal["statsig.metrics"], scope: Mapping[str, Any], **options: Unpack[ExportOptions]
+) -> ExportedDocument[StatsigMetricCreate]: ...
+@overload
+def export(
+    target: Target, resource: str, scope: Mapping[str, Any], **options: Unpack[ExportOptions]
+) -> ExportedDocument[dict[str, Any]]: ...
 
 
 def export(
@@ -378,7 +430,7 @@ def export(
     *,
     managed_only: bool = False,
     progress: Callable[[int], None] | None = None,
-) -> ExportedDocument:
+) -> ExportedDocument[Any]:
     """One document holding every record of ``resource`` in ``scope`` as create payloads.
 
     Fields equal to the server's default are left out, as is the ownership marker; archived

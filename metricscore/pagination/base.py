@@ -11,10 +11,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 from urllib.parse import SplitResult, quote, urlsplit
 
 from ..errors import ErrorMessage, ValidationError
+from ..generics import TypeVar as DefaultedTypeVar
 from ..query import Filter, OrderBy, Query
 from ..repository import Record, Repository, Scope
 
@@ -41,6 +42,9 @@ Schema = dict[str, Any]
 ItemT = TypeVar("ItemT", bound=Mapping[str, object])
 ItemT_co = TypeVar("ItemT_co", bound=Mapping[str, object], covariant=True)
 PageT_contra = TypeVar("PageT_contra", contravariant=True)
+#: The body an envelope writes: a page style's envelope ``TypedDict`` (``OffsetEnvelope[AccountRecord]``).
+BodyT = TypeVar("BodyT", bound=Mapping[str, object])
+BodyT_co = DefaultedTypeVar("BodyT_co", bound=Mapping[str, object], covariant=True, default=Mapping[str, Any])
 
 
 class Page(Protocol[ItemT_co]):
@@ -60,20 +64,33 @@ class Page(Protocol[ItemT_co]):
         """How many records the whole listing holds (every page, not just this one)."""
         ...
 
-    def envelope(self, request_url: str | None = None) -> dict[str, Any]:
-        """The vendor's response body for this page. ``request_url`` is the URL as the client sent
-        it (absolute, or a path with its query); links to the neighbouring pages are built from it,
-        keeping its other query parameters. Without it, links are built from the listing's own
-        address as far as the style knows it."""
+    def envelope(self, request_url: str | None = None) -> Mapping[str, Any]:
+        """The vendor's response body for this page (each page class types it as its envelope
+        ``TypedDict``: an :class:`~metricscore.pagination.OffsetPage` answers an ``OffsetEnvelope``).
+        ``request_url`` is the URL as the client sent it (absolute, or a path with its query);
+        links to the neighbouring pages are built from it, keeping its other query parameters.
+        Without it, links are built from the listing's own address as far as the style knows it."""
         ...
 
     def __iter__(self) -> Iterator[ItemT_co]: ...
 
 
-class Envelope(Protocol[PageT_contra]):
-    """A vendor's list body: how a page (and the request URL) is written, and its OpenAPI schema."""
+class Envelope(Protocol[PageT_contra, BodyT_co]):
+    """A vendor's list body: how a page (and the request URL) is written, and its OpenAPI schema.
 
-    def render(self, page: PageT_contra, request_url: str | None) -> dict[str, Any]:
+    ``Envelope[OffsetPage[Any], OffsetEnvelope[Any]]`` renders offset pages as the ``TypedDict``
+    :class:`~metricscore.pagination.OffsetPage.envelope` is typed with; the body type defaults to
+    ``Mapping[str, Any]`` (``Envelope[MyPage]``).
+    """
+
+    if not TYPE_CHECKING:
+
+        def __class_getitem__(cls, params):
+            # ``Envelope[MyPage]``: the body type's default, at run time as for a type checker.
+            params = params if isinstance(params, tuple) else (params,)
+            return super().__class_getitem__(params + (Mapping[str, Any],) * (2 - len(params)))
+
+    def render(self, page: PageT_contra, request_url: str | None) -> BodyT_co:
         """The response body for ``page``; links are built from ``request_url`` (see :meth:`Page.envelope`)."""
         ...
 
@@ -132,16 +149,17 @@ class Pagination(Protocol):
         ...
 
 
-class PageItems(Generic[ItemT]):
-    """What every page class shares: iteration over ``results`` and ``envelope`` through its format."""
+class PageItems(Generic[ItemT, BodyT]):
+    """What every page class shares: iteration over ``results`` and ``envelope`` through its format,
+    typed as the page's envelope ``TypedDict`` (``BodyT``)."""
 
     results: list[ItemT]
-    envelope_format: Envelope[Any]
+    envelope_format: Envelope[Any, BodyT]
 
     def __iter__(self) -> Iterator[ItemT]:
         return iter(self.results)
 
-    def envelope(self, request_url: str | None = None) -> dict[str, Any]:
+    def envelope(self, request_url: str | None = None) -> BodyT:
         """The vendor's response body for this page, links built from ``request_url`` (the URL as
         the client sent it; see :meth:`Page.envelope`)."""
         return self.envelope_format.render(self, request_url)
@@ -150,7 +168,7 @@ class PageItems(Generic[ItemT]):
 class Styled:
     """What every pagination style shares: the envelope its pages are written in."""
 
-    envelope: Envelope[Any]
+    envelope: Envelope[Any, Any]
 
     def envelope_schema(self, item: Schema) -> Schema:
         """The OpenAPI 3.0 schema of this style's envelope, records described by ``item``."""

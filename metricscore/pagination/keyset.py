@@ -3,8 +3,8 @@
 A cursor is the keyset position (the ``order`` column values) of a page's last item (``after``) or
 first item (``before``), base64url-encoded; it is ``None`` when there is nothing further that way
 (one ``limit=1`` probe asks). Paging backwards reads the reversed order from the position, then
-flips the rows back. The envelope a vendor writes for a page lives in its dialect
-(``dialects/sequence/envelope.py``).
+flips the rows back. A page's body is a :class:`CursorEnvelope` (a generic ``TypedDict``); how a
+vendor fills it in lives in its dialect (``dialects/sequence/envelope.py``).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypedDict
+from typing import Any, Generic, TypedDict
 
 from ..errors import ErrorMessage, ValidationError
 from ..jsonvalue import absent, string_problem
@@ -24,7 +24,15 @@ from ..query import OrderBy, Query, order_key
 from ..table import ColumnType, TableSpec
 from .base import Envelope, ItemT, Listing, PageItems, Styled, parse_int
 
-__all__ = ["CursorPage", "CursorParams", "KeysetPagination", "decode_cursor", "encode_cursor"]
+__all__ = [
+    "CursorEnvelope",
+    "CursorPage",
+    "CursorParams",
+    "CursorPosition",
+    "KeysetPagination",
+    "decode_cursor",
+    "encode_cursor",
+]
 
 
 class CursorParams(TypedDict, total=False):
@@ -97,8 +105,24 @@ def _position_value(kind: str, value: Any, expected: type | None) -> Any:
     return None
 
 
+class CursorPosition(TypedDict):
+    """Where a cursor page sits (Sequence's ``pagination``): the cursors of the pages ``after`` and
+    ``before`` it (``None`` when there is none) and the listing's ``totalResultSize``."""
+
+    after: str | None
+    before: str | None
+    totalResultSize: int
+
+
+class CursorEnvelope(TypedDict, Generic[ItemT]):
+    """The body of a cursor page (Sequence's): the records as ``items``, and ``pagination``."""
+
+    items: list[ItemT]
+    pagination: CursorPosition
+
+
 @dataclass
-class CursorPage(PageItems[ItemT]):
+class CursorPage(PageItems[ItemT, CursorEnvelope[ItemT]]):
     """One keyset page: ``results``, the total ``count``, and the cursors of the pages ``after``
     and ``before`` it (``None`` when there is none)."""
 
@@ -106,7 +130,7 @@ class CursorPage(PageItems[ItemT]):
     count: int
     after: str | None
     before: str | None
-    envelope_format: Envelope[CursorPage[Any]] = field(repr=False, compare=False, kw_only=True)
+    envelope_format: Envelope[CursorPage[Any], CursorEnvelope[Any]] = field(repr=False, compare=False, kw_only=True)
 
 
 _PYTHON_TYPES: dict[ColumnType, type] = {
@@ -127,14 +151,16 @@ class KeysetPagination(Styled):
     are checked against; a column missing from it takes any scalar.
     """
 
-    envelope: Envelope[CursorPage[Any]]
+    envelope: Envelope[CursorPage[Any], CursorEnvelope[Any]]
     default_limit: int = 20
     min_limit: int = 1
     max_limit: int = 100
     column_types: tuple[tuple[str, type], ...] = ()
 
     @classmethod
-    def over(cls, table: TableSpec, envelope: Envelope[CursorPage[Any]], **options: Any) -> KeysetPagination:
+    def over(
+        cls, table: TableSpec, envelope: Envelope[CursorPage[Any], CursorEnvelope[Any]], **options: Any
+    ) -> KeysetPagination:
         """Keyset pagination over ``table``, whose cursors must hold values of its columns' types."""
         types = tuple((c.name, _PYTHON_TYPES[c.type]) for c in table.columns if c.type in _PYTHON_TYPES)
         return cls(envelope, column_types=types, **options)

@@ -1,22 +1,27 @@
 """Offset windows: limit/offset pages (Django REST framework's LimitOffsetPagination, as PostHog
 uses it) and page-number pages (``page`` and ``limit``, as Statsig uses them).
 
-Both read one window of rows and the total count (:meth:`Listing.window`). The links a vendor
-writes for them live in its dialect (``dialects/posthog/envelope.py``, ``dialects/statsig/envelope.py``).
+Both read one window of rows and the total count (:meth:`Listing.window`). Each page declares the
+shape of its body (:class:`OffsetEnvelope`, :class:`NumberedEnvelope`: generic ``TypedDict`` s, so
+``page.envelope(url)["results"][0]`` is typed); the links a vendor writes in it live in its dialect
+(``dialects/posthog/envelope.py``, ``dialects/statsig/envelope.py``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypedDict
+from typing import Any, Generic, TypedDict
 
 from .base import Envelope, ItemT, Listing, PageItems, Styled, parse_int
 
 __all__ = [
     "LimitOffsetPagination",
+    "NumberedEnvelope",
+    "NumberedLinks",
     "NumberedPage",
     "NumberedParams",
+    "OffsetEnvelope",
     "OffsetPage",
     "OffsetParams",
     "PageNumberPagination",
@@ -37,15 +42,45 @@ class NumberedParams(TypedDict, total=False):
     limit: int | str | None
 
 
+class OffsetEnvelope(TypedDict, Generic[ItemT]):
+    """The body of a limit/offset page (PostHog's, as Django REST framework writes it): the total
+    ``count``, the URLs of the ``next`` and ``previous`` pages (``None`` at either end), ``results``."""
+
+    count: int
+    next: str | None
+    previous: str | None
+    results: list[ItemT]
+
+
+class NumberedLinks(TypedDict):
+    """Where a numbered page sits (Statsig's ``pagination``): its size and number, the total, the
+    paths of the next and previous pages (``None`` at either end) and of the whole listing."""
+
+    itemsPerPage: int
+    pageNumber: int
+    totalItems: int
+    nextPage: str | None
+    previousPage: str | None
+    all: str
+
+
+class NumberedEnvelope(TypedDict, Generic[ItemT]):
+    """The body of a numbered page (Statsig's): a ``message``, the records as ``data``, and ``pagination``."""
+
+    message: str
+    data: list[ItemT]
+    pagination: NumberedLinks
+
+
 @dataclass
-class OffsetPage(PageItems[ItemT]):
+class OffsetPage(PageItems[ItemT, OffsetEnvelope[ItemT]]):
     """One limit/offset page: ``results``, the total ``count``, its ``limit`` and ``offset``."""
 
     results: list[ItemT]
     count: int
     limit: int
     offset: int
-    envelope_format: Envelope[OffsetPage[Any]] = field(repr=False, compare=False, kw_only=True)
+    envelope_format: Envelope[OffsetPage[Any], OffsetEnvelope[Any]] = field(repr=False, compare=False, kw_only=True)
 
     @property
     def next_offset(self) -> int | None:
@@ -65,7 +100,7 @@ class LimitOffsetPagination(Styled):
     ``max_limit`` caps ``limit`` when set; off by default, as in PostHog.
     """
 
-    envelope: Envelope[OffsetPage[Any]]
+    envelope: Envelope[OffsetPage[Any], OffsetEnvelope[Any]]
     default_limit: int = 100
     max_limit: int | None = None
 
@@ -95,14 +130,14 @@ class LimitOffsetPagination(Styled):
 
 
 @dataclass
-class NumberedPage(PageItems[ItemT]):
+class NumberedPage(PageItems[ItemT, NumberedEnvelope[ItemT]]):
     """One page of a page/limit listing: ``results``, the total ``count``, ``page`` (from 1) and ``limit``."""
 
     results: list[ItemT]
     count: int
     page: int
     limit: int
-    envelope_format: Envelope[NumberedPage[Any]] = field(repr=False, compare=False, kw_only=True)
+    envelope_format: Envelope[NumberedPage[Any], NumberedEnvelope[Any]] = field(repr=False, compare=False, kw_only=True)
 
     @property
     def next_number(self) -> int | None:
@@ -119,7 +154,7 @@ class NumberedPage(PageItems[ItemT]):
 class PageNumberPagination(Styled):
     """``page`` (a positive integer, else 1) and ``limit`` (a positive integer, else the default)."""
 
-    envelope: Envelope[NumberedPage[Any]]
+    envelope: Envelope[NumberedPage[Any], NumberedEnvelope[Any]]
     default_limit: int = 100
 
     def parameters(self) -> dict[str, dict[str, Any]]:

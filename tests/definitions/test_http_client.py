@@ -232,3 +232,37 @@ def test_503_is_retried_only_when_the_request_is_safe(
         with pytest.raises(ServerError, match="503"):
             client.request(method, "/p", headers=headers, safe=safe)
         assert len(calls) == 1 and waits == []
+
+
+def test_client_list_sends_the_services_keywords_and_answers_the_envelope(live: Any) -> None:
+    """``list(**params)`` takes the keywords the store's ``list()`` takes, a list of values meaning
+    the same (any of them; the server keeps only the last of a repeated parameter, so the client
+    writes several as the vendor does: PostHog JSON text, Sequence and Statsig comma-separated),
+    and answers the page's envelope with exactly its typed keys."""
+    from metricscore.pagination import CursorEnvelope, NumberedEnvelope, OffsetEnvelope
+
+    with PostHogClient(live.url, live.posthog.token) as client:
+        accounts = client.accounts(project_id=7)
+        for tag in ("red", "green", "blue"):
+            accounts.create({"name": tag, "tags": [tag]})
+        page = accounts.list(tags=["red", "green"], ordering="name", limit=1)
+        assert set(page) == set(OffsetEnvelope.__annotations__)
+        assert (page["count"], [a["name"] for a in page["results"]]) == (2, ["green"])
+        assert accounts.list(tags=("blue",))["count"] == 1
+    with SequenceClient(live.url, live.sequence.client_id, live.sequence.client_secret) as client:
+        usage = client.usage_metrics()
+        for event in ("e1", "e2", "e3"):
+            usage.create({**USAGE, "name": event, "eventType": event})
+        cursor = usage.list(eventType=["e1", "e3"], limit=1)
+        assert set(cursor) == set(CursorEnvelope.__annotations__)
+        assert [m["eventType"] for m in cursor["items"]] == ["e1"]
+        assert cursor["pagination"]["totalResultSize"] == 2
+        assert [m["eventType"] for m in usage.list(after=cursor["pagination"]["after"])["items"]] == ["e2", "e3"]
+    with StatsigClient(live.url, live.statsig.token) as client:
+        metrics = client.metrics()
+        for tag in ("t1", "t2", "t3"):
+            metrics.create({**METRIC, "name": f"tagged {tag}", "tags": [tag]})
+        numbered = metrics.list(tags=["t1", "t3"], page=2, limit=1)
+        assert set(numbered) == set(NumberedEnvelope.__annotations__)
+        assert [m["name"] for m in numbered["data"]] == ["tagged t3"]
+        assert numbered["pagination"]["totalItems"] == 2

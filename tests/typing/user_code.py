@@ -6,7 +6,7 @@ from typing import reveal_type
 
 import metricscore as mc
 from metricscore import definitions as defs
-from metricscore.client import OffsetEnvelope, PostHogClient, SequenceClient, StatsigClient
+from metricscore.client import CursorEnvelope, OffsetEnvelope, PostHogClient, SequenceClient, StatsigClient
 from metricscore.dialects.posthog import AccountCreate, AccountRecord, AccountsService
 from metricscore.dialects.posthog import render_error as posthog_error
 from metricscore.dialects.sequence import CursorPage, UsageMetricCreate, UsageMetricRecord
@@ -25,11 +25,15 @@ reveal_type(page.results[0]["external_id"])  # R: str | None
 reveal_type(page.results[0]["tags"])  # R: list[str]
 for record in page:
     reveal_type(record["tags"])  # R: list[str]
-reveal_type(page.envelope("https://app.example/api/environments/1/accounts/?limit=2"))  # R: dict[str, Any]
+offset_body = page.envelope("https://app.example/api/environments/1/accounts/?limit=2")
+reveal_type(offset_body["results"][0]["name"])  # R: str
+reveal_type(offset_body["next"])  # R: str | None
+offset_body["items"]  # E: TypedDict "OffsetEnvelope[AccountRecord]" has no key "items"
 page.envelope(7)  # E: Argument 1 to "envelope" of "PageItems" has incompatible type "int"; expected "str | None"
 
 
 def names(listing: mc.Page[AccountRecord]) -> list[str]:
+    reveal_type(listing.envelope())  # R: typing.Mapping[str, Any]
     return [record["name"] for record in listing]
 
 
@@ -74,7 +78,9 @@ cursor_page: CursorPage[UsageMetricRecord] = usage.list(limit=10)
 reveal_type(cursor_page.results[0]["caseSensitive"])  # R: bool
 for usage_record in cursor_page:
     reveal_type(usage_record["caseSensitive"])  # R: bool
-reveal_type(cursor_page.envelope(None)["pagination"])  # R: Any
+reveal_type(cursor_page.envelope(None)["pagination"]["after"])  # R: str | None
+reveal_type(cursor_page.envelope()["items"][0]["caseSensitive"])  # R: bool
+cursor_page.envelope()["pagination"]["totalItems"]  # E: TypedDict "CursorPosition" has no key "totalItems"
 
 statsig = store.statsig.metrics(project_id="p1")
 definition = statsig.get_by_name("revenue", "sum")
@@ -84,6 +90,8 @@ numbered: NumberedPage[StatsigMetricRecord] = statsig.list(page=2)
 reveal_type(numbered.results[0]["metricEvents"][0]["criteria"][0]["condition"])  # R: Literal['in'] | Literal['not_in'] | Literal['='] | Literal['>'] | Literal['<'] | Literal['>='] | Literal['<='] | Literal['is_null'] | Literal['non_null'] | Literal['contains'] | Literal['not_contains'] | Literal['is_true'] | Literal['is_false'] | Literal['sql_filter'] | Literal['starts_with'] | Literal['ends_with'] | Literal['after_exposure']
 names(numbered)  # E: Argument 1 to "names" has incompatible type "NumberedPage[StatsigMetricRecord]"; expected "Page[AccountRecord]"
 typed_numbered: mc.NumberedPage[StatsigMetricRecord] = numbered
+reveal_type(numbered.envelope("/console/v1/metrics/list?page=2")["data"][0]["isPermanent"])  # R: bool
+reveal_type(numbered.envelope()["pagination"]["nextPage"])  # R: str | None
 wrong_page: OffsetPage[AccountRecord] = usage.list()  # E: Incompatible types in assignment (expression has type "CursorPage[UsageMetricRecord]", variable has type "OffsetPage[AccountRecord]")
 reveal_type(statsig.create({"name": "m", "type": "sum"}, dry_run=True, idempotency_key="k")["id"])  # R: str
 statsig.update("id", {}, dry_run=True, idempotency_key="k")  # E: Unexpected keyword argument "idempotency_key" for "update" of "ResourceService"
@@ -127,7 +135,8 @@ remote_accounts = PostHogClient("http://127.0.0.1:8000", "phx_key").accounts(pro
 reveal_type(remote_accounts.get("id")["tags"])  # R: list[str]
 reveal_type(remote_accounts.create({"name": "Acme"})["created_by"])  # R: int | None
 remote_accounts.update("id", {"nmae": "Acme"})  # E: Extra key "nmae" for TypedDict "AccountUpdate"
-remote_page: OffsetEnvelope[AccountRecord] = remote_accounts.list(limit=10)
+remote_page: OffsetEnvelope[AccountRecord] = remote_accounts.list(limit=10, tags=["vip"], ordering="-name")
+remote_accounts.list(serach="acme")  # E: Unexpected keyword argument "serach" for "list" of "AccountsClient"; did you mean "search"?
 reveal_type(remote_page["next"])  # R: str | None
 reveal_type(remote_page["results"][0]["external_id"])  # R: str | None
 for remote_account in remote_accounts.records():
@@ -139,17 +148,29 @@ remote_usage = SequenceClient("http://127.0.0.1:8000", "client", "secret").usage
 reveal_type(remote_usage.create(sent, idempotency_key="k")["caseSensitive"])  # R: bool
 remote_usage.create({**sent, "unit": 5})  # E: Incompatible types (expression has type "int", TypedDict item "unit" has type "str | None")
 reveal_type(next(remote_usage.records())["deletedAt"])  # R: str | None
+remote_cursor: CursorEnvelope[UsageMetricRecord] = remote_usage.list(limit=10, eventType=["a", "b"])
+reveal_type(remote_usage.list(after="cursor")["items"][0]["caseSensitive"])  # R: bool
+reveal_type(remote_cursor["pagination"]["after"])  # R: str | None
+remote_usage.list(page=2)  # E: Unexpected keyword argument "page" for "list" of "UsageMetricsClient"
 remote_statsig = StatsigClient("http://127.0.0.1:8000", "console-key").metrics()
 reveal_type(remote_statsig.get("m")["lineage"]["events"])  # R: list[str]
 reveal_type(remote_statsig.update("m", {"description": "d"}).get("archiveTime"))  # R: int | None
 remote_statsig.schedule_archive("m")
+reveal_type(remote_statsig.list(page=2, tags=["a"])["pagination"]["nextPage"])  # R: str | None
+reveal_type(remote_statsig.list()["data"][0]["isPermanent"])  # R: bool
+remote_statsig.list(page=[2])  # E: Argument "page" to "list" of "StatsigMetricsClient" has incompatible type "list[int]"; expected "int | str | None"
+remote_metrics.list(search="m")  # E: Unexpected keyword argument "search" for "list" of "GroupUsageMetricsClient"
 with PostHogClient("http://127.0.0.1:8000", "phx_key") as posthog_client:  # the docstring's example
     reveal_type(posthog_client.accounts(project_id=1))  # R: metricscore.client.dialects.AccountsClient
 with remote_statsig.batch() as remote_batch:
     reveal_type(remote_batch.get("m")["isPermanent"])  # R: bool
 exported = defs.export(defs.open_target("memory://"), "posthog.accounts", {"project_id": 1})
-reveal_type(exported["definitions"])  # R: list[dict[str, Any]]
-exported["nope"]  # E: TypedDict "ExportedDocument" has no key "nope"
+reveal_type(exported["definitions"][0]["name"])  # R: str
+exported["definitions"][0]["created_at"]  # E: TypedDict "AccountCreate" has no key "created_at"
+exported["nope"]  # E: TypedDict "ExportedDocument[AccountCreate]" has no key "nope"
+reveal_type(defs.export(defs.open_target("memory://"), "sequence.usage_metrics", {"account_id": "a"})["definitions"][0]["metricType"])  # R: Literal['SIMPLE'] | Literal['GROUPED']
+exported_resource: str = "posthog.accounts"
+reveal_type(defs.export(defs.open_target("memory://"), exported_resource, {"project_id": 1})["definitions"])  # R: list[dict[str, Any]]
 status, posthog_body = posthog_error(mc.NotFound())
 reveal_type(posthog_body["attr"])  # R: str | None
 reveal_type(posthog_body["type"])  # R: Literal['validation_error'] | Literal['invalid_request'] | Literal['authentication_error'] | Literal['throttled_error'] | Literal['server_error']

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
-from ...pagination import PATH_SAFE, OffsetPage, Schema, request_url_parts, requote
+from ...pagination import PATH_SAFE, OffsetEnvelope, OffsetPage, Schema, request_url_parts, requote
 
 __all__ = ["LIST_ENVELOPE", "ListEnvelope", "next_link", "previous_link", "remove_query_param", "replace_query_param"]
 
@@ -57,7 +57,7 @@ class ListEnvelope:
     """``{count, next, previous, results}``. Without a request URL the links are relative
     references holding only the query (``?limit=2&offset=2``), to be resolved against the list's URL."""
 
-    def render(self, page: OffsetPage[Any], request_url: str | None) -> dict[str, Any]:
+    def render(self, page: OffsetPage[Any], request_url: str | None) -> OffsetEnvelope[Any]:
         request_url_parts(request_url)  # a ValidationError unless it is a URL
         url = request_url or ""
         return {

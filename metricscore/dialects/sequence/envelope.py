@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...pagination import CursorPage, KeysetPagination, Schema, request_url_parts
+from ...pagination import CursorEnvelope, CursorPage, KeysetPagination, Schema, request_url_parts
 from ...table import TableSpec
 
 __all__ = ["LIST_ENVELOPE", "ListEnvelope", "cursor_pagination"]
@@ -19,7 +19,7 @@ class ListEnvelope:
     """``{"items", "pagination": {"after", "before", "totalResultSize"}}``; the request URL is
     only checked to be one, as every envelope checks it."""
 
-    def render(self, page: CursorPage[Any], request_url: str | None) -> dict[str, Any]:
+    def render(self, page: CursorPage[Any], request_url: str | None) -> CursorEnvelope[Any]:
         request_url_parts(request_url)
         return {
             "items": page.results,

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
 
-from ...pagination import PATH_SAFE, NumberedPage, Schema, request_url_parts, requote
+from ...pagination import PATH_SAFE, NumberedEnvelope, NumberedPage, Schema, request_url_parts, requote
 
 __all__ = ["ListEnvelope"]
 
@@ -32,7 +32,7 @@ class ListEnvelope:
     path: str
     message: str
 
-    def render(self, page: NumberedPage[Any], request_url: str | None) -> dict[str, Any]:
+    def render(self, page: NumberedPage[Any], request_url: str | None) -> NumberedEnvelope[Any]:
         parts = request_url_parts(request_url)
         path = requote(parts.path, PATH_SAFE) if parts.path else self.path
         kept = [

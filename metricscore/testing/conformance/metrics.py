@@ -7,6 +7,7 @@ against the memory store in the project's own tests; these hold every backend to
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -36,7 +37,7 @@ STATSIG: StatsigMetricCreate = {
 }
 
 
-def _ids(items: list[dict[str, Any]]) -> list[str]:
+def _ids(items: Sequence[Mapping[str, Any]]) -> list[str]:
     return [item["id"] for item in items]
 
 
