@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import MetricscoreError, ValidationError
-from .kinds import KINDS, Kind, kind_named
+from .kinds import Kind, kind_named, unknown_resource
 from .loading import _service, load
 from .problems import Problem
 from .targets import Collection, Target
@@ -140,7 +140,7 @@ def import_rows(
     """Upsert every row's payload into ``resource`` within ``scope``; never stops at a bad row."""
     kind = kind_named(resource)
     if kind is None:
-        message = f"unknown resource {resource!r}; expected one of {', '.join(sorted(KINDS))}"
+        message = unknown_resource(resource)
         raise ValidationError({"resource": [message]})
     service = _service(kind, scope)
     collection = target.collection(kind, dict(service.scope))

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import NON_FIELD_ERRORS, MetricscoreError, ValidationError
 from .files import Document, PathKey, Progress, Source, expand_paths, read_file
-from .kinds import KINDS, Kind, kind_named
+from .kinds import Kind, kind_named, unknown_field_message, unknown_resource
 from .problems import Problem
 
 if TYPE_CHECKING:
@@ -130,15 +130,12 @@ def _load_document(document: Document, out: DefinitionSet) -> None:
     problems = out.problems
     for key in body:
         if key not in DOCUMENT_KEYS:
-            problems.append(source.problem((*path, key), key, "unknown key of a document", "unknown_field"))
+            message = unknown_field_message(key, DOCUMENT_KEYS)
+            problems.append(source.problem((*path, key), key, message, "unknown_field"))
     resource = body.get("resource")
     kind = kind_named(resource)
     if kind is None:
-        message = (
-            "This field is required."
-            if resource is None
-            else f"unknown resource {resource!r}; expected one of {', '.join(sorted(KINDS))}"
-        )
+        message = "This field is required." if resource is None else unknown_resource(resource)
         problems.append(source.problem((*path, "resource"), "resource", message, "unknown_resource"))
     scope_data = body.get("scope", {})
     definitions = body.get("definitions")
@@ -163,6 +160,12 @@ def _load_document(document: Document, out: DefinitionSet) -> None:
         where = (*path, "definitions", index)
         if isinstance(payload, dict):
             mentioned.add(kind.natural_key(payload))
+        # The vendors ignore a key they do not know; a file holding one would apply something else.
+        unknown = [
+            source.problem((*where, *found.path), found.name, found.message, "unknown_field")
+            for found in kind.unknown_fields(payload)
+        ]
+        problems.extend(unknown)
         try:
             loaded = service.validate(payload, "create")
         except ValidationError as error:
@@ -175,6 +178,8 @@ def _load_document(document: Document, out: DefinitionSet) -> None:
         if kind.dry_run_key is not None and kind.dry_run_key in payload:
             message = "a definition is applied for real; remove it (plan is the dry run)"
             problems.append(source.problem((*where, kind.dry_run_key), kind.dry_run_key, message, "not_allowed"))
+            continue
+        if unknown:
             continue
         desired = kind.normalize(loaded)
         out.definitions.append(Definition(kind, scope, payload, desired, kind.natural_key(desired), source, where))

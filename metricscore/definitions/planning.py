@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypedDict
 
 from ..errors import MetricscoreError
-from .kinds import KINDS, Kind, kind_named
+from .kinds import Kind, kind_named, unknown_resource
 from .loading import Definition, DefinitionSet, scope_key, validate
 from .problems import Problem
 from .targets import Collection, Target
@@ -389,7 +389,7 @@ def export(
 
     kind = kind_named(resource)
     if kind is None:
-        raise PlanError(f"unknown resource {resource!r}; expected one of {', '.join(sorted(KINDS))}")
+        raise PlanError(unknown_resource(resource))
     checked = dict(_service(kind, scope).scope)
     definitions: list[tuple[str, dict[str, Any]]] = []
     fields = kind.fields()
