@@ -20,6 +20,7 @@ import marshmallow as ma
 from .. import validation as v
 from ..jsonvalue import copy_json
 from ..resource import Resource
+from .problems import shown
 
 __all__ = [
     "KINDS",
@@ -30,7 +31,6 @@ __all__ = [
     "TagMarker",
     "UnknownField",
     "kind_named",
-    "shown",
     "unknown_field_message",
     "unknown_resource",
 ]
@@ -201,16 +201,6 @@ def _unknown_in_field(
     elif isinstance(f, v.List) and type(value) is list:
         for index, item in enumerate(value):
             yield from _unknown_in_field(f.inner, item, (*path, index))
-
-
-def shown(value: Any, limit: int = 200) -> str:
-    """``value`` for a message: text quoted (cut at ``limit``), a plain value as Python shows it,
-    anything else by its type's name (its own ``__str__``/``__repr__`` are never called)."""
-    if type(value) is str:
-        return repr(value if len(value) <= limit else value[:limit] + "...")
-    if value is None or type(value) in (bool, int, float):
-        return repr(value)
-    return f"a {type(value).__name__}"
 
 
 def unknown_resource(resource: Any) -> str:
