@@ -177,6 +177,10 @@ def _load_document(document: Document, out: DefinitionSet) -> None:
         definitions = []
     if kind is None:
         return
+    for key in scope_data if isinstance(scope_data, dict) else ():
+        if key not in kind.resource.scope_fields:  # the scope a document names is the one it means
+            message = unknown_field_message(key, kind.resource.scope_fields)
+            problems.append(source.problem((*path, "scope", key), f"scope.{key}", message, "unknown_field"))
     try:
         service = _service(kind, scope_data)
     except ValidationError as error:

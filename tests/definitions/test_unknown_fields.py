@@ -171,6 +171,22 @@ def test_a_record_field_a_scope_field_and_a_far_off_name_say_what_to_do(tmp_path
     assert "filters.anything" not in found  # free-form fields are not looked into
 
 
+def test_an_unknown_scope_field_is_a_problem_too(tmp_path: Path) -> None:
+    text = (
+        "resource: posthog.group_usage_metrics\n"
+        "scope: {project_id: 1, group_type_index: 0, group_typ_index: 1}\n"
+        "definitions: [{name: Events, filters: {}}]\n"
+    )
+    path = tmp_path / "a.yaml"
+    path.write_text(text)
+    (problem,) = defs.validate([path])
+    assert (problem.field, problem.code) == ("scope.group_typ_index", "unknown_field")
+    assert problem.message == "unknown field; did you mean group_type_index?"
+    assert (problem.line, problem.column) == position(text, "group_typ_index")
+    with pytest.raises(defs.DefinitionsInvalid):
+        defs.plan([path], defs.open_target(mc.open_store("memory://")))
+
+
 def test_the_service_api_keeps_ignoring_unknown_fields_as_the_vendors_do() -> None:
     store = mc.open_store("memory://")
     record = store.posthog.accounts(project_id=1).create({"name": "Acme", "extrenal_id": "acme", "id": "x"})
