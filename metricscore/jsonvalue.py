@@ -38,10 +38,14 @@ def string_problem(text: str) -> str | None:
     return None
 
 
-def json_problem(value: Any, max_depth: int = MAX_JSON_DEPTH) -> str | None:
+def json_problem(value: Any, max_depth: int | None = MAX_JSON_DEPTH, *, types_only: bool = False) -> str | None:
     """Why ``value`` is not a storable JSON value, or ``None`` when it is.
 
-    Iterative, so a 100,000-deep input is refused without touching the recursion limit.
+    ``types_only``: check only that every value is of a JSON type (``dict`` with ``str`` keys,
+    ``list``, ``str``, ``int``, ``float``, ``bool``, ``None``, exactly: never a caller's subclass,
+    whose ``__eq__`` or ``__str__`` may do anything), not what the texts and numbers hold; with
+    ``max_depth=None``, at any depth. Iterative, so a 100,000-deep input is refused without
+    touching the recursion limit.
     """
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
@@ -50,22 +54,22 @@ def json_problem(value: Any, max_depth: int = MAX_JSON_DEPTH) -> str | None:
         if item is None or kind is bool or kind is int:
             continue
         if kind is str:
-            problem = string_problem(item)
+            problem = None if types_only else string_problem(item)
             if problem:
                 return problem
             continue
         if kind is float:
-            if not math.isfinite(item):
+            if not types_only and not math.isfinite(item):
                 return "Not a valid JSON value: NaN and infinity are not allowed."
             continue
         if kind is dict or kind is list:
-            if depth > max_depth:
+            if max_depth is not None and depth > max_depth:
                 return f"Nested too deeply: at most {max_depth} levels are allowed."
             if kind is dict:
                 for key, child in item.items():
                     if type(key) is not str:
                         return "Not a valid JSON value: object keys must be strings."
-                    problem = string_problem(key)
+                    problem = None if types_only else string_problem(key)
                     if problem:
                         return problem
                     stack.append((child, depth + 1))

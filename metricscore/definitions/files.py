@@ -136,6 +136,8 @@ def read_text(
     read, as libyaml reads them (a large file takes seconds) or at once; ``len(text)`` in all."""
     if not isinstance(text, str):
         raise ValidationError({"text": [f"Expected the file's text, not {type(text).__name__}."]})
+    if type(name) is not str:  # every problem names it: a caller's object's __str__ may raise
+        raise ValidationError({"name": [f"Expected the file's name as text, not {type(name).__name__}."]})
     told = _Told(progress)
     try:
         return _read_text(name, text, is_json, told)

@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import MetricscoreError, ValidationError
-from .kinds import KINDS, Kind, kind_named
+from .kinds import Kind, kind_named, unknown_resource
 from .loading import _service, load
-from .problems import Problem
-from .targets import Collection, Target
+from .problems import Problem, shown
+from .targets import Collection, Target, checked_target
 
 __all__ = [
     "CSV_COLUMNS",
@@ -137,18 +137,31 @@ def import_rows(
     batch_size: int = BATCH_SIZE,
     progress: Callable[[int], None] | None = None,
 ) -> ImportReport:
-    """Upsert every row's payload into ``resource`` within ``scope``; never stops at a bad row."""
+    """Upsert every row's payload into ``resource`` within ``scope``; never stops at a bad row.
+
+    ``rows`` must be an iterable of :class:`Row` objects: anything else is a ValidationError
+    naming ``rows``, raised before the batch holding it is written (rows are streamed: earlier
+    batches stay written). ``target`` must be a Target and ``batch_size`` a positive integer.
+    """
+    target = checked_target(target)
+    if type(batch_size) is not int or batch_size < 1:
+        raise ValidationError({"batch_size": [f"Expected a positive integer, not {shown(batch_size)}."]})
+    given: Any = rows  # a caller's value, as it is
+    try:
+        stream = iter(given)
+    except Exception:  # a caller's object may raise anything
+        raise ValidationError({"rows": [f"Expected an iterable of Row objects, not {type(given).__name__}."]}) from None
     kind = kind_named(resource)
     if kind is None:
-        message = f"unknown resource {resource!r}; expected one of {', '.join(sorted(KINDS))}"
+        message = unknown_resource(resource)
         raise ValidationError({"resource": [message]})
-    service = _service(kind, scope)
+    service = _service(kind, scope, "scope")
     collection = target.collection(kind, dict(service.scope))
     index = _Index(kind, collection)
     report = ImportReport(dry_run=dry_run)
     batch: list[Row] = []
-    for row in rows:
-        batch.append(row)
+    for number, row in enumerate(stream):
+        batch.append(_checked_row(number, row))
         if len(batch) >= batch_size:
             _batch(batch, kind, service, collection, index, report, dry_run)
             if progress is not None:
@@ -159,6 +172,18 @@ def import_rows(
         if progress is not None:
             progress(len(batch))
     return report
+
+
+def _checked_row(index: int, row: Any) -> Row:
+    """``row`` when it is a :class:`Row` (a text ``where``, no problem or a text one), else a
+    ValidationError naming ``rows``."""
+    if not isinstance(row, Row):
+        message = f"Expected an iterable of Row objects; item {index} is a {type(row).__name__}."
+    elif type(row.where) is not str or (row.problem is not None and type(row.problem) is not str):
+        message = f"Item {index}: a Row's where must be text, and its problem None or text."
+    else:
+        return row
+    raise ValidationError({"rows": [message]})
 
 
 @dataclass
@@ -272,6 +297,7 @@ def import_files(
     progress: Callable[[int], None] | None = None,
 ) -> tuple[ImportReport, list[Problem]]:
     """Upsert the definitions of YAML/JSON files; a file that cannot be read is reported as a problem."""
+    target = checked_target(target)
     loaded = load(paths)
     report = ImportReport(dry_run=dry_run)
     # Payload problems are per-row failures; problems of a whole file or document are returned.

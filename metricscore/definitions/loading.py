@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import NON_FIELD_ERRORS, MetricscoreError, ValidationError
+from ..jsonvalue import json_problem
 from .files import Document, PathKey, Progress, Source, expand_paths, read_file
-from .kinds import KINDS, Kind, kind_named
+from .kinds import Kind, kind_named, unknown_field_message, unknown_resource
 from .problems import Problem
 
 if TYPE_CHECKING:
@@ -84,8 +85,9 @@ def scope_key(kind: Kind, scope: Mapping[str, Any]) -> tuple[str, tuple[tuple[st
 _local = threading.local()
 
 
-def _service(kind: Kind, scope: Any) -> ResourceService[Any, Any]:
-    """A service for validation only: bound to an empty in-memory store, never written to."""
+def _service(kind: Kind, scope: Any, name: str = NON_FIELD_ERRORS) -> ResourceService[Any, Any]:
+    """A service for validation only: bound to an empty in-memory store, never written to. A
+    ``scope`` that is not a mapping is a ValidationError naming ``name``."""
     from ..api import open_store
     from ..service import ResourceService
 
@@ -93,7 +95,7 @@ def _service(kind: Kind, scope: Any) -> ResourceService[Any, Any]:
     if store is None:
         store = _local.store = open_store("memory://")
     if not isinstance(scope, Mapping):
-        raise ValidationError({NON_FIELD_ERRORS: ["Expected a mapping."]})
+        raise ValidationError({name: [f"Expected a mapping, not {type(scope).__name__}."]})
     return ResourceService(store, kind.resource, scope)
 
 
@@ -113,11 +115,41 @@ def load(paths: Iterable[str | Path] | str | Path, progress: Progress | None = N
 
 
 def load_documents(documents: Iterable[Document]) -> DefinitionSet:
-    """Like :func:`load`, for documents already read (see :func:`~.files.read_text`)."""
+    """Like :func:`load`, for documents already read (see :func:`~.files.read_text`).
+
+    Anything but an iterable of :class:`~.files.Document` objects holding JSON data (as
+    :func:`~.files.read_text` gives them) is a ValidationError naming ``documents``.
+    """
+    given: Any = documents  # a caller's value, as it is
+    try:
+        items = list(given)
+    except Exception:  # not iterable, or an iterable that fails: a caller's object may raise anything
+        raise ValidationError(
+            {"documents": [f"Expected a list of Document objects, not {type(given).__name__}."]}
+        ) from None
+    for index, document in enumerate(items):
+        problem = _document_problem(document)
+        if problem is not None:
+            raise ValidationError({"documents": [f"Item {index}: {problem}"]})
     result = DefinitionSet()
-    for document in documents:
+    for document in items:
         _load_document(document, result)
     return result
+
+
+def _document_problem(document: Any) -> str | None:
+    """Why ``document`` is not a Document as :func:`~.files.read_text` makes them, or ``None``."""
+    if not isinstance(document, Document):
+        return f"expected a Document, not {type(document).__name__}."
+    source = document.source
+    if not isinstance(source, Source) or type(source.name) is not str or type(source.text) is not str:
+        return "its source must be a Source with a text name and text."
+    if type(document.path) is not tuple or any(type(part) not in (str, int) for part in document.path):
+        return "its path must be a tuple of texts and integers."
+    problem = json_problem(document.body, None, types_only=True)
+    if problem is not None:
+        return f"its body must be JSON data: {problem}"
+    return None
 
 
 def _load_document(document: Document, out: DefinitionSet) -> None:
@@ -130,15 +162,12 @@ def _load_document(document: Document, out: DefinitionSet) -> None:
     problems = out.problems
     for key in body:
         if key not in DOCUMENT_KEYS:
-            problems.append(source.problem((*path, key), key, "unknown key of a document", "unknown_field"))
+            message = unknown_field_message(key, DOCUMENT_KEYS)
+            problems.append(source.problem((*path, key), key, message, "unknown_field"))
     resource = body.get("resource")
     kind = kind_named(resource)
     if kind is None:
-        message = (
-            "This field is required."
-            if resource is None
-            else f"unknown resource {resource!r}; expected one of {', '.join(sorted(KINDS))}"
-        )
+        message = "This field is required." if resource is None else unknown_resource(resource)
         problems.append(source.problem((*path, "resource"), "resource", message, "unknown_resource"))
     scope_data = body.get("scope", {})
     definitions = body.get("definitions")
@@ -148,6 +177,10 @@ def _load_document(document: Document, out: DefinitionSet) -> None:
         definitions = []
     if kind is None:
         return
+    for key in scope_data if isinstance(scope_data, dict) else ():
+        if key not in kind.resource.scope_fields:  # the scope a document names is the one it means
+            message = unknown_field_message(key, kind.resource.scope_fields)
+            problems.append(source.problem((*path, "scope", key), f"scope.{key}", message, "unknown_field"))
     try:
         service = _service(kind, scope_data)
     except ValidationError as error:
@@ -163,6 +196,12 @@ def _load_document(document: Document, out: DefinitionSet) -> None:
         where = (*path, "definitions", index)
         if isinstance(payload, dict):
             mentioned.add(kind.natural_key(payload))
+        # The vendors ignore a key they do not know; a file holding one would apply something else.
+        unknown = [
+            source.problem((*where, *found.path), found.name, found.message, "unknown_field")
+            for found in kind.unknown_fields(payload)
+        ]
+        problems.extend(unknown)
         try:
             loaded = service.validate(payload, "create")
         except ValidationError as error:
@@ -175,6 +214,8 @@ def _load_document(document: Document, out: DefinitionSet) -> None:
         if kind.dry_run_key is not None and kind.dry_run_key in payload:
             message = "a definition is applied for real; remove it (plan is the dry run)"
             problems.append(source.problem((*where, kind.dry_run_key), kind.dry_run_key, message, "not_allowed"))
+            continue
+        if unknown:
             continue
         desired = kind.normalize(loaded)
         out.definitions.append(Definition(kind, scope, payload, desired, kind.natural_key(desired), source, where))
@@ -204,6 +245,10 @@ def validate(
 
     With ``target``, Statsig component metrics may also exist there instead of in the files.
     """
+    if target is not None:
+        from .targets import checked_target
+
+        target = checked_target(target)
     loaded = paths if isinstance(paths, DefinitionSet) else load(paths)
     problems = list(loaded.problems)
     problems.extend(cross_document_problems(loaded.definitions, target, loaded.mentioned))

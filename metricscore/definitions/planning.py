@@ -13,12 +13,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypedDict, Unpack, overload
 
-from ..errors import MetricscoreError
+from ..errors import MetricscoreError, ValidationError
 from ..generics import TypeVar
-from .kinds import KINDS, Kind, kind_named
+from .kinds import Kind, kind_named, unknown_resource
 from .loading import Definition, DefinitionSet, scope_key, validate
 from .problems import Problem
-from .targets import Collection, Target
+from .targets import Collection, Target, checked_target
 
 if TYPE_CHECKING:  # the create payloads an export holds, per resource
     from ..dialects.posthog import AccountCreate, GroupUsageMetricCreate
@@ -176,6 +176,7 @@ def plan(definitions: DefinitionSet | Iterable[Any], target: Target, *, prune: b
     the problems). ``prune``: also remove records of the same resource and scope that carry the
     ownership marker but are no longer in the files (Statsig metrics are archived, not deleted).
     """
+    target = checked_target(target)
     loaded = _definitions(definitions, target)
     result = Plan(target=target.description)
     groups = loaded.scopes()
@@ -320,7 +321,17 @@ class ApplyReport:
 
 
 def apply(planned: Plan, target: Target, *, progress: Callable[[Change], None] | None = None) -> ApplyReport:
-    """Carry out ``planned`` in order; stop at the first failure and report what was and was not done."""
+    """Carry out ``planned`` in order; stop at the first failure and report what was and was not done.
+
+    ``planned`` must be a :class:`Plan` of :class:`Change` objects and ``target`` a Target, else a
+    ValidationError naming the argument, before anything is done."""
+    target = checked_target(target)
+    if not isinstance(planned, Plan) or type(planned.changes) is not list:
+        raise ValidationError({"planned": [f"Expected a Plan (plan(...) gives one), not {type(planned).__name__}."]})
+    for index, change in enumerate(planned.changes):
+        if not isinstance(change, Change):
+            message = f"Expected a list of Change objects; item {index} is a {type(change).__name__}."
+            raise ValidationError({"planned": [message]})
     report = ApplyReport()
     collections: dict[tuple[Any, ...], Collection] = {}
     for index, change in enumerate(planned.changes):
@@ -439,10 +450,11 @@ def export(
     """
     from .loading import _service
 
+    target = checked_target(target)
     kind = kind_named(resource)
     if kind is None:
-        raise PlanError(f"unknown resource {resource!r}; expected one of {', '.join(sorted(KINDS))}")
-    checked = dict(_service(kind, scope).scope)
+        raise PlanError(unknown_resource(resource))
+    checked = dict(_service(kind, scope, "scope").scope)
     definitions: list[tuple[str, dict[str, Any]]] = []
     fields = kind.fields()
     for record in target.collection(kind, checked).records():

@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
+from typing import Any
 
-__all__ = ["Problem", "render_problems"]
+from ..errors import ValidationError
+
+__all__ = ["Problem", "render_problems", "shown"]
 
 
 @dataclass(frozen=True, order=True)
@@ -43,9 +46,31 @@ def _property(text: str) -> str:
     return _data(text).replace(":", "%3A").replace(",", "%2C")
 
 
+STYLES = ("text", "json", "github")
+
+
+def shown(value: Any, limit: int = 200) -> str:
+    """``value`` for a message: text quoted (cut at ``limit``), a plain value as Python shows it,
+    anything else by its type's name (its own ``__str__``/``__repr__`` are never called)."""
+    if type(value) is str:
+        return repr(value if len(value) <= limit else value[:limit] + "...")
+    if value is None or type(value) in (bool, int, float):
+        return repr(value)
+    return f"a {type(value).__name__}"
+
+
 def render_problems(problems: Iterable[Problem], style: str) -> str:
-    """``text`` (one per line), ``json`` (a list of objects) or ``github`` (workflow commands)."""
-    items = list(problems)
+    """``text`` (one per line), ``json`` (a list of objects) or ``github`` (workflow commands).
+    Anything but Problem objects, or another style, is a ValidationError naming the argument."""
+    if type(style) is not str or style not in STYLES:
+        raise ValidationError({"style": [f"Expected one of {', '.join(STYLES)}, not {shown(style)}."]})
+    given: Any = problems  # a caller's value, as it is
+    try:
+        items: list[Any] = list(given)
+    except Exception:  # not iterable, or an iterable that fails: a caller's object may raise anything
+        items = [given]
+    if not all(isinstance(item, Problem) for item in items):
+        raise ValidationError({"problems": ["Expected a list of Problem objects (validate(...) gives one)."]})
     if style == "json":
         return json.dumps({"valid": not items, "problems": [p.as_dict() for p in items]}, indent=2)
     if style == "github":

@@ -3,8 +3,8 @@
 The shipped copy (``definitions.schema.json`` beside this module) is what editors use; a test
 checks it equals :func:`json_schema`. Regenerate it with
 ``python -m metricscore.definitions.schema > metricscore/definitions/definitions.schema.json``.
-The schema describes shapes (types, enums, lengths, required fields); rules across fields and
-across documents are checked by ``metricscore validate``.
+The schema describes shapes (types, enums, lengths, required fields, no unknown field); rules
+across fields and across documents are checked by ``metricscore validate``.
 """
 
 from __future__ import annotations
@@ -101,7 +101,8 @@ def _object(schema: ma.Schema) -> dict[str, Any]:
         properties[wire] = _field(f)
         if f.required:
             required.append(wire)
-    out: dict[str, Any] = {"type": "object", "properties": properties}
+    # A definition file holds no other field, at any level (``Kind.unknown_fields``).
+    out: dict[str, Any] = {"type": "object", "properties": properties, "additionalProperties": False}
     if required:
         out["required"] = required
     return out

@@ -11,14 +11,22 @@ from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, ValidationError
 from ..pagination import KeysetPagination, PageNumberPagination
 from .kinds import Kind
 
 if TYPE_CHECKING:
     from ..store import Store
 
-__all__ = ["CREDENTIAL_VARIABLES", "Collection", "HttpTarget", "StoreTarget", "Target", "open_target"]
+__all__ = [
+    "CREDENTIAL_VARIABLES",
+    "Collection",
+    "HttpTarget",
+    "StoreTarget",
+    "Target",
+    "checked_target",
+    "open_target",
+]
 
 #: The environment variables an HTTP target reads its credentials from.
 CREDENTIAL_VARIABLES = {
@@ -199,6 +207,22 @@ class HttpTarget:
         self._clients.clear()
 
 
+def checked_target(target: Any, name: str = "target") -> Target:
+    """``target`` when it is a :class:`Target` (a ``collection`` method and a text
+    ``description``), else a ValidationError naming ``name``."""
+    if isinstance(target, (StoreTarget, HttpTarget)):
+        return target
+    try:
+        fit = callable(getattr(target, "collection", None)) and type(target.description) is str
+    except Exception:  # a caller's object: its attributes may raise anything
+        fit = False
+    if not fit:
+        message = f"Expected a Target (open_target(...) gives one), not {type(target).__name__}."
+        raise ValidationError({name: [message]})
+    found: Target = target
+    return found
+
+
 def open_target(target: str | Store | Target, *, env: Mapping[str, str] | None = None) -> Target:
     """A store URL, an ``http(s)://`` base URL, an open store, or a target (returned as is)."""
     if not isinstance(target, str):
@@ -206,7 +230,7 @@ def open_target(target: str | Store | Target, *, env: Mapping[str, str] | None =
 
         if isinstance(target, Store):
             return StoreTarget(target)
-        return target
+        return checked_target(target)
     if target.lower().startswith(("http://", "https://")):
         return HttpTarget(target, env=env)
     return StoreTarget(target)

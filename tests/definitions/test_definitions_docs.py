@@ -18,19 +18,22 @@ def blocks(language: str) -> list[str]:
     return [body for lang, body in BLOCK.findall(DOC.read_text()) if lang == language]
 
 
-def test_the_validate_output_shown_is_what_validate_prints(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("name", ["broken.yaml", "typo.yaml"])
+def test_the_validate_output_shown_is_what_validate_prints(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """(tests/test_docs.py runs every block; this checks the output the page claims.)"""
     from click.testing import CliRunner
 
     from metricscore.definitions.cli import definitions_cli
 
-    script = next(block for block in blocks("sh") if "cat > broken.yaml" in block)
+    script = next(block for block in blocks("sh") if f"cat > {name}" in block)
     content = script.split("<<'EOF'\n", 1)[1].split("\nEOF\n", 1)[0] + "\n"
     monkeypatch.chdir(tmp_path)
-    Path("broken.yaml").write_text(content)
-    result = CliRunner().invoke(definitions_cli, ["validate", "broken.yaml"])
-    shown = next(body for lang, body in BLOCK.findall(DOC.read_text()) if lang == "text" and "broken.yaml:4:5" in body)
-    expected = [line for line in shown.splitlines() if line.startswith("broken.yaml")]
+    Path(name).write_text(content)
+    result = CliRunner().invoke(definitions_cli, ["validate", name])
+    shown = next(body for lang, body in BLOCK.findall(DOC.read_text()) if lang == "text" and f"{name}:4:" in body)
+    expected = [line for line in shown.splitlines() if line.startswith(name)]
     assert result.stdout.splitlines() == expected
     assert result.exit_code == 1 and "exit status: 1" in shown
     summary = [line for line in shown.splitlines() if "problem(s)" in line]
