@@ -4,6 +4,7 @@ through it)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
 import sqlalchemy as sa
@@ -28,6 +29,9 @@ __all__ = ["SQLRepository", "SQLUnitOfWork"]
 #: How many records one repository remembers as read (a long batch clears and starts over).
 _READS_KEPT = 64
 _CONTAINERS = frozenset((dict, list))
+#: types whose values ``_same`` compares with ``==`` alone
+_SCALARS = frozenset((str, int, bool, type(None), datetime))
+_MISSING = object()
 
 
 def _same(new: Any, old: Any) -> bool:
@@ -398,7 +402,14 @@ class SQLRepository:
         read = self._read.get(id)
         if read is None:
             return None
-        changed = {name for name, value in params.items() if name not in read or not _same(value, read[name])}
+        changed = set()
+        for name, value in params.items():
+            old = read.get(name, _MISSING)
+            kind = type(value)
+            # the common scalars inline; floats and containers as _same compares them
+            if kind is type(old) and (value == old if kind in _SCALARS else _same(value, old)):
+                continue
+            changed.add(name)
         for name, folded in self._statements.sql_table.folded.items():
             if name in changed:
                 changed.add(folded.name)

@@ -11,7 +11,7 @@ import json
 import math
 import threading
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,7 +21,7 @@ from metricscore.query import Contains, Eq, Filter, HasAny, In, OrderBy, Query, 
 from metricscore.repository import FreshRecord
 from metricscore.table import ColumnType
 
-from .schema import PK, TAG, SQLTable
+from .schema import PK, TAG, SQLTable, UTCDateTime
 
 _orjson: Any
 try:  # the optional ``fast`` extra
@@ -134,6 +134,74 @@ def _datetime_reader(processor: Any) -> Any:
     return read
 
 
+def _json_writer(processor: Any) -> Any:
+    """SQLAlchemy's JSON bind processor for SQLite (``json.dumps`` with its defaults) without
+    ``json.dumps``'s per-call set-up: the standard library's own C encoder, made once with the
+    same settings, writes exactly the same text. Anything but a plain object or array, and
+    anything the encoder refuses (it is made without a circular-reference check), goes to the
+    processor, which answers (or fails) as before."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # pragma: no cover - a Python built without the json accelerator
+        return processor
+    encoder = json.JSONEncoder()
+    encode = make(None, encoder.default, json.encoder.encode_basestring_ascii, None, ": ", ", ", False, False, True)
+    join = "".join
+
+    def write(value: Any) -> Any:
+        kind = type(value)
+        if kind is dict or kind is list:
+            try:
+                return join(encode(value, 0))
+            except Exception:  # e.g. a value the encoder cannot write: the processor's error
+                pass
+        return processor(value)
+
+    return write
+
+
+def _datetime_writer(processor: Any) -> Any:
+    """The bind processor of :class:`~.schema.UTCDateTime` on SQLite (an aware datetime stored
+    as naive UTC ``YYYY-MM-DD HH:MM:SS.ffffff`` text) for a datetime already in UTC, by
+    ``isoformat``; any other value goes to the processor."""
+
+    def write(value: Any) -> Any:
+        if type(value) is datetime and value.tzinfo is UTC:
+            return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+        return processor(value)
+
+    return write
+
+
+def _fast_writer(kind: Any, processor: Any, dialect: Any) -> Any:
+    """``processor`` (SQLAlchemy's bind processor of a column type) or a faster equivalent that
+    binds exactly the same value; checked on sample values when made, and left out if it differs."""
+    if dialect.name != "sqlite":
+        return processor
+    if isinstance(kind, sa.JSON) and dialect._json_serializer is None:
+        fast, samples = _json_writer(processor), _JSON_SAMPLES
+    elif isinstance(kind, UTCDateTime):
+        fast, samples = _datetime_writer(processor), _DATETIME_SAMPLES
+    else:
+        return processor
+    try:
+        same = all(fast(sample) == processor(sample) for sample in samples)
+    except Exception:  # pragma: no cover - a processor that refuses the samples
+        same = False
+    return fast if same else processor
+
+
+_JSON_SAMPLES: tuple[Any, ...] = (
+    {"a": [1, 2.5, -0.0, None, True, '\u00e9\u4e2d\U0001f600\n"x"'], "b": {}, "": []},
+    [1e16, 1e-7, 12345678901234567890, {"k": "v"}],
+    [],
+)
+_DATETIME_SAMPLES = (
+    datetime(2026, 11, 30, 12, 0, 0, tzinfo=UTC),
+    datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC),
+    datetime(987, 6, 5, 4, 3, 2, 999999, tzinfo=UTC),
+)
+
+
 class RawStatement:
     """A SELECT (or a write) compiled once to the driver's SQL, run on the driver's own cursor.
 
@@ -152,7 +220,10 @@ class RawStatement:
         self.sql = compiled.string
         self.positional: list[str] | None = list(compiled.positiontup or ()) if compiled.positional else None
         self.defaults = {name: bind.effective_value for name, bind in compiled.binds.items()}
-        self.processors: dict[str, Any] = dict(compiled._bind_processors)
+        self.processors: dict[str, Any] = {
+            name: _fast_writer(compiled.binds[name].type, processor, dialect) if name in compiled.binds else processor
+            for name, processor in compiled._bind_processors.items()
+        }
         psycopg = dialect.name == "postgresql" and dialect.driver == "psycopg"
         self.no_prepare = psycopg and bool(statement.get_execution_options().get(NO_PREPARE))
         self._types = [column[3] for column in compiled._result_columns]
