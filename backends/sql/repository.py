@@ -19,7 +19,7 @@ from metricscore.table import TableSpec
 from .connections import PinnedConnection, may_bypass_sqlalchemy
 from .errors import ConstraintMap, translate_driver_error, translate_errors
 from .schema import TAG
-from .statements import KeyRead, RawStatement, Statements
+from .statements import KeyRead, RawStatement, Statements, json_text
 
 if TYPE_CHECKING:
     from .backend import SQLBackend
@@ -47,6 +47,15 @@ def _same(new: Any, old: Any) -> bool:
     if kind is float:
         return bool(new == old) and str(new) == str(old)
     return bool(new == old)
+
+
+class _StoredJSON:
+    """A JSON column's text as SQLite stores it, kept by a locked read (see ``_changed``)."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
 
 
 def driver_select(
@@ -81,14 +90,20 @@ def driver_read_key(
     cursor: Any,
     connection: Connection,
     constraints: ConstraintMap,
+    rows: list[Any] | None = None,
 ) -> FreshRecord | None:
     """The record ``reader`` reads for ``scope`` and ``id`` on the driver's ``cursor`` (closed
-    after), or ``None``; a driver error is handled as SQLAlchemy handles one."""
+    after), or ``None``; a driver error is handled as SQLAlchemy handles one. The row as the
+    driver returned it is appended to ``rows`` when given."""
     sql = reader.raw.sql
     try:
         cursor.execute(sql, reader.arguments(scope, id))
         row = cursor.fetchone()
-        return None if row is None else reader.record(row, cursor.description)
+        if row is None:
+            return None
+        if rows is not None:
+            rows.append(row)
+        return reader.record(row, cursor.description)
     except Exception as error:
         driver_failed(error, dbapi_connection, cursor, sql, connection, constraints)
         raise
@@ -182,6 +197,13 @@ class SQLRepository:
         self._read: dict[str, Record] = {}
         #: the next ``get`` reads with ``FOR UPDATE`` (the first of a PostgreSQL write unit)
         self._lock_first = uow.write and self._postgresql
+        #: SQLite with SQLAlchemy's own JSON serializer: a locked read keeps the JSON columns'
+        #: stored text, and the diff compares the text a write would store (see ``_changed``)
+        self._json_columns = (
+            statements.json_columns
+            if uow.backend.dialect == "sqlite" and self._dialect._json_serializer is None
+            else None
+        )
 
     def _execute(self, statement: Any, params: Any = None) -> sa.CursorResult[Any]:
         with translate_errors(self._constraints):
@@ -259,23 +281,35 @@ class SQLRepository:
             statement, locked = self._statements.get_for_update, True
         reader = self._statements.key_read(self._dialect) if statement is self._statements.get else None
         record: Record | None
+        stored: list[Any] | None = [] if locked and self._json_columns else None
         if reader is not None and may_bypass_sqlalchemy(self._connection):
             dbapi_connection, cursor = self._cursor(self._uow._driver_connection)
-            record = driver_read_key(reader, scope, id, dbapi_connection, cursor, self._connection, self._constraints)
+            record = driver_read_key(
+                reader, scope, id, dbapi_connection, cursor, self._connection, self._constraints, stored
+            )
         else:
             rows = self._select(statement, self._statements.key_params(scope, id))
             record = FreshRecord(zip(self._statements.names, rows[0], strict=True)) if rows else None
         if record is None:
             return None
         if locked:
-            self._remember(id, record)
+            self._remember(id, record, stored[0] if stored else None)
         return record
 
-    def _remember(self, id: str, record: Record) -> None:
-        """``record`` is stored as it is and stays so until this unit ends (its row is locked)."""
+    def _remember(self, id: str, record: Record, row: Sequence[Any] | None) -> None:
+        """``record`` is stored as it is and stays so until this unit ends (its row is locked).
+        With the ``row`` the driver returned (SQLite), its JSON columns are kept as their stored
+        text rather than copied."""
         if len(self._read) >= _READS_KEPT:
             self._read.clear()
-        self._read[id] = {name: copy_json(v) if type(v) in _CONTAINERS else v for name, v in record.items()}
+        if row is None or self._json_columns is None:
+            self._read[id] = {name: copy_json(v) if type(v) in _CONTAINERS else v for name, v in record.items()}
+            return
+        kept = dict(record)  # on SQLite only the JSON columns read as containers
+        for index, name in self._json_columns:
+            text = row[index]
+            kept[name] = _StoredJSON(text) if type(text) is str else copy_json(kept[name])
+        self._read[id] = kept
 
     def find(self, scope: Scope, query: Query) -> list[Record]:
         built = self._statements.find(scope, query)
@@ -409,6 +443,8 @@ class SQLRepository:
             # the common scalars inline; floats and containers as _same compares them
             if kind is type(old) and (value == old if kind in _SCALARS else _same(value, old)):
                 continue
+            if type(old) is _StoredJSON and old.text == json_text(value):
+                continue  # the text the write would store is the stored text
             changed.add(name)
         for name, folded in self._statements.sql_table.folded.items():
             if name in changed:

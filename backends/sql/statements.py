@@ -30,7 +30,7 @@ except ImportError:  # pragma: no cover
     _orjson = None
 _json_loads = json.JSONDecoder().decode
 
-__all__ = ["NO_PREPARE", "KeyRead", "RawStatement", "Statements", "keyset_after", "like_pattern"]
+__all__ = ["NO_PREPARE", "KeyRead", "RawStatement", "Statements", "json_text", "keyset_after", "like_pattern"]
 
 #: Execution option: run without a server-side prepared statement (psycopg). A prepared
 #: ``LIKE $1`` may get a generic plan that cannot use the trigram index.
@@ -134,27 +134,38 @@ def _datetime_reader(processor: Any) -> Any:
     return read
 
 
-def _json_writer(processor: Any) -> Any:
-    """SQLAlchemy's JSON bind processor for SQLite (``json.dumps`` with its defaults) without
-    ``json.dumps``'s per-call set-up: the standard library's own C encoder, made once with the
-    same settings, writes exactly the same text. Anything but a plain object or array, and
-    anything the encoder refuses (it is made without a circular-reference check), goes to the
-    processor, which answers (or fails) as before."""
+def _make_json_text() -> Any:
     make = getattr(json.encoder, "c_make_encoder", None)
     if make is None:  # pragma: no cover - a Python built without the json accelerator
-        return processor
-    encoder = json.JSONEncoder()
-    encode = make(None, encoder.default, json.encoder.encode_basestring_ascii, None, ": ", ", ", False, False, True)
-    join = "".join
+        return None
+    default = json.JSONEncoder().default
+    return make(None, default, json.encoder.encode_basestring_ascii, None, ": ", ", ", False, False, True)
+
+
+_JSON_ENCODE = _make_json_text()
+
+
+def json_text(value: Any) -> str | None:
+    """The text ``json.dumps(value)`` writes (SQLAlchemy's JSON bind processor on SQLite, with no
+    ``json_serializer`` set), for a plain object or array, without ``json.dumps``'s per-call
+    set-up: the standard library's own C encoder, made once with the same settings (but no
+    circular-reference check). ``None`` for anything else, or anything the encoder refuses."""
+    kind = type(value)
+    if (kind is dict or kind is list) and _JSON_ENCODE is not None:
+        try:
+            return "".join(_JSON_ENCODE(value, 0))
+        except Exception:  # e.g. a value the encoder cannot write
+            pass
+    return None
+
+
+def _json_writer(processor: Any) -> Any:
+    """SQLAlchemy's JSON bind processor for SQLite, by :func:`json_text` where it answers; any
+    other value goes to the processor, which answers (or fails) as before."""
 
     def write(value: Any) -> Any:
-        kind = type(value)
-        if kind is dict or kind is list:
-            try:
-                return join(encode(value, 0))
-            except Exception:  # e.g. a value the encoder cannot write: the processor's error
-                pass
-        return processor(value)
+        text = json_text(value)
+        return processor(value) if text is None else text
 
     return write
 
@@ -341,6 +352,12 @@ class Statements:
         self.scope_params = {c: f"_s_{c}" for c in spec.scope}
         self.id_name = spec.id_column
         self.kinds = {c.name: c.type for c in spec.columns}
+        #: (index in :attr:`names`, name) of the columns stored as JSON
+        self.json_columns = [
+            (index, name)
+            for index, name in enumerate(self.names)
+            if self.kinds.get(name) in (ColumnType.JSON, ColumnType.TAGS)
+        ]
         self._lock = threading.Lock()
         self._finds: dict[tuple[Any, ...], sa.Select[Any]] = {}
         self._counts: dict[tuple[Any, ...], sa.Select[Any]] = {}
