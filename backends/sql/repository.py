@@ -397,10 +397,12 @@ class SQLRepository:
         self._uow.writing()
         values = self._values(scope, record)
         id_column = self._spec.id_column
-        params = {k: v for k, v in values.items() if k not in self._spec.scope and k != id_column}
-        changed = self._changed(record[id_column], params)
-        if changed is not None:  # only the columns that differ from what this unit read
-            params = {name: params[name] for name in changed}
+        changed = self._changed(record[id_column], values)
+        if changed is None:
+            fixed = self._statements.key_columns
+            params = {k: v for k, v in values.items() if k not in fixed}
+        else:  # only the columns that differ from what this unit read
+            params = {name: values[name] for name in changed}
         params.update(self._statements.key_params(scope, record[id_column]))
         unique = self._statements.unique_columns
         if self._postgresql and unique and (changed is None or not unique.isdisjoint(changed)):
@@ -422,9 +424,10 @@ class SQLRepository:
                 value = values[name]
                 read[name] = copy_json(value) if type(value) in _CONTAINERS else value
 
-    def _changed(self, id: Any, params: dict[str, Any]) -> set[str] | None:
-        """The columns of ``params`` whose values differ from those this unit read for ``id``
-        (a folded copy changes with its column), or ``None``: write them all.
+    def _changed(self, id: Any, values: dict[str, Any]) -> set[str] | None:
+        """The columns of ``values`` (all of a row's, as :meth:`_values` gives them) whose values
+        differ from those this unit read for ``id`` (never the scope and id columns; a folded
+        copy changes with its column), or ``None``: write them all but the key's.
 
         Only for a record this unit holds locked (every read of a SQLite write unit; the first
         read of a PostgreSQL one, ``FOR UPDATE``), so what it read is what is stored. The UPDATE
@@ -437,7 +440,8 @@ class SQLRepository:
         if read is None:
             return None
         changed = set()
-        for name, value in params.items():
+        for name in self._statements.compared:
+            value = values[name]
             old = read.get(name, _MISSING)
             kind = type(value)
             # the common scalars inline; floats and containers as _same compares them
@@ -446,11 +450,9 @@ class SQLRepository:
             if type(old) is _StoredJSON and old.text == json_text(value):
                 continue  # the text the write would store is the stored text
             changed.add(name)
-        for name, folded in self._statements.sql_table.folded.items():
+        for name, folded in self._statements.folded_pairs:
             if name in changed:
-                changed.add(folded.name)
-            else:
-                changed.discard(folded.name)
+                changed.add(folded)
         return changed or None
 
     def delete(self, scope: Scope, id: str) -> bool:

@@ -177,7 +177,7 @@ def _datetime_writer(processor: Any) -> Any:
 
     def write(value: Any) -> Any:
         if type(value) is datetime and value.tzinfo is UTC:
-            return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+            return value.isoformat(" ", "microseconds")[:-6]  # without its "+00:00"
         return processor(value)
 
     return write
@@ -222,7 +222,17 @@ class RawStatement:
     equivalent reads exactly the same value (SQLite's JSON text and datetime text).
     """
 
-    __slots__ = ("_dialect", "_types", "convert", "defaults", "no_prepare", "positional", "processors", "sql")
+    __slots__ = (
+        "_dialect",
+        "_positional_processors",
+        "_types",
+        "convert",
+        "defaults",
+        "no_prepare",
+        "positional",
+        "processors",
+        "sql",
+    )
 
     def __init__(self, statement: Any, dialect: Any, keys: Sequence[str] | None = None) -> None:
         # ``keys``: an INSERT or UPDATE's parameter names, which pick its columns (as
@@ -237,6 +247,12 @@ class RawStatement:
         }
         psycopg = dialect.name == "postgresql" and dialect.driver == "psycopg"
         self.no_prepare = psycopg and bool(statement.get_execution_options().get(NO_PREPARE))
+        #: (position, processor) of the positional parameters that have one
+        self._positional_processors = [
+            (index, self.processors[name])
+            for index, name in enumerate(self.positional or ())
+            if self.processors.get(name) is not None
+        ]
         self._types = [column[3] for column in compiled._result_columns]
         self._dialect = dialect
         #: (column index, converter) for the columns that need one; set at the first execution,
@@ -269,11 +285,8 @@ class RawStatement:
         defaults, processors = self.defaults, self.processors
         if self.positional is not None:
             values = [params[name] if name in params else defaults[name] for name in self.positional]
-            if processors:
-                for i, name in enumerate(self.positional):
-                    processor = processors.get(name)
-                    if processor is not None:
-                        values[i] = processor(values[i])
+            for i, processor in self._positional_processors:
+                values[i] = processor(values[i])
             return values
         merged = {**defaults, **params}
         for name, processor in processors.items():
@@ -352,6 +365,11 @@ class Statements:
         self.scope_params = {c: f"_s_{c}" for c in spec.scope}
         self.id_name = spec.id_column
         self.kinds = {c.name: c.type for c in spec.columns}
+        #: the key's columns (scope and id), which an UPDATE never sets
+        self.key_columns = frozenset((*spec.scope, spec.id_column))
+        #: the columns an update compares with what it read, and (column, its folded copy)
+        self.compared = [name for name in self.names if name not in self.key_columns]
+        self.folded_pairs = [(name, folded.name) for name, folded in sql_table.folded.items()]
         #: (index in :attr:`names`, name) of the columns stored as JSON
         self.json_columns = [
             (index, name)
