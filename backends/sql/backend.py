@@ -19,7 +19,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from typing import Any
+from typing import Any, NoReturn
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -196,8 +196,10 @@ class SQLBackend:
                 # transaction. A write unit takes the write lock at once.
                 driver = connection.connection.dbapi_connection
                 if write:  # SQLAlchemy knows of the transaction: it commits it, as it would its own
-                    with translate_errors(self.constraints):
+                    try:
                         connection.begin()
+                    except sa.exc.SQLAlchemyError as error:
+                        self._translated(error)
                     try:
                         self.driver_statement(driver, "BEGIN IMMEDIATE")
                     except BaseException:
@@ -235,8 +237,10 @@ class SQLBackend:
                     if uow.driver_began:
                         self.driver_statement(driver, "COMMIT")
                 else:
-                    with translate_errors(self.constraints):
+                    try:
                         connection.commit()
+                    except sa.exc.SQLAlchemyError as error:
+                        self._translated(error)
             except BaseException:
                 with suppress(sa.exc.SQLAlchemyError, StorageError):
                     if uow.driver_began and not connection.in_transaction():
@@ -248,6 +252,13 @@ class SQLBackend:
         finally:
             if connection.invalidated:
                 self.connections.lost(pinned, connection)
+
+    def _translated(self, error: sa.exc.SQLAlchemyError) -> NoReturn:
+        """Raise ``error`` as ``translate_errors`` would (here rather than a ``with`` block
+        around every unit of work's begin and commit, which costs on the hot path)."""
+        with translate_errors(self.constraints):
+            raise error
+        raise AssertionError("unreachable")  # pragma: no cover - translate_errors always raises
 
     def get_one(self, table: TableSpec, scope: Scope, id: Any) -> Record | None:
         """``unit_of_work(write=False)``'s ``repository(table).get(scope, id)``, in one statement.

@@ -4,6 +4,7 @@ through it)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
 import sqlalchemy as sa
@@ -18,7 +19,7 @@ from metricscore.table import TableSpec
 from .connections import PinnedConnection, may_bypass_sqlalchemy
 from .errors import ConstraintMap, translate_driver_error, translate_errors
 from .schema import TAG
-from .statements import KeyRead, RawStatement, Statements
+from .statements import KeyRead, RawStatement, Statements, json_text
 
 if TYPE_CHECKING:
     from .backend import SQLBackend
@@ -28,6 +29,9 @@ __all__ = ["SQLRepository", "SQLUnitOfWork"]
 #: How many records one repository remembers as read (a long batch clears and starts over).
 _READS_KEPT = 64
 _CONTAINERS = frozenset((dict, list))
+#: types whose values ``_same`` compares with ``==`` alone
+_SCALARS = frozenset((str, int, bool, type(None), datetime))
+_MISSING = object()
 
 
 def _same(new: Any, old: Any) -> bool:
@@ -43,6 +47,15 @@ def _same(new: Any, old: Any) -> bool:
     if kind is float:
         return bool(new == old) and str(new) == str(old)
     return bool(new == old)
+
+
+class _StoredJSON:
+    """A JSON column's text as SQLite stores it, kept by a locked read (see ``_changed``)."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
 
 
 def driver_select(
@@ -77,14 +90,20 @@ def driver_read_key(
     cursor: Any,
     connection: Connection,
     constraints: ConstraintMap,
+    rows: list[Any] | None = None,
 ) -> FreshRecord | None:
     """The record ``reader`` reads for ``scope`` and ``id`` on the driver's ``cursor`` (closed
-    after), or ``None``; a driver error is handled as SQLAlchemy handles one."""
+    after), or ``None``; a driver error is handled as SQLAlchemy handles one. The row as the
+    driver returned it is appended to ``rows`` when given."""
     sql = reader.raw.sql
     try:
         cursor.execute(sql, reader.arguments(scope, id))
         row = cursor.fetchone()
-        return None if row is None else reader.record(row, cursor.description)
+        if row is None:
+            return None
+        if rows is not None:
+            rows.append(row)
+        return reader.record(row, cursor.description)
     except Exception as error:
         driver_failed(error, dbapi_connection, cursor, sql, connection, constraints)
         raise
@@ -178,6 +197,13 @@ class SQLRepository:
         self._read: dict[str, Record] = {}
         #: the next ``get`` reads with ``FOR UPDATE`` (the first of a PostgreSQL write unit)
         self._lock_first = uow.write and self._postgresql
+        #: SQLite with SQLAlchemy's own JSON serializer: a locked read keeps the JSON columns'
+        #: stored text, and the diff compares the text a write would store (see ``_changed``)
+        self._json_columns = (
+            statements.json_columns
+            if uow.backend.dialect == "sqlite" and self._dialect._json_serializer is None
+            else None
+        )
 
     def _execute(self, statement: Any, params: Any = None) -> sa.CursorResult[Any]:
         with translate_errors(self._constraints):
@@ -255,23 +281,35 @@ class SQLRepository:
             statement, locked = self._statements.get_for_update, True
         reader = self._statements.key_read(self._dialect) if statement is self._statements.get else None
         record: Record | None
+        stored: list[Any] | None = [] if locked and self._json_columns else None
         if reader is not None and may_bypass_sqlalchemy(self._connection):
             dbapi_connection, cursor = self._cursor(self._uow._driver_connection)
-            record = driver_read_key(reader, scope, id, dbapi_connection, cursor, self._connection, self._constraints)
+            record = driver_read_key(
+                reader, scope, id, dbapi_connection, cursor, self._connection, self._constraints, stored
+            )
         else:
             rows = self._select(statement, self._statements.key_params(scope, id))
             record = FreshRecord(zip(self._statements.names, rows[0], strict=True)) if rows else None
         if record is None:
             return None
         if locked:
-            self._remember(id, record)
+            self._remember(id, record, stored[0] if stored else None)
         return record
 
-    def _remember(self, id: str, record: Record) -> None:
-        """``record`` is stored as it is and stays so until this unit ends (its row is locked)."""
+    def _remember(self, id: str, record: Record, row: Sequence[Any] | None) -> None:
+        """``record`` is stored as it is and stays so until this unit ends (its row is locked).
+        With the ``row`` the driver returned (SQLite), its JSON columns are kept as their stored
+        text rather than copied."""
         if len(self._read) >= _READS_KEPT:
             self._read.clear()
-        self._read[id] = {name: copy_json(v) if type(v) in _CONTAINERS else v for name, v in record.items()}
+        if row is None or self._json_columns is None:
+            self._read[id] = {name: copy_json(v) if type(v) in _CONTAINERS else v for name, v in record.items()}
+            return
+        kept = dict(record)  # on SQLite only the JSON columns read as containers
+        for index, name in self._json_columns:
+            text = row[index]
+            kept[name] = _StoredJSON(text) if type(text) is str else copy_json(kept[name])
+        self._read[id] = kept
 
     def find(self, scope: Scope, query: Query) -> list[Record]:
         built = self._statements.find(scope, query)
@@ -359,10 +397,12 @@ class SQLRepository:
         self._uow.writing()
         values = self._values(scope, record)
         id_column = self._spec.id_column
-        params = {k: v for k, v in values.items() if k not in self._spec.scope and k != id_column}
-        changed = self._changed(record[id_column], params)
-        if changed is not None:  # only the columns that differ from what this unit read
-            params = {name: params[name] for name in changed}
+        changed = self._changed(record[id_column], values)
+        if changed is None:
+            fixed = self._statements.key_columns
+            params = {k: v for k, v in values.items() if k not in fixed}
+        else:  # only the columns that differ from what this unit read
+            params = {name: values[name] for name in changed}
         params.update(self._statements.key_params(scope, record[id_column]))
         unique = self._statements.unique_columns
         if self._postgresql and unique and (changed is None or not unique.isdisjoint(changed)):
@@ -384,9 +424,10 @@ class SQLRepository:
                 value = values[name]
                 read[name] = copy_json(value) if type(value) in _CONTAINERS else value
 
-    def _changed(self, id: Any, params: dict[str, Any]) -> set[str] | None:
-        """The columns of ``params`` whose values differ from those this unit read for ``id``
-        (a folded copy changes with its column), or ``None``: write them all.
+    def _changed(self, id: Any, values: dict[str, Any]) -> set[str] | None:
+        """The columns of ``values`` (all of a row's, as :meth:`_values` gives them) whose values
+        differ from those this unit read for ``id`` (never the scope and id columns; a folded
+        copy changes with its column), or ``None``: write them all but the key's.
 
         Only for a record this unit holds locked (every read of a SQLite write unit; the first
         read of a PostgreSQL one, ``FOR UPDATE``), so what it read is what is stored. The UPDATE
@@ -398,12 +439,20 @@ class SQLRepository:
         read = self._read.get(id)
         if read is None:
             return None
-        changed = {name for name, value in params.items() if name not in read or not _same(value, read[name])}
-        for name, folded in self._statements.sql_table.folded.items():
+        changed = set()
+        for name in self._statements.compared:
+            value = values[name]
+            old = read.get(name, _MISSING)
+            kind = type(value)
+            # the common scalars inline; floats and containers as _same compares them
+            if kind is type(old) and (value == old if kind in _SCALARS else _same(value, old)):
+                continue
+            if type(old) is _StoredJSON and old.text == json_text(value):
+                continue  # the text the write would store is the stored text
+            changed.add(name)
+        for name, folded in self._statements.folded_pairs:
             if name in changed:
-                changed.add(folded.name)
-            else:
-                changed.discard(folded.name)
+                changed.add(folded)
         return changed or None
 
     def delete(self, scope: Scope, id: str) -> bool:

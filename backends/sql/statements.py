@@ -11,7 +11,7 @@ import json
 import math
 import threading
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,7 +21,7 @@ from metricscore.query import Contains, Eq, Filter, HasAny, In, OrderBy, Query, 
 from metricscore.repository import FreshRecord
 from metricscore.table import ColumnType
 
-from .schema import PK, TAG, SQLTable
+from .schema import PK, TAG, SQLTable, UTCDateTime
 
 _orjson: Any
 try:  # the optional ``fast`` extra
@@ -30,7 +30,7 @@ except ImportError:  # pragma: no cover
     _orjson = None
 _json_loads = json.JSONDecoder().decode
 
-__all__ = ["NO_PREPARE", "KeyRead", "RawStatement", "Statements", "keyset_after", "like_pattern"]
+__all__ = ["NO_PREPARE", "KeyRead", "RawStatement", "Statements", "json_text", "keyset_after", "like_pattern"]
 
 #: Execution option: run without a server-side prepared statement (psycopg). A prepared
 #: ``LIKE $1`` may get a generic plan that cannot use the trigram index.
@@ -134,6 +134,85 @@ def _datetime_reader(processor: Any) -> Any:
     return read
 
 
+def _make_json_text() -> Any:
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # pragma: no cover - a Python built without the json accelerator
+        return None
+    default = json.JSONEncoder().default
+    return make(None, default, json.encoder.encode_basestring_ascii, None, ": ", ", ", False, False, True)
+
+
+_JSON_ENCODE = _make_json_text()
+
+
+def json_text(value: Any) -> str | None:
+    """The text ``json.dumps(value)`` writes (SQLAlchemy's JSON bind processor on SQLite, with no
+    ``json_serializer`` set), for a plain object or array, without ``json.dumps``'s per-call
+    set-up: the standard library's own C encoder, made once with the same settings (but no
+    circular-reference check). ``None`` for anything else, or anything the encoder refuses."""
+    kind = type(value)
+    if (kind is dict or kind is list) and _JSON_ENCODE is not None:
+        try:
+            return "".join(_JSON_ENCODE(value, 0))
+        except Exception:  # e.g. a value the encoder cannot write
+            pass
+    return None
+
+
+def _json_writer(processor: Any) -> Any:
+    """SQLAlchemy's JSON bind processor for SQLite, by :func:`json_text` where it answers; any
+    other value goes to the processor, which answers (or fails) as before."""
+
+    def write(value: Any) -> Any:
+        text = json_text(value)
+        return processor(value) if text is None else text
+
+    return write
+
+
+def _datetime_writer(processor: Any) -> Any:
+    """The bind processor of :class:`~.schema.UTCDateTime` on SQLite (an aware datetime stored
+    as naive UTC ``YYYY-MM-DD HH:MM:SS.ffffff`` text) for a datetime already in UTC, by
+    ``isoformat``; any other value goes to the processor."""
+
+    def write(value: Any) -> Any:
+        if type(value) is datetime and value.tzinfo is UTC:
+            return value.isoformat(" ", "microseconds")[:-6]  # without its "+00:00"
+        return processor(value)
+
+    return write
+
+
+def _fast_writer(kind: Any, processor: Any, dialect: Any) -> Any:
+    """``processor`` (SQLAlchemy's bind processor of a column type) or a faster equivalent that
+    binds exactly the same value; checked on sample values when made, and left out if it differs."""
+    if dialect.name != "sqlite":
+        return processor
+    if isinstance(kind, sa.JSON) and dialect._json_serializer is None:
+        fast, samples = _json_writer(processor), _JSON_SAMPLES
+    elif isinstance(kind, UTCDateTime):
+        fast, samples = _datetime_writer(processor), _DATETIME_SAMPLES
+    else:
+        return processor
+    try:
+        same = all(fast(sample) == processor(sample) for sample in samples)
+    except Exception:  # pragma: no cover - a processor that refuses the samples
+        same = False
+    return fast if same else processor
+
+
+_JSON_SAMPLES: tuple[Any, ...] = (
+    {"a": [1, 2.5, -0.0, None, True, '\u00e9\u4e2d\U0001f600\n"x"'], "b": {}, "": []},
+    [1e16, 1e-7, 12345678901234567890, {"k": "v"}],
+    [],
+)
+_DATETIME_SAMPLES = (
+    datetime(2026, 11, 30, 12, 0, 0, tzinfo=UTC),
+    datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC),
+    datetime(987, 6, 5, 4, 3, 2, 999999, tzinfo=UTC),
+)
+
+
 class RawStatement:
     """A SELECT (or a write) compiled once to the driver's SQL, run on the driver's own cursor.
 
@@ -143,7 +222,17 @@ class RawStatement:
     equivalent reads exactly the same value (SQLite's JSON text and datetime text).
     """
 
-    __slots__ = ("_dialect", "_types", "convert", "defaults", "no_prepare", "positional", "processors", "sql")
+    __slots__ = (
+        "_dialect",
+        "_positional_processors",
+        "_types",
+        "convert",
+        "defaults",
+        "no_prepare",
+        "positional",
+        "processors",
+        "sql",
+    )
 
     def __init__(self, statement: Any, dialect: Any, keys: Sequence[str] | None = None) -> None:
         # ``keys``: an INSERT or UPDATE's parameter names, which pick its columns (as
@@ -152,9 +241,18 @@ class RawStatement:
         self.sql = compiled.string
         self.positional: list[str] | None = list(compiled.positiontup or ()) if compiled.positional else None
         self.defaults = {name: bind.effective_value for name, bind in compiled.binds.items()}
-        self.processors: dict[str, Any] = dict(compiled._bind_processors)
+        self.processors: dict[str, Any] = {
+            name: _fast_writer(compiled.binds[name].type, processor, dialect) if name in compiled.binds else processor
+            for name, processor in compiled._bind_processors.items()
+        }
         psycopg = dialect.name == "postgresql" and dialect.driver == "psycopg"
         self.no_prepare = psycopg and bool(statement.get_execution_options().get(NO_PREPARE))
+        #: (position, processor) of the positional parameters that have one
+        self._positional_processors = [
+            (index, self.processors[name])
+            for index, name in enumerate(self.positional or ())
+            if self.processors.get(name) is not None
+        ]
         self._types = [column[3] for column in compiled._result_columns]
         self._dialect = dialect
         #: (column index, converter) for the columns that need one; set at the first execution,
@@ -187,11 +285,8 @@ class RawStatement:
         defaults, processors = self.defaults, self.processors
         if self.positional is not None:
             values = [params[name] if name in params else defaults[name] for name in self.positional]
-            if processors:
-                for i, name in enumerate(self.positional):
-                    processor = processors.get(name)
-                    if processor is not None:
-                        values[i] = processor(values[i])
+            for i, processor in self._positional_processors:
+                values[i] = processor(values[i])
             return values
         merged = {**defaults, **params}
         for name, processor in processors.items():
@@ -270,6 +365,17 @@ class Statements:
         self.scope_params = {c: f"_s_{c}" for c in spec.scope}
         self.id_name = spec.id_column
         self.kinds = {c.name: c.type for c in spec.columns}
+        #: the key's columns (scope and id), which an UPDATE never sets
+        self.key_columns = frozenset((*spec.scope, spec.id_column))
+        #: the columns an update compares with what it read, and (column, its folded copy)
+        self.compared = [name for name in self.names if name not in self.key_columns]
+        self.folded_pairs = [(name, folded.name) for name, folded in sql_table.folded.items()]
+        #: (index in :attr:`names`, name) of the columns stored as JSON
+        self.json_columns = [
+            (index, name)
+            for index, name in enumerate(self.names)
+            if self.kinds.get(name) in (ColumnType.JSON, ColumnType.TAGS)
+        ]
         self._lock = threading.Lock()
         self._finds: dict[tuple[Any, ...], sa.Select[Any]] = {}
         self._counts: dict[tuple[Any, ...], sa.Select[Any]] = {}

@@ -192,3 +192,83 @@ def test_a_get_inside_an_open_unit_of_work_on_the_thread_still_answers(url: str)
         assert accounts.get(id)["name"] == "a"
     finally:
         store.close()
+
+
+#: values whose stored text a careless encoder would change: non-ASCII and escaped characters,
+#: the sign of zero, integers past 64 bits, exponents, empty containers, key order
+ODD_JSON: list[Any] = [
+    {"é": '中文 😀 "q" \\ \n\t\x7f', "z": -0.0, "a": 12345678901234567890, "e": [1e16, 1e-7, 2.5e-308]},
+    {"b": [], "a": {}, "n": None, "t": True, "f": False, "nested": [[{"k": [0.1, -1]}]]},
+    {},
+]
+
+
+def _stored_text(path: Any) -> list[tuple[Any, ...]]:
+    import sqlite3
+
+    with sqlite3.connect(path) as raw:
+        query = "SELECT id, properties, tags, created_at, updated_at FROM posthog_accounts ORDER BY id"
+        return list(raw.execute(query))
+
+
+def test_driver_writes_store_the_text_sqlalchemy_writes(tmp_path: Any) -> None:
+    """SQLite writes on the driver bind JSON and datetimes with faster equivalents of
+    SQLAlchemy's processors: the stored text is exactly what SQLAlchemy's own would store."""
+    stored = []
+    for name in ("fast", "sqlalchemy"):
+        backend = SQLBackend.from_url(f"sqlite:///{tmp_path}/{name}.db")
+        if name == "sqlalchemy":  # a listener: SQLAlchemy runs every statement with its processors
+            event.listen(backend.engine, "before_cursor_execute", lambda *args: None)
+        rows = []
+        for i, properties in enumerate(ODD_JSON):
+            at = T0 - timedelta(microseconds=T0.microsecond * i)  # the second with no microseconds
+            r = row(f"{i:03d}", f"n{i}", tags=["é", "b"] if i else [], at=at)
+            r["properties"] = properties
+            rows.append(r)
+        rows[0]["created_at"] = T0.replace(year=987, microsecond=0)
+        insert_all(backend, rows)
+        with backend.unit_of_work() as uow:
+            repo = uow.repository(TABLE)
+            for r in rows:
+                assert repo.get(SCOPE, r["id"]) is not None
+                repo.update(SCOPE, {**r, "properties": {**r["properties"], "x": ["ü", -0.0]}, "updated_at": T0})
+        backend.close()
+        stored.append(_stored_text(f"{tmp_path}/{name}.db"))
+    assert stored[0] == stored[1]
+    assert stored[0][0][3] == "0987-05-06 07:08:09.000000" and "\\u00e9" in stored[0][0][1]
+
+
+def test_a_driver_update_writes_the_json_columns_only_when_their_text_changes(tmp_path: Any) -> None:
+    """On SQLite's driver path (no listener), a locked read keeps the JSON columns' stored text:
+    an update leaves them out of its SET when the text it would store is the same, and writes
+    them when it differs, even for equal values (``1`` and ``1.0``, ``0.0`` and ``-0.0``)."""
+    store = mc.open_store(f"sqlite:///{tmp_path}/t.db")
+    metrics = store.posthog.group_usage_metrics(project_id=1, group_type_index=0)
+    created = metrics.create({"name": "m", "filters": {"events": [], "a": 1.0, "b": [-0.0]}})
+    backend = store.backend
+    assert isinstance(backend, SQLBackend)
+    pinned = backend.connections.of_this_thread()
+    assert pinned is not None
+    seen: list[str] = []
+    pinned.connection.connection.dbapi_connection.set_trace_callback(  # type: ignore[union-attr]
+        lambda sql: seen.append(" ".join(sql.split()).upper())
+    )
+
+    def set_clause() -> str:
+        update = [s for s in seen if s.startswith("UPDATE POSTHOG_GROUP_USAGE_METRICS ")]
+        assert len(update) == 1
+        seen.clear()
+        return update[0].split(" WHERE ")[0]
+
+    metrics.update(created["id"], {"name": "m2"})
+    assert "FILTERS" not in set_clause()
+    # each with a new name: an update that would change nothing writes every column
+    metrics.update(created["id"], {"filters": {"events": [], "a": 1, "b": [0.0]}, "name": "m3"})
+    assert "FILTERS" in set_clause()
+    metrics.update(created["id"], {"filters": {"events": [], "a": 1, "b": [0.0]}, "name": "m4"})
+    assert "FILTERS" not in set_clause()
+    metrics.update(created["id"], {"filters": {"a": 1, "events": [], "b": [0.0]}, "name": "m5"})  # keys reordered
+    assert "FILTERS" in set_clause()
+    found = metrics.get(created["id"])
+    assert wire.dumps(found["filters"]) == wire.dumps({"a": 1, "events": [], "b": [0.0]}) and found["name"] == "m5"
+    store.close()
