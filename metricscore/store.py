@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 __all__ = ["Store"]
 
 
-
 def settings_dict(settings: object) -> dict[str, Any]:
     """``settings`` (``None`` or a mapping of setting names to values) as a dict of its own; a
     ConfigurationError for anything else."""
@@ -33,6 +32,7 @@ def settings_dict(settings: object) -> dict[str, Any]:
         message = f"settings must be a mapping of setting names to values, not {type(settings).__name__}."
         raise ConfigurationError(message)
     return dict(settings)
+
 
 class Store:
     """A backend plus the clock and id factory every operation uses.

@@ -77,7 +77,15 @@ class PinnedConnection:
     """One thread's connection, reused by that thread's units of work."""
 
     __slots__ = (
-        "__weakref__", "autocommit", "busy", "connection", "created", "finalizer", "forks", "generation", "pid"
+        "__weakref__",
+        "autocommit",
+        "busy",
+        "connection",
+        "created",
+        "finalizer",
+        "forks",
+        "generation",
+        "pid",
     )
 
     def __init__(self, connection: Connection, generation: int) -> None:

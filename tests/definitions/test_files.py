@@ -233,8 +233,7 @@ def test_every_registered_resource_is_a_definition_kind() -> None:
 #: A few hundred bytes whose nested aliases expand to 9**7 (4.8 million) values; each further line
 #: would multiply that by 9 (kept small so that a regression fails, rather than exhausts memory).
 ALIAS_BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
-    f"{name}: &{name} [{', '.join(['*' + previous] * 9)}]\n"
-    for previous, name in zip("abcdef", "bcdefg", strict=True)
+    f"{name}: &{name} [{', '.join(['*' + previous] * 9)}]\n" for previous, name in zip("abcdef", "bcdefg", strict=True)
 )
 
 
