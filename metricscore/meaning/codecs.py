@@ -93,6 +93,8 @@ def format_path(path: Path) -> str:
     for part in path:
         if isinstance(part, int):
             out += f"[{part}]"
+        elif not isinstance(part, str):  # a key a JSON object cannot have (a caller's None, a tuple)
+            out += f"[{part!r}]"
         elif part.isidentifier() or (part.startswith("$") and part[1:].isidentifier()):
             out += f".{part}" if out else part
         else:

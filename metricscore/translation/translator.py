@@ -9,7 +9,7 @@ it cannot claim a field survived when the target's own reading says otherwise.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Generic, Literal, NamedTuple, overload
 
@@ -231,6 +231,9 @@ def translate(payload: Any, source: str, target: str, *, strict: bool = False) -
     """
     reader, writer = codec(source), codec(target)
     reading = reader.read(payload)
+    unknown = _unknown_fields(source, payload)
+    if unknown:  # the source's validation ignores them: listed, so that none goes without a word
+        reading = replace(reading, dropped={**reading.dropped, **unknown})
     writing = writer.write(reading.meaning)
     try:
         result = writer.read(writing.payload)
@@ -249,6 +252,31 @@ def translate(payload: Any, source: str, target: str, *, strict: bool = False) -
 
 
 _EMPTY: tuple[Any, ...] = (None, (), frozenset(), False)
+
+
+def _unknown_fields(resource: str, payload: Any) -> dict[Path, str]:
+    """The keys of ``payload``, at any depth, that ``resource``'s create schema does not know, each
+    with the reason it is dropped (a vendor ignores such a key, so a misspelt ``metadatakey`` or an
+    unsupported ``propertiesToNegate`` would change the meaning without a word).
+
+    Not listed: the fields a server sets on its records (``id``, ``createdAt``...) and the scope
+    fields, which are no part of a definition (a record as the API renders it translates as is).
+    """
+    from ..definitions.kinds import kind_named  # definitions-as-code is imported when needed only
+
+    kind = kind_named(resource)
+    if kind is None or not isinstance(payload, dict):
+        return {}
+    record = kind.resource.record_type
+    outside = {*kind.resource.scope_fields, *record.__required_keys__, *record.__optional_keys__}
+    found: dict[Path, str] = {}
+    for item in kind.unknown_fields(payload):
+        if len(item.path) == 1 and item.path[0] in outside:
+            continue
+        hint = item.message.removeprefix("unknown field").lstrip(";: ")
+        hint = f"; {hint}" if hint else ""
+        found[item.path] = f"{resource} has no such field and ignores it{hint}" + ("" if hint.endswith("?") else ".")
+    return found
 
 
 def _report(

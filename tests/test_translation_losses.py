@@ -1,0 +1,97 @@
+"""Fields a translation used to lose without a word: each is now in the report (and refused by strict)."""
+
+from __future__ import annotations
+
+import pytest
+
+import metricscore as mc
+from metricscore.translation import Status
+
+SEQ, STATSIG, POSTHOG = "sequence.usage_metrics", "statsig.metrics", "posthog.group_usage_metrics"
+
+NEGATED = {
+    "name": "Paid messages",
+    "metricType": "SIMPLE",
+    "eventType": "message_sent",
+    "aggregationType": "COUNT",
+    "propertyFilters": {"plan": ["free"]},
+    "propertiesToNegate": ["plan"],  # in Sequence's spec; metricscore's Sequence schema has no such field
+}
+
+
+def test_a_field_the_source_does_not_know_is_reported_dropped_not_lost() -> None:
+    """Sequence ignores ``propertiesToNegate``: the target's ``in`` filter says the opposite of what the
+    author meant, so the field must be named (it used to vanish, even under strict=True)."""
+    payload, report = mc.translate(NEGATED, source=SEQ, target=STATSIG)
+    assert payload["metricEvents"][0]["criteria"][0]["condition"] == "in"
+    outcome = report.outcome("propertiesToNegate")
+    assert outcome.status is Status.DROPPED
+    assert "ignores it" in outcome.detail
+    assert outcome in report.losses
+    with pytest.raises(mc.TranslationError) as caught:
+        mc.translate(NEGATED, source=SEQ, target=STATSIG, strict=True)
+    assert caught.value.code == "lossy_translation"
+    assert "propertiesToNegate" in str(caught.value)
+
+
+def test_a_misspelt_nested_field_is_reported_with_the_field_meant() -> None:
+    statsig = {
+        "name": "Checkouts",
+        "type": "event_count_custom",
+        "unitTypes": ["userID"],
+        "metricEvents": [
+            {
+                "name": "checkout",
+                "metadatakey": "cart",
+                "criteria": [
+                    {"type": "metadata", "column": "plan", "condition": "not_in", "values": ["free"],
+                     "nullVacuousOveride": True},
+                ],
+            }
+        ],
+    }  # fmt: skip
+    _, report = mc.translate(statsig, source=STATSIG, target=SEQ)
+    typo = report.outcome("metricEvents[0].metadatakey")
+    assert typo.status is Status.DROPPED and "did you mean metadataKey?" in typo.detail
+    override = report.outcome("metricEvents[0].criteria[0].nullVacuousOveride")
+    assert override.status is Status.DROPPED and "nullVacuousOverride" in override.detail
+    assert any("metadatakey" in line for line in report.lines(losses_only=True))
+
+
+def test_server_and_scope_fields_are_no_part_of_a_definition() -> None:
+    """A record as the API renders it (``id``, ``createdAt``...) reports what its payload reports."""
+    store = mc.open_store("memory://")
+    known = {key: value for key, value in NEGATED.items() if key != "propertiesToNegate"}
+    created = store.sequence.usage_metrics(account_id="a").create(known)
+    from_record = mc.translate(created, source=SEQ, target=STATSIG).report
+    assert "id" in created and "createdAt" in created
+    assert all(item.status is Status.EXACT or item.aspects for item in from_record.fields), from_record.lines()
+    posthog = {"name": "Signups", "group_type_index": 0, "filters": {"events": [{"id": "signup"}]}}
+    report = mc.translate(posthog, source=POSTHOG, target=SEQ).report
+    assert not report.losses, report.lines()
+
+
+def test_keys_posthog_does_not_read_in_an_event_entry_or_property_filter_are_reported() -> None:
+    """PostHog's usage metrics read an entry's id and properties: a series ``math`` or a filter's
+    ``negation`` changes nothing there, and the report says so rather than dropping them unseen."""
+    posthog = {
+        "name": "Signups",
+        "filters": {
+            "events": [{"id": "signup", "math": "dau", "properties": [
+                {"key": "plan", "value": "pro", "operator": "exact", "type": "event", "negation": True}]}],
+            "properties": [{"key": "country", "value": "FR", "label": "Country"}],
+        },
+    }  # fmt: skip
+    _, report = mc.translate(posthog, source=POSTHOG, target=STATSIG)
+    for field in ("filters.events[0].math", "filters.events[0].properties[0].negation", "filters.properties[0].label"):
+        assert report.outcome(field).status is Status.DROPPED, report.lines()
+    assert report.outcome("filters.events[0].properties[0]").status is Status.EXACT
+
+
+@pytest.mark.parametrize("key", [None, 1, ("a",), 2.5])
+def test_a_key_that_is_not_text_is_reported_not_a_crash(key: object) -> None:
+    payload = {"name": "Messages", "metricType": "SIMPLE", "eventType": "m", "aggregationType": "COUNT", key: 1}
+    _, report = mc.translate(payload, source=SEQ, target=STATSIG)
+    [dropped] = [item for item in report.fields if item.path == (key,)]
+    assert dropped.status is Status.DROPPED and repr(key) in dropped.field
+    assert report.lines(losses_only=True)
