@@ -95,3 +95,39 @@ def test_a_key_that_is_not_text_is_reported_not_a_crash(key: object) -> None:
     [dropped] = [item for item in report.fields if item.path == (key,)]
     assert dropped.status is Status.DROPPED and repr(key) in dropped.field
     assert report.lines(losses_only=True)
+
+
+def test_an_integer_too_long_to_write_as_text_is_a_dropped_filter_not_a_crash() -> None:
+    """A PostHog filter value of 5,000 digits has no text form; it used to raise Python's ValueError."""
+    prop = {"key": "amount", "value": 10**5000, "operator": "gt", "type": "event"}
+    posthog = {"name": "Big spenders", "filters": {"events": [{"id": "purchase", "properties": [prop]}]}}
+    _, report = mc.translate(posthog, source=POSTHOG, target=STATSIG)
+    assert report.outcome("filters.events[0].properties[0]").status is Status.DROPPED
+
+
+LONG_KEY = {"name": "Spend", "type": "sum", "unitTypes": ["userID"],
+            "metricEvents": [{"name": "purchase", "type": "metadata", "metadataKey": "k" * 300}]}  # fmt: skip
+BLANK_EVENT = {"name": "Everything", "filters": {"events": [{"id": ""}]}}
+MANY_VALUES = {"name": "Plans", "filters": {"events": [{"id": "e", "properties": [
+    {"key": "plan", "value": [str(n) for n in range(600)], "operator": "exact", "type": "event"}]}]}}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("payload", "source", "target", "field"),
+    [
+        (LONG_KEY, STATSIG, POSTHOG, "math_property"),
+        (LONG_KEY, STATSIG, SEQ, "aggregationProperty"),
+        (BLANK_EVENT, POSTHOG, SEQ, "eventType"),
+        (BLANK_EVENT, POSTHOG, STATSIG, "metricEvents.0.name"),
+        (MANY_VALUES, POSTHOG, STATSIG, "metricEvents.0.criteria.0.values"),
+    ],
+)
+def test_what_the_target_cannot_hold_is_refused_naming_its_field(
+    payload: dict[str, object], source: str, target: str, field: str
+) -> None:
+    """Lengths and counts the target does not allow are a refusal (``untranslatable``), not a
+    ``translation_failed`` bug report."""
+    with pytest.raises(mc.TranslationError) as caught:
+        mc.translate(payload, source=source, target=target)
+    assert caught.value.code == "untranslatable"
+    assert f"{target} cannot hold this definition" in str(caught.value) and field in str(caught.value)

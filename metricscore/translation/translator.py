@@ -237,7 +237,9 @@ def translate(payload: Any, source: str, target: str, *, strict: bool = False) -
     writing = writer.write(reading.meaning)
     try:
         result = writer.read(writing.payload)
-    except (ValidationError, TranslationError) as error:  # a writer bug: never hand out an invalid payload
+    except ValidationError as error:  # the target's own limits (lengths, counts, a blank name): never handed out
+        raise TranslationError(f"{target} cannot hold this definition: {error}", code="untranslatable") from error
+    except TranslationError as error:  # a writer bug: a payload with no meaning in its own dialect
         raise TranslationError(
             f"The {target} payload written for this definition does not read back: {error}", code="translation_failed"
         ) from error
