@@ -131,3 +131,16 @@ def test_what_the_target_cannot_hold_is_refused_naming_its_field(
         mc.translate(payload, source=source, target=target)
     assert caught.value.code == "untranslatable"
     assert f"{target} cannot hold this definition" in str(caught.value) and field in str(caught.value)
+
+
+def test_values_of_a_presence_test_say_nothing_and_are_no_loss() -> None:
+    """A Statsig ``non_null`` criterion may carry ``values``; PostHog's ``is_set`` has none, and the
+    report used to call the criterion approximated (strict refused it) though nothing changed."""
+    statsig = {"name": "Planned checkouts", "type": "event_count_custom", "unitTypes": ["userID"],
+               "metricEvents": [{"name": "checkout", "criteria": [
+                   {"type": "metadata", "column": "plan", "condition": "non_null", "values": ["pro"]}]}]}  # fmt: skip
+    payload, report = mc.translate(statsig, source=STATSIG, target=POSTHOG, strict=True)
+    assert payload["filters"]["properties"] == [{"key": "plan", "operator": "is_set", "type": "event"}]
+    assert report.outcome("metricEvents[0].criteria[0]").status is Status.EXACT
+    back, _ = mc.translate(payload, source=POSTHOG, target=STATSIG, strict=True)
+    assert back["metricEvents"][0]["criteria"] == [{"type": "metadata", "condition": "non_null", "column": "plan"}]

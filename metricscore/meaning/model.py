@@ -130,7 +130,9 @@ class Condition:
     missing_passes: bool = False
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "values", tuple(sorted(set(self.values))))
+        # IS_SET / IS_NOT_SET test presence only: values (a Statsig non_null may carry some) say nothing.
+        values = () if self.op in (Op.IS_SET, Op.IS_NOT_SET) else self.values
+        object.__setattr__(self, "values", tuple(sorted(set(values))))
         if self.op is Op.IS_SET:
             object.__setattr__(self, "missing_passes", False)
         elif self.op is Op.IS_NOT_SET:
