@@ -144,3 +144,15 @@ def test_values_of_a_presence_test_say_nothing_and_are_no_loss() -> None:
     assert report.outcome("metricEvents[0].criteria[0]").status is Status.EXACT
     back, _ = mc.translate(payload, source=POSTHOG, target=STATSIG, strict=True)
     assert back["metricEvents"][0]["criteria"] == [{"type": "metadata", "condition": "non_null", "column": "plan"}]
+
+
+def test_a_statsig_dry_run_flag_is_reported_not_silently_turned_into_a_real_definition() -> None:
+    """``dryRun: true`` asks Statsig not to create the metric; the translated payload has no such
+    flag, so creating it in the target is no longer a dry run: the report says so."""
+    statsig = {"name": "Checkouts", "type": "event_count_custom", "unitTypes": ["userID"],
+               "metricEvents": [{"name": "checkout"}], "dryRun": True}  # fmt: skip
+    payload, report = mc.translate(statsig, source=STATSIG, target=SEQ)
+    assert "dryRun" not in payload
+    outcome = report.outcome("dryRun")
+    assert outcome.status is Status.DROPPED and "validate without creating" in outcome.detail
+    assert outcome in report.losses
