@@ -156,3 +156,37 @@ def test_a_statsig_dry_run_flag_is_reported_not_silently_turned_into_a_real_defi
     outcome = report.outcome("dryRun")
     assert outcome.status is Status.DROPPED and "validate without creating" in outcome.detail
     assert outcome in report.losses
+
+
+class _RaisingText(str):
+    """A str whose comparison raises (as a careless subclass may)."""
+
+    def __eq__(self, other: object) -> bool:
+        raise RuntimeError("no comparison")
+
+    __hash__ = str.__hash__
+
+
+class _NoTruth:
+    def __bool__(self) -> bool:
+        raise RuntimeError("no truth value")
+
+
+MESSAGES = {"name": "Messages", "metricType": "SIMPLE", "eventType": "message_sent", "aggregationType": "COUNT"}
+
+
+@pytest.mark.parametrize("strict", ["no", 1, None, _NoTruth()])
+def test_strict_that_is_not_a_boolean_is_a_validation_error_naming_it(strict: object) -> None:
+    """A truthy ``"no"`` used to mean strict, and an object without a truth value raised its own error."""
+    with pytest.raises(mc.ValidationError) as caught:
+        mc.translate(MESSAGES, source=SEQ, target=STATSIG, strict=strict)  # type: ignore[arg-type]
+    assert list(caught.value.errors) == ["strict"]
+
+
+def test_resource_names_given_as_a_str_subclass_are_read_as_plain_text() -> None:
+    payload, report = mc.translate(MESSAGES, source=_RaisingText(SEQ), target=_RaisingText(STATSIG))
+    assert payload["metricEvents"] == [{"name": "message_sent"}]
+    assert type(report.source) is str and report.source == SEQ and type(report.target) is str
+    with pytest.raises(mc.TranslationError) as caught:
+        mc.translate(MESSAGES, source=SEQ, target=_RaisingText("nope"))
+    assert caught.value.code == "unknown_resource"

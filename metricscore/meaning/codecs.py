@@ -311,6 +311,7 @@ def translatable_resources() -> list[str]:
 def codec(resource: Any) -> MeaningCodec:
     """The codec of ``resource`` (its dotted name); a :class:`TranslationError` for any other value."""
     if isinstance(resource, str):
+        resource = str.__str__(resource)  # a str subclass's own __eq__ / __hash__ are not trusted
         with _lock:
             found = _runtime.get(resource)
         if found is not None:

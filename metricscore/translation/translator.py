@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Generic, Literal, NamedTuple, overload
 
-from ..errors import ValidationError
+from ..errors import ErrorMessage, ValidationError
 from ..generics import TypeVar
 from ..meaning import (
     Condition,
@@ -229,7 +229,10 @@ def translate(payload: Any, source: str, target: str, *, strict: bool = False) -
     ``unknown_resource`` for a resource that has no metric meaning (PostHog accounts), and, with
     ``strict=True``, ``lossy_translation`` listing every item that is not exact.
     """
+    if not isinstance(strict, bool):  # a truthy "no" must not mean strict, nor a NumPy bool raise
+        raise ValidationError({"strict": [ErrorMessage("Expected true or false.", "invalid")]})
     reader, writer = codec(source), codec(target)
+    source, target = reader.resource, writer.resource  # the codecs' own names (a str subclass is not kept)
     reading = reader.read(payload)
     unknown = _unknown_fields(source, payload)
     if unknown:  # the source's validation ignores them: listed, so that none goes without a word
