@@ -93,6 +93,8 @@ def format_path(path: Path) -> str:
     for part in path:
         if isinstance(part, int):
             out += f"[{part}]"
+        elif not isinstance(part, str):  # a key a JSON object cannot have (a caller's None, a tuple)
+            out += f"[{part!r}]"
         elif part.isidentifier() or (part.startswith("$") and part[1:].isidentifier()):
             out += f".{part}" if out else part
         else:
@@ -309,6 +311,7 @@ def translatable_resources() -> list[str]:
 def codec(resource: Any) -> MeaningCodec:
     """The codec of ``resource`` (its dotted name); a :class:`TranslationError` for any other value."""
     if isinstance(resource, str):
+        resource = str.__str__(resource)  # a str subclass's own __eq__ / __hash__ are not trusted
         with _lock:
             found = _runtime.get(resource)
         if found is not None:

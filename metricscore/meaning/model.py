@@ -46,7 +46,9 @@ class TranslationError(MetricscoreError):
     ``code`` is ``"untranslatable"`` when the target cannot express the definition's meaning at
     all, ``"lossy_translation"`` when ``strict=True`` met non-exact items (listed in ``items``),
     ``"unknown_resource"`` for a resource with no metric meaning (and ``"translation_failed"`` if a
-    dialect ever wrote a payload its own validation refuses: a bug, reported rather than returned).
+    dialect ever wrote a payload it cannot read back: a bug, reported rather than returned). A written
+    payload the target's validation refuses (a value longer than the target allows, more criteria
+    than it holds, a blank event name) is ``"untranslatable"``, naming the target's field.
     """
 
     code = "untranslatable"
@@ -128,7 +130,9 @@ class Condition:
     missing_passes: bool = False
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "values", tuple(sorted(set(self.values))))
+        # IS_SET / IS_NOT_SET test presence only: values (a Statsig non_null may carry some) say nothing.
+        values = () if self.op in (Op.IS_SET, Op.IS_NOT_SET) else self.values
+        object.__setattr__(self, "values", tuple(sorted(set(values))))
         if self.op is Op.IS_SET:
             object.__setattr__(self, "missing_passes", False)
         elif self.op is Op.IS_NOT_SET:
@@ -336,7 +340,10 @@ def text_form(value: Any) -> str | None:
         return value
     if isinstance(value, float) and not math.isfinite(value):
         return None
-    return json.dumps(value)
+    try:
+        return json.dumps(value)
+    except ValueError:  # an integer longer than Python writes (sys.get_int_max_str_digits()): no text
+        return None
 
 
 def numeric_value(value: Any) -> Decimal | None:

@@ -65,8 +65,18 @@ def _scope_options(values: tuple[str, ...]) -> dict[str, Any]:
         key, sep, raw = item.partition("=")
         if not sep or not key.strip():
             raise click.UsageError(f"--scope takes KEY=VALUE, not {item!r}")
-        scope[key.strip()] = int(raw) if raw.strip().lstrip("-").isdigit() else raw
+        scope[key.strip()] = _integer(raw)
     return scope
+
+
+def _integer(raw: str) -> int | str:
+    """``raw`` as an integer when it is one in ASCII digits (``-5``, ``12``), else as given: ``²``,
+    ``--5`` or a number of thousands of digits stay text rather than failing ``int()``."""
+    text = raw.strip()
+    digits = text[1:] if text.startswith("-") else text
+    if digits.isascii() and digits.isdigit() and len(digits) <= 18:
+        return int(text)
+    return raw
 
 
 def _check_resource(option: str, resource: str) -> None:

@@ -9,11 +9,11 @@ it cannot claim a field survived when the target's own reading says otherwise.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Generic, Literal, NamedTuple, overload
 
-from ..errors import ValidationError
+from ..errors import ErrorMessage, ValidationError
 from ..generics import TypeVar
 from ..meaning import (
     Condition,
@@ -229,12 +229,20 @@ def translate(payload: Any, source: str, target: str, *, strict: bool = False) -
     ``unknown_resource`` for a resource that has no metric meaning (PostHog accounts), and, with
     ``strict=True``, ``lossy_translation`` listing every item that is not exact.
     """
+    if not isinstance(strict, bool):  # a truthy "no" must not mean strict, nor a NumPy bool raise
+        raise ValidationError({"strict": [ErrorMessage("Expected true or false.", "invalid")]})
     reader, writer = codec(source), codec(target)
+    source, target = reader.resource, writer.resource  # the codecs' own names (a str subclass is not kept)
     reading = reader.read(payload)
+    unknown = _unknown_fields(source, payload)
+    if unknown:  # the source's validation ignores them: listed, so that none goes without a word
+        reading = replace(reading, dropped={**reading.dropped, **unknown})
     writing = writer.write(reading.meaning)
     try:
         result = writer.read(writing.payload)
-    except (ValidationError, TranslationError) as error:  # a writer bug: never hand out an invalid payload
+    except ValidationError as error:  # the target's own limits (lengths, counts, a blank name): never handed out
+        raise TranslationError(f"{target} cannot hold this definition: {error}", code="untranslatable") from error
+    except TranslationError as error:  # a writer bug: a payload with no meaning in its own dialect
         raise TranslationError(
             f"The {target} payload written for this definition does not read back: {error}", code="translation_failed"
         ) from error
@@ -249,6 +257,31 @@ def translate(payload: Any, source: str, target: str, *, strict: bool = False) -
 
 
 _EMPTY: tuple[Any, ...] = (None, (), frozenset(), False)
+
+
+def _unknown_fields(resource: str, payload: Any) -> dict[Path, str]:
+    """The keys of ``payload``, at any depth, that ``resource``'s create schema does not know, each
+    with the reason it is dropped (a vendor ignores such a key, so a misspelt ``metadatakey`` or an
+    unsupported ``propertiesToNegate`` would change the meaning without a word).
+
+    Not listed: the fields a server sets on its records (``id``, ``createdAt``...) and the scope
+    fields, which are no part of a definition (a record as the API renders it translates as is).
+    """
+    from ..definitions.kinds import kind_named  # definitions-as-code is imported when needed only
+
+    kind = kind_named(resource)
+    if kind is None or not isinstance(payload, dict):
+        return {}
+    record = kind.resource.record_type
+    outside = {*kind.resource.scope_fields, *record.__required_keys__, *record.__optional_keys__}
+    found: dict[Path, str] = {}
+    for item in kind.unknown_fields(payload):
+        if len(item.path) == 1 and item.path[0] in outside:
+            continue
+        hint = item.message.removeprefix("unknown field").lstrip(";: ")
+        hint = f"; {hint}" if hint else ""
+        found[item.path] = f"{resource} has no such field and ignores it{hint}" + ("" if hint.endswith("?") else ".")
+    return found
 
 
 def _report(

@@ -172,3 +172,18 @@ def test_skip_refused_writes_the_rest(tmp_path: Path, capsys: pytest.CaptureFixt
     (document,) = list(yaml.safe_load_all(out))
     assert [d["name"] for d in document["definitions"]] == ["Checkouts"]
     assert '("Average basket"): skipped:' in err and "no 'mean' aggregation" in err
+
+
+@pytest.mark.parametrize(
+    ("given", "kept"), [("12", 12), ("-7", -7), ("²", "²"), ("--5", "--5"), ("9" * 5000, "9" * 5000)]
+)
+def test_scope_values_that_are_not_plain_integers_stay_text(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], given: str, kept: object
+) -> None:
+    """``--scope KEY=²`` or ``=--5`` passed isdigit() and crashed int() (exit 1, a ValueError)."""
+    source = write_yaml(tmp_path / "statsig.yaml", statsig_doc(CHECKOUTS))
+    target = tmp_path / "out.json"
+    argv = ["--from", "statsig.metrics", "--to", "sequence.usage_metrics", "--scope", f"account_id={given}"]
+    status, _, err = run([*argv, "--format", "json", "-o", str(target), str(source)], capsys)
+    assert status == 0, err
+    assert json.loads(target.read_text(encoding="utf-8"))["scope"] == {"account_id": kept}

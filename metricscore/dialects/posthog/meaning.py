@@ -66,6 +66,11 @@ OPERATORS: dict[str, tuple[Op, bool, bool]] = {
 }
 #: PostHog property filter ``type`` -> the event field kind it reads.
 PROPERTY_TYPES = {"event": FieldKind.PROPERTY, "person": FieldKind.USER}
+#: The keys of an event entry and of a property filter that have a reading (others are dropped).
+_ENTRY_KEYS = ("id", "type", "properties")
+_PROPERTY_KEYS = ("key", "type", "operator", "value")
+_ENTRY_READ = "id, type and properties"
+_PROPERTY_READ = "key, type, operator and value"
 
 
 def property_condition(prop: Any) -> Condition | str:
@@ -117,6 +122,9 @@ def _conditions(
             conditions.append(condition)
             for aspect in aspects:
                 out.feeds((*path, index), aspect, condition, member=True)
+            for key in prop:
+                if key not in _PROPERTY_KEYS:  # a label, or a key PostHog has no reading for
+                    out.drop((*path, index, key), f"PostHog property filters read {_PROPERTY_READ} only.")
     if not props:
         out.fields[path] = ()  # an empty list adds no condition (and removes none)
     return tuple(conditions)
@@ -173,6 +181,9 @@ class GroupUsageMetricMeaning:
             if name is not None and not isinstance(name, str):
                 out.drop(path, "An event entry's 'id' must be an event name or null.")
                 continue
+            for key in entry:
+                if key not in _ENTRY_KEYS:  # PostHog's runner reads no other key (a series' math...)
+                    out.drop((*path, key), f"PostHog usage metrics read an event entry's {_ENTRY_READ} only.")
             aspect = f"events.sources[{len(sources)}]"
             conditions = _conditions(entry, (*path, "properties"), (f"{aspect}.conditions",), out)
             sources.append(EventSource(name, conditions, measure))

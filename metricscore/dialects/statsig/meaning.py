@@ -123,6 +123,9 @@ _DROPPED_FIELDS = {
 }
 
 
+_DRY_RUN = "A dry run asks Statsig to validate without creating; the translated definition is created."
+
+
 def criterion_condition(criterion: Mapping[str, Any]) -> Condition | str:
     """The condition a criterion states, or why it has none."""
     condition = criterion["condition"]
@@ -156,7 +159,7 @@ class MetricMeaning:
 
     def read(self, payload: Any) -> Reading:
         wire = wire_payload(lambda data: METRICS.load(data, "create"), _DATA_KEYS, payload)
-        wire.pop("dryRun", None)
+        dry_run = wire.pop("dryRun", None)
         metric_type = wire["type"]
         if metric_type in _NO_MEANING:
             raise TranslationError(
@@ -197,6 +200,8 @@ class MetricMeaning:
         for wire_name, reason in _DROPPED_FIELDS.items():
             if wire_name in wire:
                 out.drop((wire_name,), reason[0].upper() + reason[1:] + ".")
+        if dry_run is not None:  # a request flag: the translated payload would really be created
+            out.drop(("dryRun",), _DRY_RUN if dry_run else "false is the default: the metric is created.")
         meaning = Meaning(Events(sources), aggregation, unit, WINDOW, display)
         return out.build(meaning)
 
