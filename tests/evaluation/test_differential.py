@@ -12,7 +12,7 @@ CI runs 15 examples per resource and engine; ``DIFF_EXAMPLES=200`` runs a deeper
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -27,7 +27,7 @@ from metricscore.evaluation.compile import (
     trailing_plan,
     value_of,
 )
-from metricscore.evaluation.plan import AllOf, Field, GroupKey, Measure, Plan
+from metricscore.evaluation.plan import AllOf, DayKey, Field, GroupKey, Measure, Plan
 from metricscore.evaluation.reference import evaluate_plan
 from metricscore.meaning import Meaning, TranslationError, WindowKind, meaning_of
 from metricscore.testing.strategies import payloads
@@ -194,3 +194,51 @@ def test_property_names_that_begin_with_a_dash_are_read(engine: Engine) -> None:
     for name, value in (("-a", "x"), ("a-b", "z")):
         plan = Plan(where=AllOf(()), measures=(Measure("max_text", Field("property", name)),))
         assert engine.run(plan, dataset) == evaluate_plan(plan, events) == [(value,)]
+
+
+def test_days_end_at_the_last_microsecond(engine: Engine) -> None:
+    """An event in the last millisecond of a day belongs to that day: SQLite's date() rounds a
+    time to whole milliseconds, so 23:59:59.9995 fell on the next day there."""
+    midnight = BASE + timedelta(days=1)
+    shifts = [timedelta(microseconds=-1), timedelta(microseconds=-500), timedelta(microseconds=-499), timedelta(0)]
+    day = date(2026, 1, 1)
+    for offset in (0, -8 * 3600, 14 * 3600):
+        # Days that start at UTC + offset: the same instants moved by -offset.
+        events = [
+            {"id": f"m{n}", "name": "sent", "timestamp": midnight + shift - timedelta(seconds=offset), "customer": "a"}
+            for n, shift in enumerate(shifts)
+        ]
+        dataset = new_dataset()
+        engine.load(events, dataset)
+        plan = Plan(where=AllOf(()), group_by=(DayKey(offset),), measures=(Measure("count"),))
+        expected = [(day, 3), (day + timedelta(days=1), 1)]
+        assert engine.run(plan, dataset) == evaluate_plan(plan, events) == expected, offset
+
+
+def test_timestamps_of_every_year_are_read(engine: Engine) -> None:
+    """Years 1 to 9999 keep their year: ClickHouse read the year 26 written as "26" as 2026 (so a
+    26 AD event counted in 2026's windows), and its Date wrapped around outside 1970 to 2149."""
+    moments = [
+        datetime(26, 1, 1, 5, tzinfo=UTC),
+        datetime(999, 12, 31, tzinfo=UTC),
+        datetime(1969, 12, 31, 23, tzinfo=UTC),
+        datetime(2026, 1, 1, 6, tzinfo=UTC),
+        datetime(2149, 6, 7, 1, tzinfo=UTC),
+        datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+    ]
+    events = [
+        {"id": f"y{n}", "name": "sent", "timestamp": moment, "customer": "a", "properties": {"n": str(n)}}
+        for n, moment in enumerate(moments)
+    ]
+    dataset = new_dataset()
+    engine.load(events, dataset)
+    window = Plan(
+        where=AllOf(()),
+        start=datetime(2026, 1, 1, tzinfo=UTC),
+        end=datetime(2026, 1, 2, tzinfo=UTC),
+        measures=(Measure("count"), Measure("latest", Field("property", "n"))),
+    )
+    assert engine.run(window, dataset) == evaluate_plan(window, events) == [(1, Decimal(3))]
+    days = Plan(where=AllOf(()), group_by=(DayKey(0),), measures=(Measure("count"),))
+    expected = [(moment.date(), 1) for moment in moments]
+    assert engine.run(days, dataset) == evaluate_plan(days, events) == expected
