@@ -242,3 +242,35 @@ def test_timestamps_of_every_year_are_read(engine: Engine) -> None:
     days = Plan(where=AllOf(()), group_by=(DayKey(0),), measures=(Measure("count"),))
     expected = [(moment.date(), 1) for moment in moments]
     assert engine.run(days, dataset) == evaluate_plan(days, events) == expected
+
+
+def test_bounds_of_thirty_digits_and_finer(engine: Engine) -> None:
+    """A numeric filter bound with 18 integer and 12 fraction digits, or finer than 10**-12, is read
+    exactly (it raised decimal.InvalidOperation: the default context holds 28 digits)."""
+    amounts = [
+        "123456789012345678.123456789012",
+        "123456789012345678.123456789013",
+        "999999999999999999.999999999999",
+        "0",
+        "0.000000000001",
+        "-0.000000000001",
+    ]
+    events = [
+        {"id": f"n{n}", "name": "sent", "timestamp": BASE, "customer": "a", "properties": {"amount": amount}}
+        for n, amount in enumerate(amounts)
+    ]
+    dataset = new_dataset()
+    engine.load(events, dataset)
+    cases = [
+        ("gt", "123456789012345678.1234567890125", ["n1", "n2"]),
+        ("lte", "123456789012345678.1234567890125", ["n0", "n3", "n4", "n5"]),
+        ("gte", "999999999999999999.999999999999", ["n2"]),
+        ("gte", "0.0000000000005", ["n0", "n1", "n2", "n4"]),
+        ("lt", "-0.0000000000005", ["n5"]),
+    ]
+    for operator, bound, ids in cases:
+        filters = {"properties": [{"key": "amount", "operator": operator, "value": bound}]}
+        meaning = meaning_of("posthog.group_usage_metrics", {"name": "big", "filters": filters})
+        plan = Plan(where=events_condition(meaning), group_by=(GroupKey(Field("id")),), measures=(Measure("count"),))
+        expected = [(i, 1) for i in ids]
+        assert engine.run(plan, dataset) == evaluate_plan(plan, events) == expected, (operator, bound)
