@@ -73,7 +73,7 @@ def _plans(meaning: Meaning, data: st.DataObject) -> list[Plan]:
     if kind is WindowKind.PERIOD:
         start = date(2026, 1, 1)
         end = start + timedelta(days=data.draw(st.integers(0, 2)))
-        customers = data.draw(st.lists(st.sampled_from(["a", "b", "A", "c"]), min_size=1, max_size=3))
+        customers = data.draw(st.lists(st.sampled_from(["a", "b", "A", "c", " a", "a "]), min_size=1, max_size=4))
         plans = [period_plan(meaning, start, end, customers=customers, extra=extra)]
         if meaning.group_by is not None:
             plans.append(period_plan(meaning, start, end, customers=customers, grouped=True))
@@ -82,7 +82,7 @@ def _plans(meaning: Meaning, data: st.DataObject) -> list[Plan]:
         days = data.draw(st.integers(1, 3))
         plan = trailing_plan(meaning, NOW, days, (0, data.draw(st.sampled_from(["acme", "ACME"]))))
         return [plan, Plan(plan.where, plan.start, plan.end, plan.supersede, (), plan.measures + extra)]
-    offset = data.draw(st.sampled_from([-8 * 3600, 0, 5 * 3600 + 30 * 60]))
+    offset = data.draw(st.sampled_from([-8 * 3600, 0, 5 * 3600 + 30 * 60, 14 * 3600, -12 * 3600]))
     return [
         daily_plan(meaning, date(2026, 1, 1), date(2026, 1, 2), offset, id_type)
         for id_type in meaning.unit.id_types[:2]
@@ -94,7 +94,9 @@ def _anchors(meaning: Meaning) -> list[datetime]:
         return [BASE, BASE + timedelta(days=1), BASE + timedelta(days=2), BASE + timedelta(days=3)]
     if meaning.window.kind is WindowKind.TRAILING_DAYS:
         return [NOW - timedelta(days=d) for d in range(7)]
-    return [BASE + timedelta(hours=h) for h in (-5, 0, 8, 24, 32)]
+    # Day starts at UTC - offset for every offset _plans draws (-8 h, 0, 5:30, 14 h, -12 h).
+    hours = (-14, -5.5, 0, 8, 12, 18.5, 24, 32, 36, 38)
+    return [BASE + timedelta(hours=h) for h in hours]
 
 
 def _check(engine: Engine, meaning: Meaning, data: st.DataObject) -> None:
