@@ -20,7 +20,7 @@ from metricscore.errors import ConfigurationError, StorageError
 from metricscore.evaluation.events import EventsSource
 from metricscore.evaluation.plan import Plan, Row
 
-from .evaluation import compile_plan, normalize_rows
+from .evaluation import clickhouse_moment, compile_plan, normalize_rows
 
 __all__ = ["ClickHouseDialect", "ClickHouseEvents", "literal", "to_sql"]
 
@@ -40,11 +40,9 @@ def literal(value: Any) -> str:
     if isinstance(value, float):
         return repr(value)
     if isinstance(value, dt.datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(dt.UTC).replace(tzinfo=None)
-        return f"toDateTime64('{value.strftime('%Y-%m-%d %H:%M:%S.%f')}', 6, 'UTC')"
+        return clickhouse_moment(value)
     if isinstance(value, dt.date):
-        return f"toDate('{value.isoformat()}')"
+        return f"toDate32('{value.isoformat()}')"
     if isinstance(value, str):
         return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
     raise TypeError(f"no ClickHouse literal for {type(value).__name__}")

@@ -238,7 +238,10 @@ class DayOf(_Element):
 
 @compiles(DayOf, "sqlite")
 def _day_sqlite(element: DayOf, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"date({compiler.process(element.timestamp, **kw)}, '{element.offset:+d} seconds')"
+    # date() reads a time in whole milliseconds, rounding: 23:59:59.9995 would fall on the next
+    # day. The whole seconds of the text (YYYY-MM-DD HH:MM:SS, the rest being the fraction)
+    # decide the day alone, since the offset is whole seconds.
+    return f"date(substr({compiler.process(element.timestamp, **kw)}, 1, 19), '{element.offset:+d} seconds')"
 
 
 @compiles(DayOf, "postgresql")
@@ -262,7 +265,8 @@ def _day_mysql(element: DayOf, compiler: SQLCompiler, **kw: Any) -> str:
 @compiles(DayOf, "clickhouse")
 def _day_clickhouse(element: DayOf, compiler: SQLCompiler, **kw: Any) -> str:
     ts = compiler.process(element.timestamp, **kw)
-    return f"toDate(addSeconds({ts}, {element.offset}), 'UTC')"
+    # toDate32, not toDate: a Date holds 1970-01-01 to 2149-06-06 only and wraps around outside it.
+    return f"toDate32(addSeconds({ts}, {element.offset}), 'UTC')"
 
 
 class Latest(_Element):
@@ -629,10 +633,20 @@ def _key(cols: _Columns, key: Key) -> ColumnElement[Any]:
     raise AssertionError(key)  # pragma: no cover
 
 
+def clickhouse_moment(moment: dt.datetime) -> str:
+    """``moment`` (naive: UTC) as a ClickHouse ``DateTime64(6, 'UTC')`` literal.
+
+    ``isoformat``, not ``strftime``: glibc's ``%Y`` writes the year 26 as ``26``, which ClickHouse
+    reads as 2026 (an event of the year 26 would count in 2026's windows).
+    """
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
+    return f"toDateTime64('{moment.isoformat(' ', 'microseconds')}', 6, 'UTC')"
+
+
 def _moment(cols: _Columns, moment: dt.datetime) -> ColumnElement[Any]:
     if cols.dialect == "clickhouse":
-        text = moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-        return sa.literal_column(f"toDateTime64('{text}', 6, 'UTC')")
+        return sa.literal_column(clickhouse_moment(moment))
     if cols.dialect == "duckdb":
         return sa.literal(moment.astimezone(dt.UTC).replace(tzinfo=None), sa.DateTime())
     return sa.literal(moment, UTCDateTime())

@@ -97,11 +97,12 @@ def _bound(op: Op, value: Decimal) -> tuple[str, Decimal] | bool:
         return op in (Op.LT, Op.LE)
     if value <= -_LIMIT:
         return op in (Op.GT, Op.GE)
-    floor = value.quantize(_QUANTUM, rounding=ROUND_FLOOR)
+    # In EXACT: the default context's 28 digits cannot hold 30 (18 integer and 12 fraction digits).
+    floor = value.quantize(_QUANTUM, rounding=ROUND_FLOOR, context=p.EXACT)
     if floor != value:
         # No number lies strictly between floor and ceiling: n > v <=> n >= ceiling, n < v <=> n <= floor.
         if op in (Op.GT, Op.GE):
-            return (">=", value.quantize(_QUANTUM, rounding=ROUND_CEILING))
+            return (">=", value.quantize(_QUANTUM, rounding=ROUND_CEILING, context=p.EXACT))
         return ("<=", floor)
     return (_SYMBOL[op.value], value)
 

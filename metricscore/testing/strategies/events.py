@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import fields, is_dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from ...meaning import Condition, EventField, EventSource, FieldKind, Meaning
 
-__all__ = ["NUMBER_TEXTS", "event_lists", "events_for", "field_key"]
+__all__ = ["EDGE_TEXTS", "NUMBER_TEXTS", "event_lists", "events_for", "field_key"]
 
 #: Texts on both sides of the numeric reading (metricscore.evaluation.plan.NUMBER_PATTERN).
 NUMBER_TEXTS = (
@@ -39,9 +39,94 @@ NUMBER_TEXTS = (
     "abc",
     "true",
     "1.0000000000001",
+    "-0",
+    "+0",
+    "-0.000000000000",
+    "0.000000000001",
+    "-999999999999999999.999999999999",
+    "9999999999999999999",
+    "1.0000000000000",
+    "1e308",
+    "1E3",
+    "1_000",
+    " 1 ",
+    "1\t",
+    "+.5",
+    "-",
+    ".",
+    "NaN",
+    "Infinity",
+    "-Infinity",
+    "0x10",
+    "\uff11",  # fullwidth 1
+    "\u0663",  # Arabic-Indic 3
 )
-_SCALARS: tuple[Any, ...] = (True, False, 3, -7, 0.1, 1.5, Decimal("2.25"), 10**19, None)
+#: Texts at the edges of case folding, ordering and length: only A-Z fold (plan.fold_ascii).
+EDGE_TEXTS = (
+    "\u0130",  # capital I with dot above: lower() gives two characters in Python
+    "i\u0307",
+    "\u0131",  # dotless i
+    "\u00df",  # ß: upper() gives "SS"
+    "\u1e9e",  # ẞ
+    "SS",
+    "\u212a",  # Kelvin sign
+    "\u01c5",  # ǅ (title case)
+    "\ufb00",  # ﬀ
+    "e\u0301",  # e + combining acute
+    "\u00e9",
+    "a\tb",
+    "\x01",
+    "\x7f",
+    "\u2028",
+    "\ufeff",
+    "\U0001f600",
+    "\U0010ffff",
+    " ",
+    "a ",
+    "'",
+    '"',
+    "\\",
+    "%_",
+    "null",
+    "TRUE",
+    "x" * 300,
+)
+_SCALARS: tuple[Any, ...] = (
+    True,
+    False,
+    3,
+    -7,
+    0.1,
+    1.5,
+    Decimal("2.25"),
+    10**19,
+    None,
+    1e308,
+    -1e308,
+    5e-324,
+    -0.0,
+    1e-7,
+    123456789.12345679,
+    2**63,
+    -(2**63) - 1,
+    10**18 - 1,
+    Decimal("1E+2"),
+    Decimal("-0.000"),
+    Decimal("1E-12"),
+    Decimal("1E-13"),
+)
 BASE = datetime(2026, 1, 1, tzinfo=UTC)
+#: Instants far from any window: they must stay out of it on every engine.
+_FAR = (
+    datetime(1, 1, 1, tzinfo=UTC),
+    datetime(26, 1, 1, tzinfo=UTC),
+    datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+)
+#: How an event's timestamp is written: an aware datetime, or ISO 8601 text at these UTC offsets.
+_OFFSETS = (None, timezone(timedelta(hours=14)), timezone(timedelta(hours=-12)), timezone(timedelta(minutes=345)))
+_SHIFTS = tuple(
+    timedelta(microseconds=us) for us in (0, -1, 1, -499, -500, -501, 500, -1000, -999_999, 86_400_000_000 - 1)
+)
 
 
 def field_key(ref: EventField) -> tuple[str, str]:
@@ -86,20 +171,22 @@ def event_lists(
 ) -> list[dict[str, Any]]:
     """Events (as :meth:`EventLog.append` takes them) using ``names``, fields ``refs`` and ``texts``."""
     pool = sorted({v for t in texts for v in _variants(t)} | set(NUMBER_TEXTS))
-    value = st.sampled_from(pool) | st.sampled_from(_SCALARS)
+    value = st.sampled_from(pool) | st.sampled_from(_SCALARS) | st.sampled_from(EDGE_TEXTS)
     count = draw(st.integers(0, max_size))
     events = []
     for index in range(count):
-        anchor = draw(st.sampled_from(list(anchors)))
-        shift = draw(
-            st.sampled_from([timedelta(0), timedelta(microseconds=-1), timedelta(microseconds=1)])
-            | st.builds(timedelta, seconds=st.integers(-3 * 86400, 3 * 86400))
-        )
+        if draw(st.integers(0, 15)):
+            anchor = draw(st.sampled_from(list(anchors)))
+            shift = draw(st.sampled_from(_SHIFTS) | st.builds(timedelta, seconds=st.integers(-3 * 86400, 3 * 86400)))
+            moment = anchor + shift
+        else:
+            moment = draw(st.sampled_from(_FAR))
+        offset = draw(st.sampled_from(_OFFSETS))
         event: dict[str, Any] = {
             "id": f"e{draw(st.integers(0, 99)):02d}-{index}",
             "name": draw(st.sampled_from([*names, "other", *(n.swapcase() for n in names)])),
-            "timestamp": anchor + shift,
-            "customer": draw(st.sampled_from(["a", "b", "A", None])),
+            "timestamp": moment if offset is None or moment in _FAR else moment.astimezone(offset).isoformat(),
+            "customer": draw(st.sampled_from(["a", "b", "A", " a", "a ", None])),
             "dedupe_key": draw(st.sampled_from([None, None, "k1", "k2"])),
         }
         properties: dict[str, Any] = {}

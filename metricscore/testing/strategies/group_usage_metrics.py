@@ -8,12 +8,42 @@ from hypothesis import strategies as st
 
 from .accounts import safe_text
 
-__all__ = ["group_usage_metric_payloads", "invalid_group_usage_metric_payloads"]
+__all__ = [
+    "PROPERTY_OPERATORS",
+    "group_usage_metric_payloads",
+    "invalid_group_usage_metric_payloads",
+    "property_filters",
+]
 
 
 def _name() -> st.SearchStrategy[Any]:
     text = safe_text(1, 255).filter(lambda s: bool(s.strip()))
     return st.one_of(st.sampled_from(["Revenue", "Active users", "ß ü", "x" * 255]), text)
+
+
+#: Operators of PostHog property filters (metricscore.dialects.posthog.meaning.OPERATORS).
+PROPERTY_OPERATORS = ("exact", "is_not", "icontains", "not_icontains", "gt", "gte", "lt", "lte", "is_set", "is_not_set")
+_FILTER_SCALARS: tuple[Any, ...] = (
+    "acme", "ACME", "", " ", "0", "-0", "1.5", "+3", "1e3", "007", "true", "\u0130", "\u00df",
+    "999999999999999999.999999999999",
+    True, False, 0, -7, 2**63, 1.5, -0.0, 1e308, 5e-324, 1e-7, 0.1,
+)  # fmt: skip
+
+
+def property_filters() -> st.SearchStrategy[dict[str, Any]]:
+    """PostHog property filters of every operator, on event and person properties, with values of
+    every type (a string, number or boolean, or a list of them)."""
+    scalar = st.sampled_from(_FILTER_SCALARS) | safe_text(0, 5)
+    return st.fixed_dictionaries(
+        {
+            "key": st.sampled_from(["plan", "amount", "-a", "user.x", "\u0130", "userID"]) | safe_text(1, 5),
+            "operator": st.sampled_from(PROPERTY_OPERATORS),
+        },
+        optional={
+            "type": st.sampled_from(["event", "person"]),
+            "value": scalar | st.lists(scalar, min_size=1, max_size=3),
+        },
+    )
 
 
 def _filters_and_math() -> st.SearchStrategy[dict[str, Any]]:
@@ -23,8 +53,15 @@ def _filters_and_math() -> st.SearchStrategy[dict[str, Any]]:
         {},
         optional={
             "source": st.just("events"),
-            "events": st.lists(st.fixed_dictionaries({"id": safe_text(1, 10)}), max_size=2),
-            "properties": st.lists(st.dictionaries(safe_text(1, 5), safe_text(0, 5), max_size=2), max_size=2),
+            "events": st.lists(
+                st.fixed_dictionaries(
+                    {"id": safe_text(1, 10)}, optional={"properties": st.lists(property_filters(), max_size=2)}
+                ),
+                max_size=2,
+            ),
+            "properties": st.lists(
+                st.dictionaries(safe_text(1, 5), safe_text(0, 5), max_size=2) | property_filters(), max_size=3
+            ),
             "filter_test_accounts": st.booleans(),
         },
     )

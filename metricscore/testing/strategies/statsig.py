@@ -25,12 +25,17 @@ def _word() -> st.SearchStrategy[str]:
     return safe_text(1, 30).filter(lambda s: bool(s.strip()))
 
 
+#: Criterion values around the numeric reading, case folding and booleans.
+_CRITERION_TEXTS = ("0", "-0", "1.5", "+3", " 1", "1e3", "007", "999999999999999999.999999999999",
+                    "true", "FALSE", "acme", "ACME", "\u0130", "\u00df", "")  # fmt: skip
+
+
 def _criterion() -> st.SearchStrategy[dict[str, Any]]:
     return st.fixed_dictionaries(
         {"type": st.sampled_from(CRITERIA_TYPES), "condition": st.sampled_from(CONDITIONS)},
         optional={
-            "column": safe_text(0, 10),
-            "values": st.lists(safe_text(0, 10), max_size=3),
+            "column": safe_text(0, 10) | st.sampled_from(["plan", "amount", "-a", "\u0130"]),
+            "values": st.lists(safe_text(0, 10) | st.sampled_from(_CRITERION_TEXTS), max_size=3),
             "nullVacuousOverride": st.booleans(),
         },
     )
