@@ -191,6 +191,10 @@ def normalize_tags(tags: list[str]) -> list[str]:
     return sorted({tag.strip().lower() for tag in tags})
 
 
+#: (role, the column holding its id), for ``derive``
+_ROLE_COLUMNS = tuple((role, role_column(role)) for role in ROLES)
+
+
 def _role_id(properties: Mapping[str, Any] | None, role: str) -> int | None:
     value = (properties or {}).get(role)
     if isinstance(value, dict) and type(value.get("id")) is int:
@@ -272,8 +276,9 @@ class Accounts(Resource[AccountRecord, AccountCreate, AccountCreate, AccountUpda
             record["created_at"] = ctx.now
             record["created_by"] = ctx.actor
         record["updated_at"] = ctx.now
-        for role in ROLES:
-            record[role_column(role)] = _role_id(record["properties"], role)
+        properties = record["properties"]
+        for role, column_name in _ROLE_COLUMNS:
+            record[column_name] = _role_id(properties, role)
 
     def conflict(self, error: Conflict) -> MetricscoreError:
         if error.fields == ("external_id",):
