@@ -83,8 +83,13 @@ def json_problem(value: Any, max_depth: int | None = MAX_JSON_DEPTH, *, types_on
 def copy_json(value: Any) -> Any:
     """A deep copy of a (validated) JSON value; several times faster than ``copy.deepcopy``."""
     kind = type(value)
+    # scalars are taken as they are without a call each (most leaves are scalars)
     if kind is dict:
-        return {k: copy_json(v) for k, v in value.items()}
+        return {k: copy_json(v) if type(v) in _CONTAINERS else v for k, v in value.items()}
     if kind is list:
-        return [copy_json(v) for v in value]
+        return [copy_json(v) if type(v) in _CONTAINERS else v for v in value]
     return value
+
+
+#: the types :func:`copy_json` copies
+_CONTAINERS = frozenset((dict, list))

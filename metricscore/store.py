@@ -115,7 +115,10 @@ class Store:
         value = self.clock()
         if not isinstance(value, datetime):
             raise ConfigurationError(f"The clock returned {type(value).__name__}, not a datetime.")
-        if value.tzinfo is None:
+        zone = value.tzinfo
+        if zone is UTC:  # what astimezone(UTC) returns: the value itself
+            return value
+        if zone is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
 

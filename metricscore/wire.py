@@ -109,6 +109,7 @@ def dumps(value: Any) -> bytes:
 
 
 _OPTIONS = 0 if _orjson is None else _orjson.OPT_PASSTHROUGH_DATETIME | _orjson.OPT_PASSTHROUGH_DATACLASS
+_UTC_Z = 0 if _orjson is None else _orjson.OPT_UTC_Z
 
 
 @overload
@@ -121,7 +122,7 @@ def iso_z(value: datetime | None) -> str | None:
         return None
     if _orjson is not None and value.tzinfo is UTC and type(value) is datetime:
         # orjson writes a UTC datetime exactly so, in a quarter of the time isoformat() takes
-        return _orjson.dumps(value, option=_orjson.OPT_UTC_Z)[1:-1].decode()  # type: ignore[no-any-return]
+        return _orjson.dumps(value, option=_UTC_Z)[1:-1].decode()  # type: ignore[no-any-return]
     text = value.isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 

@@ -180,7 +180,9 @@ parameter_names = st.one_of(
 def test_list_and_evaluate_take_any_parameters(metric_services: list[tuple[Any, str]], params: dict[str, Any]) -> None:
     events = metric_services[0][0].store.sequence.usage_events(account_id="acct")
     _only_metricscore_errors(lambda: events.list(**params))
+    # ``events`` given twice would be Python's TypeError at the call itself, before the library
+    others = {name: value for name, value in params.items() if name != "events"}
     for service, id in metric_services:
         _only_metricscore_errors(lambda service=service: service.list(**params))
         _only_metricscore_errors(lambda service=service, id=id: service.evaluate(id, **params))
-        _only_metricscore_errors(lambda service=service, id=id: service.evaluate(id, events=params, **params))
+        _only_metricscore_errors(lambda service=service, id=id: service.evaluate(id, events=params, **others))

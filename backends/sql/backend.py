@@ -17,9 +17,9 @@ trips; the first write (or DDL) in such a unit starts a real transaction.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
-from typing import Any, NoReturn
+from collections.abc import Generator, Iterator
+from contextlib import suppress
+from typing import Any, NoReturn, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -155,8 +155,10 @@ class SQLBackend:
 
     # -- units of work -----------------------------------------------------------------------
 
-    @contextmanager
-    def unit_of_work(self, *, write: bool = True) -> Iterator[SQLUnitOfWork]:
+    def unit_of_work(self, *, write: bool = True) -> _GeneratorUnit:
+        return _GeneratorUnit(self._unit_of_work(write))
+
+    def _unit_of_work(self, write: bool) -> Iterator[SQLUnitOfWork]:
         if self._closed:
             raise StorageError("The store is closed.")
         if self._shared_connection_turn is not None:
@@ -404,6 +406,49 @@ class SQLBackend:
         """Keep ``statements`` (of tables created by a unit of work that has now committed)."""
         with self._statements_lock:
             self._statements_by_table[statements.sql_table.spec.name] = statements
+
+
+class _GeneratorUnit:
+    """The context manager of :meth:`SQLBackend.unit_of_work`: it drives the generator's one
+    yield exactly as ``contextlib.contextmanager`` drives it, without its per-call set-up (it
+    wraps every service call)."""
+
+    __slots__ = ("_generator",)
+
+    def __init__(self, generator: Iterator[SQLUnitOfWork]) -> None:
+        self._generator = generator
+
+    def __enter__(self) -> SQLUnitOfWork:
+        try:
+            return next(self._generator)
+        except StopIteration:  # pragma: no cover - the generator always yields or raises
+            raise RuntimeError("generator didn't yield") from None
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: Any) -> None:
+        # Never suppresses: the generator re-raises whatever is thrown into it (or its own error).
+        generator = cast(Generator[SQLUnitOfWork, None, None], self._generator)
+        if kind is None:
+            try:
+                next(generator)
+            except StopIteration:
+                return
+            raise RuntimeError("generator didn't stop")  # pragma: no cover - one yield
+        if error is None:  # pragma: no cover - ``with`` always passes the exception itself
+            error = kind()
+        try:
+            generator.throw(error)
+        except RuntimeError as raised:
+            # as contextlib: a StopIteration thrown in comes back as a RuntimeError caused by it
+            if raised is error or (isinstance(error, StopIteration) and raised.__cause__ is error):
+                error.__traceback__ = tb
+                return
+            raise
+        except BaseException as raised:
+            if raised is not error:
+                raise
+            error.__traceback__ = tb
+            return
+        raise RuntimeError("generator didn't stop after throw()")  # pragma: no cover - one yield
 
 
 def _refused(engine: Engine, error: StorageError) -> MetricscoreError:

@@ -177,6 +177,10 @@ def _datetime_writer(processor: Any) -> Any:
 
     def write(value: Any) -> Any:
         if type(value) is datetime and value.tzinfo is UTC:
+            if value.microsecond and _orjson is not None:
+                # orjson writes "YYYY-MM-DDTHH:MM:SS.ffffff+00:00" (the fraction only when it is
+                # not zero): the same digits, in under half the time isoformat takes
+                return _orjson.dumps(value)[1:27].decode().replace("T", " ")
             return value.isoformat(" ", "microseconds")[:-6]  # without its "+00:00"
         return processor(value)
 

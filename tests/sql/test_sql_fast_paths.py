@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import event
+from sqlalchemy.dialects import sqlite
 from test_sql_behaviour import SCOPE, T0, TABLE, insert_all, row
 
 import metricscore as mc
 from metricscore import wire
 from metricscore.backends.sql import SQLBackend
+from metricscore.backends.sql.schema import UTCDateTime
+from metricscore.backends.sql.statements import _datetime_writer
 from metricscore.query import Contains, HasAny, OrderBy, Query
 
 ORDER = (OrderBy("created_at", True), OrderBy("id", True))
@@ -272,3 +277,14 @@ def test_a_driver_update_writes_the_json_columns_only_when_their_text_changes(tm
     found = metrics.get(created["id"])
     assert wire.dumps(found["filters"]) == wire.dumps({"a": 1, "events": [], "b": [0.0]}) and found["name"] == "m5"
     store.close()
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.datetimes(timezones=st.just(UTC)))
+def test_sqlite_binds_a_utc_datetime_as_sqlalchemy_does(value: datetime) -> None:
+    """The driver path's datetime binding (isoformat, or orjson when there is a fraction of a
+    second) stores the very text SQLAlchemy's processor stores, for any UTC datetime."""
+    processor = UTCDateTime()._cached_bind_processor(sqlite.dialect())
+    assert processor is not None
+    for each in (value, value.replace(microsecond=0), value.replace(microsecond=1)):
+        assert _datetime_writer(processor)(each) == processor(each)

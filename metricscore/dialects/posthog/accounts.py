@@ -191,11 +191,8 @@ def normalize_tags(tags: list[str]) -> list[str]:
     return sorted({tag.strip().lower() for tag in tags})
 
 
-def _role_id(properties: Mapping[str, Any] | None, role: str) -> int | None:
-    value = (properties or {}).get(role)
-    if isinstance(value, dict) and type(value.get("id")) is int:
-        return value["id"]  # type: ignore[no-any-return]
-    return None
+#: (role, the column holding its id), for ``derive``
+_ROLE_COLUMNS = tuple((role, role_column(role)) for role in ROLES)
 
 
 class Accounts(Resource[AccountRecord, AccountCreate, AccountCreate, AccountUpdate]):
@@ -272,8 +269,10 @@ class Accounts(Resource[AccountRecord, AccountCreate, AccountCreate, AccountUpda
             record["created_at"] = ctx.now
             record["created_by"] = ctx.actor
         record["updated_at"] = ctx.now
-        for role in ROLES:
-            record[role_column(role)] = _role_id(record["properties"], role)
+        properties = record["properties"] or {}
+        for role, column_name in _ROLE_COLUMNS:  # each role's id, when it is an integer
+            value = properties.get(role)
+            record[column_name] = value["id"] if isinstance(value, dict) and type(value.get("id")) is int else None
 
     def conflict(self, error: Conflict) -> MetricscoreError:
         if error.fields == ("external_id",):
