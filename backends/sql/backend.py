@@ -425,7 +425,8 @@ class _GeneratorUnit:
             raise RuntimeError("generator didn't yield") from None
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: Any) -> None:
-        # Never suppresses: the generator re-raises whatever is thrown into it (or its own error).
+        # Never suppresses (so type checkers keep their narrowing after a ``with``): the generator
+        # re-raises whatever is thrown into it, or raises its own error.
         generator = cast(Generator[SQLUnitOfWork, None, None], self._generator)
         if kind is None:
             try:
@@ -437,6 +438,8 @@ class _GeneratorUnit:
             error = kind()
         try:
             generator.throw(error)
+        except StopIteration:  # pragma: no cover - a generator that swallowed the error: a bug, said loudly
+            raise RuntimeError("the unit of work swallowed an error") from error
         except RuntimeError as raised:
             # as contextlib: a StopIteration thrown in comes back as a RuntimeError caused by it
             if raised is error or (isinstance(error, StopIteration) and raised.__cause__ is error):
