@@ -190,3 +190,28 @@ def test_resource_names_given_as_a_str_subclass_are_read_as_plain_text() -> None
     with pytest.raises(mc.TranslationError) as caught:
         mc.translate(MESSAGES, source=SEQ, target=_RaisingText("nope"))
     assert caught.value.code == "unknown_resource"
+
+
+@pytest.mark.parametrize(
+    ("source", "payload"),
+    [
+        (SEQ, {"name": "Messages", "metricType": "SIMPLE", "eventType": "message_sent", "aggregationType": "COUNT"}),
+        (POSTHOG, {"name": "API calls", "filters": {"events": [{"id": "api_call", "type": "events"}]}}),
+    ],
+)
+def test_a_stored_record_translates_as_strictly_as_its_payload(source: str, payload: dict[str, object]) -> None:
+    """A stored record spells out its defaults (Sequence ``caseSensitive: true`` without filters,
+    PostHog ``math_property: null`` on a count): they say nothing the target loses, so a record
+    translates under strict=True exactly as the payload it was created from (it used to be refused)."""
+    store = mc.open_store("memory://")
+    if source == SEQ:
+        record = dict(store.sequence.usage_metrics(account_id="a").create(payload, idempotency_key="k"))  # type: ignore[arg-type]
+    else:
+        record = dict(store.posthog.group_usage_metrics(project_id=1, group_type_index=0).create(payload))  # type: ignore[arg-type]
+    for target in {SEQ, STATSIG, POSTHOG} - {source}:
+        from_record, _ = mc.translate(record, source=source, target=target, strict=True)
+        from_payload, _ = mc.translate(payload, source=source, target=target, strict=True)
+        assert from_record == from_payload
+    if source == SEQ:  # a value other than the default, where it cannot apply, is still named
+        _, report = mc.translate({**payload, "caseSensitive": False}, source=SEQ, target=STATSIG)
+        assert report.outcome("caseSensitive").status is Status.DROPPED

@@ -150,8 +150,10 @@ class GroupUsageMetricMeaning:
         if kind is AggregationKind.SUM:
             for index, source in enumerate(events.sources):
                 out.feeds(("math_property",), f"events.sources[{index}].measure", source.measure)
-        elif "math_property" in wire:
+        elif wire.get("math_property") is not None:
             out.drop(("math_property",), "A count reads no property.")
+        elif "math_property" in wire:  # null, as a stored record has it: exactly "a count reads no property"
+            out.feeds(("math_property",), "aggregation.kind", aggregation.kind)
         interval = wire["interval"]
         window = Window(WindowKind.TRAILING_DAYS, interval)
         out.feeds(("interval",), "window", window)

@@ -86,7 +86,10 @@ class UsageMetricMeaning:
         if "propertyFilters" in wire and not filters:
             out.feeds(("propertyFilters",), f"{SOURCE}.conditions", frozenset())
         if "caseSensitive" in wire and not filters:
-            out.drop(("caseSensitive",), "There are no property filters for it to apply to.")
+            if wire["caseSensitive"] is True:  # the default, as a stored record has it: no conditions either way
+                out.feeds(("caseSensitive",), f"{SOURCE}.conditions", frozenset())
+            else:
+                out.drop(("caseSensitive",), "There are no property filters for it to apply to.")
 
         out.feeds(("eventType",), f"{SOURCE}.name", wire["eventType"])
         out.feeds(("eventType",), "events.source_count", 1)
