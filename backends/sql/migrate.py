@@ -119,6 +119,7 @@ def migrate_url(url: str, revision: str = "head", *, allow_downgrade: bool = Fal
 
     Going back to an older revision drops the newer revisions' tables, so it is refused with
     :class:`MigrationRefused` unless ``allow_downgrade``. Returns the revision reached (``None``: base).
+    ``base`` on a SQLite file that does not exist creates no file.
     """
     from .backend import SQLBackend
 
@@ -126,6 +127,8 @@ def migrate_url(url: str, revision: str = "head", *, allow_downgrade: bool = Fal
     target = order[-1] if revision == "head" else None if revision == "base" else revision
     if target is not None and target not in order:
         raise MigrationRefused(f"unknown revision {revision!r}; known: base, {', '.join(order)}, head")
+    if target is None and _missing_sqlite_file(url) is not None:
+        return None  # a file that does not exist is at base already: opening it would create it
     backend = SQLBackend.from_url(url, create_schema=False)
     try:
         with backend.engine.connect() as connection:

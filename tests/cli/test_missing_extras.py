@@ -127,3 +127,20 @@ def test_loading_yaml_definitions_without_the_cli_extra_is_a_configuration_error
     )
     done = python("-c", code, cwd=tmp_path, env=without_modules("ruamel", "yaml"))
     assert done.returncode == 0 and done.stdout.strip().endswith("pip install 'metricscore[cli]'"), done.stderr
+
+
+@pytest.mark.parametrize("command", ["metricscore-migrate", "metricscore migrate"])
+def test_migrating_a_missing_sqlite_file_to_base_creates_no_file(
+    command: str, tmp_path: Path, python: Callable[..., Any]
+) -> None:
+    """A file that does not exist is at base already: neither command creates it to say so."""
+    pytest.importorskip("sqlalchemy", reason="needs the sql extra: pip install 'metricscore[sql]'")
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    if command == "metricscore-migrate":
+        code = MIGRATE.format(args=["migrate", url, "--revision", "base"])
+    else:
+        args = ["migrate", "--url", url, "--revision", "base"]
+        code = f"import sys; from metricscore.cli import main; sys.exit(main({args!r}))"
+    done = python("-c", code, cwd=tmp_path)
+    assert (done.returncode, done.stdout) == (0, f"{url}: at revision base\n"), done.stderr
+    assert not (tmp_path / "x.db").exists()
