@@ -1,18 +1,18 @@
 """The composition point of the public API: :func:`open_store` and the public :class:`Store` type.
 
 The core :class:`metricscore.store.Store` knows no vendor; its dialect namespaces resolve at run
-time through the dialect registry. This module is the one place that names the built-in dialects,
-and only for type checkers: under ``TYPE_CHECKING`` ``Store`` is a subclass declaring
-``posthog``, ``sequence`` and ``statsig`` with their namespace types, so ``mypy --strict`` sees
-``store.posthog.accounts(project_id=1)`` typed. At run time it is the core class itself. A third
-party's namespace (``store.acme``) is typed ``Any``; its package can offer a typed accessor
-(``acme_dialect.namespace(store)``).
+time through the dialect registry, and this module imports no dialect. Type checkers read
+``api.pyi`` beside it instead, where ``Store`` declares ``posthog``, ``sequence`` and ``statsig``
+with their namespace types, so ``mypy --strict`` sees ``store.posthog.accounts(project_id=1)``
+typed. A third party's namespace (``store.acme``) is typed ``Any``; its package can offer a typed
+accessor (``acme_dialect.namespace(store)``). Keep the stub's signatures equal to this module's
+(tests/test_typing.py compares them).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .ids import Clock, IdFactory
 from .repository import Backend
@@ -25,20 +25,8 @@ __all__ = ["Store", "WarehouseTableExists", "open_store"]
 #: whose ``filters.source`` is ``data_warehouse``.
 WarehouseTableExists = Callable[[int, str], bool]
 
-if TYPE_CHECKING:
-    from .dialects.posthog import PostHog
-    from .dialects.sequence import Sequence
-    from .dialects.statsig import Statsig
-
-    class Store(_CoreStore):
-        """A backend plus the clock and id factory every operation uses (see :mod:`metricscore.store`)."""
-
-        posthog: PostHog
-        sequence: Sequence
-        statsig: Statsig
-
-else:
-    Store = _CoreStore
+#: The public store type (the core class; ``api.pyi`` types its built-in dialect namespaces).
+Store = _CoreStore
 
 
 def open_store(

@@ -446,3 +446,30 @@ def test_exported_definitions_are_the_create_payloads_they_are_typed_as(name: st
 
     check()
     assert exported, "nothing exported: the check checked nothing"
+
+
+def test_the_api_stub_declares_what_the_module_defines() -> None:
+    """``metricscore/api.pyi`` (what type checkers read, so the core imports no dialect at run time)
+    names the module's public names and ``open_store``'s parameters, in order, with their kinds."""
+    import ast
+
+    import metricscore.api as api
+
+    stub = ast.parse((Path(api.__file__).with_suffix(".pyi")).read_text(encoding="utf-8"))
+    declared_all = next(
+        ast.literal_eval(node.value)
+        for node in stub.body
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "__all__" for t in node.targets)
+    )
+    assert declared_all == api.__all__
+    (function,) = [node for node in stub.body if isinstance(node, ast.FunctionDef) and node.name == "open_store"]
+    stub_parameters = [(a.arg, "positional") for a in function.args.args]
+    stub_parameters += [(a.arg, "keyword") for a in function.args.kwonlyargs]
+    stub_parameters += [(function.args.kwarg.arg, "var")] if function.args.kwarg else []
+    kinds = {
+        inspect.Parameter.POSITIONAL_OR_KEYWORD: "positional",
+        inspect.Parameter.KEYWORD_ONLY: "keyword",
+        inspect.Parameter.VAR_KEYWORD: "var",
+    }
+    parameters = inspect.signature(api.open_store).parameters.values()
+    assert stub_parameters == [(p.name, kinds[p.kind]) for p in parameters]
